@@ -1,0 +1,31 @@
+# One task runner for people and CI. Needs only python3 (3.11+) and make: the virtual
+# environment is created on first use and refreshed when pyproject.toml changes.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint typecheck check clean
+
+demo: $(VENV)/.installed  ## the main job: one relationship end to end on the embedded stack
+	$(BIN)/mentorflow demo
+
+test: $(VENV)/.installed  ## the whole test suite against real PostgreSQL and Temporal servers
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .mentorflow .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,83 @@
+"""Record keeping: append a workflow's domain events to the event store, with their outbox rows.
+
+The event ids come from the workflow (``workflow.uuid4()``), so a retried activity presents the
+same batch again and the store recognises it: it is written once and reported as success.
+"""
+
+import structlog
+from pydantic import BaseModel, ConfigDict
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.events import Notifying, RelationshipEvent, to_payload
+from store.errors import ConcurrencyConflict, EventIdReused
+from store.event_store import EventStore, NewEvent, Notification
+
+
+class AppendEventsInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    stream_id: str
+    expected_version: int
+    events: list[RelationshipEvent]
+
+
+class AppendEventsResult(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    version: int
+    first_position: int
+    last_position: int
+    already_recorded: bool
+
+
+log = structlog.get_logger(__name__)
+
+NON_RETRYABLE = ["ConcurrencyConflict", "EventIdReused"]
+"""Error types retrying cannot fix: the workflow's callers name them in their retry policy."""
+
+
+def to_new_event(event: RelationshipEvent) -> NewEvent:
+    notification = None
+    if isinstance(event, Notifying):
+        notification = Notification(event.notification_kind, event.recipients)
+    return NewEvent(
+        event_id=event.event_id,
+        type=event.type,
+        schema_version=event.SCHEMA_VERSION,
+        occurred_at=event.occurred_at,
+        actor=event.actor,
+        payload=to_payload(event),
+        notification=notification,
+    )
+
+
+class RecordKeeping:
+    """Activities that write the audit record."""
+
+    def __init__(self, store: EventStore):
+        self._store = store
+
+    @activity.defn
+    async def append_events(self, request: AppendEventsInput) -> AppendEventsResult:
+        try:
+            result = await self._store.append(
+                request.stream_id,
+                request.expected_version,
+                [to_new_event(e) for e in request.events],
+            )
+        except ConcurrencyConflict as e:
+            raise ApplicationError(str(e), type="ConcurrencyConflict", non_retryable=True) from e
+        except EventIdReused as e:
+            raise ApplicationError(str(e), type="EventIdReused", non_retryable=True) from e
+        log.info(
+            "events_appended",
+            stream_id=request.stream_id,
+            version=result.version,
+            count=len(request.events),
+            already_recorded=result.already_recorded,
+        )
+        return AppendEventsResult(
+            version=result.version,
+            first_position=result.first_position,
+            last_position=result.last_position,
+            already_recorded=result.already_recorded,
+        )

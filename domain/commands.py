@@ -1,0 +1,304 @@
+"""What people ask a relationship to do, and the rules that accept or refuse it.
+
+Each command is the input of one workflow Update. :func:`decide` either returns the events to
+record or raises :class:`RuleViolation` with a stable code and a sentence for the person; the
+workflow's Update validator runs the same function, so a refused command writes nothing.
+"""
+
+import itertools
+from datetime import date, datetime, timedelta
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+
+from domain import durations
+from domain.errors import RuleViolation
+from domain.events import (
+    AgreementRecorded,
+    FeedbackRound,
+    FeedbackSubmitted,
+    MeetingRecorded,
+    MemberWithdrew,
+    Outcome,
+    Paused,
+    RelationshipClosed,
+    RelationshipEvent,
+    RelationshipStarted,
+    Resumed,
+)
+from domain.factory import EventFactory
+from domain.fold import initial_state
+from domain.model import Frozen, Member, PersonId, Role
+from domain.policy import RelationshipPolicy
+from domain.schedule import at_risk_events
+from domain.state import MeetingStatus, RelationshipState
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+# The workflow keeps UTC and cannot see the programme's zone; a date is "in the future" only when
+# it is after today everywhere on Earth (UTC+14), so nobody's "today" is ever refused.
+_EARLIEST_ZONE_AHEAD = timedelta(hours=14)
+
+
+class RelationshipSpec(Frozen):
+    """Everything needed to start a relationship (the programme or a person fills it in)."""
+
+    relationship_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    programme_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    coordinator_id: PersonId
+    members: tuple[Member, ...] = Field(min_length=2)
+    policy: RelationshipPolicy = RelationshipPolicy()
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _check(self) -> "RelationshipSpec":
+        ids = [m.person_id for m in self.members]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a person can be in a group only once")
+        if self.coordinator_id in ids:
+            raise ValueError("the coordinator cannot be a member of the group")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class RecordAgreement(Frozen):
+    by: PersonId
+    goals: tuple[Text, ...] = Field(min_length=1)
+    agreement: Text
+
+
+class RecordMeeting(Frozen):
+    by: PersonId
+    held_on: date
+    held: bool = True
+    attendees: tuple[PersonId, ...] = ()
+    reason: Text | None = None
+
+
+class SubmitFeedback(Frozen):
+    by: PersonId
+    round: FeedbackRound
+    answers: dict[str, Text] = Field(min_length=1)
+
+
+class Withdraw(Frozen):
+    person_id: PersonId
+    by: PersonId
+    reason: Text
+
+
+class Pause(Frozen):
+    by: PersonId
+    reason: Text
+
+
+class Resume(Frozen):
+    by: PersonId
+
+
+Command = RecordAgreement | RecordMeeting | SubmitFeedback | Withdraw | Pause | Resume
+
+
+def start(spec: RelationshipSpec, f: EventFactory) -> RelationshipStarted:
+    """The first event of a relationship, once its calendar is shown to be coherent."""
+    policy = spec.policy
+    for role, minimum in ((Role.MENTOR, policy.min_mentors), (Role.MENTEE, policy.min_mentees)):
+        if sum(m.role == role for m in spec.members) < minimum:
+            raise RuleViolation("invalid_group", f"a group needs at least {minimum} {role}(s)")
+    started = f.make(
+        RelationshipStarted,
+        recipients=(*(m.person_id for m in spec.members), spec.coordinator_id),
+        **spec.model_dump(),
+    )
+    _check_calendar(started)
+    return started
+
+
+def _check_calendar(started: RelationshipStarted) -> None:
+    s = initial_state(started)
+    midpoint, final = s.feedback[FeedbackRound.MIDPOINT], s.feedback[FeedbackRound.FINAL]
+    order = [
+        ("start", s.starts_at),
+        ("agreement due", s.agreement.due_at),
+        ("midpoint feedback opens", midpoint.opens_at),
+        ("midpoint feedback escalation", durations.add(midpoint.due_at, s.policy.overdue_after)),
+        ("final feedback opens", final.opens_at),
+    ]
+    for (a, at_a), (b, at_b) in itertools.pairwise(order):
+        if at_a >= at_b:
+            raise RuleViolation(
+                "invalid_calendar",
+                f"{a} ({at_a.isoformat()}) must come before {b} ({at_b.isoformat()}):"
+                " the relationship is too short for its policy",
+            )
+
+
+def decide(s: RelationshipState, command: Command, f: EventFactory) -> list[RelationshipEvent]:
+    """The events ``command`` records, or :class:`RuleViolation` saying why it is refused."""
+    if s.closed:
+        assert s.closure is not None
+        raise RuleViolation(
+            "relationship_closed",
+            f"relationship {s.relationship_id} is closed ({s.closure.outcome}: {s.closure.reason})",
+        )
+    if s.paused_since is not None and not isinstance(command, Resume | Withdraw):
+        raise RuleViolation(
+            "paused", f"relationship {s.relationship_id} is paused; resume it first"
+        )
+    match command:
+        case RecordAgreement():
+            return _record_agreement(s, command, f)
+        case RecordMeeting():
+            return _record_meeting(s, command, f)
+        case SubmitFeedback():
+            return _submit_feedback(s, command, f)
+        case Withdraw():
+            return _withdraw(s, command, f)
+        case Pause():
+            return _pause(s, command, f)
+        case Resume():
+            return _resume(s, command, f)
+
+
+def _require_member(s: RelationshipState, person: PersonId) -> None:
+    if person not in s.active_members():
+        raise RuleViolation(
+            "not_a_member", f"{person} is not an active member of relationship {s.relationship_id}"
+        )
+
+
+def _require_member_or_coordinator(s: RelationshipState, person: PersonId) -> None:
+    if person != s.coordinator_id:
+        _require_member(s, person)
+
+
+def _record_agreement(
+    s: RelationshipState, c: RecordAgreement, f: EventFactory
+) -> list[RelationshipEvent]:
+    _require_member(s, c.by)
+    if s.agreement.recorded_at is not None:
+        raise RuleViolation(
+            "duplicate",
+            f"the group agreement was already recorded on {s.agreement.recorded_at.isoformat()}",
+        )
+    late = f.now > s.agreement.due_at
+    return [f.make(AgreementRecorded, goals=c.goals, agreement=c.agreement, late=late)]
+
+
+def _record_meeting(
+    s: RelationshipState, c: RecordMeeting, f: EventFactory
+) -> list[RelationshipEvent]:
+    _require_member_or_coordinator(s, c.by)
+    _check_meeting_date(s, c.held_on, f.now)
+    for person in c.attendees:
+        _require_member(s, person)
+    if len(set(c.attendees)) != len(c.attendees):
+        raise RuleViolation("invalid_attendance", "an attendee is listed twice")
+    if c.held and not c.attendees:
+        raise RuleViolation("invalid_attendance", "a meeting that was held needs its attendees")
+    if not c.held and (c.attendees or not c.reason):
+        raise RuleViolation(
+            "invalid_attendance",
+            "a meeting that did not take place needs a reason and no attendees",
+        )
+    for slot in s.meetings:
+        if slot.held_on == c.held_on and slot.status in (
+            MeetingStatus.HELD,
+            MeetingStatus.NOT_HELD,
+        ):
+            raise RuleViolation(
+                "duplicate", f"meeting {slot.number} on {c.held_on} is already recorded"
+            )
+    slot_number = _slot_for(s, c.held_on)
+    recorded = f.make(
+        MeetingRecorded,
+        number=slot_number,
+        held=c.held,
+        held_on=c.held_on,
+        attendees=c.attendees,
+        reason=c.reason,
+    )
+    if c.held:
+        return [recorded]
+    return [recorded, *at_risk_events(s, s.missed_in_a_row + 1, f)]
+
+
+def _check_meeting_date(s: RelationshipState, held_on: date, now: datetime) -> None:
+    if held_on > (now + _EARLIEST_ZONE_AHEAD).date():
+        raise RuleViolation("future_date", f"meeting date {held_on} is in the future")
+    if held_on < s.starts_at.date():
+        raise RuleViolation(
+            "before_start",
+            f"meeting date {held_on} is before the relationship started ({s.starts_at.date()})",
+        )
+
+
+def _slot_for(s: RelationshipState, held_on: date) -> int:
+    """The open meeting a record belongs to: the earliest one due on or after its date."""
+    open_slots = s.open_meetings()
+    if not open_slots:
+        raise RuleViolation("no_open_meeting", "no meeting is open for recording")
+    for slot in open_slots:
+        if held_on <= slot.due_at.date():
+            return slot.number
+    return open_slots[-1].number
+
+
+def _submit_feedback(
+    s: RelationshipState, c: SubmitFeedback, f: EventFactory
+) -> list[RelationshipEvent]:
+    _require_member(s, c.by)
+    feedback_round = s.feedback[c.round]
+    if feedback_round.requested_at is None:
+        raise RuleViolation(
+            "round_not_open",
+            f"{c.round} feedback opens on {feedback_round.opens_at.isoformat()}",
+        )
+    if feedback_round.closed:
+        raise RuleViolation("round_closed", f"{c.round} feedback is closed")
+    if c.by in feedback_round.answers:
+        raise RuleViolation("duplicate", f"{c.by} has already answered the {c.round} feedback")
+    late = f.now > feedback_round.due_at
+    return [f.make(FeedbackSubmitted, round=c.round, answers=c.answers, late=late)]
+
+
+def _withdraw(s: RelationshipState, c: Withdraw, f: EventFactory) -> list[RelationshipEvent]:
+    _require_member(s, c.person_id)
+    if c.by not in (c.person_id, s.coordinator_id):
+        raise RuleViolation(
+            "not_allowed", "only the person themselves or the coordinator can withdraw a member"
+        )
+    remaining = [p for p in s.active_members() if p != c.person_id]
+    withdrew = f.make(
+        MemberWithdrew,
+        person_id=c.person_id,
+        reason=c.reason,
+        recipients=(*remaining, s.coordinator_id),
+    )
+    role = s.members[c.person_id].role
+    minimum = s.policy.min_mentors if role == Role.MENTOR else s.policy.min_mentees
+    left = sum(1 for p in remaining if s.members[p].role == role)
+    if left >= minimum:
+        return [withdrew]
+    reason = f"{left} {role}(s) left, below the minimum of {minimum}, after {c.person_id} withdrew"
+    closed = f.make(
+        RelationshipClosed,
+        outcome=Outcome.DISSOLVED,
+        reason=reason,
+        recipients=(*remaining, s.coordinator_id),
+    )
+    return [withdrew, closed]
+
+
+def _pause(s: RelationshipState, c: Pause, f: EventFactory) -> list[RelationshipEvent]:
+    _require_member_or_coordinator(s, c.by)
+    return [f.make(Paused, reason=c.reason)]
+
+
+def _resume(s: RelationshipState, c: Resume, f: EventFactory) -> list[RelationshipEvent]:
+    _require_member_or_coordinator(s, c.by)
+    if s.paused_since is None:
+        raise RuleViolation("not_paused", f"relationship {s.relationship_id} is not paused")
+    return [f.make(Resumed, paused_since=s.paused_since)]

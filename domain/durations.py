@@ -1,0 +1,46 @@
+"""ISO-8601 durations, so one policy can run in seconds in a test and in months in production.
+
+``P1M`` is a calendar month (isodate keeps months and years symbolic), ``PT30S`` thirty seconds.
+"""
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import isodate
+from pydantic import AfterValidator
+
+
+def parse_duration(text: str) -> timedelta | isodate.Duration:
+    """Parse an ISO-8601 duration; raise ``ValueError`` naming the text when it is not one."""
+    try:
+        value = isodate.parse_duration(text)
+    except (isodate.ISO8601Error, ValueError) as e:
+        raise ValueError(f"{text!r} is not an ISO-8601 duration (e.g. P1M, P14D, PT1H30M)") from e
+    # isodate.Duration has no sign test of its own; adding it to a fixed instant gives one.
+    probe = datetime(2000, 1, 1) + value  # noqa: DTZ001 - only the difference is used
+    if probe <= datetime(2000, 1, 1):  # noqa: DTZ001
+        raise ValueError(f"{text!r} must be a positive duration")
+    return value
+
+
+def _check_duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+IsoDuration = Annotated[str, AfterValidator(_check_duration)]
+"""A positive ISO-8601 duration kept as text: it serialises as the user wrote it."""
+
+
+def add(at: datetime, duration: str, times: int = 1) -> datetime:
+    """``at`` plus ``times`` x ``duration``; months are calendar months (Jan 31 + P1M = Feb 28)."""
+    value: Any = parse_duration(duration)
+    result: datetime = at + value * times
+    return result
+
+
+def subtract(at: datetime, duration: str) -> datetime:
+    """``at`` minus ``duration``."""
+    value: Any = parse_duration(duration)
+    result: datetime = at - value
+    return result

@@ -1,0 +1,224 @@
+"""Domain events of a mentoring relationship: the record of everything that happened to it.
+
+Every event says who (``actor``: a person id, or ``system`` for a decision the workflow took on a
+deadline), when (``occurred_at``, workflow time) and, where a person decided, why (``reason``).
+Events that someone must hear about carry their ``recipients``; record keeping turns them into
+outbox rows.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, TypeAdapter
+
+from domain.model import Frozen, Member, PersonId
+from domain.policy import RelationshipPolicy
+
+SYSTEM: PersonId = "system"
+"""The actor of decisions the workflow takes by itself on a deadline."""
+
+
+class Phase(StrEnum):
+    KICKOFF = "kickoff"
+    FIRST_HALF = "first_half"
+    SECOND_HALF = "second_half"
+    FINAL_FEEDBACK = "final_feedback"
+    CLOSED = "closed"
+
+
+class FeedbackRound(StrEnum):
+    MIDPOINT = "midpoint"
+    FINAL = "final"
+
+
+class ReminderKind(StrEnum):
+    AGREEMENT = "agreement_reminder"
+    MEETING_PREPARATION = "meeting_preparation_reminder"
+    FEEDBACK = "feedback_reminder"
+
+
+class EscalationKind(StrEnum):
+    AGREEMENT_OVERDUE = "agreement_overdue"
+    FEEDBACK_OVERDUE = "feedback_overdue"
+    INACTIVE = "inactive"
+
+
+class Outcome(StrEnum):
+    COMPLETED = "completed"
+    DISSOLVED = "dissolved"
+
+
+class Event(Frozen):
+    """Envelope every event carries."""
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+    event_id: UUID
+    occurred_at: AwareDatetime
+    actor: PersonId
+
+
+class Notifying(Event):
+    """An event that someone must be told about."""
+
+    recipients: tuple[PersonId, ...]
+
+    @property
+    def notification_kind(self) -> str:
+        """What kind of message the recipients get (one template per kind, later)."""
+        return str(getattr(self, "type"))  # noqa: B009 - every concrete event has a `type` literal
+
+
+class RelationshipStarted(Notifying):
+    type: Literal["relationship_started"] = "relationship_started"
+    relationship_id: str
+    programme_id: str
+    coordinator_id: PersonId
+    members: tuple[Member, ...]
+    policy: RelationshipPolicy
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class PhaseChanged(Event):
+    type: Literal["phase_changed"] = "phase_changed"
+    phase: Phase
+
+
+class AgreementRecorded(Event):
+    type: Literal["agreement_recorded"] = "agreement_recorded"
+    goals: tuple[str, ...]
+    agreement: str
+    late: bool
+
+
+class MeetingScheduled(Notifying):
+    """An invitation to the next meeting in the cycle."""
+
+    type: Literal["meeting_scheduled"] = "meeting_scheduled"
+    number: int
+    due_at: AwareDatetime
+
+
+class MeetingRecorded(Event):
+    type: Literal["meeting_recorded"] = "meeting_recorded"
+    number: int
+    held: bool
+    held_on: date
+    attendees: tuple[PersonId, ...]
+    reason: str | None = None
+    """Why the meeting did not take place (required when ``held`` is false)."""
+
+
+class MeetingMissed(Event):
+    """Nobody recorded the meeting before its grace period ended."""
+
+    type: Literal["meeting_missed"] = "meeting_missed"
+    number: int
+    reason: str
+
+
+class ReminderIssued(Notifying):
+    type: Literal["reminder_issued"] = "reminder_issued"
+    kind: ReminderKind
+    subject: str
+    """What the reminder is about: ``agreement``, ``meeting:3``, ``feedback:midpoint``."""
+    deadline: AwareDatetime
+    offset: str
+    scheduled_for: AwareDatetime
+    """deadline - offset: when the policy says the reminder is due."""
+
+    @property
+    def notification_kind(self) -> str:
+        return self.kind.value
+
+
+class FeedbackRequested(Notifying):
+    type: Literal["feedback_requested"] = "feedback_requested"
+    round: FeedbackRound
+    due_at: AwareDatetime
+
+
+class FeedbackSubmitted(Event):
+    type: Literal["feedback_submitted"] = "feedback_submitted"
+    round: FeedbackRound
+    answers: dict[str, str]
+    late: bool
+
+
+class MarkedAtRisk(Event):
+    type: Literal["marked_at_risk"] = "marked_at_risk"
+    missed_in_a_row: int
+    reason: str
+
+
+class EscalationRaised(Notifying):
+    type: Literal["escalation_raised"] = "escalation_raised"
+    kind: EscalationKind
+    subject: str
+    persons: tuple[PersonId, ...] = ()
+    """Whom the escalation is about (e.g. who has not answered), as ids."""
+    reason: str
+    scheduled_for: AwareDatetime
+    """When the policy says the escalation is due (deadline + overdue_after, or the miss)."""
+
+
+class MemberWithdrew(Notifying):
+    type: Literal["member_withdrew"] = "member_withdrew"
+    person_id: PersonId
+    reason: str
+
+
+class Paused(Event):
+    type: Literal["paused"] = "paused"
+    reason: str
+
+
+class Resumed(Event):
+    """Every deadline after the pause began moves by the pause's length."""
+
+    type: Literal["resumed"] = "resumed"
+    paused_since: datetime
+
+
+class RelationshipClosed(Notifying):
+    type: Literal["relationship_closed"] = "relationship_closed"
+    outcome: Outcome
+    reason: str
+
+
+RelationshipEvent = Annotated[
+    RelationshipStarted
+    | PhaseChanged
+    | AgreementRecorded
+    | MeetingScheduled
+    | MeetingRecorded
+    | MeetingMissed
+    | ReminderIssued
+    | FeedbackRequested
+    | FeedbackSubmitted
+    | MarkedAtRisk
+    | EscalationRaised
+    | MemberWithdrew
+    | Paused
+    | Resumed
+    | RelationshipClosed,
+    Field(discriminator="type"),
+]
+
+_EVENT = TypeAdapter[RelationshipEvent](RelationshipEvent)
+_ENVELOPE = {"event_id", "occurred_at", "actor", "type"}
+
+
+def to_payload(event: Event) -> dict[str, Any]:
+    """The event's own fields as JSON, without the envelope (stored in columns of its own)."""
+    return event.model_dump(mode="json", exclude=_ENVELOPE)
+
+
+def from_record(
+    type_: str, event_id: UUID, occurred_at: datetime, actor: str, payload: dict[str, Any]
+) -> RelationshipEvent:
+    """Rebuild an event from its stored columns and payload."""
+    data = {**payload, "type": type_, "event_id": event_id, "occurred_at": occurred_at}
+    return _EVENT.validate_python({**data, "actor": actor})

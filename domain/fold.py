@@ -1,0 +1,191 @@
+"""``state = fold(events)``: the one way a relationship's state is rebuilt.
+
+The workflow applies each event it records with :func:`apply`; auditors run :func:`fold` over the
+stored stream. Both go through :func:`_apply_in_place`, so they cannot disagree.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from domain import durations
+from domain.errors import InvalidHistory
+from domain.events import (
+    AgreementRecorded,
+    EscalationRaised,
+    FeedbackRequested,
+    FeedbackRound,
+    FeedbackSubmitted,
+    MarkedAtRisk,
+    MeetingMissed,
+    MeetingRecorded,
+    MeetingScheduled,
+    MemberWithdrew,
+    Paused,
+    Phase,
+    PhaseChanged,
+    RelationshipClosed,
+    RelationshipEvent,
+    RelationshipStarted,
+    ReminderIssued,
+    Resumed,
+)
+from domain.state import (
+    AgreementState,
+    Closure,
+    EscalationRecord,
+    FeedbackAnswer,
+    FeedbackRoundState,
+    MeetingSlot,
+    MeetingStatus,
+    MemberState,
+    RelationshipState,
+)
+
+
+def reminder_key(subject: str, offset: str) -> str:
+    """Identity of a reminder: one per deadline and offset, whenever the deadline moves."""
+    return f"{subject}/{offset}"
+
+
+def fold(events: Iterable[RelationshipEvent]) -> RelationshipState:
+    """Rebuild the state from a stream that begins with ``RelationshipStarted``."""
+    iterator = iter(events)
+    first = next(iterator, None)
+    if not isinstance(first, RelationshipStarted):
+        raise InvalidHistory("a relationship's history must begin with relationship_started")
+    return apply(initial_state(first), iterator)
+
+
+def apply(state: RelationshipState, events: Iterable[RelationshipEvent]) -> RelationshipState:
+    """A new state: ``state`` with ``events`` applied in order. ``state`` is left untouched."""
+    new = state.model_copy(deep=True)
+    for event in events:
+        _apply_in_place(new, event)
+    return new
+
+
+def initial_state(started: RelationshipStarted) -> RelationshipState:
+    policy, starts, ends = started.policy, started.starts_at, started.ends_at
+    midpoint_opens = starts + (ends - starts) * policy.midpoint_at
+    final_due = durations.subtract(ends, policy.overdue_after)
+    rounds = {
+        FeedbackRound.MIDPOINT: FeedbackRoundState(
+            round=FeedbackRound.MIDPOINT,
+            opens_at=midpoint_opens,
+            due_at=durations.add(midpoint_opens, policy.midpoint_window),
+        ),
+        FeedbackRound.FINAL: FeedbackRoundState(
+            round=FeedbackRound.FINAL,
+            opens_at=durations.subtract(final_due, policy.final_window),
+            due_at=final_due,
+        ),
+    }
+    return RelationshipState(
+        relationship_id=started.relationship_id,
+        programme_id=started.programme_id,
+        coordinator_id=started.coordinator_id,
+        policy=policy,
+        starts_at=starts,
+        ends_at=ends,
+        version=1,
+        members={
+            m.person_id: MemberState(person_id=m.person_id, role=m.role) for m in started.members
+        },
+        agreement=AgreementState(due_at=durations.add(starts, policy.agreement_due)),
+        meeting_anchor=starts,
+        feedback=rounds,
+    )
+
+
+def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
+    s.version += 1
+    match event:
+        case RelationshipStarted():
+            raise InvalidHistory("relationship_started may only be the first event")
+        case PhaseChanged(phase=phase):
+            s.phase = phase
+            if phase == Phase.FINAL_FEEDBACK:
+                s.feedback[FeedbackRound.MIDPOINT].closed = True
+        case AgreementRecorded():
+            s.agreement.recorded_at = event.occurred_at
+            s.agreement.recorded_by = event.actor
+            s.agreement.goals = list(event.goals)
+            s.agreement.late = event.late
+        case MeetingScheduled():
+            s.meetings.append(MeetingSlot(number=event.number, due_at=event.due_at))
+        case MeetingRecorded():
+            _record_meeting(s, event)
+        case MeetingMissed():
+            slot = _slot(s, event.number)
+            slot.status, slot.reason = MeetingStatus.MISSED, event.reason
+            s.missed_in_a_row += 1
+        case MarkedAtRisk():
+            s.at_risk = True
+        case ReminderIssued():
+            s.reminders_issued.append(reminder_key(event.subject, event.offset))
+        case FeedbackRequested():
+            s.feedback[event.round].requested_at = event.occurred_at
+            s.feedback[event.round].due_at = event.due_at
+        case FeedbackSubmitted():
+            s.feedback[event.round].answers[event.actor] = FeedbackAnswer(
+                submitted_at=event.occurred_at, late=event.late, answers=event.answers
+            )
+        case EscalationRaised():
+            s.escalations.append(
+                EscalationRecord(
+                    kind=event.kind,
+                    subject=event.subject,
+                    at=event.occurred_at,
+                    persons=list(event.persons),
+                )
+            )
+        case MemberWithdrew():
+            member = s.members[event.person_id]
+            member.active = False
+            member.withdrew_at, member.withdrawal_reason = event.occurred_at, event.reason
+        case Paused():
+            s.paused_since = event.occurred_at
+        case Resumed():
+            _shift_deadlines(s, event.paused_since, event.occurred_at - event.paused_since)
+            s.paused_since = None
+        case RelationshipClosed():
+            s.closure = Closure(
+                outcome=event.outcome, reason=event.reason, closed_at=event.occurred_at
+            )
+            s.phase = Phase.CLOSED
+            for feedback_round in s.feedback.values():
+                feedback_round.closed = True
+
+
+def _slot(s: RelationshipState, number: int) -> MeetingSlot:
+    for slot in s.meetings:
+        if slot.number == number:
+            return slot
+    raise InvalidHistory(f"meeting {number} was never scheduled")
+
+
+def _record_meeting(s: RelationshipState, event: MeetingRecorded) -> None:
+    slot = _slot(s, event.number)
+    slot.status = MeetingStatus.HELD if event.held else MeetingStatus.NOT_HELD
+    slot.held_on, slot.attendees = event.held_on, list(event.attendees)
+    slot.recorded_by, slot.reason = event.actor, event.reason
+    if event.held:
+        s.missed_in_a_row, s.at_risk = 0, False
+    else:
+        s.missed_in_a_row += 1
+
+
+def _shift_deadlines(s: RelationshipState, since: datetime, by: timedelta) -> None:
+    """Move every deadline still ahead when the pause began by the pause's length."""
+    if s.agreement.recorded_at is None and s.agreement.due_at > since:
+        s.agreement.due_at += by
+    for slot in s.open_meetings():
+        if slot.due_at > since:
+            slot.due_at += by
+    for feedback_round in s.feedback.values():
+        if feedback_round.opens_at > since:
+            feedback_round.opens_at += by
+        if feedback_round.due_at > since:
+            feedback_round.due_at += by
+    s.meeting_anchor += by
+    s.ends_at += by

@@ -1,0 +1,252 @@
+"""What the relationship does on its own, and when: reminders, escalations, meetings, phases.
+
+:func:`pending` lists every time-driven step still ahead, each with its due time. The workflow
+sleeps until :func:`next_wakeup` and then records :func:`due_events`. Because the schedule is a
+pure function of the state, a test can check it with literal times, and a pause that moves the
+deadlines in the state moves every timer with them.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain import durations
+from domain.errors import InvalidHistory
+from domain.events import (
+    EscalationKind,
+    EscalationRaised,
+    FeedbackRequested,
+    MarkedAtRisk,
+    MeetingMissed,
+    MeetingScheduled,
+    Outcome,
+    Phase,
+    PhaseChanged,
+    RelationshipClosed,
+    RelationshipEvent,
+    ReminderIssued,
+    ReminderKind,
+)
+from domain.factory import EventFactory
+from domain.fold import apply, reminder_key
+from domain.model import Role
+from domain.state import FeedbackRoundState, MeetingSlot, RelationshipState
+
+Build = Callable[[EventFactory], list[RelationshipEvent]]
+
+# Steps due at the same instant run in this order: phase changes, then new work, then reminders,
+# then escalations, and closure last (an escalation due at the end date is still raised).
+PHASE, OPEN, REMIND, ESCALATE, CLOSE = range(5)
+
+
+@dataclass(frozen=True)
+class Due:
+    """One time-driven step: at ``at``, record what ``build`` returns."""
+
+    at: datetime
+    order: int
+    key: str
+    build: Build
+
+
+def pending(s: RelationshipState) -> list[Due]:
+    """Every time-driven step still ahead (or overdue). Nothing runs while closed or paused."""
+    if s.closed or s.paused_since is not None:
+        return []
+    return [
+        *_phase_steps(s),
+        *_agreement_steps(s),
+        *_meeting_steps(s),
+        *(step for r in s.feedback.values() for step in _feedback_steps(s, r)),
+        _closure_step(s),
+    ]
+
+
+def next_wakeup(s: RelationshipState) -> datetime | None:
+    """When the next step falls due; ``None`` when only people can move the relationship."""
+    return min((d.at for d in pending(s)), default=None)
+
+
+def due_events(s: RelationshipState, factory: EventFactory) -> list[RelationshipEvent]:
+    """Every event due at ``factory.now``, in order, each step seeing the state the last left."""
+    events: list[RelationshipEvent] = []
+    for _ in range(10_000):
+        ready = [d for d in pending(s) if d.at <= factory.now]
+        if not ready:
+            return events
+        step = min(ready, key=lambda d: (d.at, d.order, d.key))
+        new = step.build(factory)
+        events += new
+        s = apply(s, new)
+    raise InvalidHistory("schedule did not settle: a step keeps falling due")  # a bug, not input
+
+
+def _phase_steps(s: RelationshipState) -> list[Due]:
+    def enter(phase: Phase) -> Build:
+        return lambda f: [f.make(PhaseChanged, phase=phase)]
+
+    if s.phase == Phase.KICKOFF:
+        at = s.agreement.recorded_at or s.agreement.due_at
+        return [Due(at, PHASE, "phase:first_half", enter(Phase.FIRST_HALF))]
+    nxt = {
+        Phase.FIRST_HALF: ("midpoint", Phase.SECOND_HALF),
+        Phase.SECOND_HALF: ("final", Phase.FINAL_FEEDBACK),
+    }
+    if s.phase in nxt:
+        round_name, phase = nxt[s.phase]
+        opens = next(r.opens_at for r in s.feedback.values() if r.round == round_name)
+        return [Due(opens, PHASE, f"phase:{phase}", enter(phase))]
+    return []
+
+
+def _reminders(
+    s: RelationshipState,
+    subject: str,
+    deadline: datetime,
+    kind: ReminderKind,
+    recipients: tuple[str, ...],
+    not_before: datetime,
+) -> list[Due]:
+    """One reminder per offset before ``deadline``; none that would fall before ``not_before``."""
+    offsets = (
+        (s.policy.preparation_reminder,)
+        if kind == ReminderKind.MEETING_PREPARATION
+        else s.policy.reminders
+    )
+    steps = []
+    for offset in offsets:
+        at = durations.subtract(deadline, offset)
+        if reminder_key(subject, offset) in s.reminders_issued or at < not_before or not recipients:
+            continue
+        fields = {"kind": kind, "subject": subject, "deadline": deadline, "offset": offset}
+        build: Build = lambda f, fields=fields, at=at: [  # noqa: E731
+            f.make(ReminderIssued, recipients=recipients, scheduled_for=at, **fields)
+        ]
+        steps.append(Due(at, REMIND, reminder_key(subject, offset), build))
+    return steps
+
+
+def _escalated(s: RelationshipState, subject: str) -> bool:
+    return any(e.subject == subject for e in s.escalations)
+
+
+def _escalation(
+    s: RelationshipState,
+    subject: str,
+    kind: EscalationKind,
+    at: datetime,
+    persons: tuple[str, ...],
+    reason: str,
+) -> Due:
+    def build(f: EventFactory) -> list[RelationshipEvent]:
+        return [
+            f.make(
+                EscalationRaised,
+                kind=kind,
+                subject=subject,
+                persons=persons,
+                reason=reason,
+                scheduled_for=at,
+                recipients=(s.coordinator_id,),
+            )
+        ]
+
+    return Due(at, ESCALATE, f"escalation:{subject}", build)
+
+
+def _agreement_steps(s: RelationshipState) -> list[Due]:
+    agreement = s.agreement
+    if agreement.recorded_at is not None:
+        return []
+    members = tuple(s.active_members())
+    steps = _reminders(
+        s, "agreement", agreement.due_at, ReminderKind.AGREEMENT, members, s.starts_at
+    )
+    if not _escalated(s, "agreement"):
+        at = durations.add(agreement.due_at, s.policy.overdue_after)
+        reason = f"group agreement due {agreement.due_at.isoformat()} not recorded"
+        steps.append(
+            _escalation(s, "agreement", EscalationKind.AGREEMENT_OVERDUE, at, members, reason)
+        )
+    return steps
+
+
+def _meeting_steps(s: RelationshipState) -> list[Due]:
+    steps = [step for slot in s.open_meetings() for step in _open_meeting_steps(s, slot)]
+    number = len(s.meetings) + 1
+    due = durations.add(s.meeting_anchor, s.policy.cadence, number)
+    if due < s.ends_at:
+        at = durations.add(s.meeting_anchor, s.policy.cadence, number - 1)
+        build: Build = lambda f: [  # noqa: E731
+            f.make(
+                MeetingScheduled, number=number, due_at=due, recipients=tuple(s.active_members())
+            )
+        ]
+        steps.append(Due(at, OPEN, f"meeting:{number}:schedule", build))
+    return steps
+
+
+def _open_meeting_steps(s: RelationshipState, slot: MeetingSlot) -> list[Due]:
+    subject = f"meeting:{slot.number}"
+    mentors = tuple(s.active_members(Role.MENTOR))
+    steps = _reminders(
+        s, subject, slot.due_at, ReminderKind.MEETING_PREPARATION, mentors, s.starts_at
+    )
+    at = durations.add(slot.due_at, s.policy.meeting_record_grace)
+    reason = f"not recorded by {at.isoformat()}"
+    build: Build = lambda f: [  # noqa: E731
+        f.make(MeetingMissed, number=slot.number, reason=reason),
+        *at_risk_events(s, s.missed_in_a_row + 1, f),
+    ]
+    steps.append(Due(at, ESCALATE, f"{subject}:missed", build))
+    return steps
+
+
+def at_risk_events(
+    s: RelationshipState, missed_in_a_row: int, f: EventFactory
+) -> list[RelationshipEvent]:
+    """Mark the group at risk and tell the coordinator, once, when misses reach the threshold."""
+    if s.at_risk or missed_in_a_row < s.policy.inactive_after_missed_meetings:
+        return []
+    reason = f"{missed_in_a_row} meetings in a row not held"
+    subject = f"inactive:meeting:{len(s.meetings)}"
+    escalation = _escalation(
+        s, subject, EscalationKind.INACTIVE, f.now, tuple(s.active_members()), reason
+    )
+    return [
+        f.make(MarkedAtRisk, missed_in_a_row=missed_in_a_row, reason=reason),
+        *escalation.build(f),
+    ]
+
+
+def _feedback_steps(s: RelationshipState, r: FeedbackRoundState) -> list[Due]:
+    if r.closed:
+        return []
+    subject = f"feedback:{r.round}"
+    if r.requested_at is None:
+        members = tuple(s.active_members())
+        build: Build = lambda f: [  # noqa: E731
+            f.make(FeedbackRequested, round=r.round, due_at=r.due_at, recipients=members)
+        ]
+        return [Due(r.opens_at, OPEN, f"{subject}:request", build)]
+    missing = tuple(p for p in s.active_members() if p not in r.answers)
+    steps = _reminders(s, subject, r.due_at, ReminderKind.FEEDBACK, missing, r.opens_at)
+    if missing and not _escalated(s, subject):
+        at = durations.add(r.due_at, s.policy.overdue_after)
+        reason = (
+            f"{r.round} feedback due {r.due_at.isoformat()} missing from {len(missing)} member(s)"
+        )
+        steps.append(_escalation(s, subject, EscalationKind.FEEDBACK_OVERDUE, at, missing, reason))
+    return steps
+
+
+def _closure_step(s: RelationshipState) -> Due:
+    build: Build = lambda f: [  # noqa: E731
+        f.make(
+            RelationshipClosed,
+            outcome=Outcome.COMPLETED,
+            reason="end date reached",
+            recipients=s.everyone(),
+        )
+    ]
+    return Due(s.ends_at, CLOSE, "closure", build)

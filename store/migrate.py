@@ -1,0 +1,48 @@
+"""Versioned SQL migrations, applied at start-up by every entry point.
+
+Files are ``store/migrations/NNNN_name.sql``, applied in order, each in its own transaction and
+recorded in ``schema_migrations``. An advisory lock lets several workers start at once safely.
+"""
+
+from importlib import resources
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+_LOCK_KEY = 0x6D656E746F72  # "mentor": any constant the app uses for nothing else
+
+
+def available() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("store.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            number, _, name = entry.name.removesuffix(".sql").partition("_")
+            found.append((int(number), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def migrate(pool: asyncpg.Pool) -> list[int]:
+    """Apply what is not applied yet; return the versions applied now."""
+    applied_now = []
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for version, name, sql in available():
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name
+                )
+            log.info("migration_applied", version=version, name=name)
+            applied_now.append(version)
+    return applied_now

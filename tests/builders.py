@@ -1,0 +1,42 @@
+"""Test data: a group, a spec, literal times."""
+
+from datetime import UTC, datetime
+
+from domain.commands import RelationshipSpec
+from domain.model import Member, Role
+from domain.policy import RelationshipPolicy
+
+MENTORS = ("m1", "m2")
+MENTEES = ("a1", "a2", "a3")
+COORDINATOR = "hr1"
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def group(
+    mentors: tuple[str, ...] = MENTORS, mentees: tuple[str, ...] = MENTEES
+) -> tuple[Member, ...]:
+    return (
+        *(Member(person_id=p, role=Role.MENTOR) for p in mentors),
+        *(Member(person_id=p, role=Role.MENTEE) for p in mentees),
+    )
+
+
+def spec(
+    relationship_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    policy: RelationshipPolicy | None = None,
+    members: tuple[Member, ...] | None = None,
+) -> RelationshipSpec:
+    return RelationshipSpec(
+        relationship_id=relationship_id,
+        programme_id="test",
+        coordinator_id=COORDINATOR,
+        members=members or group(),
+        policy=policy or RelationshipPolicy(),
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )

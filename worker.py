@@ -1,0 +1,69 @@
+"""The composition root: settings -> logging -> database -> Temporal client -> Worker.run().
+
+``python worker.py`` (or ``mentorflow worker``) serves the task queue until interrupted. Without
+``MENTORFLOW_DATABASE_URL`` it uses the embedded PostgreSQL under the data directory; without
+``TEMPORAL_ADDRESS`` it connects to a local server on localhost:7233.
+"""
+
+import asyncio
+from collections.abc import Sequence
+
+import asyncpg
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.record_keeping import RecordKeeping
+from mentorflow import embedded
+from mentorflow.log_setup import configure_logging
+from mentorflow.settings import Settings
+from store.event_store import EventStore
+from store.migrate import migrate
+from store.pool import create_pool
+from workflows import TASK_QUEUE
+from workflows.relationship import RelationshipWorkflow
+
+WORKFLOWS: Sequence[type] = (RelationshipWorkflow,)
+"""Every workflow class, for the worker and for the replayer (they must agree)."""
+
+log = structlog.get_logger(__name__)
+
+
+def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEUE) -> Worker:
+    """A worker for every Mentorflow workflow and activity, its activities bound to ``pool``."""
+    record_keeping = RecordKeeping(EventStore(pool))
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=[record_keeping.append_events],
+    )
+
+
+async def open_database(settings: Settings) -> asyncpg.Pool:
+    """The configured (or embedded) database, migrated to the current schema."""
+    url = settings.database_url or embedded.start_postgres(settings.data_dir)
+    pool = await create_pool(url)
+    await migrate(pool)
+    return pool
+
+
+async def run(settings: Settings) -> None:
+    pool = await open_database(settings)
+    address = settings.temporal_address or "localhost:7233"
+    client = await embedded.connect(address, settings.temporal_namespace)
+    log.info("worker_starting", task_queue=TASK_QUEUE, temporal=address)
+    try:
+        await build_worker(client, pool).run()
+    finally:
+        await pool.close()
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""RelationshipWorkflow: one mentoring group or pair, for its whole life.
+
+The state is one model, ``RelationshipState``, rebuilt by the domain's fold from the events this
+workflow records. The main loop sleeps until the schedule's next step, records what fell due, and
+continues as new at each phase boundary. People act through Updates whose validators run the same
+domain rules as the handlers, so a refused request writes nothing and tells the caller why.
+"""
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from uuid import UUID
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.record_keeping import NON_RETRYABLE, AppendEventsInput, RecordKeeping
+    from domain import commands, schedule
+    from domain.commands import (
+        Command,
+        Pause,
+        RecordAgreement,
+        RecordMeeting,
+        Resume,
+        SubmitFeedback,
+        Withdraw,
+    )
+    from domain.errors import RuleViolation
+    from domain.events import RelationshipEvent
+    from domain.factory import EventFactory
+    from domain.fold import apply, fold
+    from domain.state import RelationshipState
+
+    from workflows.messages import (
+        CommandAccepted,
+        RelationshipInput,
+        RelationshipResult,
+        workflow_id,
+    )
+
+_NIL_ID = UUID(int=0)
+
+APPEND_TIMEOUT = timedelta(seconds=30)
+APPEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=NON_RETRYABLE,
+)
+
+
+@workflow.defn
+class RelationshipWorkflow:
+    @workflow.init
+    def __init__(self, input: RelationshipInput) -> None:
+        self._spec = input.spec
+        self._state: RelationshipState | None = input.carried_state
+        # Appends are serialised: each one must see the version the previous one left.
+        self._lock = asyncio.Lock()
+        self._woken = False
+
+    @workflow.run
+    async def run(self, input: RelationshipInput) -> RelationshipResult:
+        if self._state is None:
+            try:
+                started = commands.start(self._spec, self._factory())
+            except RuleViolation as e:
+                raise _rejected(e) from e
+            await self._record([started])
+        phase = self.state().phase
+        while not self.state().closed:
+            async with self._lock:
+                await self._record(schedule.due_events(self.state(), self._factory()))
+            if self.state().phase != phase and not self.state().closed:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    RelationshipInput(spec=self._spec, carried_state=self._state)
+                )
+            await self._sleep_until_next_step()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        closure = self.state().closure
+        assert closure is not None
+        return RelationshipResult(
+            relationship_id=self._spec.relationship_id,
+            outcome=closure.outcome,
+            reason=closure.reason,
+            version=self.state().version,
+        )
+
+    @workflow.query
+    def state(self) -> RelationshipState:
+        """The current state: what ``fold`` of the stored events gives."""
+        if self._state is None:
+            raise ApplicationError("the relationship has not started yet", type="NotStarted")
+        return self._state
+
+    @workflow.update
+    async def record_agreement(self, command: RecordAgreement) -> CommandAccepted:
+        return await self._handle(command)
+
+    @record_agreement.validator
+    def _validate_record_agreement(self, command: RecordAgreement) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_meeting(self, command: RecordMeeting) -> CommandAccepted:
+        return await self._handle(command)
+
+    @record_meeting.validator
+    def _validate_record_meeting(self, command: RecordMeeting) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def submit_feedback(self, command: SubmitFeedback) -> CommandAccepted:
+        return await self._handle(command)
+
+    @submit_feedback.validator
+    def _validate_submit_feedback(self, command: SubmitFeedback) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def withdraw(self, command: Withdraw) -> CommandAccepted:
+        return await self._handle(command)
+
+    @withdraw.validator
+    def _validate_withdraw(self, command: Withdraw) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def pause(self, command: Pause) -> CommandAccepted:
+        return await self._handle(command)
+
+    @pause.validator
+    def _validate_pause(self, command: Pause) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def resume(self, command: Resume) -> CommandAccepted:
+        return await self._handle(command)
+
+    @resume.validator
+    def _validate_resume(self, command: Resume) -> None:
+        self._validate(command)
+
+    def _validate(self, command: Command) -> None:
+        # Validators must not consume workflow randomness (a rejected update leaves no trace in
+        # history, so replay would drift): the events built here are thrown away, ids and all.
+        self._decide(command, EventFactory(workflow.now(), lambda: _NIL_ID, actor=command.by))
+
+    async def _handle(self, command: Command) -> CommandAccepted:
+        async with self._lock:
+            # The state may have moved since validation (another update, a deadline): decide again.
+            events = self._decide(command, self._factory(actor=command.by))
+            await self._record(events)
+        self._woken = True  # the schedule may have changed: let the main loop look again
+        return CommandAccepted(
+            relationship_id=self._spec.relationship_id,
+            version=self.state().version,
+            event_ids=[e.event_id for e in events],
+        )
+
+    def _decide(self, command: Command, factory: EventFactory) -> list[RelationshipEvent]:
+        try:
+            return commands.decide(self.state(), command, factory)
+        except RuleViolation as e:
+            raise _rejected(e) from e
+
+    async def _record(self, events: list[RelationshipEvent]) -> None:
+        if not events:
+            return
+        expected = self._state.version if self._state is not None else 0
+        await workflow.execute_activity_method(
+            RecordKeeping.append_events,
+            AppendEventsInput(
+                stream_id=workflow_id(self._spec.relationship_id),
+                expected_version=expected,
+                events=events,
+            ),
+            start_to_close_timeout=APPEND_TIMEOUT,
+            retry_policy=APPEND_RETRY,
+        )
+        self._state = fold(events) if self._state is None else apply(self._state, events)
+
+    async def _sleep_until_next_step(self) -> None:
+        wake_at = schedule.next_wakeup(self.state())
+        timeout = None
+        if wake_at is not None:
+            # Clamp at zero: a step already due runs now, it is not an error.
+            timeout = max(wake_at - workflow.now(), timedelta(0))
+        self._woken = False
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: self._woken, timeout=timeout)
+
+    def _factory(self, actor: str | None = None) -> EventFactory:
+        if actor is None:
+            return EventFactory(workflow.now(), workflow.uuid4)
+        return EventFactory(workflow.now(), workflow.uuid4, actor=actor)
+
+
+def _rejected(violation: RuleViolation) -> ApplicationError:
+    """A broken business rule, for the caller: its code as the type, never retried."""
+    return ApplicationError(str(violation), type=violation.code, non_retryable=True)
