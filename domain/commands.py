@@ -222,7 +222,7 @@ def _record_meeting(
     )
     if c.held:
         return [recorded]
-    return [recorded, *at_risk_events(s, s.missed_in_a_row + 1, f)]
+    return [recorded, *at_risk_events(s, slot_number, f, f.now)]
 
 
 def _check_meeting_date(s: RelationshipState, held_on: date, now: datetime) -> None:

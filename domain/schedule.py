@@ -196,23 +196,27 @@ def _open_meeting_steps(s: RelationshipState, slot: MeetingSlot) -> list[Due]:
     reason = f"not recorded by {at.isoformat()}"
     build: Build = lambda f: [  # noqa: E731
         f.make(MeetingMissed, number=slot.number, reason=reason),
-        *at_risk_events(s, s.missed_in_a_row + 1, f),
+        *at_risk_events(s, slot.number, f, at),
     ]
     steps.append(Due(at, ESCALATE, f"{subject}:missed", build))
     return steps
 
 
 def at_risk_events(
-    s: RelationshipState, missed_in_a_row: int, f: EventFactory
+    s: RelationshipState, missed_meeting: int, f: EventFactory, at: datetime
 ) -> list[RelationshipEvent]:
-    """Mark the group at risk and tell the coordinator, once, when misses reach the threshold."""
+    """Mark the group at risk and tell the coordinator, once, when misses reach the threshold.
+
+    Called as meeting ``missed_meeting`` is found missed (by its deadline ``at``, or by a member
+    recording that it did not take place), before that miss is applied to ``s``.
+    """
+    missed_in_a_row = s.missed_in_a_row + 1
     if s.at_risk or missed_in_a_row < s.policy.inactive_after_missed_meetings:
         return []
     reason = f"{missed_in_a_row} meetings in a row not held"
-    subject = f"inactive:meeting:{len(s.meetings)}"
-    escalation = _escalation(
-        s, subject, EscalationKind.INACTIVE, f.now, tuple(s.active_members()), reason
-    )
+    subject = f"inactive:meeting:{missed_meeting}"
+    members = tuple(s.active_members())
+    escalation = _escalation(s, subject, EscalationKind.INACTIVE, at, members, reason)
     return [
         f.make(MarkedAtRisk, missed_in_a_row=missed_in_a_row, reason=reason),
         *escalation.build(f),

@@ -8,9 +8,12 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from mentorflow import embedded
+from mentorflow.log_setup import configure_logging
 from store.event_store import EventStore
 from store.migrate import migrate
 from store.pool import create_pool
+
+configure_logging("INFO", "console")  # through stdlib logging, so pytest captures it per test
 
 
 @pytest.fixture(scope="session")

@@ -87,7 +87,7 @@ def test_a_silent_year_fires_every_reminder_and_escalation_at_its_policy_time():
     ]
     assert escalations[0] == ("agreement_overdue", "agreement", agreement_due + timedelta(days=7))
     # Meetings 1 and 2 missed (7 days' grace after each due date): at risk once, not again.
-    assert escalations[1] == ("inactive", "inactive:meeting:3", utc(2026, 3, 8, 9))
+    assert escalations[1] == ("inactive", "inactive:meeting:2", utc(2026, 3, 8, 9))
     assert [e[1] for e in escalations[2:]] == ["feedback:midpoint", "feedback:final"]
     assert clock.state.closure.outcome == Outcome.COMPLETED
     assert clock.state.closure.closed_at == END

@@ -8,6 +8,7 @@ domain rules as the handlers, so a refused request writes nothing and tells the 
 
 import asyncio
 import contextlib
+import math
 from datetime import timedelta
 from uuid import UUID
 
@@ -69,10 +70,12 @@ class RelationshipWorkflow:
                 raise _rejected(e) from e
             await self._record([started])
         phase = self.state().phase
-        while not self.state().closed:
+        while True:
             async with self._lock:
                 await self._record(schedule.due_events(self.state(), self._factory()))
-            if self.state().phase != phase and not self.state().closed:
+            if self.state().closed:
+                break
+            if self.state().phase != phase:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     RelationshipInput(spec=self._spec, carried_state=self._state)
@@ -186,8 +189,12 @@ class RelationshipWorkflow:
         wake_at = schedule.next_wakeup(self.state())
         timeout = None
         if wake_at is not None:
-            # Clamp at zero: a step already due runs now, it is not an error.
+            # Clamp at zero: a step already due runs now, it is not an error. Round up to whole
+            # milliseconds (Temporal's timer resolution) so the wake-up is never before the step.
             timeout = max(wake_at - workflow.now(), timedelta(0))
+            if timeout == timedelta(0):
+                return
+            timeout = timedelta(milliseconds=math.ceil(timeout / timedelta(milliseconds=1)))
         self._woken = False
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self._woken, timeout=timeout)

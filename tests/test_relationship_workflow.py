@@ -1,0 +1,379 @@
+"""RelationshipWorkflow on a real Temporal test server (time skipping) and a real PostgreSQL.
+
+Each test drives people through the same Updates a person would use, checks what the event store
+holds, and ends by replaying every run of its own history with today's code.
+"""
+
+import uuid
+from datetime import timedelta
+
+import isodate
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.record_keeping import AppendEventsInput, AppendEventsResult, RecordKeeping
+from domain.commands import (
+    Pause,
+    RecordAgreement,
+    RecordMeeting,
+    Resume,
+    SubmitFeedback,
+    Withdraw,
+)
+from domain.events import (
+    EscalationRaised,
+    Outcome,
+    RelationshipClosed,
+    ReminderIssued,
+    from_record,
+)
+from domain.fold import fold
+from domain.model import Role
+from domain.policy import RelationshipPolicy
+from store.event_store import EventStore
+from tests.builders import COORDINATOR, spec
+from tests.temporal_helpers import replay_own_history, running_worker, sleep_until
+from workflows.messages import RelationshipInput, workflow_id
+from workflows.relationship import RelationshipWorkflow
+
+SHORT = RelationshipPolicy(
+    cadence="P7D",
+    preparation_reminder="P1D",
+    meeting_record_grace="P1D",
+    agreement_due="P3D",
+    midpoint_window="P2D",
+    final_window="P2D",
+    reminders=("P1D",),
+    overdue_after="P1D",
+)
+"""A two-month relationship with weekly meetings: enough to cross every phase quickly."""
+
+
+async def stored_events(store: EventStore, relationship_id: str):
+    return [
+        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
+        for r in await store.read_stream(workflow_id(relationship_id))
+    ]
+
+
+async def start(env: WorkflowEnvironment, task_queue: str, relationship_spec):
+    return await env.client.start_workflow(
+        RelationshipWorkflow.run,
+        RelationshipInput(spec=relationship_spec),
+        id=workflow_id(relationship_spec.relationship_id),
+        task_queue=task_queue,
+    )
+
+
+def within_a_second(actual, expected) -> bool:
+    return abs(actual - expected) < timedelta(seconds=1)
+
+
+async def whole_seconds_now(env: WorkflowEnvironment):
+    return (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
+
+
+async def test_a_year_with_one_missed_feedback_deadline(env, pool, store):
+    """A year of a 2+3 group: exact reminders, escalations and closure, at the policy's times.
+
+    Meetings 3 and 4 are not recorded (the group goes at risk), a2 answers the midpoint late and
+    a3 never answers it; everything else happens on time.
+    """
+    rid = f"year-{uuid.uuid4()}"
+    starts = await whole_seconds_now(env)
+    ends = starts + timedelta(days=365)
+    month = isodate.parse_duration("P1M")
+    meeting_due = {n: starts + month * n for n in range(1, 12)}  # meeting 12 would be on the end
+    mid_opens = starts + timedelta(days=182, hours=12)
+    mid_due = mid_opens + timedelta(days=14)
+    final_opens = ends - timedelta(days=7 + 14)
+
+    actions = [
+        (
+            starts + timedelta(days=5),
+            "record_agreement",
+            RecordAgreement(by="m1", goals=("payroll",), agreement="monthly, 90 min"),
+        )
+    ]
+    for n, due in meeting_due.items():
+        if n not in (3, 4):
+            held = due - timedelta(days=1)
+            actions.append(
+                (
+                    held,
+                    "record_meeting",
+                    RecordMeeting(by="m1", held_on=held.date(), attendees=("m1", "a1", "a2")),
+                )
+            )
+    for person in ("m1", "m2", "a1"):
+        actions.append(
+            (
+                mid_opens + timedelta(days=1),
+                "submit_feedback",
+                SubmitFeedback(by=person, round="midpoint", answers={"useful": "yes"}),
+            )
+        )
+    actions.append(
+        (
+            mid_due + timedelta(days=2),
+            "submit_feedback",
+            SubmitFeedback(by="a2", round="midpoint", answers={"useful": "late"}),
+        )
+    )
+    for person in ("m1", "m2", "a1", "a2", "a3"):
+        actions.append(
+            (
+                final_opens + timedelta(days=1),
+                "submit_feedback",
+                SubmitFeedback(by=person, round="final", answers={"useful": "yes"}),
+            )
+        )
+
+    async with running_worker(env.client, pool) as task_queue:
+        handle = await start(env, task_queue, spec(rid, starts, ends))
+        for at, update, command in sorted(actions, key=lambda a: a[0]):
+            await sleep_until(env, at)
+            await handle.execute_update(getattr(RelationshipWorkflow, update), command)
+        result = await handle.result()
+        queried = await handle.query(RelationshipWorkflow.state)
+        runs = await replay_own_history(env.client, handle)
+
+    events = await stored_events(store, rid)
+    reminders = [
+        (e.subject, e.offset, e.scheduled_for, e.recipients)
+        for e in events
+        if isinstance(e, ReminderIssued)
+    ]
+    expected_reminders = [
+        (f"meeting:{n}", "P3D", due - timedelta(days=3), ("m1", "m2"))
+        for n, due in meeting_due.items()
+    ]
+    expected_reminders += [
+        ("feedback:midpoint", offset, mid_due - timedelta(days=days), ("a2", "a3"))
+        for offset, days in (("P3D", 3), ("P1D", 1))
+    ]
+    assert sorted(reminders, key=lambda r: r[2]) == sorted(expected_reminders, key=lambda r: r[2])
+
+    escalations = [
+        (e.kind, e.subject, e.scheduled_for, e.persons, e.recipients)
+        for e in events
+        if isinstance(e, EscalationRaised)
+    ]
+    assert escalations == [
+        (
+            "inactive",
+            "inactive:meeting:4",
+            meeting_due[4] + timedelta(days=7),
+            ("m1", "m2", "a1", "a2", "a3"),
+            (COORDINATOR,),
+        ),
+        (
+            "feedback_overdue",
+            "feedback:midpoint",
+            mid_due + timedelta(days=7),
+            ("a3",),
+            (COORDINATOR,),
+        ),
+    ]
+    for event in events:
+        if isinstance(event, ReminderIssued | EscalationRaised):
+            # fired by a durable timer: at the policy's time, never before, within a second
+            assert timedelta(0) <= event.occurred_at - event.scheduled_for < timedelta(seconds=1)
+
+    [closed] = [e for e in events if isinstance(e, RelationshipClosed)]
+    assert (closed.outcome, closed.occurred_at - ends < timedelta(seconds=1)) == (
+        Outcome.COMPLETED,
+        True,
+    )
+    assert closed.occurred_at >= ends
+    assert result.outcome == Outcome.COMPLETED and result.version == len(events)
+    assert queried.feedback["midpoint"].answers["a2"].late is True
+    assert "a3" not in queried.feedback["midpoint"].answers
+    assert fold(events) == queried  # the auditor's fold of the store is the workflow's state
+    assert runs == 4  # one run per phase: kickoff, first half, second half, final feedback
+    assert [e.version for e in await store.read_stream(workflow_id(rid))] == list(
+        range(1, len(events) + 1)
+    )
+
+
+async def test_refused_updates_write_nothing_and_say_why(env, pool, store):
+    """Not a member, a future date, a duplicate, a closed round: each refused with its reason."""
+    rid = f"refused-{uuid.uuid4()}"
+    starts = await whole_seconds_now(env)
+    async with running_worker(env.client, pool) as task_queue:
+        handle = await start(env, task_queue, spec(rid, starts, starts + timedelta(days=60), SHORT))
+        await sleep_until(env, starts + timedelta(days=1))
+        await handle.execute_update(
+            RelationshipWorkflow.record_agreement,
+            RecordAgreement(by="m1", goals=("g",), agreement="a"),
+        )
+        today = (await env.get_current_time()).date()
+        refusals = [
+            (
+                RelationshipWorkflow.record_agreement,
+                RecordAgreement(by="m2", goals=("g",), agreement="b"),
+                "duplicate",
+            ),
+            (
+                RelationshipWorkflow.record_meeting,
+                RecordMeeting(by="outsider", held_on=today, attendees=("m1",)),
+                "not_a_member",
+            ),
+            (
+                RelationshipWorkflow.record_meeting,
+                RecordMeeting(by="m1", held_on=today + timedelta(days=2), attendees=("m1",)),
+                "future_date",
+            ),
+            (
+                RelationshipWorkflow.submit_feedback,
+                SubmitFeedback(by="a1", round="final", answers={"q": "a"}),
+                "round_not_open",
+            ),
+            (
+                RelationshipWorkflow.withdraw,
+                Withdraw(person_id="a1", by="m1", reason="r"),
+                "not_allowed",
+            ),
+        ]
+        for update, command, code in refusals:
+            with pytest.raises(WorkflowUpdateFailedError) as refused:
+                await handle.execute_update(update, command)
+            assert isinstance(refused.value.cause, ApplicationError)
+            assert refused.value.cause.type == code, refused.value.cause.message
+        recorded = [e.type for e in await stored_events(store, rid) if e.actor != "system"]
+        assert recorded == ["agreement_recorded"]  # the one accepted update, nothing refused
+
+        # After the final round opens, the midpoint round is closed.
+        await sleep_until(env, starts + timedelta(days=57, hours=1))
+        with pytest.raises(WorkflowUpdateFailedError) as closed_round:
+            await handle.execute_update(
+                RelationshipWorkflow.submit_feedback,
+                SubmitFeedback(by="a1", round="midpoint", answers={"q": "a"}),
+            )
+        assert closed_round.value.cause.type == "round_closed"
+        await handle.result()
+        await replay_own_history(env.client, handle)
+
+
+async def test_withdrawal_below_minimum_dissolves_the_group(env, pool, store):
+    """A mentee leaves (the group goes on), then a mentor: below two mentors, it is dissolved."""
+    rid = f"dissolve-{uuid.uuid4()}"
+    starts = await whole_seconds_now(env)
+    policy = SHORT.model_copy(update={"min_mentors": 2})
+    async with running_worker(env.client, pool) as task_queue:
+        handle = await start(
+            env, task_queue, spec(rid, starts, starts + timedelta(days=60), policy)
+        )
+        await sleep_until(env, starts + timedelta(days=10))
+        await handle.execute_update(
+            RelationshipWorkflow.withdraw,
+            Withdraw(person_id="a3", by="a3", reason="moved to another agency"),
+        )
+        state = await handle.query(RelationshipWorkflow.state)
+        assert not state.closed and state.active_members(Role.MENTEE) == ["a1", "a2"]
+        await handle.execute_update(
+            RelationshipWorkflow.withdraw,
+            Withdraw(person_id="m2", by=COORDINATOR, reason="long sick leave"),
+        )
+        result = await handle.result()
+        await replay_own_history(env.client, handle)
+
+    assert result.outcome == Outcome.DISSOLVED
+    events = await stored_events(store, rid)
+    assert [e.type for e in events[-3:]] == [
+        "member_withdrew",
+        "member_withdrew",
+        "relationship_closed",
+    ]
+    assert events[-2].actor == COORDINATOR and events[-2].reason == "long sick leave"
+    assert events[-1].recipients == ("m1", "a1", "a2", COORDINATOR)
+
+
+async def test_pause_and_resume_move_the_deadlines(env, pool, store):
+    """Paused for ten days: nothing fires meanwhile; the agreement reminders come ten days later."""
+    rid = f"pause-{uuid.uuid4()}"
+    starts = await whole_seconds_now(env)
+    async with running_worker(env.client, pool) as task_queue:
+        handle = await start(env, task_queue, spec(rid, starts, starts + timedelta(days=365)))
+        await sleep_until(env, starts + timedelta(days=2))
+        await handle.execute_update(
+            RelationshipWorkflow.pause, Pause(by="a1", reason="team reorganisation")
+        )
+        await sleep_until(env, starts + timedelta(days=12))
+        assert [e.type for e in await stored_events(store, rid)][-1] == "paused"
+        with pytest.raises(WorkflowUpdateFailedError) as while_paused:
+            await handle.execute_update(
+                RelationshipWorkflow.record_agreement,
+                RecordAgreement(by="m1", goals=("g",), agreement="a"),
+            )
+        assert while_paused.value.cause.type == "paused"
+        await handle.execute_update(RelationshipWorkflow.resume, Resume(by=COORDINATOR))
+        await sleep_until(env, starts + timedelta(days=40))
+        state = await handle.query(RelationshipWorkflow.state)
+        await handle.terminate("test done")
+        await replay_own_history(env.client, handle)
+
+    # The pause lasted ten days plus the milliseconds the two updates took to be handled.
+    paused_for = timedelta(days=10)
+    assert within_a_second(state.agreement.due_at, starts + timedelta(days=30) + paused_for)
+    assert within_a_second(state.ends_at, starts + timedelta(days=365) + paused_for)
+    events = await stored_events(store, rid)
+    agreement_reminders = [
+        e.scheduled_for
+        for e in events
+        if isinstance(e, ReminderIssued) and e.subject == "agreement"
+    ]
+    expected = [starts + timedelta(days=40 - 3), starts + timedelta(days=40 - 1)]
+    assert len(agreement_reminders) == 2
+    assert all(map(within_a_second, agreement_reminders, expected))
+    assert not [
+        e
+        for e in events
+        if starts + timedelta(days=2, seconds=1) < e.occurred_at < starts + timedelta(days=12)
+    ]
+
+
+async def test_a_retried_append_records_each_event_once(env, pool, store):
+    """The append fails after its commit on every first attempt; no retry writes anything twice."""
+    rid = f"retry-{uuid.uuid4()}"
+    real = RecordKeeping(EventStore(pool))
+    attempts: list[int] = []
+
+    @activity.defn(name="append_events")
+    async def crash_after_commit(request: AppendEventsInput) -> AppendEventsResult:
+        result = await real.append_events(request)
+        attempts.append(activity.info().attempt)
+        if activity.info().attempt == 1:
+            raise RuntimeError("worker lost after the commit, before reporting it")
+        return result
+
+    starts = await whole_seconds_now(env)
+    async with running_worker(env.client, pool, activities=[crash_after_commit]) as task_queue:
+        handle = await start(env, task_queue, spec(rid, starts, starts + timedelta(days=60), SHORT))
+        await sleep_until(env, starts + timedelta(days=1))
+        await handle.execute_update(
+            RelationshipWorkflow.record_agreement,
+            RecordAgreement(by="m1", goals=("g",), agreement="a"),
+        )
+        result = await handle.result()
+        queried = await handle.query(RelationshipWorkflow.state)
+        await replay_own_history(env.client, handle)
+
+    events = await stored_events(store, rid)
+    assert attempts.count(1) == attempts.count(2) > 10  # every append was retried once
+    assert len({e.event_id for e in events}) == len(events) == result.version
+    assert fold(events) == queried
+
+
+async def test_a_relationship_that_cannot_fit_its_policy_fails_to_start_with_the_reason(env, pool):
+    """Too short for its agreement and feedback windows: the workflow fails, naming the problem."""
+    rid = f"short-{uuid.uuid4()}"
+    starts = await whole_seconds_now(env)
+    async with running_worker(env.client, pool) as task_queue:
+        handle = await start(env, task_queue, spec(rid, starts, starts + timedelta(days=20)))
+        with pytest.raises(Exception) as failed:
+            await handle.result()
+    assert "too short for its policy" in str(failed.value.cause)
