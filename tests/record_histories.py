@@ -1,0 +1,95 @@
+"""Record the histories committed under tests/histories/: ``python -m tests.record_histories``.
+
+Run it only when a history should change on purpose (a new scenario, or a workflow change that is
+released with ``workflow.patched``); CI replays the committed files to catch unintended changes.
+The scenario exercises every Update and every phase of a relationship on a two-month policy.
+"""
+
+import asyncio
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from domain.commands import Pause, RecordAgreement, RecordMeeting, Resume, SubmitFeedback, Withdraw
+from domain.policy import RelationshipPolicy
+from mentorflow import embedded
+from mentorflow.log_setup import configure_logging
+from store.migrate import migrate
+from store.pool import create_pool
+from tests.builders import COORDINATOR, spec
+from tests.temporal_helpers import run_histories, running_worker, sleep_until
+from workflows.messages import RelationshipInput, workflow_id
+from workflows.relationship import RelationshipWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+
+SHORT = RelationshipPolicy(
+    cadence="P7D",
+    preparation_reminder="P1D",
+    meeting_record_grace="P1D",
+    agreement_due="P3D",
+    midpoint_window="P2D",
+    final_window="P2D",
+    reminders=("P1D",),
+    overdue_after="P1D",
+)
+
+
+async def record() -> list[Path]:
+    url = embedded.start_postgres(Path(tempfile.mkdtemp()))
+    pool = await create_pool(url)
+    await migrate(pool)
+    env = await embedded.start_time_skipping()
+    rid = f"history-{uuid.uuid4().hex[:8]}"
+    starts = (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
+    day = timedelta(days=1)
+    W = RelationshipWorkflow
+    script = [
+        (day, W.record_agreement, RecordAgreement(by="m1", goals=("payroll",), agreement="weekly")),
+        (
+            6 * day,
+            W.record_meeting,
+            RecordMeeting(by="m1", held_on=(starts + 6 * day).date(), attendees=("m1", "a1")),
+        ),
+        (8 * day, W.pause, Pause(by="a1", reason="audit season")),
+        (12 * day, W.resume, Resume(by=COORDINATOR)),
+        (20 * day, W.withdraw, Withdraw(person_id="a3", by="a3", reason="moved to another agency")),
+        (
+            35 * day,
+            W.submit_feedback,
+            SubmitFeedback(by="a1", round="midpoint", answers={"useful": "yes"}),
+        ),
+        (
+            62 * day,
+            W.submit_feedback,
+            SubmitFeedback(by="m2", round="final", answers={"useful": "yes"}),
+        ),
+    ]
+    async with env, running_worker(env.client, pool) as task_queue:
+        handle = await env.client.start_workflow(
+            W.run,
+            RelationshipInput(spec=spec(rid, starts, starts + timedelta(days=60), SHORT)),
+            id=workflow_id(rid),
+            task_queue=task_queue,
+        )
+        for offset, update, command in script:
+            await sleep_until(env, starts + offset)
+            print(f"day {offset.days}: {type(command).__name__}", flush=True)
+            await handle.execute_update(update, command)
+        await handle.result()
+        assert handle.first_execution_run_id is not None
+        histories = await run_histories(env.client, handle.id, handle.first_execution_run_id)
+    await pool.close()
+    written = []
+    for n, history in enumerate(histories, start=1):
+        path = HISTORIES / f"relationship_two_months_run{n}.json"
+        path.write_text(history.to_json(), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    configure_logging("WARNING")
+    for path in asyncio.run(record()):
+        print(path)

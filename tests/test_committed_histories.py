@@ -1,0 +1,39 @@
+"""Committed histories replay with today's code: a non-deterministic change fails here, in CI.
+
+If this fails after a workflow change, the change would break relationships already running:
+guard it with ``workflow.patched`` (see README, "Changing workflow code"), or, for a change meant
+to apply only to new relationships, record new histories with ``python -m tests.record_histories``.
+"""
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.changed_workflow import IncompatiblyChangedWorkflow
+from tests.temporal_helpers import replay
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_there_are_committed_histories_covering_every_phase():
+    """The committed runs start in each phase and the last one completes the relationship."""
+    assert len(HISTORIES) >= 4
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_committed_history_replays_with_current_code(path: Path):
+    """Today's RelationshipWorkflow makes the same decisions as the recorded run."""
+    await replay([WorkflowHistory.from_json(path.stem, path.read_text())])
+
+
+async def test_an_incompatible_change_is_caught_by_replay():
+    """The replay check can fail: a changed workflow does not replay the committed first run."""
+    replayer = Replayer(
+        workflows=[IncompatiblyChangedWorkflow], data_converter=pydantic_data_converter
+    )
+    history = WorkflowHistory.from_json("run1", HISTORIES[0].read_text())
+    with pytest.raises(Exception, match=r"[Nn]ondetermin"):
+        await replayer.replay_workflow(history)
