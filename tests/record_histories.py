@@ -15,10 +15,11 @@ from domain.commands import Pause, RecordAgreement, RecordMeeting, Resume, Submi
 from domain.policy import RelationshipPolicy
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
+from mentorflow.verify import run_histories
 from store.migrate import migrate
 from store.pool import create_pool
 from tests.builders import COORDINATOR, spec
-from tests.temporal_helpers import run_histories, running_worker, sleep_until
+from tests.temporal_helpers import running_worker, sleep_until
 from workflows.messages import RelationshipInput, workflow_id
 from workflows.relationship import RelationshipWorkflow
 

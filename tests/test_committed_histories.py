@@ -12,8 +12,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from mentorflow.verify import replay
 from tests.changed_workflow import IncompatiblyChangedWorkflow
-from tests.temporal_helpers import replay
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

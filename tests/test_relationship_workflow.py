@@ -33,9 +33,10 @@ from domain.events import (
 from domain.fold import fold
 from domain.model import Role
 from domain.policy import RelationshipPolicy
+from mentorflow.verify import replay_all_runs
 from store.event_store import EventStore
 from tests.builders import COORDINATOR, spec
-from tests.temporal_helpers import replay_own_history, running_worker, sleep_until
+from tests.temporal_helpers import running_worker, sleep_until
 from workflows.messages import RelationshipInput, workflow_id
 from workflows.relationship import RelationshipWorkflow
 
@@ -139,7 +140,7 @@ async def test_a_year_with_one_missed_feedback_deadline(env, pool, store):
             await handle.execute_update(getattr(RelationshipWorkflow, update), command)
         result = await handle.result()
         queried = await handle.query(RelationshipWorkflow.state)
-        runs = await replay_own_history(env.client, handle)
+        runs = await replay_all_runs(env.client, handle)
 
     events = await stored_events(store, rid)
     reminders = [
@@ -255,7 +256,7 @@ async def test_refused_updates_write_nothing_and_say_why(env, pool, store):
             )
         assert closed_round.value.cause.type == "round_closed"
         await handle.result()
-        await replay_own_history(env.client, handle)
+        await replay_all_runs(env.client, handle)
 
 
 async def test_withdrawal_below_minimum_dissolves_the_group(env, pool, store):
@@ -279,7 +280,7 @@ async def test_withdrawal_below_minimum_dissolves_the_group(env, pool, store):
             Withdraw(person_id="m2", by=COORDINATOR, reason="long sick leave"),
         )
         result = await handle.result()
-        await replay_own_history(env.client, handle)
+        await replay_all_runs(env.client, handle)
 
     assert result.outcome == Outcome.DISSOLVED
     events = await stored_events(store, rid)
@@ -314,7 +315,7 @@ async def test_pause_and_resume_move_the_deadlines(env, pool, store):
         await sleep_until(env, starts + timedelta(days=40))
         state = await handle.query(RelationshipWorkflow.state)
         await handle.terminate("test done")
-        await replay_own_history(env.client, handle)
+        await replay_all_runs(env.client, handle)
 
     # The pause lasted ten days plus the milliseconds the two updates took to be handled.
     paused_for = timedelta(days=10)
@@ -360,7 +361,7 @@ async def test_a_retried_append_records_each_event_once(env, pool, store):
         )
         result = await handle.result()
         queried = await handle.query(RelationshipWorkflow.state)
-        await replay_own_history(env.client, handle)
+        await replay_all_runs(env.client, handle)
 
     events = await stored_events(store, rid)
     assert attempts.count(1) == attempts.count(2) > 10  # every append was retried once
