@@ -7,6 +7,7 @@
 
 import asyncio
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import asyncpg
 import structlog
@@ -40,16 +41,24 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEU
     )
 
 
-async def open_database(settings: Settings) -> asyncpg.Pool:
-    """The configured (or embedded) database, migrated to the current schema."""
-    url = settings.database_url or embedded.start_postgres(settings.data_dir)
-    pool = await create_pool(url)
+def database_url(settings: Settings) -> str:
+    """The configured database, or the embedded PostgreSQL (started on first use)."""
+    return settings.database_url or embedded.start_postgres(settings.data_dir)
+
+
+async def open_database(url: str) -> asyncpg.Pool:
+    """A pool to ``url``, migrated to the current schema."""
+    try:
+        pool = await create_pool(url)
+    except (OSError, asyncpg.PostgresError) as e:
+        where = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
+        raise embedded.StackError(f"cannot reach the database at {where}: {e}") from e
     await migrate(pool)
     return pool
 
 
 async def run(settings: Settings) -> None:
-    pool = await open_database(settings)
+    pool = await open_database(database_url(settings))
     address = settings.temporal_address or "localhost:7233"
     client = await embedded.connect(address, settings.temporal_namespace)
     log.info("worker_starting", task_queue=TASK_QUEUE, temporal=address)

@@ -26,7 +26,8 @@ err = Console(stderr=True)
 
 
 def fail(message: str) -> NoReturn:
-    err.print(f"mentorflow: {message}", markup=False, highlight=False)
+    """The one-line reason on stderr, exit code 1."""
+    print(f"mentorflow: {' '.join(message.split())}", file=sys.stderr)
     raise typer.Exit(1)
 
 
@@ -52,7 +53,7 @@ def demo(
     try:
         with _progress(disabled=quiet) as update:
             report = asyncio.run(run_demo(settings, update))
-    except embedded.EmbeddedStackError as e:
+    except embedded.StackError as e:
         fail(str(e))
     if json_output:
         print(report.model_dump_json(indent=2))
@@ -75,8 +76,8 @@ def worker() -> None:
         composition_root.main()
     except KeyboardInterrupt:
         pass
-    except (embedded.EmbeddedStackError, OSError, RuntimeError) as e:
-        fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except (embedded.StackError, OSError) as e:
+        fail(str(e) or type(e).__name__)
 
 
 class _progress:

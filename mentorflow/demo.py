@@ -33,9 +33,7 @@ from mentorflow.settings import Settings
 from mentorflow.timeline import TimelineEntry, timeline
 from mentorflow.verify import replay_all_runs
 from store.event_store import EventStore
-from store.migrate import migrate
-from store.pool import create_pool
-from worker import build_worker
+from worker import build_worker, database_url, open_database
 from workflows.messages import RelationshipInput, workflow_id
 from workflows.relationship import RelationshipWorkflow
 
@@ -150,10 +148,9 @@ async def _advance(
 
 
 async def run_demo(settings: Settings, progress: Progress) -> DemoReport:
-    url = settings.database_url or embedded.start_postgres(settings.data_dir)
-    pool = await create_pool(url)
+    url = database_url(settings)
+    pool = await open_database(url)
     try:
-        await migrate(pool)
         async with await embedded.start_time_skipping() as env:
             task_queue = f"demo-{uuid.uuid4()}"
             async with build_worker(env.client, pool, task_queue):

