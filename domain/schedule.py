@@ -9,6 +9,7 @@ deadlines in the state moves every timer with them.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from domain import durations
 from domain.errors import InvalidHistory
@@ -118,12 +119,20 @@ def _reminders(
         at = durations.subtract(deadline, offset)
         if reminder_key(subject, offset) in s.reminders_issued or at < not_before or not recipients:
             continue
-        fields = {"kind": kind, "subject": subject, "deadline": deadline, "offset": offset}
-        build: Build = lambda f, fields=fields, at=at: [  # noqa: E731
-            f.make(ReminderIssued, recipients=recipients, scheduled_for=at, **fields)
-        ]
+        build = _issue_reminder(
+            recipients,
+            kind=kind,
+            subject=subject,
+            deadline=deadline,
+            offset=offset,
+            scheduled_for=at,
+        )
         steps.append(Due(at, REMIND, reminder_key(subject, offset), build))
     return steps
+
+
+def _issue_reminder(recipients: tuple[str, ...], **fields: Any) -> Build:
+    return lambda f: [f.make(ReminderIssued, recipients=recipients, **fields)]
 
 
 def _escalated(s: RelationshipState, subject: str) -> bool:

@@ -9,12 +9,17 @@ Conflicts are raised, never hidden behind ``ON CONFLICT DO NOTHING``.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
 
 from store.errors import ConcurrencyConflict, EventIdReused
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Connection: TypeAlias = PoolConnectionProxy[asyncpg.Record]
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,7 @@ class EventStore:
 
     async def _already_recorded(
         self,
-        conn: asyncpg.Connection,
+        conn: "Connection",
         stream_id: str,
         expected_version: int,
         events: Sequence[NewEvent],
@@ -140,7 +145,7 @@ class EventStore:
 
     async def _insert(
         self,
-        conn: asyncpg.Connection,
+        conn: "Connection",
         stream_id: str,
         expected_version: int,
         events: Sequence[NewEvent],
