@@ -6,6 +6,18 @@ from domain.commands import RelationshipSpec
 from domain.model import Member, Role
 from domain.policy import RelationshipPolicy
 
+SHORT = RelationshipPolicy(
+    cadence="P7D",
+    preparation_reminder="P1D",
+    meeting_record_grace="P1D",
+    agreement_due="P3D",
+    midpoint_window="P2D",
+    final_window="P2D",
+    reminders=("P1D",),
+    overdue_after="P1D",
+)
+"""A two-month relationship with weekly meetings: enough to cross every phase quickly."""
+
 MENTORS = ("m1", "m2")
 MENTEES = ("a1", "a2", "a3")
 COORDINATOR = "hr1"

@@ -12,29 +12,17 @@ from datetime import timedelta
 from pathlib import Path
 
 from domain.commands import Pause, RecordAgreement, RecordMeeting, Resume, SubmitFeedback, Withdraw
-from domain.policy import RelationshipPolicy
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
 from mentorflow.verify import run_histories
 from store.migrate import migrate
 from store.pool import create_pool
-from tests.builders import COORDINATOR, spec
+from tests.builders import COORDINATOR, SHORT, spec
 from tests.temporal_helpers import running_worker, sleep_until
 from workflows.messages import RelationshipInput, workflow_id
 from workflows.relationship import RelationshipWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
-
-SHORT = RelationshipPolicy(
-    cadence="P7D",
-    preparation_reminder="P1D",
-    meeting_record_grace="P1D",
-    agreement_due="P3D",
-    midpoint_window="P2D",
-    final_window="P2D",
-    reminders=("P1D",),
-    overdue_after="P1D",
-)
 
 
 async def record() -> list[Path]:

@@ -32,25 +32,12 @@ from domain.events import (
 )
 from domain.fold import fold
 from domain.model import Role
-from domain.policy import RelationshipPolicy
 from mentorflow.verify import replay_all_runs
 from store.event_store import EventStore
-from tests.builders import COORDINATOR, spec
+from tests.builders import COORDINATOR, SHORT, spec
 from tests.temporal_helpers import running_worker, sleep_until
 from workflows.messages import RelationshipInput, workflow_id
 from workflows.relationship import RelationshipWorkflow
-
-SHORT = RelationshipPolicy(
-    cadence="P7D",
-    preparation_reminder="P1D",
-    meeting_record_grace="P1D",
-    agreement_due="P3D",
-    midpoint_window="P2D",
-    final_window="P2D",
-    reminders=("P1D",),
-    overdue_after="P1D",
-)
-"""A two-month relationship with weekly meetings: enough to cross every phase quickly."""
 
 
 async def stored_events(store: EventStore, relationship_id: str):

@@ -75,7 +75,8 @@ class RelationshipWorkflow:
                 await self._record(schedule.due_events(self.state(), self._factory()))
             if self.state().closed:
                 break
-            if self.state().phase != phase:
+            # A new run per phase, or sooner if the history grows long (weekly meetings for years).
+            if self.state().phase != phase or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     RelationshipInput(spec=self._spec, carried_state=self._state)
