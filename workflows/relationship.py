@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         Withdraw,
     )
     from domain.errors import RuleViolation
-    from domain.events import RelationshipEvent
+    from domain.events import SYSTEM, RelationshipEvent
     from domain.factory import EventFactory
     from domain.fold import apply, fold
     from domain.state import RelationshipState
@@ -200,9 +200,7 @@ class RelationshipWorkflow:
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self._woken, timeout=timeout)
 
-    def _factory(self, actor: str | None = None) -> EventFactory:
-        if actor is None:
-            return EventFactory(workflow.now(), workflow.uuid4)
+    def _factory(self, actor: str = SYSTEM) -> EventFactory:
         return EventFactory(workflow.now(), workflow.uuid4, actor=actor)
 
 
