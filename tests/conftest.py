@@ -39,3 +39,11 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await embedded.start_time_skipping()
     yield environment
     await environment.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server, in real time: for behaviour the test server gets wrong."""
+    environment = await embedded.start_dev_server()
+    yield environment
+    await environment.shutdown()

@@ -148,11 +148,14 @@ class RelationshipWorkflow:
         self._validate(command)
 
     def _validate(self, command: Command) -> None:
+        if self._state is None:
+            return  # arrived before the start was recorded: the handler decides once it is
         # Validators must not consume workflow randomness (a rejected update leaves no trace in
         # history, so replay would drift): the events built here are thrown away, ids and all.
         self._decide(command, EventFactory(workflow.now(), lambda: _NIL_ID, actor=command.by))
 
     async def _handle(self, command: Command) -> CommandAccepted:
+        await workflow.wait_condition(lambda: self._state is not None)
         async with self._lock:
             # The state may have moved since validation (another update, a deadline): decide again.
             events = self._decide(command, self._factory(actor=command.by))
