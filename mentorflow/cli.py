@@ -4,8 +4,10 @@ Exit code 0 on success; on failure, non-zero with a one-line reason on stderr.
 """
 
 import asyncio
+import json
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -78,6 +80,49 @@ def worker() -> None:
         pass
     except (embedded.StackError, OSError) as e:
         fail(str(e) or type(e).__name__)
+
+
+programme_app = typer.Typer(no_args_is_help=True, help="Programme files and programmes.")
+app.add_typer(programme_app, name="programme")
+
+
+@programme_app.command("schema")
+def programme_schema() -> None:
+    """Print the JSON Schema of programme files (also in docs/programme.schema.json)."""
+    from domain.programme import ProgrammeFile
+
+    print(json.dumps(ProgrammeFile.model_json_schema(), indent=2))
+
+
+@programme_app.command("check")
+def programme_check(
+    file: Annotated[Path, typer.Argument(help="The programme file (YAML).")],
+    participants: Annotated[
+        Path | None, typer.Option("--participants", help="Participants from a CSV export.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Validate a programme file (and a participant CSV) without starting anything."""
+    from domain.model import Role
+    from mentorflow.programme_files import ProgrammeFileError, load_programme
+
+    try:
+        loaded = load_programme(file, participants)
+    except ProgrammeFileError as e:
+        fail(str(e))
+    mentors = [p for p in loaded.participants if p.role == Role.MENTOR]
+    summary = {
+        "programme": loaded.programme.id,
+        "starts_on": loaded.programme.starts_on.isoformat(),
+        "ends_on": loaded.programme.ends_on.isoformat(),
+        "mentors": len(mentors),
+        "trained_mentors": sum(p.trained_on is not None for p in mentors),
+        "mentees": len(loaded.participants) - len(mentors),
+    }
+    if json_output:
+        print(json.dumps(summary))
+    else:
+        print(", ".join(f"{k}: {v}" for k, v in summary.items()) + " - OK")
 
 
 class _progress:

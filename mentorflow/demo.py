@@ -6,6 +6,7 @@ know. At the end the stored events are read back: the timeline, a summary, and t
 checks (the fold of the stored events equals the workflow's state; every run replays).
 """
 
+import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from domain import durations
@@ -147,6 +149,17 @@ async def _advance(
         progress(min((await env.get_current_time() - start) / year, 1.0), label)
 
 
+async def _started_state(handle: WorkflowHandle[Any, Any]) -> RelationshipState:
+    """The state once the start is recorded (the query refuses until then)."""
+    for _ in range(200):
+        try:
+            state: RelationshipState = await handle.query(W.state)
+            return state
+        except WorkflowQueryFailedError:
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"relationship {handle.id} did not record its start within 10 s")
+
+
 async def run_demo(settings: Settings, progress: Progress) -> DemoReport:
     url = database_url(settings)
     pool = await open_database(url)
@@ -172,7 +185,7 @@ async def _play_year(
     )
     progress(0.0, "group formed")
     await _advance(env, starts, starts, progress, "group formed")
-    for at, update, command in people_script(await handle.query(W.state)):
+    for at, update, command in people_script(await _started_state(handle)):
         label = f"{type(command).__name__} by {command.by}"
         await _advance(env, at, starts, progress, label)
         await handle.execute_update(update, command)

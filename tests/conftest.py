@@ -1,6 +1,9 @@
 """Session-wide real servers: an embedded PostgreSQL and a time-skipping Temporal test server."""
 
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -16,9 +19,30 @@ from store.pool import create_pool
 configure_logging("INFO", "console")  # through stdlib logging, so pytest captures it per test
 
 
+def private_dir(name: str) -> Path:
+    """A directory outside pytest's tmp tree, whose permissions pytest resets at every start.
+
+    The embedded PostgreSQL runs as its own system user and needs to traverse the path; a
+    second pytest process chmod-ing /tmp/pytest-of-root to 0700 mid-run breaks it.
+    """
+    path = Path(tempfile.mkdtemp(prefix=f"mentorflow-test-{name}-"))
+    _created.append(path)
+    return path
+
+
+_created: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_private_dirs() -> Iterator[None]:
+    yield
+    for path in _created:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return embedded.start_postgres(tmp_path_factory.mktemp("pg"))
+def database_url() -> Iterator[str]:
+    yield embedded.start_postgres(private_dir("pg"))
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import private_dir
+
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
 
@@ -27,12 +29,12 @@ def test_the_two_commands_are_make_targets_that_ci_runs():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_the_readme_example_runs_and_reports_what_the_readme_describes(tmp_path):
+def test_the_readme_example_runs_and_reports_what_the_readme_describes():
     """`mentorflow demo --json`, as the README shows it: the year closes, the audit checks pass."""
     [example] = console_examples()
     argv = shlex.split(example)
     argv[0] = str(Path(sys.executable).parent / Path(argv[0]).name)  # this environment's .venv/bin
-    env = {**os.environ, "MENTORFLOW_DATA_DIR": str(tmp_path)}
+    env = {**os.environ, "MENTORFLOW_DATA_DIR": str(private_dir("readme"))}
     env.pop("MENTORFLOW_DATABASE_URL", None)
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
@@ -54,7 +56,7 @@ def test_the_readme_example_runs_and_reports_what_the_readme_describes(tmp_path)
         ), field
 
 
-def test_a_bad_configuration_gets_one_line_and_a_non_zero_exit(tmp_path):
+def test_a_bad_configuration_gets_one_line_and_a_non_zero_exit():
     """An unreachable database: exit 1, one line on stderr naming it, no password shown."""
     mentorflow = Path(sys.executable).parent / "mentorflow"
     env = {**os.environ, "MENTORFLOW_DATABASE_URL": "postgresql://u:s3cret@127.0.0.1:1/x"}

@@ -1,0 +1,208 @@
+"""A mentoring programme (cohort) as HR defines it, and the people taking part.
+
+These models are the contract of the programme file (``programme:`` and ``participants:`` of a
+YAML file, or participants from a CSV export); their JSON Schema is published for people to
+validate their files. Every field has the meaning documented here; unknown fields are refused.
+"""
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import EmailStr, Field, StringConstraints, field_validator, model_validator
+
+from domain.durations import IsoDuration
+from domain.model import Frozen, PersonId, Role
+from domain.policy import RelationshipPolicy
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+"""Ids reach Temporal and logs in plain text: letters, digits, ``.``, ``_``, ``-`` only."""
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Competence = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=100)
+]
+
+
+class Locale(StrEnum):
+    FI = "fi"
+    SV = "sv"
+    EN = "en"
+
+
+class Conflict(StrEnum):
+    """Conflict-of-interest rules for matching (a mentor is never the mentee's own manager)."""
+
+    SAME_MANAGER = "same_manager"
+    """A mentor and a mentee who report to the same manager are never matched."""
+    SAME_UNIT = "same_unit"
+    """A mentor and a mentee from the same unit are never matched."""
+
+
+class Coordinator(Frozen):
+    id: Id
+    name: Name
+    email: EmailStr
+    locale: Locale = Locale.EN
+
+
+class Participant(Frozen):
+    """One row of the HR export."""
+
+    id: Id
+    name: Name
+    email: EmailStr
+    role: Role
+    locale: Locale = Locale.EN
+    unit: Name | None = None
+    manager: Id | None = None
+    expertise: tuple[Competence, ...] = ()
+    """What a mentor can offer (competences, matched against mentees' goals)."""
+    goals: tuple[Competence, ...] = ()
+    """What a mentee wants to develop."""
+    capacity: int = Field(1, ge=1, le=5)
+    """How many groups a mentor can take part in."""
+    trained_on: date | None = None
+    """When a mentor completed mentor training (none: not trained yet)."""
+
+
+class Range(Frozen):
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class GroupShape(Frozen):
+    mentors: int = Field(2, ge=1, le=3)
+    mentees: Range = Range(min=2, max=3)
+
+
+class Training(Frozen):
+    required: bool = True
+    deadline: date
+
+
+class Matching(Frozen):
+    runs_on: date
+    approval: Literal["coordinator", "automatic"] = "coordinator"
+    approval_window: IsoDuration = "P7D"
+    avoid: tuple[Conflict, ...] = (Conflict.SAME_MANAGER,)
+
+
+class Agreement(Frozen):
+    due: IsoDuration = "P30D"
+
+
+class MidpointRound(Frozen):
+    at: float = Field(0.5, gt=0, lt=1)
+    window: IsoDuration = "P14D"
+
+
+class FinalRound(Frozen):
+    window: IsoDuration = "P14D"
+
+
+class Feedback(Frozen):
+    midpoint: MidpointRound = MidpointRound()
+    final: FinalRound = FinalRound()
+
+
+class Escalation(Frozen):
+    overdue_after: IsoDuration = "P7D"
+    inactive_after_missed_meetings: int = Field(2, ge=1)
+
+
+class Closing(Frozen):
+    event_on: date | None = None
+
+
+class Programme(Frozen):
+    id: Id
+    name: Name
+    timezone: str = "Europe/Helsinki"
+    starts_on: date
+    ends_on: date
+    coordinator: Coordinator
+    group_shape: GroupShape = GroupShape()
+    cadence: IsoDuration = "P1M"
+    meeting_length: IsoDuration = "PT1H30M"
+    preparation_reminder: IsoDuration = "P3D"
+    training: Training
+    matching: Matching
+    agreement: Agreement = Agreement()
+    feedback: Feedback = Feedback()
+    reminders: tuple[IsoDuration, ...] = ("P3D", "P1D")
+    escalation: Escalation = Escalation()
+    closing: Closing = Closing()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Helsinki)") from e
+        return value
+
+    @model_validator(mode="after")
+    def _calendar(self) -> Self:
+        if self.ends_on <= self.starts_on:
+            raise ValueError(f"ends_on ({self.ends_on}) must be after starts_on ({self.starts_on})")
+        if self.matching.runs_on >= self.ends_on:
+            raise ValueError(f"matching.runs_on ({self.matching.runs_on}) must be before ends_on")
+        if self.training.deadline > self.matching.runs_on:
+            raise ValueError(
+                f"training.deadline ({self.training.deadline}) must not be after"
+                f" matching.runs_on ({self.matching.runs_on}): untrained mentors are excluded then"
+            )
+        if (
+            self.closing.event_on is not None
+            and not self.starts_on <= self.closing.event_on <= self.ends_on
+        ):
+            raise ValueError(
+                f"closing.event_on ({self.closing.event_on}) must fall within the programme"
+            )
+        return self
+
+    def relationship_policy(self) -> RelationshipPolicy:
+        """The rules every group of this programme runs by."""
+        return RelationshipPolicy(
+            cadence=self.cadence,
+            meeting_length=self.meeting_length,
+            preparation_reminder=self.preparation_reminder,
+            agreement_due=self.agreement.due,
+            midpoint_at=self.feedback.midpoint.at,
+            midpoint_window=self.feedback.midpoint.window,
+            final_window=self.feedback.final.window,
+            reminders=self.reminders,
+            overdue_after=self.escalation.overdue_after,
+            inactive_after_missed_meetings=self.escalation.inactive_after_missed_meetings,
+            # A group goes on with one mentor, but not with fewer mentees than its shape's minimum.
+            min_mentors=1,
+            min_mentees=self.group_shape.mentees.min,
+        )
+
+
+class ProgrammeFile(Frozen):
+    """A programme file: the programme, its participants, and (for simulations) behaviour."""
+
+    programme: Programme
+    participants: tuple[Participant, ...] = ()
+    behaviour: dict[str, Any] | None = None
+    """How simulated people act (``mentorflow simulate``); ignored when starting for real."""
+
+    @model_validator(mode="after")
+    def _people(self) -> Self:
+        seen: set[PersonId] = set()
+        for p in self.participants:
+            if p.id in seen:
+                raise ValueError(f"participant id {p.id!r} appears more than once")
+            seen.add(p.id)
+        if self.programme.coordinator.id in seen:
+            raise ValueError("the coordinator cannot also be a participant")
+        return self
