@@ -78,7 +78,8 @@ class Range(Frozen):
 
 
 class GroupShape(Frozen):
-    mentors: int = Field(2, ge=1, le=3)
+    mentors: int = Field(2, ge=1, le=2)
+    """Mentors per group: 2 (small groups) or 1 (pairs)."""
     mentees: Range = Range(min=2, max=3)
 
 

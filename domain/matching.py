@@ -1,0 +1,374 @@
+"""Matching trained mentors and mentees into groups, with exact optimisation libraries.
+
+A mentee's fit depends on the whole team of mentors, so a model that chooses teams and members
+at once grows cubically: 1,000 mentees and 400 mentors would need tens of millions of variables.
+Small cohorts (up to ``JOINT_LIMIT`` mentee-team variables) are solved in that one model with
+OR-Tools CP-SAT. Larger ones are solved in two exact stages:
+
+1. **Teams**: co-mentor pairs by maximum-cardinality, maximum-weight matching (networkx, Edmonds'
+   blossom algorithm): as many pairs as possible, preferring pairs whose joint expertise covers
+   what mentees ask for and who come from different units. For 1:1 programmes each mentor is a
+   team (as many times as their capacity).
+2. **Groups**: mentees into teams with CP-SAT, each team unused or within the shape's min..max,
+   under the hard rules, maximising first how many people are placed, then how many of the
+   mentees' goals meet the team's expertise, then unit diversity.
+
+Hard rules: only trained mentors (when training is required, trained by the deadline); a mentor
+is never the mentee's own manager; with ``same_manager`` a mentor never shares the mentee's
+manager; with ``same_unit`` never their unit. The result is deterministic for the same input
+(inputs in id order, one solver worker, a deterministic time limit). Whoever cannot be placed is
+listed with the reason, and every group carries an explanation of why it was formed.
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+import networkx as nx
+from ortools.sat.python import cp_model
+from pydantic import Field
+
+from domain.model import Frozen, PersonId, Role
+from domain.programme import Conflict, GroupShape, Participant
+
+GOAL_MET = 10
+"""Score of one mentee goal met by the team's expertise."""
+OTHER_UNIT = 3
+"""Score of a mentee placed with mentors from other units (a wider view of the organisation)."""
+PLACED = 1_000
+"""Placing one more person outweighs any gain in fit: nobody is left out for a better score."""
+CANDIDATES = 30
+"""Partners (stage 1) or teams (stage 2) considered per person, best-scoring first."""
+
+
+class GoalMatch(Frozen):
+    mentee: PersonId
+    goals_met: dict[str, list[PersonId]]
+    """Each of the mentee's goals that a mentor offers, with the mentors offering it."""
+    other_unit: bool
+
+
+class ProposedGroup(Frozen):
+    number: int
+    mentors: tuple[PersonId, ...]
+    mentees: tuple[PersonId, ...]
+    score: int
+    explanation: tuple[GoalMatch, ...]
+
+
+class Unmatched(Frozen):
+    person_id: PersonId
+    role: Role
+    reason: str
+
+
+class MatchingResult(Frozen):
+    groups: tuple[ProposedGroup, ...]
+    unmatched: tuple[Unmatched, ...]
+    score: int = Field(description="Sum of the groups' scores")
+    optimal: bool = Field(description="Both stages were solved to proven optimality")
+
+
+class MatchingRules(Frozen):
+    shape: GroupShape
+    avoid: tuple[Conflict, ...] = (Conflict.SAME_MANAGER,)
+    training_required: bool = True
+    training_deadline: date | None = None
+
+
+def match(participants: Iterable[Participant], rules: MatchingRules) -> MatchingResult:
+    """Groups for ``participants`` under ``rules``; see the module docstring for the method."""
+    people = sorted(participants, key=lambda p: p.id)
+    mentors, unmatched = _eligible_mentors(people, rules)
+    mentees = [p for p in people if p.role == Role.MENTEE]
+    candidates = _candidate_teams(mentors, mentees, rules)
+    if len(mentees) * len(candidates) <= JOINT_LIMIT:
+        teams, (groups, optimal) = candidates, _match_jointly(mentors, mentees, rules, candidates)
+    else:
+        teams, teams_optimal = _form_teams(mentors, mentees, rules)
+        groups, groups_optimal = _fill_teams(teams, mentees, rules)
+        optimal = teams_optimal and groups_optimal
+    placed = {p for g in groups for p in (*g.mentors, *g.mentees)}
+    unmatched += [
+        _why_unplaced(p, teams, placed, rules) for p in (*mentors, *mentees) if p.id not in placed
+    ]
+    return MatchingResult(
+        groups=tuple(groups),
+        unmatched=tuple(sorted(unmatched, key=lambda u: u.person_id)),
+        score=sum(g.score for g in groups),
+        optimal=optimal,
+    )
+
+
+def conflicts(mentor: Participant, mentee: Participant, avoid: Sequence[Conflict]) -> str | None:
+    """Why ``mentor`` may not mentor ``mentee``, or ``None`` when they may."""
+    if mentee.manager == mentor.id:
+        return f"{mentor.id} is {mentee.id}'s manager"
+    if Conflict.SAME_MANAGER in avoid and mentor.manager and mentor.manager == mentee.manager:
+        return f"{mentor.id} and {mentee.id} have the same manager"
+    if Conflict.SAME_UNIT in avoid and mentor.unit and mentor.unit == mentee.unit:
+        return f"{mentor.id} and {mentee.id} are in the same unit"
+    return None
+
+
+def _eligible_mentors(
+    people: list[Participant], rules: MatchingRules
+) -> tuple[list[Participant], list[Unmatched]]:
+    eligible, excluded = [], []
+    for p in people:
+        if p.role != Role.MENTOR:
+            continue
+        deadline = rules.training_deadline
+        untrained = p.trained_on is None or (deadline is not None and p.trained_on > deadline)
+        if rules.training_required and untrained:
+            when = f" by {deadline}" if deadline else ""
+            excluded.append(Unmatched(person_id=p.id, role=p.role, reason=f"not trained{when}"))
+        else:
+            eligible.append(p)
+    return eligible, excluded
+
+
+Team = tuple[Participant, ...]
+
+JOINT_LIMIT = 10_000
+"""Largest joint model (mentee x candidate team variables) solved in one piece."""
+
+
+def _solve(model: cp_model.CpModel) -> tuple[cp_model.CpSolver, bool]:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = (
+        1  # one worker and a deterministic limit: same input, same answer
+    )
+    solver.parameters.max_deterministic_time = 20.0
+    solver.parameters.random_seed = 0
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise RuntimeError(f"matching model not solved: {solver.status_name(status)}")  # a bug
+    return solver, status == cp_model.OPTIMAL
+
+
+def _candidate_teams(
+    mentors: list[Participant], mentees: list[Participant], rules: MatchingRules
+) -> list[Team]:
+    """Every team worth considering: each mentor alone (1:1), or each mentor's best co-mentors."""
+    if rules.shape.mentors == 1:
+        return [(m,) for m in mentors for _ in range(m.capacity)]
+    demand = Counter(goal for mentee in mentees for goal in mentee.goals)
+    return list(_partner_candidates(mentors, demand))
+
+
+def _choose_teams(
+    model: cp_model.CpModel, teams: list[Team], mentors: list[Participant]
+) -> list[cp_model.IntVar]:
+    """One "team used" variable per candidate, within every mentor's capacity."""
+    used = [model.new_bool_var(f"team_{t}") for t in range(len(teams))]
+    teams_of: dict[PersonId, list[cp_model.IntVar]] = {m.id: [] for m in mentors}
+    for team, v in zip(teams, used, strict=True):
+        for m in team:
+            teams_of[m.id].append(v)
+    for m in mentors:
+        model.add(sum(teams_of[m.id]) <= m.capacity)
+    return used
+
+
+def _form_teams(
+    mentors: list[Participant], mentees: list[Participant], rules: MatchingRules
+) -> tuple[list[Team], bool]:
+    """Stage 1 of the two-stage method: co-mentor pairs by maximum-weight matching.
+
+    Exact (Edmonds' blossom algorithm, networkx): the most pairs possible, and among those the
+    best total pair score. A mentor with capacity c appears as c nodes.
+    """
+    if rules.shape.mentors == 1:
+        return _candidate_teams(mentors, mentees, rules), True
+    demand = Counter(goal for mentee in mentees for goal in mentee.goals)
+    slots = [(m, copy) for m in mentors for copy in range(m.capacity)]
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(slots)))
+    for i, (a, _) in enumerate(slots):
+        for j in range(i + 1, len(slots)):
+            b = slots[j][0]
+            if a.id != b.id:
+                graph.add_edge(i, j, weight=_pair_score((a, b), demand))
+    pairs = nx.max_weight_matching(graph, maxcardinality=True)
+    teams = [(slots[min(i, j)][0], slots[max(i, j)][0]) for i, j in pairs]
+    return _unique_teams(teams), True
+
+
+def _unique_teams(teams: Sequence[Team]) -> list[Team]:
+    """Teams in id order, each pair once (a mentor of capacity 2 may pair twice with another)."""
+    seen: set[tuple[PersonId, ...]] = set()
+    unique = []
+    for team in sorted(teams, key=lambda t: tuple(m.id for m in t)):
+        key = tuple(m.id for m in team)
+        if key not in seen:
+            seen.add(key)
+            unique.append(team)
+    return unique
+
+
+def _pair_score(team: Team, demand: Counter[str]) -> int:
+    """How much of what mentees ask for the team covers, and whether its mentors' units differ."""
+    covered = {c for m in team for c in m.expertise}
+    units = {m.unit for m in team}
+    return sum(min(demand[c], GOAL_MET) for c in covered) + (OTHER_UNIT if len(units) > 1 else 0)
+
+
+def _partner_candidates(
+    mentors: list[Participant], demand: Counter[str]
+) -> list[tuple[Participant, Participant]]:
+    """Each mentor's best-scoring possible co-mentors; pairs in a stable (id) order."""
+    edges: set[tuple[int, int]] = set()
+    for i, a in enumerate(mentors):
+        ranked = sorted(
+            (j for j in range(len(mentors)) if j != i),
+            key=lambda j: (-_pair_score((a, mentors[j]), demand), mentors[j].id),
+        )
+        edges.update((min(i, j), max(i, j)) for j in ranked[:CANDIDATES])
+    return [(mentors[i], mentors[j]) for i, j in sorted(edges)]
+
+
+def team_score(team: Team, mentee: Participant) -> int:
+    offered = {c for m in team for c in m.expertise}
+    other_unit = all(m.unit != mentee.unit for m in team)
+    return GOAL_MET * len(set(mentee.goals) & offered) + (OTHER_UNIT if other_unit else 0)
+
+
+def allowed_team(team: Team, mentee: Participant, avoid: Sequence[Conflict]) -> bool:
+    return all(conflicts(m, mentee, avoid) is None for m in team)
+
+
+def _join_vars(
+    model: cp_model.CpModel,
+    teams: list[Team],
+    mentees: list[Participant],
+    rules: MatchingRules,
+    used: list[cp_model.IntVar],
+    per_mentee: int | None,
+) -> dict[tuple[int, int], cp_model.IntVar]:
+    """Mentee ``e`` joins team ``t``: allowed pairs only; a used team holds min..max mentees."""
+    allowed = {
+        (e, t): team_score(team, mentee)
+        for e, mentee in enumerate(mentees)
+        for t, team in enumerate(teams)
+        if allowed_team(team, mentee, rules.avoid)
+    }
+    pairs = set(allowed) if per_mentee is None else _best_pairs(allowed, per_mentee)
+    joins = {(e, t): model.new_bool_var(f"join_{e}_{t}") for e, t in sorted(pairs)}
+    by_mentee: dict[int, list[cp_model.IntVar]] = {}
+    by_team: dict[int, list[cp_model.IntVar]] = {t: [] for t in range(len(teams))}
+    for (e, t), v in joins.items():
+        by_mentee.setdefault(e, []).append(v)
+        by_team[t].append(v)
+    for options in by_mentee.values():
+        model.add_at_most_one(options)
+    shape = rules.shape.mentees
+    for t, members in by_team.items():
+        model.add(sum(members) >= shape.min * used[t])
+        model.add(sum(members) <= shape.max * used[t])
+    return joins
+
+
+def _best_pairs(scores: dict[tuple[int, int], int], keep: int) -> set[tuple[int, int]]:
+    """Each mentee's ``keep`` best teams and each team's ``keep`` best mentees.
+
+    Both sides, so that popular teams do not absorb every mentee's short list while other
+    teams are left with no candidates at all.
+    """
+    by_mentee: dict[int, list[tuple[int, int]]] = {}
+    by_team: dict[int, list[tuple[int, int]]] = {}
+    for pair in scores:
+        by_mentee.setdefault(pair[0], []).append(pair)
+        by_team.setdefault(pair[1], []).append(pair)
+    kept: set[tuple[int, int]] = set()
+    for options in (*by_mentee.values(), *by_team.values()):
+        kept.update(sorted(options, key=lambda p: (-scores[p], p))[:keep])
+    return kept
+
+
+def _placement_score(
+    teams: list[Team], mentees: list[Participant], joins: dict[tuple[int, int], cp_model.IntVar]
+) -> cp_model.LinearExpr:
+    return cp_model.LinearExpr.weighted_sum(
+        list(joins.values()), [PLACED + team_score(teams[t], mentees[e]) for e, t in joins]
+    )
+
+
+def _fill_teams(
+    teams: list[Team], mentees: list[Participant], rules: MatchingRules
+) -> tuple[list[ProposedGroup], bool]:
+    """Stage 2 of the two-stage method: mentees into the chosen teams."""
+    model = cp_model.CpModel()
+    used = [model.new_bool_var(f"team_{t}") for t in range(len(teams))]
+    joins = _join_vars(model, teams, mentees, rules, used, per_mentee=CANDIDATES)
+    model.maximize(_placement_score(teams, mentees, joins))
+    solver, optimal = _solve(model)
+    return _groups(teams, mentees, joins, solver), optimal
+
+
+def _match_jointly(
+    mentors: list[Participant], mentees: list[Participant], rules: MatchingRules, teams: list[Team]
+) -> tuple[list[ProposedGroup], bool]:
+    """Teams and their mentees in one model: exact, for cohorts small enough to afford it."""
+    model = cp_model.CpModel()
+    used = _choose_teams(model, teams, mentors)
+    joins = _join_vars(model, teams, mentees, rules, used, per_mentee=None)
+    mentors_placed = sum(PLACED * len(team) * v for team, v in zip(teams, used, strict=True))
+    model.maximize(_placement_score(teams, mentees, joins) + mentors_placed)
+    solver, optimal = _solve(model)
+    return _groups(teams, mentees, joins, solver), optimal
+
+
+def _groups(
+    teams: list[Team],
+    mentees: list[Participant],
+    joins: dict[tuple[int, int], cp_model.IntVar],
+    solver: cp_model.CpSolver,
+) -> list[ProposedGroup]:
+    chosen: dict[int, list[Participant]] = {}
+    for (e, t), v in joins.items():
+        if solver.boolean_value(v):
+            chosen.setdefault(t, []).append(mentees[e])
+    return [_group(n, teams[t], chosen[t]) for n, t in enumerate(sorted(chosen), start=1)]
+
+
+def _group(number: int, team: Team, members: list[Participant]) -> ProposedGroup:
+    explanation = tuple(
+        GoalMatch(
+            mentee=mentee.id,
+            goals_met={
+                g: [m.id for m in team if g in m.expertise]
+                for g in mentee.goals
+                if any(g in m.expertise for m in team)
+            },
+            other_unit=all(m.unit != mentee.unit for m in team),
+        )
+        for mentee in members
+    )
+    return ProposedGroup(
+        number=number,
+        mentors=tuple(m.id for m in team),
+        mentees=tuple(m.id for m in members),
+        score=sum(team_score(team, m) for m in members),
+        explanation=explanation,
+    )
+
+
+def _why_unplaced(
+    p: Participant, teams: list[Team], placed: set[PersonId], rules: MatchingRules
+) -> Unmatched:
+    if p.role == Role.MENTOR:
+        in_team = any(p in team for team in teams)
+        reason = (
+            "no group: too few compatible mentees to fill another group"
+            if in_team
+            else "no co-mentor: too few mentors or mentees for another group"
+        )
+        return Unmatched(person_id=p.id, role=p.role, reason=reason)
+    reachable = [team for team in teams if allowed_team(team, p, rules.avoid)]
+    reason = (
+        "no group without a conflict of interest"
+        if teams and not reachable
+        else "no room: every compatible group is full (too few trained mentors)"
+    )
+    return Unmatched(person_id=p.id, role=p.role, reason=reason)
