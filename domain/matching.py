@@ -29,7 +29,7 @@ from ortools.sat.python import cp_model
 from pydantic import Field
 
 from domain.model import Frozen, PersonId, Role
-from domain.programme import Conflict, GroupShape, Participant
+from domain.programme import Conflict, GroupShape, Profile
 
 GOAL_MET = 10
 """Score of one mentee goal met by the team's expertise."""
@@ -76,7 +76,7 @@ class MatchingRules(Frozen):
     training_deadline: date | None = None
 
 
-def match(participants: Iterable[Participant], rules: MatchingRules) -> MatchingResult:
+def match(participants: Iterable[Profile], rules: MatchingRules) -> MatchingResult:
     """Groups for ``participants`` under ``rules``; see the module docstring for the method."""
     people = sorted(participants, key=lambda p: p.id)
     mentors, unmatched = _eligible_mentors(people, rules)
@@ -100,7 +100,7 @@ def match(participants: Iterable[Participant], rules: MatchingRules) -> Matching
     )
 
 
-def conflicts(mentor: Participant, mentee: Participant, avoid: Sequence[Conflict]) -> str | None:
+def conflicts(mentor: Profile, mentee: Profile, avoid: Sequence[Conflict]) -> str | None:
     """Why ``mentor`` may not mentor ``mentee``, or ``None`` when they may."""
     if mentee.manager == mentor.id:
         return f"{mentor.id} is {mentee.id}'s manager"
@@ -112,8 +112,8 @@ def conflicts(mentor: Participant, mentee: Participant, avoid: Sequence[Conflict
 
 
 def _eligible_mentors(
-    people: list[Participant], rules: MatchingRules
-) -> tuple[list[Participant], list[Unmatched]]:
+    people: list[Profile], rules: MatchingRules
+) -> tuple[list[Profile], list[Unmatched]]:
     eligible, excluded = [], []
     for p in people:
         if p.role != Role.MENTOR:
@@ -128,7 +128,7 @@ def _eligible_mentors(
     return eligible, excluded
 
 
-Team = tuple[Participant, ...]
+Team = tuple[Profile, ...]
 
 JOINT_LIMIT = 10_000
 """Largest joint model (mentee x candidate team variables) solved in one piece."""
@@ -148,7 +148,7 @@ def _solve(model: cp_model.CpModel) -> tuple[cp_model.CpSolver, bool]:
 
 
 def _candidate_teams(
-    mentors: list[Participant], mentees: list[Participant], rules: MatchingRules
+    mentors: list[Profile], mentees: list[Profile], rules: MatchingRules
 ) -> list[Team]:
     """Every team worth considering: each mentor alone (1:1), or each mentor's best co-mentors."""
     if rules.shape.mentors == 1:
@@ -158,7 +158,7 @@ def _candidate_teams(
 
 
 def _choose_teams(
-    model: cp_model.CpModel, teams: list[Team], mentors: list[Participant]
+    model: cp_model.CpModel, teams: list[Team], mentors: list[Profile]
 ) -> list[cp_model.IntVar]:
     """One "team used" variable per candidate, within every mentor's capacity."""
     used = [model.new_bool_var(f"team_{t}") for t in range(len(teams))]
@@ -172,7 +172,7 @@ def _choose_teams(
 
 
 def _form_teams(
-    mentors: list[Participant], mentees: list[Participant], rules: MatchingRules
+    mentors: list[Profile], mentees: list[Profile], rules: MatchingRules
 ) -> tuple[list[Team], bool]:
     """Stage 1 of the two-stage method: co-mentor pairs by maximum-weight matching.
 
@@ -215,8 +215,8 @@ def _pair_score(team: Team, demand: Counter[str]) -> int:
 
 
 def _partner_candidates(
-    mentors: list[Participant], demand: Counter[str]
-) -> list[tuple[Participant, Participant]]:
+    mentors: list[Profile], demand: Counter[str]
+) -> list[tuple[Profile, Profile]]:
     """Each mentor's best-scoring possible co-mentors; pairs in a stable (id) order."""
     edges: set[tuple[int, int]] = set()
     for i, a in enumerate(mentors):
@@ -228,20 +228,20 @@ def _partner_candidates(
     return [(mentors[i], mentors[j]) for i, j in sorted(edges)]
 
 
-def team_score(team: Team, mentee: Participant) -> int:
+def team_score(team: Team, mentee: Profile) -> int:
     offered = {c for m in team for c in m.expertise}
     other_unit = all(m.unit != mentee.unit for m in team)
     return GOAL_MET * len(set(mentee.goals) & offered) + (OTHER_UNIT if other_unit else 0)
 
 
-def allowed_team(team: Team, mentee: Participant, avoid: Sequence[Conflict]) -> bool:
+def allowed_team(team: Team, mentee: Profile, avoid: Sequence[Conflict]) -> bool:
     return all(conflicts(m, mentee, avoid) is None for m in team)
 
 
 def _join_vars(
     model: cp_model.CpModel,
     teams: list[Team],
-    mentees: list[Participant],
+    mentees: list[Profile],
     rules: MatchingRules,
     used: list[cp_model.IntVar],
     per_mentee: int | None,
@@ -287,7 +287,7 @@ def _best_pairs(scores: dict[tuple[int, int], int], keep: int) -> set[tuple[int,
 
 
 def _placement_score(
-    teams: list[Team], mentees: list[Participant], joins: dict[tuple[int, int], cp_model.IntVar]
+    teams: list[Team], mentees: list[Profile], joins: dict[tuple[int, int], cp_model.IntVar]
 ) -> cp_model.LinearExpr:
     return cp_model.LinearExpr.weighted_sum(
         list(joins.values()), [PLACED + team_score(teams[t], mentees[e]) for e, t in joins]
@@ -295,7 +295,7 @@ def _placement_score(
 
 
 def _fill_teams(
-    teams: list[Team], mentees: list[Participant], rules: MatchingRules
+    teams: list[Team], mentees: list[Profile], rules: MatchingRules
 ) -> tuple[list[ProposedGroup], bool]:
     """Stage 2 of the two-stage method: mentees into the chosen teams."""
     model = cp_model.CpModel()
@@ -307,7 +307,7 @@ def _fill_teams(
 
 
 def _match_jointly(
-    mentors: list[Participant], mentees: list[Participant], rules: MatchingRules, teams: list[Team]
+    mentors: list[Profile], mentees: list[Profile], rules: MatchingRules, teams: list[Team]
 ) -> tuple[list[ProposedGroup], bool]:
     """Teams and their mentees in one model: exact, for cohorts small enough to afford it."""
     model = cp_model.CpModel()
@@ -321,18 +321,18 @@ def _match_jointly(
 
 def _groups(
     teams: list[Team],
-    mentees: list[Participant],
+    mentees: list[Profile],
     joins: dict[tuple[int, int], cp_model.IntVar],
     solver: cp_model.CpSolver,
 ) -> list[ProposedGroup]:
-    chosen: dict[int, list[Participant]] = {}
+    chosen: dict[int, list[Profile]] = {}
     for (e, t), v in joins.items():
         if solver.boolean_value(v):
             chosen.setdefault(t, []).append(mentees[e])
     return [_group(n, teams[t], chosen[t]) for n, t in enumerate(sorted(chosen), start=1)]
 
 
-def _group(number: int, team: Team, members: list[Participant]) -> ProposedGroup:
+def _group(number: int, team: Team, members: list[Profile]) -> ProposedGroup:
     explanation = tuple(
         GoalMatch(
             mentee=mentee.id,
@@ -355,7 +355,7 @@ def _group(number: int, team: Team, members: list[Participant]) -> ProposedGroup
 
 
 def _why_unplaced(
-    p: Participant, teams: list[Team], placed: set[PersonId], rules: MatchingRules
+    p: Profile, teams: list[Team], placed: set[PersonId], rules: MatchingRules
 ) -> Unmatched:
     if p.role == Role.MENTOR:
         in_team = any(p in team for team in teams)

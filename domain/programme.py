@@ -46,12 +46,13 @@ class Coordinator(Frozen):
     locale: Locale = Locale.EN
 
 
-class Participant(Frozen):
-    """One row of the HR export."""
+class Profile(Frozen):
+    """What the programme needs to know of a participant: no name, no address.
+
+    Workflows carry profiles only, so that contact details never enter Temporal's histories.
+    """
 
     id: Id
-    name: Name
-    email: EmailStr
     role: Role
     locale: Locale = Locale.EN
     unit: Name | None = None
@@ -64,6 +65,16 @@ class Participant(Frozen):
     """How many groups a mentor can take part in."""
     trained_on: date | None = None
     """When a mentor completed mentor training (none: not trained yet)."""
+
+
+class Participant(Profile):
+    """One row of the HR export: a profile with a name and an e-mail address."""
+
+    name: Name
+    email: EmailStr
+
+    def profile(self) -> Profile:
+        return Profile.model_validate(self.model_dump(exclude={"name", "email"}))
 
 
 class Range(Frozen):

@@ -7,12 +7,10 @@ deadlines in the state moves every timer with them.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain import durations
-from domain.errors import InvalidHistory
+from domain import durations, steps
 from domain.events import (
     EscalationKind,
     EscalationRaised,
@@ -34,20 +32,11 @@ from domain.model import Role
 from domain.state import FeedbackRoundState, MeetingSlot, RelationshipState
 
 Build = Callable[[EventFactory], list[RelationshipEvent]]
+Due = steps.Due[RelationshipEvent]
 
 # Steps due at the same instant run in this order: phase changes, then new work, then reminders,
 # then escalations, and closure last (an escalation due at the end date is still raised).
 PHASE, OPEN, REMIND, ESCALATE, CLOSE = range(5)
-
-
-@dataclass(frozen=True)
-class Due:
-    """One time-driven step: at ``at``, record what ``build`` returns."""
-
-    at: datetime
-    order: int
-    key: str
-    build: Build
 
 
 def pending(s: RelationshipState) -> list[Due]:
@@ -65,21 +54,12 @@ def pending(s: RelationshipState) -> list[Due]:
 
 def next_wakeup(s: RelationshipState) -> datetime | None:
     """When the next step falls due; ``None`` when only people can move the relationship."""
-    return min((d.at for d in pending(s)), default=None)
+    return steps.next_wakeup(pending(s))
 
 
 def due_events(s: RelationshipState, factory: EventFactory) -> list[RelationshipEvent]:
-    """Every event due at ``factory.now``, in order, each step seeing the state the last left."""
-    events: list[RelationshipEvent] = []
-    for _ in range(10_000):
-        ready = [d for d in pending(s) if d.at <= factory.now]
-        if not ready:
-            return events
-        step = min(ready, key=lambda d: (d.at, d.order, d.key))
-        new = step.build(factory)
-        events += new
-        s = apply(s, new)
-    raise InvalidHistory("schedule did not settle: a step keeps falling due")  # a bug, not input
+    """Every event due at ``factory.now``, in order."""
+    return steps.run_due(s, factory, pending, apply)
 
 
 def _phase_steps(s: RelationshipState) -> list[Due]:
