@@ -50,6 +50,8 @@ class RelationshipSpec(Frozen):
     policy: RelationshipPolicy = RelationshipPolicy()
     starts_at: AwareDatetime
     ends_at: AwareDatetime
+    report_to: str | None = None
+    """Workflow id (the programme's) told by signal when the relationship closes."""
 
     @model_validator(mode="after")
     def _check(self) -> "RelationshipSpec":
@@ -110,7 +112,7 @@ def start(spec: RelationshipSpec, f: EventFactory) -> RelationshipStarted:
     started = f.make(
         RelationshipStarted,
         recipients=(*(m.person_id for m in spec.members), spec.coordinator_id),
-        **spec.model_dump(),
+        **spec.model_dump(exclude={"report_to"}),
     )
     _check_calendar(started)
     return started

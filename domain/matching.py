@@ -332,6 +332,59 @@ def _groups(
     return [_group(n, teams[t], chosen[t]) for n, t in enumerate(sorted(chosen), start=1)]
 
 
+class GroupAssignment(Frozen):
+    """A group as a coordinator writes it when editing a proposal."""
+
+    mentors: tuple[PersonId, ...]
+    mentees: tuple[PersonId, ...]
+
+
+def assign(
+    assignment: Sequence[GroupAssignment], people: Sequence[Profile], rules: MatchingRules
+) -> list[ProposedGroup]:
+    """An edited assignment as groups with explanations; ``ValueError`` naming the broken rule."""
+    by_id = {p.id: p for p in people}
+    eligible = {m.id for m in _eligible_mentors(sorted(people, key=lambda p: p.id), rules)[0]}
+    load: Counter[PersonId] = Counter()
+    groups = []
+    for number, g in enumerate(assignment, start=1):
+        _check_shape(number, g, rules.shape)
+        for pid in (*g.mentors, *g.mentees):
+            if pid not in by_id:
+                raise ValueError(f"group {number}: {pid} is not a participant")
+        for pid in g.mentors:
+            if pid not in eligible:
+                raise ValueError(f"group {number}: {pid} is not a trained mentor")
+            load[pid] += 1
+            if load[pid] > by_id[pid].capacity:
+                raise ValueError(
+                    f"{pid} is in more groups than their capacity ({by_id[pid].capacity})"
+                )
+        for pid in g.mentees:
+            if by_id[pid].role != Role.MENTEE:
+                raise ValueError(f"group {number}: {pid} is not a mentee")
+            if load[pid]:
+                raise ValueError(f"{pid} is in more than one group")
+            load[pid] += 1
+            for mentor in g.mentors:
+                problem = conflicts(by_id[mentor], by_id[pid], rules.avoid)
+                if problem:
+                    raise ValueError(f"group {number}: {problem}")
+        team = tuple(by_id[m] for m in g.mentors)
+        groups.append(_group(number, team, [by_id[m] for m in g.mentees]))
+    return groups
+
+
+def _check_shape(number: int, g: GroupAssignment, shape: GroupShape) -> None:
+    if len(g.mentors) != shape.mentors or len(set(g.mentors)) != len(g.mentors):
+        raise ValueError(f"group {number}: needs {shape.mentors} different mentor(s)")
+    if not shape.mentees.min <= len(g.mentees) <= shape.mentees.max:
+        raise ValueError(
+            f"group {number}: needs {shape.mentees.min}-{shape.mentees.max} mentees,"
+            f" has {len(g.mentees)}"
+        )
+
+
 def _group(number: int, team: Team, members: list[Profile]) -> ProposedGroup:
     explanation = tuple(
         GoalMatch(

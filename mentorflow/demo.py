@@ -25,11 +25,11 @@ from domain.commands import (
     SubmitFeedback,
     Withdraw,
 )
-from domain.events import FeedbackRequested, RelationshipEvent, from_record
-from domain.fold import fold
+from domain.events import RelationshipEvent, from_record
 from domain.model import Member, Role
 from domain.policy import RelationshipPolicy
-from domain.state import MeetingStatus, RelationshipState
+from domain.state import RelationshipState
+from domain.summary import summarise
 from mentorflow import embedded
 from mentorflow.settings import Settings
 from mentorflow.timeline import TimelineEntry, timeline
@@ -212,30 +212,20 @@ def _report(
     url: str,
 ) -> DemoReport:
     assert state.closure is not None
-    # Who was asked, not who is still a member: someone who withdrew later still did not answer.
-    asked = {e.round: e.recipients for e in events if isinstance(e, FeedbackRequested)}
+    folded, summary = summarise(events)
     return DemoReport(
         relationship_id=state.relationship_id,
         outcome=state.closure.outcome,
         closure_reason=state.closure.reason,
         starts_at=state.starts_at,
         ends_at=state.ends_at,
-        meetings_held=sum(m.status == MeetingStatus.HELD for m in state.meetings),
-        meetings_missed=sum(
-            m.status in (MeetingStatus.MISSED, MeetingStatus.NOT_HELD) for m in state.meetings
-        ),
-        feedback={
-            str(r.round): FeedbackSummary(
-                answered=len(r.answers),
-                late=sum(a.late for a in r.answers.values()),
-                missing=[p for p in asked.get(r.round, ()) if p not in r.answers],
-            )
-            for r in state.feedback.values()
-        },
+        meetings_held=summary.meetings_held,
+        meetings_missed=summary.meetings_missed,
+        feedback={name: FeedbackSummary(**c.model_dump()) for name, c in summary.feedback.items()},
         escalations=[e.model_dump(mode="json") for e in state.escalations],
         notifications=dict(sorted(notifications.items())),
         events=len(events),
-        fold_matches_workflow=fold(events) == state,
+        fold_matches_workflow=folded == state,
         runs_replayed=runs,
         timeline=timeline(events),
         database_url=url,

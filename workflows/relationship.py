@@ -42,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 _NIL_ID = UUID(int=0)
+RELATIONSHIP_ENDED = "relationship_ended"
+"""The signal a relationship sends to ``spec.report_to`` when it closes."""
 
 APPEND_TIMEOUT = timedelta(seconds=30)
 APPEND_RETRY = RetryPolicy(
@@ -85,12 +87,22 @@ class RelationshipWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         closure = self.state().closure
         assert closure is not None
-        return RelationshipResult(
+        result = RelationshipResult(
             relationship_id=self._spec.relationship_id,
             outcome=closure.outcome,
             reason=closure.reason,
             version=self.state().version,
         )
+        if self._spec.report_to is not None:
+            await self._report(self._spec.report_to, result)
+        return result
+
+    async def _report(self, to: str, result: RelationshipResult) -> None:
+        """Tell the programme; a programme that no longer runs is no reason to fail."""
+        try:
+            await workflow.get_external_workflow_handle(to).signal(RELATIONSHIP_ENDED, result)
+        except ApplicationError as e:
+            workflow.logger.warning("report_to_failed", extra={"to": to, "error": str(e)})
 
     @workflow.query
     def state(self) -> RelationshipState:

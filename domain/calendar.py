@@ -1,0 +1,56 @@
+"""A programme's dates in its own time zone, turned into the instants workflows run on.
+
+Workflows keep UTC (Temporal's sandbox has no zoneinfo), so the dates people write are resolved
+here, once, before a programme starts: a day starts at 00:00 in the programme's zone; a deadline
+date lasts until the end of that day.
+"""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime
+
+from domain.model import Frozen
+from domain.programme import Programme
+
+CLOSING_INVITATION_AHEAD = timedelta(days=14)
+"""The closing event's invitation goes out this long before it (or at launch, if later)."""
+
+
+class ProgrammeCalendar(Frozen):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    """End of the programme's last day: every group closes then."""
+    training_deadline: AwareDatetime
+    """End of the training deadline day: mentors untrained then are not matched."""
+    matching_at: AwareDatetime
+    midpoint_survey_at: AwareDatetime
+    closing_event_at: AwareDatetime | None
+
+
+def start_of(day: date, zone: str) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone))
+
+
+def end_of(day: date, zone: str) -> datetime:
+    return start_of(day + timedelta(days=1), zone)
+
+
+def calendar(p: Programme) -> ProgrammeCalendar:
+    zone = p.timezone
+    starts, ends = start_of(p.starts_on, zone), end_of(p.ends_on, zone)
+    closing = p.closing.event_on
+    return ProgrammeCalendar(
+        starts_at=starts,
+        ends_at=ends,
+        training_deadline=end_of(p.training.deadline, zone),
+        matching_at=start_of(p.matching.runs_on, zone),
+        midpoint_survey_at=starts + (ends - starts) * p.feedback.midpoint.at,
+        closing_event_at=start_of(closing, zone) + timedelta(hours=9) if closing else None,
+    )
+
+
+def shifted(c: ProgrammeCalendar, by: timedelta) -> ProgrammeCalendar:
+    """The same calendar ``by`` later: simulations run a past programme from the server's now."""
+    fields = c.model_dump()
+    return ProgrammeCalendar.model_validate({k: v + by if v else v for k, v in fields.items()})

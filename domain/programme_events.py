@@ -1,0 +1,171 @@
+"""Domain events of a programme (cohort): enrolment, training, matching, launch, closure."""
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, TypeAdapter
+
+from domain.calendar import ProgrammeCalendar
+from domain.events import Event, Notifying, Outcome
+from domain.matching import MatchingResult, ProposedGroup
+from domain.model import Frozen, PersonId
+from domain.programme import Profile, Programme
+
+
+class ProgrammePhase(StrEnum):
+    ENROLMENT = "enrolment"
+    """Participants join and leave; mentors complete training (until the training deadline)."""
+    MATCHING = "matching"
+    """Untrained mentors are excluded; groups are proposed on the matching date."""
+    APPROVAL = "approval"
+    """The coordinator reviews the proposal (skipped when approval is automatic)."""
+    RUNNING = "running"
+    """One RelationshipWorkflow per group runs; programme milestones go out."""
+    CLOSED = "closed"
+
+
+class Milestone(StrEnum):
+    MIDPOINT_SURVEY = "midpoint_survey"
+    CLOSING_INVITATION = "closing_invitation"
+
+
+class ProgrammeStarted(Notifying):
+    type: Literal["programme_started"] = "programme_started"
+    programme: Programme
+    calendar: ProgrammeCalendar
+    participants: tuple[Profile, ...]
+
+
+class PhaseEntered(Event):
+    type: Literal["programme_phase_entered"] = "programme_phase_entered"
+    phase: ProgrammePhase
+
+
+class ParticipantEnrolled(Event):
+    type: Literal["participant_enrolled"] = "participant_enrolled"
+    profile: Profile
+
+
+class ParticipantRemoved(Event):
+    type: Literal["participant_removed"] = "participant_removed"
+    person_id: PersonId
+    reason: str
+
+
+class MentorTrained(Event):
+    type: Literal["mentor_trained"] = "mentor_trained"
+    person_id: PersonId
+    trained_on: date
+
+
+class ProgrammeReminderIssued(Notifying):
+    type: Literal["programme_reminder_issued"] = "programme_reminder_issued"
+    subject: Literal["training", "approval"]
+    deadline: AwareDatetime
+    offset: str
+    scheduled_for: AwareDatetime
+
+
+class UntrainedMentorsExcluded(Notifying):
+    """At the training deadline: these mentors are not matched; the coordinator is told."""
+
+    type: Literal["untrained_mentors_excluded"] = "untrained_mentors_excluded"
+    persons: tuple[PersonId, ...]
+
+
+class MatchingProposed(Notifying):
+    type: Literal["matching_proposed"] = "matching_proposed"
+    result: MatchingResult
+    approval_due: AwareDatetime | None
+    """None when the programme approves automatically."""
+
+
+class ApprovalEscalated(Notifying):
+    type: Literal["approval_escalated"] = "approval_escalated"
+    reason: str
+    scheduled_for: AwareDatetime
+
+
+class MatchingApproved(Event):
+    """The groups that will run; ``edited`` when the coordinator changed the proposal."""
+
+    type: Literal["matching_approved"] = "matching_approved"
+    groups: tuple[ProposedGroup, ...]
+    edited: bool
+    reason: str | None = None
+
+
+class RelationshipLaunched(Event):
+    type: Literal["relationship_launched"] = "relationship_launched"
+    relationship_id: str
+    number: int
+    mentors: tuple[PersonId, ...]
+    mentees: tuple[PersonId, ...]
+
+
+class MilestoneReached(Notifying):
+    type: Literal["milestone_reached"] = "milestone_reached"
+    milestone: Milestone
+
+    @property
+    def notification_kind(self) -> str:
+        return self.milestone.value
+
+
+class RelationshipEnded(Event):
+    type: Literal["relationship_ended"] = "relationship_ended"
+    relationship_id: str
+    outcome: Outcome
+    reason: str
+
+
+class ProgrammeReport(Frozen):
+    """The programme's numbers, counted from the stored events of its relationships."""
+
+    groups: int
+    meetings_held: int
+    meetings_missed: int
+    feedback: dict[str, dict[str, int]]
+    """Per round: answered, late, missing."""
+    escalations: dict[str, int]
+    """Per kind."""
+    closures: dict[str, int]
+    """Per outcome."""
+    closure_reasons: dict[str, str]
+    """Per relationship id."""
+    unmatched: int
+
+
+class ProgrammeClosed(Notifying):
+    type: Literal["programme_closed"] = "programme_closed"
+    report: ProgrammeReport
+
+
+ProgrammeEvent = Annotated[
+    ProgrammeStarted
+    | PhaseEntered
+    | ParticipantEnrolled
+    | ParticipantRemoved
+    | MentorTrained
+    | ProgrammeReminderIssued
+    | UntrainedMentorsExcluded
+    | MatchingProposed
+    | ApprovalEscalated
+    | MatchingApproved
+    | RelationshipLaunched
+    | MilestoneReached
+    | RelationshipEnded
+    | ProgrammeClosed,
+    Field(discriminator="type"),
+]
+
+_EVENT = TypeAdapter[ProgrammeEvent](ProgrammeEvent)
+
+
+def programme_event_from_record(
+    type_: str, event_id: UUID, occurred_at: Any, actor: str, payload: dict[str, Any]
+) -> ProgrammeEvent:
+    data = {**payload, "type": type_, "event_id": event_id, "occurred_at": occurred_at}
+    return _EVENT.validate_python({**data, "actor": actor})

@@ -1,0 +1,365 @@
+"""What a programme does on its own and what people may ask of it.
+
+Time-driven steps (:func:`pending`) produce events; the three steps that need I/O (computing the
+matching, starting the groups' workflows, closing with a report) are :func:`next_action` for the
+workflow to carry out. Commands from the coordinator go through :func:`decide`.
+"""
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from domain import durations, steps
+from domain.calendar import CLOSING_INVITATION_AHEAD, ProgrammeCalendar
+from domain.commands import RelationshipSpec
+from domain.errors import RuleViolation
+from domain.factory import EventFactory
+from domain.matching import GroupAssignment, MatchingResult, MatchingRules, ProposedGroup, assign
+from domain.model import Frozen, Member, PersonId, Role
+from domain.programme import Profile, Programme
+from domain.programme_events import (
+    ApprovalEscalated,
+    MatchingApproved,
+    MatchingProposed,
+    MentorTrained,
+    Milestone,
+    MilestoneReached,
+    ParticipantEnrolled,
+    ParticipantRemoved,
+    PhaseEntered,
+    ProgrammeEvent,
+    ProgrammePhase,
+    ProgrammeReminderIssued,
+    ProgrammeStarted,
+    RelationshipEnded,
+    UntrainedMentorsExcluded,
+)
+from domain.programme_state import ProgrammeState, apply_programme
+
+Due = steps.Due[ProgrammeEvent]
+Build = Callable[[EventFactory], list[ProgrammeEvent]]
+PHASE, REMIND, ESCALATE = range(3)
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class Action(StrEnum):
+    MATCH = "match"
+    LAUNCH = "launch"
+    CLOSE = "close"
+
+
+def start_programme(
+    programme: Programme, cal: ProgrammeCalendar, people: tuple[Profile, ...], f: EventFactory
+) -> ProgrammeStarted:
+    return f.make(
+        ProgrammeStarted,
+        programme=programme,
+        calendar=cal,
+        participants=people,
+        recipients=(programme.coordinator.id,),
+    )
+
+
+def relationship_id(programme_id: str, number: int) -> str:
+    return f"{programme_id}:{number}"
+
+
+def matching_rules(s: ProgrammeState) -> MatchingRules:
+    p = s.programme
+    deadline = p.training.deadline if p.training.required else None
+    return MatchingRules(
+        shape=p.group_shape,
+        avoid=p.matching.avoid,
+        training_required=p.training.required,
+        training_deadline=deadline,
+    )
+
+
+def pending(s: ProgrammeState) -> list[Due]:
+    if s.closed:
+        return []
+    match s.phase:
+        case ProgrammePhase.ENROLMENT:
+            return [*_training_reminders(s), _training_deadline(s)]
+        case ProgrammePhase.APPROVAL:
+            return _approval_steps(s)
+        case ProgrammePhase.RUNNING:
+            return _milestones(s)
+    return []
+
+
+def next_wakeup(s: ProgrammeState) -> datetime | None:
+    action = next_action(s)
+    times = [d.at for d in pending(s)] + ([action[0]] if action else [])
+    return min(times, default=None)
+
+
+def due_events(s: ProgrammeState, f: EventFactory) -> list[ProgrammeEvent]:
+    return steps.run_due(s, f, pending, apply_programme)
+
+
+def next_action(s: ProgrammeState) -> tuple[datetime, Action] | None:
+    """The next step that needs I/O, and when; the workflow performs it."""
+    if s.phase == ProgrammePhase.MATCHING:
+        return s.calendar.matching_at, Action.MATCH
+    if s.phase == ProgrammePhase.RUNNING:
+        if s.approved is not None and len(s.launched) < len(s.approved):
+            return s.calendar.starts_at, Action.LAUNCH  # as soon as approved
+        if not s.open_relationships():
+            return s.calendar.ends_at, Action.CLOSE
+    return None
+
+
+def _training_reminders(s: ProgrammeState) -> list[Due]:
+    p = s.programme
+    untrained = tuple(s.untrained_mentors())
+    if not p.training.required or not untrained:
+        return []
+    deadline = s.calendar.training_deadline
+    reminders = []
+    for offset in p.reminders:
+        at = durations.subtract(deadline, offset)
+        if f"training/{offset}" in s.reminders_issued or at < s.calendar.starts_at - timedelta(
+            days=366
+        ):
+            continue
+        reminders.append(
+            Due(
+                at,
+                REMIND,
+                f"training/{offset}",
+                _remind("training", deadline, offset, at, untrained),
+            )
+        )
+    return reminders
+
+
+def _remind(
+    subject: str, deadline: datetime, offset: str, at: datetime, to: tuple[PersonId, ...]
+) -> Build:
+    return lambda f: [
+        f.make(
+            ProgrammeReminderIssued,
+            subject=subject,
+            deadline=deadline,
+            offset=offset,
+            scheduled_for=at,
+            recipients=to,
+        )
+    ]
+
+
+def _training_deadline(s: ProgrammeState) -> Due:
+    p = s.programme
+    excluded = tuple(s.untrained_mentors(by=p.training.deadline)) if p.training.required else ()
+
+    def build(f: EventFactory) -> list[ProgrammeEvent]:
+        told = (p.coordinator.id,) if excluded else ()
+        return [
+            f.make(UntrainedMentorsExcluded, persons=excluded, recipients=told),
+            f.make(PhaseEntered, phase=ProgrammePhase.MATCHING),
+        ]
+
+    return Due(s.calendar.training_deadline, PHASE, "training_deadline", build)
+
+
+def _approval_steps(s: ProgrammeState) -> list[Due]:
+    due = s.approval_due
+    if due is None:
+        return []
+    coordinator = (s.programme.coordinator.id,)
+    found: list[Due] = []
+    if "approval/PT0S" not in s.reminders_issued:
+        found.append(
+            Due(due, REMIND, "approval/PT0S", _remind("approval", due, "PT0S", due, coordinator))
+        )
+    if not s.approval_escalated:
+        at = durations.add(due, s.programme.escalation.overdue_after)
+        reason = f"the matching proposal is not approved; it was due {due.isoformat()}"
+        found.append(
+            Due(
+                at,
+                ESCALATE,
+                "approval/escalation",
+                lambda f: [
+                    f.make(
+                        ApprovalEscalated, reason=reason, scheduled_for=at, recipients=coordinator
+                    )
+                ],
+            )
+        )
+    return found
+
+
+def _milestones(s: ProgrammeState) -> list[Due]:
+    cal = s.calendar
+    found: list[Due] = []
+    everyone = s.everyone()
+    if Milestone.MIDPOINT_SURVEY not in s.milestones:
+        found.append(
+            Due(
+                cal.midpoint_survey_at,
+                REMIND,
+                "midpoint_survey",
+                _milestone(Milestone.MIDPOINT_SURVEY, everyone),
+            )
+        )
+    if cal.closing_event_at is not None and Milestone.CLOSING_INVITATION not in s.milestones:
+        at = cal.closing_event_at - CLOSING_INVITATION_AHEAD
+        found.append(
+            Due(
+                at, REMIND, "closing_invitation", _milestone(Milestone.CLOSING_INVITATION, everyone)
+            )
+        )
+    return found
+
+
+def _milestone(milestone: Milestone, to: tuple[PersonId, ...]) -> Build:
+    return lambda f: [f.make(MilestoneReached, milestone=milestone, recipients=to)]
+
+
+def proposal_events(
+    s: ProgrammeState, result: MatchingResult, f: EventFactory
+) -> list[ProgrammeEvent]:
+    """The matching's result recorded; approved at once when the programme approves itself."""
+    coordinator = (s.programme.coordinator.id,)
+    if s.programme.matching.approval == "automatic":
+        return [
+            f.make(MatchingProposed, result=result, approval_due=None, recipients=coordinator),
+            f.make(
+                MatchingApproved, groups=result.groups, edited=False, reason="automatic approval"
+            ),
+            f.make(PhaseEntered, phase=ProgrammePhase.RUNNING),
+        ]
+    due = durations.add(f.now, s.programme.matching.approval_window)
+    return [
+        f.make(MatchingProposed, result=result, approval_due=due, recipients=coordinator),
+        f.make(PhaseEntered, phase=ProgrammePhase.APPROVAL),
+    ]
+
+
+def relationship_spec(
+    s: ProgrammeState, group: ProposedGroup, now: datetime, report_to: str
+) -> RelationshipSpec:
+    members = (
+        *(Member(person_id=m, role=Role.MENTOR) for m in group.mentors),
+        *(Member(person_id=m, role=Role.MENTEE) for m in group.mentees),
+    )
+    return RelationshipSpec(
+        relationship_id=relationship_id(s.programme.id, group.number),
+        programme_id=s.programme.id,
+        coordinator_id=s.programme.coordinator.id,
+        members=members,
+        policy=s.programme.relationship_policy(),
+        starts_at=max(now, s.calendar.starts_at),
+        ends_at=s.calendar.ends_at,
+        report_to=report_to,
+    )
+
+
+def relationship_ended(
+    s: ProgrammeState, rid: str, outcome: str, reason: str, f: EventFactory
+) -> list[ProgrammeEvent]:
+    launched = s.launched.get(rid)
+    if launched is None or launched.outcome is not None:
+        return []  # not ours, or told twice: signals cannot be refused, so they are ignored
+    return [f.make(RelationshipEnded, relationship_id=rid, outcome=outcome, reason=reason)]
+
+
+# --- commands from people -----------------------------------------------------------------
+
+
+class Enrol(Frozen):
+    by: PersonId
+    profile: Profile
+
+
+class Remove(Frozen):
+    by: PersonId
+    person_id: PersonId
+    reason: Reason
+
+
+class MarkTrained(Frozen):
+    by: PersonId
+    person_id: PersonId
+    trained_on: date
+
+
+class ApproveMatching(Frozen):
+    by: PersonId
+    groups: tuple[GroupAssignment, ...] | None = Field(
+        None, description="An edited assignment; none approves the proposal as it is"
+    )
+    reason: Reason | None = None
+
+
+ProgrammeCommand = Enrol | Remove | MarkTrained | ApproveMatching
+
+
+def decide(s: ProgrammeState, command: ProgrammeCommand, f: EventFactory) -> list[ProgrammeEvent]:
+    if s.closed:
+        raise RuleViolation("programme_closed", f"programme {s.programme.id} is closed")
+    if command.by != s.programme.coordinator.id:
+        raise RuleViolation("not_allowed", f"only the coordinator can do this, not {command.by}")
+    match command:
+        case Enrol():
+            _before_matching(s, "enrol participants")
+            if (
+                command.profile.id in s.participants
+                or command.profile.id == s.programme.coordinator.id
+            ):
+                raise RuleViolation(
+                    "duplicate", f"{command.profile.id} is already in the programme"
+                )
+            return [f.make(ParticipantEnrolled, profile=command.profile)]
+        case Remove():
+            _before_matching(s, "remove participants")
+            _require_participant(s, command.person_id)
+            return [f.make(ParticipantRemoved, person_id=command.person_id, reason=command.reason)]
+        case MarkTrained():
+            return _mark_trained(s, command, f)
+        case ApproveMatching():
+            return _approve(s, command, f)
+
+
+def _before_matching(s: ProgrammeState, what: str) -> None:
+    if s.phase not in (ProgrammePhase.ENROLMENT, ProgrammePhase.MATCHING):
+        raise RuleViolation("matching_done", f"cannot {what} after the matching")
+
+
+def _require_participant(s: ProgrammeState, pid: PersonId) -> Profile:
+    if pid not in s.participants:
+        raise RuleViolation("not_a_participant", f"{pid} is not a participant of {s.programme.id}")
+    return s.participants[pid]
+
+
+def _mark_trained(s: ProgrammeState, c: MarkTrained, f: EventFactory) -> list[ProgrammeEvent]:
+    if s.phase != ProgrammePhase.ENROLMENT:
+        raise RuleViolation("training_closed", "the training deadline has passed")
+    if _require_participant(s, c.person_id).role != Role.MENTOR:
+        raise RuleViolation("not_a_mentor", f"{c.person_id} is not a mentor")
+    if c.trained_on > (f.now + timedelta(hours=14)).date():
+        raise RuleViolation("future_date", f"training date {c.trained_on} is in the future")
+    return [f.make(MentorTrained, person_id=c.person_id, trained_on=c.trained_on)]
+
+
+def _approve(s: ProgrammeState, c: ApproveMatching, f: EventFactory) -> list[ProgrammeEvent]:
+    if s.phase != ProgrammePhase.APPROVAL or s.proposal is None:
+        raise RuleViolation(
+            "nothing_to_approve", "there is no matching proposal waiting for approval"
+        )
+    if c.groups is None:
+        groups = s.proposal.groups
+    else:
+        try:
+            groups = tuple(assign(c.groups, list(s.participants.values()), matching_rules(s)))
+        except ValueError as e:
+            raise RuleViolation("invalid_assignment", str(e)) from e
+    return [
+        f.make(MatchingApproved, groups=groups, edited=c.groups is not None, reason=c.reason),
+        f.make(PhaseEntered, phase=ProgrammePhase.RUNNING),
+    ]
