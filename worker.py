@@ -6,7 +6,9 @@
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -14,7 +16,9 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.matching import propose_matching
 from activities.record_keeping import RecordKeeping
+from activities.reporting import Reporting
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
 from mentorflow.settings import Settings
@@ -22,22 +26,48 @@ from store.event_store import EventStore
 from store.migrate import migrate
 from store.pool import create_pool
 from workflows import TASK_QUEUE
+from workflows.programme import ProgrammeWorkflow
 from workflows.relationship import RelationshipWorkflow
 
-WORKFLOWS: Sequence[type] = (RelationshipWorkflow,)
+WORKFLOWS: Sequence[type] = (RelationshipWorkflow, ProgrammeWorkflow)
 """Every workflow class, for the worker and for the replayer (they must agree)."""
 
 log = structlog.get_logger(__name__)
 
+_MATCHING_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="activity")
 
-def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEUE) -> Worker:
-    """A worker for every Mentorflow workflow and activity, its activities bound to ``pool``."""
-    record_keeping = RecordKeeping(EventStore(pool))
+
+def activities(pool: asyncpg.Pool) -> list[Callable[..., Any]]:
+    """Every activity, bound to its dependencies."""
+    store = EventStore(pool)
+    record_keeping, reporting = RecordKeeping(store), Reporting(store)
+    return [
+        record_keeping.append_events,
+        record_keeping.append_programme_events,
+        reporting.programme_report,
+        propose_matching,
+    ]
+
+
+def build_worker(
+    client: Client,
+    pool: asyncpg.Pool,
+    task_queue: str = TASK_QUEUE,
+    overrides: Sequence[Callable[..., Any]] = (),
+) -> Worker:
+    """A worker for every workflow and activity; ``overrides`` replace activities by name.
+
+    (Activities keep their function's name, so ``__name__`` is the activity type.)
+    """
+    replaced = {a.__name__ for a in overrides}
+    bound = [a for a in activities(pool) if a.__name__ not in replaced] + list(overrides)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=[record_keeping.append_events],
+        activities=bound,
+        # Matching is CPU work in a plain function: it runs on threads, off the event loop.
+        activity_executor=_MATCHING_THREADS,
     )
 
 

@@ -4,12 +4,15 @@ The event ids come from the workflow (``workflow.uuid4()``), so a retried activi
 same batch again and the store recognises it: it is written once and reported as success.
 """
 
+from collections.abc import Sequence
+
 import structlog
 from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.events import Notifying, RelationshipEvent, to_payload
+from domain.events import Event, Notifying, RelationshipEvent, to_payload
+from domain.programme_events import ProgrammeEvent
 from store.errors import ConcurrencyConflict, EventIdReused
 from store.event_store import EventStore, NewEvent, Notification
 
@@ -19,6 +22,13 @@ class AppendEventsInput(BaseModel):
     stream_id: str
     expected_version: int
     events: list[RelationshipEvent]
+
+
+class AppendProgrammeEventsInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    stream_id: str
+    expected_version: int
+    events: list[ProgrammeEvent]
 
 
 class AppendEventsResult(BaseModel):
@@ -35,13 +45,13 @@ NON_RETRYABLE = ["ConcurrencyConflict", "EventIdReused"]
 """Error types retrying cannot fix: the workflow's callers name them in their retry policy."""
 
 
-def to_new_event(event: RelationshipEvent) -> NewEvent:
+def to_new_event(event: Event) -> NewEvent:
     notification = None
     if isinstance(event, Notifying):
         notification = Notification(event.notification_kind, event.recipients)
     return NewEvent(
         event_id=event.event_id,
-        type=event.type,
+        type=getattr(event, "type"),  # noqa: B009 - every concrete event has a `type` literal
         schema_version=event.SCHEMA_VERSION,
         occurred_at=event.occurred_at,
         actor=event.actor,
@@ -58,11 +68,22 @@ class RecordKeeping:
 
     @activity.defn
     async def append_events(self, request: AppendEventsInput) -> AppendEventsResult:
+        """Append a relationship's events."""
+        return await self._append(request.stream_id, request.expected_version, request.events)
+
+    @activity.defn
+    async def append_programme_events(
+        self, request: AppendProgrammeEventsInput
+    ) -> AppendEventsResult:
+        """Append a programme's events."""
+        return await self._append(request.stream_id, request.expected_version, request.events)
+
+    async def _append(
+        self, stream_id: str, expected_version: int, events: Sequence[Event]
+    ) -> AppendEventsResult:
         try:
             result = await self._store.append(
-                request.stream_id,
-                request.expected_version,
-                [to_new_event(e) for e in request.events],
+                stream_id, expected_version, [to_new_event(e) for e in events]
             )
         except ConcurrencyConflict as e:
             raise ApplicationError(str(e), type="ConcurrencyConflict", non_retryable=True) from e
@@ -70,9 +91,9 @@ class RecordKeeping:
             raise ApplicationError(str(e), type="EventIdReused", non_retryable=True) from e
         log.info(
             "events_appended",
-            stream_id=request.stream_id,
+            stream_id=stream_id,
             version=result.version,
-            count=len(request.events),
+            count=len(events),
             already_recorded=result.already_recorded,
         )
         return AppendEventsResult(

@@ -9,24 +9,20 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from worker import WORKFLOWS, build_worker
+from worker import build_worker
 
 
 @asynccontextmanager
 async def running_worker(
     client: Client, pool: asyncpg.Pool, activities: list[Any] | None = None
 ) -> AsyncIterator[str]:
-    """A worker on a fresh task queue (so tests never steal each other's tasks); yields it."""
+    """A worker on a fresh task queue (tests never steal each other's tasks); yields the queue.
+
+    ``activities`` replace the real ones of the same name (e.g. to inject a failure).
+    """
     task_queue = f"test-{uuid.uuid4()}"
-    if activities is None:
-        worker = build_worker(client, pool, task_queue)
-    else:
-        worker = Worker(
-            client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=activities
-        )
-    async with worker:
+    async with build_worker(client, pool, task_queue, overrides=activities or ()):
         yield task_queue
 
 

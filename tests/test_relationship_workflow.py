@@ -334,8 +334,9 @@ async def test_a_retried_append_records_each_event_once(dev_env, pool, store):
     real = RecordKeeping(EventStore(pool))
     attempts: list[int] = []
 
-    @activity.defn(name="append_events")
-    async def crash_after_commit(request: AppendEventsInput) -> AppendEventsResult:
+    @activity.defn
+    async def append_events(request: AppendEventsInput) -> AppendEventsResult:
+        """Stands in for the real activity of this name: crashes after the commit."""
         result = await real.append_events(request)
         attempts.append(activity.info().attempt)
         if activity.info().attempt == 1:
@@ -347,7 +348,7 @@ async def test_a_retried_append_records_each_event_once(dev_env, pool, store):
 
     starts = await whole_seconds_now(dev_env)
     ends = starts + timedelta(seconds=20)
-    async with running_worker(dev_env.client, pool, activities=[crash_after_commit]) as task_queue:
+    async with running_worker(dev_env.client, pool, activities=[append_events]) as task_queue:
         handle = await start(dev_env, task_queue, spec(rid, starts, ends, IN_SECONDS))
         agreement = RecordAgreement(by="m1", goals=("g",), agreement="a")
         await handle.execute_update(RelationshipWorkflow.record_agreement, agreement)

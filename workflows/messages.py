@@ -2,8 +2,11 @@
 
 from uuid import UUID
 
+from domain.calendar import ProgrammeCalendar
 from domain.commands import RelationshipSpec
 from domain.events import Outcome
+from domain.programme import Profile, Programme
+from domain.programme_state import ProgrammeState
 from domain.state import RelationshipState
 from pydantic import BaseModel, ConfigDict
 
@@ -31,6 +34,23 @@ class RelationshipResult(BaseModel):
     outcome: Outcome
     reason: str
     version: int
+
+
+class ProgrammeInput(BaseModel):
+    """Start a programme; after continue-as-new, ``carried_state`` too.
+
+    Participants are profiles only: names and addresses stay in the database, out of Temporal.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    programme: Programme
+    calendar: ProgrammeCalendar
+    participants: list[Profile]
+    carried_state: ProgrammeState | None = None
+
+
+def programme_workflow_id(programme_id: str) -> str:
+    return f"programme:{programme_id}"
 
 
 def workflow_id(relationship_id: str) -> str:

@@ -7,14 +7,14 @@ domain rules as the handlers, so a refused request writes nothing and tells the 
 """
 
 import asyncio
-import contextlib
-import math
 from datetime import timedelta
 from uuid import UUID
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+
+from workflows import clock
 
 with workflow.unsafe.imports_passed_through():
     from activities.record_keeping import NON_RETRYABLE, AppendEventsInput, RecordKeeping
@@ -202,18 +202,8 @@ class RelationshipWorkflow:
         self._state = fold(events) if self._state is None else apply(self._state, events)
 
     async def _sleep_until_next_step(self) -> None:
-        wake_at = schedule.next_wakeup(self.state())
-        timeout = None
-        if wake_at is not None:
-            # Clamp at zero: a step already due runs now, it is not an error. Round up to whole
-            # milliseconds (Temporal's timer resolution) so the wake-up is never before the step.
-            timeout = max(wake_at - workflow.now(), timedelta(0))
-            if timeout == timedelta(0):
-                return
-            timeout = timedelta(milliseconds=math.ceil(timeout / timedelta(milliseconds=1)))
         self._woken = False
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._woken, timeout=timeout)
+        await clock.sleep_until(schedule.next_wakeup(self.state()), lambda: self._woken)
 
     def _factory(self, actor: str = SYSTEM) -> EventFactory:
         return EventFactory(workflow.now(), workflow.uuid4, actor=actor)

@@ -1,0 +1,19 @@
+"""Matching as an activity: CPU work (seconds for a large cohort) kept out of workflow tasks."""
+
+from pydantic import BaseModel, ConfigDict
+from temporalio import activity
+
+from domain.matching import MatchingResult, MatchingRules, match
+from domain.programme import Profile
+
+
+class ProposeMatchingInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    participants: list[Profile]
+    rules: MatchingRules
+
+
+@activity.defn
+def propose_matching(request: ProposeMatchingInput) -> MatchingResult:
+    """Groups for the programme's participants (runs in the worker's thread pool)."""
+    return match(request.participants, request.rules)

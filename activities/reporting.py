@@ -1,0 +1,32 @@
+"""The programme report, counted from the stored events of its relationships."""
+
+from pydantic import BaseModel, ConfigDict
+from temporalio import activity
+
+from domain.events import from_record
+from domain.programme_events import ProgrammeReport
+from domain.summary import add_up, summarise
+from store.event_store import EventStore
+from workflows.messages import workflow_id
+
+
+class ReportInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    relationship_ids: list[str]
+    unmatched: int
+
+
+class Reporting:
+    def __init__(self, store: EventStore):
+        self._store = store
+
+    @activity.defn
+    async def programme_report(self, request: ReportInput) -> ProgrammeReport:
+        summaries = []
+        for rid in request.relationship_ids:
+            records = await self._store.read_stream(workflow_id(rid))
+            events = [
+                from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records
+            ]
+            summaries.append(summarise(events)[1])
+        return ProgrammeReport.model_validate({**add_up(summaries), "unmatched": request.unmatched})
