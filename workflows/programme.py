@@ -20,6 +20,9 @@ from temporalio.workflow import ParentClosePolicy
 from workflows import clock
 
 with workflow.unsafe.imports_passed_through():
+    # pydantic's EmailStr imports email_validator on first use; load it with the workflow so the
+    # sandbox passes it through instead of re-importing it inside a workflow task.
+    import email_validator  # noqa: F401
     from activities.matching import ProposeMatchingInput, propose_matching
     from activities.record_keeping import (
         NON_RETRYABLE,
