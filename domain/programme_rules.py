@@ -106,8 +106,12 @@ def next_action(s: ProgrammeState) -> tuple[datetime, Action] | None:
     if s.phase == ProgrammePhase.MATCHING:
         return s.calendar.matching_at, Action.MATCH
     if s.phase == ProgrammePhase.RUNNING:
-        if s.approved is not None and len(s.launched) < len(s.approved):
-            return s.calendar.starts_at, Action.LAUNCH  # as soon as approved
+        if (
+            s.approved_at is not None
+            and s.approved is not None
+            and len(s.launched) < len(s.approved)
+        ):
+            return s.approved_at, Action.LAUNCH  # as soon as approved
         if not s.open_relationships():
             return s.calendar.ends_at, Action.CLOSE
     return None

@@ -56,6 +56,7 @@ class ProgrammeState(BaseModel):
     proposal: MatchingResult | None = None
     approval_due: datetime | None = None
     approved: list[ProposedGroup] | None = None
+    approved_at: datetime | None = None
     reminders_issued: list[str] = []
     approval_escalated: bool = False
     launched: dict[str, Launched] = {}
@@ -129,7 +130,7 @@ def _apply(s: ProgrammeState, event: ProgrammeEvent) -> None:
         case ApprovalEscalated():
             s.approval_escalated = True
         case MatchingApproved():
-            s.approved = list(event.groups)
+            s.approved, s.approved_at = list(event.groups), event.occurred_at
         case RelationshipLaunched():
             s.launched[event.relationship_id] = Launched(
                 number=event.number, mentors=list(event.mentors), mentees=list(event.mentees)

@@ -7,8 +7,9 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,6 +18,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
 from mentorflow.settings import Settings
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+T = TypeVar("T")
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -123,6 +129,92 @@ def programme_check(
         print(json.dumps(summary))
     else:
         print(", ".join(f"{k}: {v}" for k, v in summary.items()) + " - OK")
+
+
+def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
+    """Connect, run one request, turn known refusals into the one-line error."""
+    from mentorflow.programme_files import ProgrammeFileError
+    from mentorflow.programmes import ProgrammeError
+
+    settings = Settings()
+    configure_logging("WARNING", settings.log_format)
+    address = settings.temporal_address or "localhost:7233"
+
+    async def go() -> T:
+        client = await embedded.connect(address, settings.temporal_namespace)
+        return await make(client)
+
+    try:
+        return asyncio.run(go())
+    except (ProgrammeError, ProgrammeFileError, embedded.StackError) as e:
+        fail(str(e))
+
+
+@programme_app.command("start")
+def programme_start(
+    file: Annotated[Path, typer.Argument(help="The programme file (YAML).")],
+    participants: Annotated[
+        Path | None, typer.Option("--participants", help="Participants from a CSV export.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Start a programme for real (dates in the future) on the configured Temporal server.
+
+    Needs a running worker (`mentorflow worker`); TEMPORAL_ADDRESS defaults to localhost:7233.
+    """
+    from mentorflow import programmes
+    from mentorflow.programme_files import ProgrammeFileError
+
+    try:
+        request = programmes.prepare(file, participants)
+    except (ProgrammeFileError, programmes.ProgrammeError) as e:
+        fail(str(e))
+    wid = _run(lambda client: programmes.start(client, request))
+    print(json.dumps({"workflow_id": wid}) if json_output else f"started {wid}")
+
+
+@programme_app.command("status")
+def programme_status(
+    programme_id: Annotated[str, typer.Argument(help="The programme's id.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Show a programme's phase, its matching proposal, its groups and, at the end, its report."""
+    from mentorflow import programmes
+
+    result = _run(lambda client: programmes.status(client, programme_id))
+    if json_output:
+        print(result.model_dump_json(indent=2))
+        return
+    print(f"{result.programme_id}: {result.phase}, {result.participants} participants")
+    if result.excluded:
+        print(f"  not trained in time (not matched): {', '.join(result.excluded)}")
+    if result.proposal:
+        print(
+            f"  proposal: {len(result.proposal['groups'])} groups, score {result.proposal['score']}"
+        )
+        for g in result.proposal["groups"]:
+            mentors, mentees = ", ".join(g["mentors"]), ", ".join(g["mentees"])
+            print(f"    {g['number']}: mentors {mentors}; mentees {mentees}")
+        for u in result.proposal["unmatched"]:
+            print(f"    unmatched {u['person_id']}: {u['reason']}")
+    if result.approval_due and result.phase == "approval":
+        print(f"  waiting for approval, due {result.approval_due:%Y-%m-%d %H:%M %Z}")
+    for g in result.groups:
+        print(f"  group {g['relationship_id']}: {g['outcome'] or 'running'}")
+    if result.report:
+        print(f"  report: {json.dumps(result.report)}")
+
+
+@programme_app.command("approve-matching")
+def programme_approve_matching(
+    programme_id: Annotated[str, typer.Argument(help="The programme's id.")],
+    reason: Annotated[str | None, typer.Option(help="Why, for the record.")] = None,
+) -> None:
+    """Approve the proposed matching as it stands; the groups start at once."""
+    from mentorflow import programmes
+
+    groups = _run(lambda client: programmes.approve_matching(client, programme_id, reason))
+    print(f"approved: {groups} groups of {programme_id} are starting")
 
 
 class _progress:

@@ -1,0 +1,113 @@
+"""Client side of programmes: start one from its file, read its status, approve its matching.
+
+Used by the CLI (and later the API) against a running Temporal server and worker.
+"""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.calendar import calendar
+from domain.programme_rules import ApproveMatching
+from domain.programme_state import ProgrammeState
+from mentorflow.programme_files import load_programme
+from workflows import TASK_QUEUE
+from workflows.messages import ProgrammeInput, programme_workflow_id
+from workflows.programme import ProgrammeWorkflow
+
+
+class ProgrammeError(RuntimeError):
+    """A programme request refused; the message is for the person who made it."""
+
+
+class ProgrammeStatus(BaseModel):
+    programme_id: str
+    phase: str
+    participants: int
+    excluded: list[str]
+    proposal: dict[str, Any] | None
+    approval_due: datetime | None
+    groups: list[dict[str, Any]]
+    report: dict[str, Any] | None
+
+
+def prepare(file: Path, participants: Path | None, now: datetime | None = None) -> ProgrammeInput:
+    """The workflow input for the programme in ``file``; refuses a start date in the past."""
+    loaded = load_programme(file, participants)
+    programme = loaded.programme
+    cal = calendar(programme)
+    if cal.starts_at <= (now or datetime.now(UTC)):
+        raise ProgrammeError(
+            f"programme {programme.id} starts on {programme.starts_on}, which is in the past:"
+            " move its dates, or try it with `mentorflow simulate`"
+        )
+    profiles = [p.profile() for p in loaded.participants]
+    return ProgrammeInput(programme=programme, calendar=cal, participants=profiles)
+
+
+async def start(client: Client, request: ProgrammeInput) -> str:
+    """Start a prepared programme; return its workflow id."""
+    wid = programme_workflow_id(request.programme.id)
+    try:
+        await client.start_workflow(ProgrammeWorkflow.run, request, id=wid, task_queue=TASK_QUEUE)
+    except WorkflowAlreadyStartedError as e:
+        raise ProgrammeError(f"programme {request.programme.id} is already running") from e
+    return wid
+
+
+async def status(client: Client, programme_id: str) -> ProgrammeStatus:
+    state = await _state(client, programme_id)
+    proposal = None
+    if state.proposal is not None:
+        proposal = {
+            "groups": [g.model_dump(mode="json") for g in state.proposal.groups],
+            "unmatched": [u.model_dump(mode="json") for u in state.proposal.unmatched],
+            "score": state.proposal.score,
+        }
+    return ProgrammeStatus(
+        programme_id=programme_id,
+        phase=state.phase,
+        participants=len(state.participants),
+        excluded=state.excluded,
+        proposal=proposal,
+        approval_due=state.approval_due,
+        groups=[
+            {"relationship_id": rid, **g.model_dump(mode="json")}
+            for rid, g in state.launched.items()
+        ],
+        report=state.report.model_dump(mode="json") if state.report else None,
+    )
+
+
+async def approve_matching(client: Client, programme_id: str, reason: str | None = None) -> int:
+    """Approve the proposal as it stands, as the programme's coordinator; return its groups."""
+    state = await _state(client, programme_id)
+    handle = client.get_workflow_handle_for(
+        ProgrammeWorkflow.run, programme_workflow_id(programme_id)
+    )
+    command = ApproveMatching(by=state.programme.coordinator.id, reason=reason)
+    try:
+        await handle.execute_update(ProgrammeWorkflow.approve_matching, command)
+    except WorkflowUpdateFailedError as e:
+        raise ProgrammeError(str(e.cause)) from e
+    return len(state.proposal.groups) if state.proposal else 0
+
+
+async def _state(client: Client, programme_id: str) -> ProgrammeState:
+    handle = client.get_workflow_handle_for(
+        ProgrammeWorkflow.run, programme_workflow_id(programme_id)
+    )
+    try:
+        state: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            raise ProgrammeError(f"no programme {programme_id!r}") from e
+        raise
+    except WorkflowQueryFailedError as e:
+        raise ProgrammeError(f"programme {programme_id}: {e}") from e
+    return state
