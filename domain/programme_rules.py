@@ -126,10 +126,8 @@ def _training_reminders(s: ProgrammeState) -> list[Due]:
     reminders = []
     for offset in p.reminders:
         at = durations.subtract(deadline, offset)
-        if f"training/{offset}" in s.reminders_issued or at < s.calendar.starts_at - timedelta(
-            days=366
-        ):
-            continue
+        if f"training/{offset}" in s.reminders_issued or at < s.started_at:
+            continue  # a reminder that fell due before the programme existed is not sent late
         reminders.append(
             Due(
                 at,
