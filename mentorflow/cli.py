@@ -209,11 +209,23 @@ def programme_status(
 def programme_approve_matching(
     programme_id: Annotated[str, typer.Argument(help="The programme's id.")],
     reason: Annotated[str | None, typer.Option(help="Why, for the record.")] = None,
+    groups_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--groups",
+            help="An edited assignment instead of the proposal: a YAML list of"
+            " `{mentors: [...], mentees: [...]}`; checked against every hard rule.",
+        ),
+    ] = None,
 ) -> None:
-    """Approve the proposed matching as it stands; the groups start at once."""
+    """Approve the proposed matching (or an edited one); the groups start at once."""
     from mentorflow import programmes
 
-    groups = _run(lambda client: programmes.approve_matching(client, programme_id, reason))
+    try:
+        edited = programmes.load_groups(groups_file) if groups_file else None
+    except programmes.ProgrammeError as e:
+        fail(str(e))
+    groups = _run(lambda client: programmes.approve_matching(client, programme_id, reason, edited))
     print(f"approved: {groups} groups of {programme_id} are starting")
 
 

@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+import yaml
+from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.calendar import calendar
+from domain.matching import GroupAssignment
 from domain.programme_rules import ApproveMatching
 from domain.programme_state import ProgrammeState
 from mentorflow.programme_files import load_programme
@@ -84,17 +86,37 @@ async def status(client: Client, programme_id: str) -> ProgrammeStatus:
     )
 
 
-async def approve_matching(client: Client, programme_id: str, reason: str | None = None) -> int:
-    """Approve the proposal as it stands, as the programme's coordinator; return its groups."""
+def load_groups(path: Path) -> tuple[GroupAssignment, ...]:
+    """An edited assignment: a YAML list of ``{mentors: [...], mentees: [...]}``."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return tuple(GroupAssignment.model_validate(g) for g in data)
+    except OSError as e:
+        raise ProgrammeError(f"{path}: cannot read: {e.strerror}") from e
+    except (yaml.YAMLError, ValidationError, TypeError) as e:
+        raise ProgrammeError(
+            f"{path}: must be a YAML list of groups such as"
+            " `- {mentors: [m1, m2], mentees: [a1, a2]}`"
+        ) from e
+
+
+async def approve_matching(
+    client: Client,
+    programme_id: str,
+    reason: str | None = None,
+    groups: tuple[GroupAssignment, ...] | None = None,
+) -> int:
+    """Approve the proposal (or ``groups`` instead), as the coordinator; return the group count."""
     state = await _state(client, programme_id)
-    handle = client.get_workflow_handle_for(
-        ProgrammeWorkflow.run, programme_workflow_id(programme_id)
-    )
-    command = ApproveMatching(by=state.programme.coordinator.id, reason=reason)
+    wid = programme_workflow_id(programme_id)
+    handle = client.get_workflow_handle_for(ProgrammeWorkflow.run, wid)
+    command = ApproveMatching(by=state.programme.coordinator.id, reason=reason, groups=groups)
     try:
         await handle.execute_update(ProgrammeWorkflow.approve_matching, command)
     except WorkflowUpdateFailedError as e:
         raise ProgrammeError(str(e.cause)) from e
+    if groups is not None:
+        return len(groups)
     return len(state.proposal.groups) if state.proposal else 0
 
 

@@ -74,6 +74,17 @@ async def test_start_status_and_approve_a_programme_from_the_command_line(dev_en
         again = await mentorflow(address, "programme", "start", str(file))
         assert again[0] == 1 and again[2] == f"mentorflow: programme {pid} is already running\n"
 
+        edited = tmp_path / "groups.yaml"
+        edited.write_text("- {mentors: [m1, m2], mentees: [a2, a3]}\n")
+        refused = await mentorflow(
+            address, "programme", "approve-matching", pid, "--groups", str(edited)
+        )
+        assert refused[0] == 1
+        assert (
+            refused[2]
+            == "mentorflow: invalid_assignment: group 1: m2 and a2 have the same manager\n"
+        )
+
         code, out, err = await mentorflow(address, "programme", "approve-matching", pid)
         assert (code, out) == (0, f"approved: 1 groups of {pid} are starting\n"), err
         twice = await mentorflow(address, "programme", "approve-matching", pid)
