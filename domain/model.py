@@ -1,8 +1,9 @@
 """Shared base model and the people of a mentoring group."""
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class Frozen(BaseModel):
@@ -10,6 +11,9 @@ class Frozen(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+"""Ids reach Temporal and logs in plain text: letters, digits, ``.``, ``_``, ``-`` only."""
 
 PersonId = str
 """An opaque participant id from the HR export (never a name or e-mail: ids reach Temporal)."""

@@ -7,17 +7,16 @@ validate their files. Every field has the meaning documented here; unknown field
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import EmailStr, Field, StringConstraints, field_validator, model_validator
 
 from domain.durations import IsoDuration
-from domain.model import Frozen, PersonId, Role
+from domain.model import Frozen, Id, PersonId, Role
 from domain.policy import RelationshipPolicy
+from domain.scenario import Behaviour
 
-Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-"""Ids reach Temporal and logs in plain text: letters, digits, ``.``, ``_``, ``-`` only."""
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Competence = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=100)
@@ -205,7 +204,7 @@ class ProgrammeFile(Frozen):
 
     programme: Programme
     participants: tuple[Participant, ...] = ()
-    behaviour: dict[str, Any] | None = None
+    behaviour: Behaviour | None = None
     """How simulated people act (``mentorflow simulate``); ignored when starting for real."""
 
     @model_validator(mode="after")

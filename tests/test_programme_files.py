@@ -36,7 +36,7 @@ def test_the_example_programme_loads_with_its_people_and_policy():
     assert loaded.participants[3].trained_on is None  # m4 is not trained
     policy = loaded.programme.relationship_policy()
     assert (policy.cadence, policy.min_mentees, policy.overdue_after) == ("P1M", 2, "P7D")
-    assert loaded.behaviour is not None and loaded.behaviour["seed"] == 2020
+    assert loaded.behaviour is not None and loaded.behaviour.seed == 2020
 
 
 @pytest.mark.parametrize(
@@ -69,6 +69,26 @@ def test_the_example_programme_loads_with_its_people_and_policy():
             "approval: coordinator",
             "approval: sometimes",
             "programme.matching.approval: Input should be 'coordinator' or 'automatic'",
+        ),
+        (
+            "feedback_late: 0.15",
+            "feedback_late: 1.5",
+            "behaviour.feedback_late: Input should be less than or equal to 1",
+        ),
+        (
+            "action: withdraw,",
+            "action: vanish,",
+            "behaviour.script[1].action: Input should be 'withdraw' or 'skip_feedback'",
+        ),
+        (
+            "{date: 2021-02-10, person: a3,",
+            "{person: a3,",
+            "behaviour.script[1]: Value error, a scripted withdraw needs a date",
+        ),
+        (
+            "feedback_on_time: 0.8",
+            "feedback_on_time: 0.9",
+            "feedback_on_time + feedback_late must not exceed 1",
         ),
     ],
 )
