@@ -16,6 +16,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.launching import Launcher
 from activities.matching import propose_matching
 from activities.record_keeping import RecordKeeping
 from activities.reporting import Reporting
@@ -37,7 +38,7 @@ log = structlog.get_logger(__name__)
 _MATCHING_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="activity")
 
 
-def activities(pool: asyncpg.Pool) -> list[Callable[..., Any]]:
+def activities(client: Client, pool: asyncpg.Pool, task_queue: str) -> list[Callable[..., Any]]:
     """Every activity, bound to its dependencies."""
     store = EventStore(pool)
     record_keeping, reporting = RecordKeeping(store), Reporting(store)
@@ -46,6 +47,7 @@ def activities(pool: asyncpg.Pool) -> list[Callable[..., Any]]:
         record_keeping.append_programme_events,
         reporting.programme_report,
         propose_matching,
+        Launcher(client, task_queue).launch_relationship,
     ]
 
 
@@ -60,7 +62,8 @@ def build_worker(
     (Activities keep their function's name, so ``__name__`` is the activity type.)
     """
     replaced = {a.__name__ for a in overrides}
-    bound = [a for a in activities(pool) if a.__name__ not in replaced] + list(overrides)
+    bound = [a for a in activities(client, pool, task_queue) if a.__name__ not in replaced]
+    bound += list(overrides)
     return Worker(
         client,
         task_queue=task_queue,

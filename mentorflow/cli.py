@@ -72,6 +72,42 @@ def demo(
 
 
 @app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="A programme file with a `behaviour:` section.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Event store (default: MENTORFLOW_DATABASE_URL or embedded).")
+    ] = None,
+) -> None:
+    """Dry-run a programme in virtual time with simulated people; see every reminder and escalation.
+
+    The same seed gives the same results. Dates in the past are fine: the calendar is shifted to
+    the virtual clock and reported back in the scenario's own dates.
+    """
+    from mentorflow.programme_files import ProgrammeFileError, load_programme
+    from mentorflow.simulate import simulate as run_simulation
+    from worker import database_url as default_database_url
+
+    settings = Settings()
+    configure_logging("WARNING", settings.log_format)
+    logging.getLogger("temporalio.core").setLevel(logging.ERROR)
+    try:
+        load_programme(scenario)  # refuse a bad file before starting any server
+        url = database_url or default_database_url(settings)
+        with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
+            report = asyncio.run(run_simulation(scenario, seed, url, update))
+    except (ProgrammeFileError, embedded.StackError) as e:
+        fail(str(e))
+    if json_output:
+        print(report.model_dump_json(indent=2))
+        return
+    from mentorflow.simulation_view import show_simulation
+
+    show_simulation(report, Console())
+
+
+@app.command()
 def worker() -> None:
     """Serve the Mentorflow task queue (same as `python worker.py`).
 

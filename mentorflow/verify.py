@@ -33,7 +33,10 @@ async def replay(histories: list[WorkflowHistory]) -> None:
 
 async def replay_all_runs(client: Client, handle: WorkflowHandle[Any, Any]) -> int:
     """Replay every run of ``handle``'s workflow; return how many runs there were."""
-    assert handle.first_execution_run_id is not None
-    histories = await run_histories(client, handle.id, handle.first_execution_run_id)
+    first_run = handle.first_execution_run_id
+    if first_run is None:  # a handle by id only: the server knows where the chain began
+        description = await handle.describe()
+        first_run = description.raw_description.workflow_execution_info.first_run_id
+    histories = await run_histories(client, handle.id, first_run)
     await replay(histories)
     return len(histories)

@@ -2,8 +2,8 @@
 
 Like RelationshipWorkflow, its state is one model rebuilt by a fold of the events it records, and
 its clock is the domain's schedule. Three steps need I/O and are carried out here: computing the
-matching (an activity), starting one RelationshipWorkflow per approved group (children that
-outlive this run: ParentClosePolicy.ABANDON, since the programme continues as new), and the
+matching (an activity), starting one top-level RelationshipWorkflow per approved group (an
+activity: groups outlive the programme's runs, which continue as new at each phase), and the
 report at the end (an activity counting the stored events). Relationships tell the programme
 when they close by the ``relationship_ended`` signal.
 """
@@ -15,7 +15,6 @@ from uuid import UUID
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
-from temporalio.workflow import ParentClosePolicy
 
 from workflows import clock
 
@@ -23,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     # pydantic's EmailStr imports email_validator on first use; load it with the workflow so the
     # sandbox passes it through instead of re-importing it inside a workflow task.
     import email_validator  # noqa: F401
+    from activities.launching import Launcher
     from activities.matching import ProposeMatchingInput, propose_matching
     from activities.record_keeping import (
         NON_RETRYABLE,
@@ -57,9 +57,8 @@ with workflow.unsafe.imports_passed_through():
         RelationshipInput,
         RelationshipResult,
         programme_workflow_id,
-        workflow_id,
     )
-    from workflows.relationship import RELATIONSHIP_ENDED, RelationshipWorkflow
+    from workflows.relationship import RELATIONSHIP_ENDED
 
 _NIL_ID = UUID(int=0)
 RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=NON_RETRYABLE)
@@ -184,12 +183,11 @@ class ProgrammeWorkflow:
         spec = rules.relationship_spec(
             s, group, workflow.now(), programme_workflow_id(s.programme.id)
         )
-        await workflow.start_child_workflow(
-            RelationshipWorkflow.run,
+        await workflow.execute_activity_method(
+            Launcher.launch_relationship,
             RelationshipInput(spec=spec),
-            id=workflow_id(spec.relationship_id),
-            # The programme continues as new after launching; its groups must live on.
-            parent_close_policy=ParentClosePolicy.ABANDON,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
         )
         launched = self._factory().make(
             RelationshipLaunched,

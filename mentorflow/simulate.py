@@ -1,0 +1,377 @@
+"""``mentorflow simulate``: a programme year in virtual time, with simulated people.
+
+The real ProgrammeWorkflow and RelationshipWorkflows run on a time-skipping Temporal server
+against the event store. Simulated people act only through the Updates real people use, at times
+drawn from the scenario's ``behaviour`` with its seed; the script overrides chance. The scenario's
+dates may lie in the past: the calendar is shifted to start at the server's virtual now, and every
+time in the report is shifted back to the scenario's own dates.
+"""
+
+import asyncio
+import heapq
+import itertools
+import random
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from domain import durations
+from domain.calendar import calendar, shifted
+from domain.commands import RecordAgreement, RecordMeeting, SubmitFeedback, Withdraw
+from domain.events import from_record
+from domain.model import Role
+from domain.programme import ProgrammeFile
+from domain.programme_events import ProgrammeReport, programme_event_from_record
+from domain.programme_rules import ApproveMatching, MarkTrained, Remove
+from domain.programme_state import ProgrammeState, fold_programme
+from domain.scenario import Behaviour
+from domain.state import RelationshipState
+from domain.summary import summarise
+from mentorflow import embedded
+from mentorflow.programme_files import load_programme
+from mentorflow.verify import replay_all_runs
+from store.event_store import EventStore
+from worker import build_worker, open_database
+from workflows.messages import ProgrammeInput, programme_workflow_id, workflow_id
+from workflows.programme import ProgrammeWorkflow
+from workflows.relationship import RelationshipWorkflow
+
+Progress = Callable[[float, str], None]
+LEAD = timedelta(days=30)
+"""The simulation starts this long before the programme's first date (training, matching...)."""
+
+
+class RelationshipOutcome(BaseModel):
+    id: str
+    mentors: list[str]
+    mentees: list[str]
+    phase: str
+    outcome: str | None
+    reason: str | None
+    meetings_held: int
+    meetings_missed: int
+    feedback: dict[str, dict[str, Any]]
+    escalations: list[dict[str, str]]
+
+
+class SimulationReport(BaseModel):
+    scenario: str
+    seed: int
+    programme: dict[str, Any]
+    relationships: list[RelationshipOutcome]
+    report: ProgrammeReport | None
+    notifications: dict[str, int]
+    events: dict[str, int]
+    actions: dict[str, int]
+    checks: dict[str, bool | int]
+
+
+@dataclass(order=True)
+class _Planned:
+    at: datetime
+    seq: int
+    act: Callable[[], Awaitable[None]] = field(compare=False)
+
+
+class Simulation:
+    """The simulated people of one programme, and the virtual clock they act on."""
+
+    def __init__(
+        self, env: WorkflowEnvironment, scenario: ProgrammeFile, seed: int, shift: timedelta
+    ):
+        self.env, self.scenario, self.shift = env, scenario, shift
+        self.behaviour = scenario.behaviour or Behaviour()
+        self.rng = random.Random(seed)
+        self.actions: Counter[str] = Counter()
+        self._queue: list[_Planned] = []
+        self._seq = itertools.count()
+        self._skip = {
+            (s.person, s.round) for s in self.behaviour.script if s.action == "skip_feedback"
+        }
+
+    def plan(self, at: datetime, act: Callable[[], Awaitable[None]]) -> None:
+        heapq.heappush(self._queue, _Planned(at, next(self._seq), act))
+
+    async def run(self, progress: Progress, start: datetime, end: datetime) -> None:
+        while self._queue:
+            item = heapq.heappop(self._queue)
+            await self.advance(item.at)
+            progress((item.at - start) / (end - start), "people acting")
+            await item.act()
+
+    async def advance(self, to: datetime) -> None:
+        delta = to - await self.env.get_current_time()
+        if delta > timedelta(0):
+            await self.env.sleep(delta)
+
+    async def update(self, handle: WorkflowHandle[Any, Any], update: Any, command: Any) -> None:
+        """Act as a person would; a refusal is counted by its reason, like a person would see it."""
+        try:
+            await handle.execute_update(update, command)
+            self.actions["accepted"] += 1
+        except WorkflowUpdateFailedError as e:
+            self.actions[f"refused:{getattr(e.cause, 'type', 'error')}"] += 1
+        except RPCError as e:
+            # The workflow has completed (a dissolved group): Temporal refuses the update itself.
+            if e.status != RPCStatusCode.NOT_FOUND and "completed" not in e.message:
+                raise
+            self.actions["refused:closed"] += 1
+
+
+async def _query_started(handle: WorkflowHandle[Any, Any], query: Any) -> Any:
+    for _ in range(400):
+        try:
+            return await handle.query(query)
+        except WorkflowQueryFailedError:
+            await asyncio.sleep(0.025)
+    raise RuntimeError(f"{handle.id} did not record its start")
+
+
+def _plan_programme(
+    sim: Simulation, handle: WorkflowHandle[Any, Any], state: ProgrammeState
+) -> None:
+    b, cal, coordinator = sim.behaviour, state.calendar, state.programme.coordinator.id
+    now = state.started_at
+    for mentor in sorted(state.untrained_mentors()):
+        if sim.rng.random() < b.training_completion:
+            at = now + (cal.training_deadline - now) * sim.rng.uniform(0.1, 0.9)
+            trained_on = (at - sim.shift).date()
+            command = MarkTrained(by=coordinator, person_id=mentor, trained_on=trained_on)
+            sim.plan(at, lambda c=command: sim.update(handle, ProgrammeWorkflow.mark_trained, c))
+    approve_at = cal.matching_at
+    if state.programme.matching.approval == "coordinator":
+        approve_at = durations.add(cal.matching_at, b.coordinator_approval_delay)
+        approve = ApproveMatching(by=coordinator, reason="simulated coordinator")
+        sim.plan(
+            approve_at, lambda: sim.update(handle, ProgrammeWorkflow.approve_matching, approve)
+        )
+    sim.plan(approve_at + timedelta(hours=1), lambda: _discover_groups(sim, handle))
+    for scripted in sim.behaviour.script:
+        if scripted.action == "withdraw" and scripted.date is not None:
+            at = (
+                datetime.combine(scripted.date, datetime.min.time(), cal.starts_at.tzinfo)
+                + sim.shift
+                + timedelta(hours=12)
+            )
+            sim.plan(
+                at, lambda s=scripted: _withdraw(sim, handle, s.person, s.reason or "scripted")
+            )
+
+
+async def _withdraw(
+    sim: Simulation, handle: WorkflowHandle[Any, Any], person: str, reason: str
+) -> None:
+    """In a group: withdraw from it. Not in one: leave the programme (refused after matching)."""
+    state: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
+    for rid, group in state.launched.items():
+        if person in (*group.mentors, *group.mentees) and group.outcome is None:
+            relationship = sim.env.client.get_workflow_handle(workflow_id(rid))
+            await sim.update(
+                relationship,
+                RelationshipWorkflow.withdraw,
+                Withdraw(person_id=person, by=person, reason=reason),
+            )
+            return
+    remove = Remove(by=state.programme.coordinator.id, person_id=person, reason=reason)
+    await sim.update(handle, ProgrammeWorkflow.remove, remove)
+
+
+async def _discover_groups(sim: Simulation, handle: WorkflowHandle[Any, Any]) -> None:
+    state: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
+    for rid in sorted(state.launched):
+        relationship = sim.env.client.get_workflow_handle(workflow_id(rid))
+        _plan_relationship(
+            sim, relationship, await _query_started(relationship, RelationshipWorkflow.state)
+        )
+
+
+def _plan_relationship(
+    sim: Simulation, handle: WorkflowHandle[Any, Any], s: RelationshipState
+) -> None:
+    b, rng = sim.behaviour, sim.rng
+    mentors, members = s.active_members(Role.MENTOR), s.active_members()
+    if rng.random() < b.agreement_on_time:
+        at = s.starts_at + (s.agreement.due_at - s.starts_at) * rng.uniform(0.1, 0.9)
+        agree = RecordAgreement(by=mentors[0], goals=("shared goals",), agreement="simulated")
+        sim.plan(at, lambda: sim.update(handle, RelationshipWorkflow.record_agreement, agree))
+    for n in itertools.count(1):
+        due = durations.add(s.meeting_anchor, s.policy.cadence, n)
+        if due >= s.ends_at:
+            break
+        held = rng.random() < b.meeting_held
+        draws = {m: rng.random() for m in members}  # drawn now, so the plan never depends on timing
+        if held:
+            at = max(due - timedelta(days=rng.uniform(1, 5)), s.starts_at + timedelta(hours=1))
+            sim.plan(at, lambda at=at, draws=draws: _record_meeting(sim, handle, at, draws))
+    for feedback in s.feedback.values():
+        for member in members:
+            r = rng.random()
+            if (member, feedback.round) in sim._skip:
+                continue
+            window = feedback.due_at - feedback.opens_at
+            late_window = durations.add(feedback.due_at, s.policy.overdue_after) - feedback.due_at
+            if r < b.feedback_on_time:
+                at = feedback.opens_at + window * rng.uniform(0.05, 0.95)
+            elif r < b.feedback_on_time + b.feedback_late:
+                at = feedback.due_at + late_window * rng.uniform(0.05, 0.9)
+            else:
+                continue
+            command = SubmitFeedback(by=member, round=feedback.round, answers={"useful": "yes"})
+            sim.plan(
+                at, lambda c=command: sim.update(handle, RelationshipWorkflow.submit_feedback, c)
+            )
+
+
+async def _record_meeting(
+    sim: Simulation, handle: WorkflowHandle[Any, Any], at: datetime, draws: dict[str, float]
+) -> None:
+    state: RelationshipState = await handle.query(RelationshipWorkflow.state)
+    active = state.active_members()
+    if state.closed or not active:
+        return
+    attendees = tuple(m for m in active if draws.get(m, 1.0) < sim.behaviour.meeting_attendance)
+    recorder = next(iter(state.active_members(Role.MENTOR)), active[0])
+    command = RecordMeeting(by=recorder, held_on=at.date(), attendees=attendees or (recorder,))
+    await sim.update(handle, RelationshipWorkflow.record_meeting, command)
+
+
+async def simulate(
+    file: Path, seed: int | None, database_url: str, progress: Progress
+) -> SimulationReport:
+    scenario = load_programme(file)
+    behaviour = scenario.behaviour or Behaviour()
+    seed = behaviour.seed if seed is None else seed
+    pool = await open_database(database_url)
+    try:
+        async with await embedded.start_time_skipping() as env:
+            task_queue = f"simulate-{uuid.uuid4()}"
+            async with build_worker(env.client, pool, task_queue):
+                return await _simulate(env, pool, task_queue, file, scenario, seed, progress)
+    finally:
+        await pool.close()
+
+
+async def _simulate(
+    env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    file: Path,
+    scenario: ProgrammeFile,
+    seed: int,
+    progress: Progress,
+) -> SimulationReport:
+    programme = scenario.programme
+    # Each run gets its own id: the event store keeps every earlier simulation's record.
+    run_id = f"{programme.id[:50]}.sim-{uuid.uuid4().hex[:8]}"
+    programme = programme.model_copy(update={"id": run_id})
+    cal = calendar(programme)
+    now = (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
+    shift = now - (min(cal.starts_at, cal.training_deadline, cal.matching_at) - LEAD)
+    virtual = shifted(cal, shift)
+    handle = await env.client.start_workflow(
+        ProgrammeWorkflow.run,
+        ProgrammeInput(
+            programme=programme,
+            calendar=virtual,
+            participants=[p.profile() for p in scenario.participants],
+        ),
+        id=programme_workflow_id(run_id),
+        task_queue=task_queue,
+    )
+    sim = Simulation(env, scenario, seed, shift)
+    _plan_programme(sim, handle, await _query_started(handle, ProgrammeWorkflow.state))
+    await sim.run(progress, now, virtual.ends_at)
+    await handle.result()
+    progress(1.0, "programme closed")
+    return await _report(env, pool, handle, file, seed, sim)
+
+
+async def _report(
+    env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    handle: WorkflowHandle[Any, Any],
+    file: Path,
+    seed: int,
+    sim: Simulation,
+) -> SimulationReport:
+    store = EventStore(pool)
+    stream = programme_workflow_id(handle.id.removeprefix("programme:"))
+    p_records = await store.read_stream(stream)
+    state = fold_programme(
+        programme_event_from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
+        for r in p_records
+    )
+    queried: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
+    notifications = Counter(kind for _, kind, _ in await store.outbox(stream))
+    relationships, total, folds_match, runs = [], len(p_records), state == queried, 0
+    for rid in sorted(state.launched):
+        records = await store.read_stream(workflow_id(rid))
+        events = [
+            from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records
+        ]
+        total += len(events)
+        notifications.update(kind for _, kind, _ in await store.outbox(workflow_id(rid)))
+        folded, summary = summarise(events)
+        r_handle = env.client.get_workflow_handle(workflow_id(rid))
+        folds_match = folds_match and folded == await r_handle.query(RelationshipWorkflow.state)
+        runs += await replay_all_runs(env.client, r_handle)
+        relationships.append(_outcome(rid, folded, summary, sim.shift))
+    runs += await replay_all_runs(env.client, handle)
+    return SimulationReport(
+        scenario=str(file),
+        seed=seed,
+        programme={
+            "id": state.programme.id,
+            "phase": state.phase,
+            "participants": len(state.participants),
+            "groups": len(state.launched),
+            "excluded_untrained": state.excluded,
+            "unmatched": [
+                u.model_dump(mode="json")
+                for u in (state.proposal.unmatched if state.proposal else ())
+            ],
+        },
+        relationships=relationships,
+        report=state.report,
+        notifications=dict(sorted(notifications.items())),
+        events={
+            "total": total,
+            "programme": len(p_records),
+            "relationships": total - len(p_records),
+        },
+        actions=dict(sorted(sim.actions.items())),
+        checks={"fold_matches_workflows": folds_match, "workflow_runs_replayed": runs},
+    )
+
+
+def _outcome(rid: str, s: RelationshipState, summary: Any, shift: timedelta) -> RelationshipOutcome:
+    return RelationshipOutcome(
+        id=rid,
+        mentors=s.active_members(Role.MENTOR)
+        + [m.person_id for m in s.members.values() if not m.active and m.role == Role.MENTOR],
+        mentees=[m.person_id for m in s.members.values() if m.role == Role.MENTEE],
+        phase=s.phase,
+        outcome=s.closure.outcome if s.closure else None,
+        reason=s.closure.reason if s.closure else None,
+        meetings_held=summary.meetings_held,
+        meetings_missed=summary.meetings_missed,
+        feedback={k: v.model_dump() for k, v in summary.feedback.items()},
+        escalations=[
+            {
+                "kind": e.kind,
+                "subject": e.subject,
+                "at": (e.at - shift).isoformat(timespec="seconds"),
+            }
+            for e in s.escalations
+        ],
+    )
