@@ -47,7 +47,7 @@ NON_RETRYABLE = ["ConcurrencyConflict", "EventIdReused"]
 
 def to_new_event(event: Event) -> NewEvent:
     notification = None
-    if isinstance(event, Notifying):
+    if isinstance(event, Notifying) and event.recipients:  # nobody to tell: no outbox row
         notification = Notification(event.notification_kind, event.recipients)
     return NewEvent(
         event_id=event.event_id,

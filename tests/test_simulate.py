@@ -1,0 +1,80 @@
+"""`mentorflow simulate`: seeded simulated people driving real workflows in virtual time."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from mentorflow.simulate import SimulationReport, simulate
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
+
+
+def without_run_ids(report: SimulationReport) -> str:
+    """The report with this run's programme id (unique per run) blanked out."""
+    return re.sub(r"\.sim-[0-9a-f]{8}", ".sim-RUN", report.model_dump_json())
+
+
+def scenario(tmp_path: Path, **behaviour: object) -> Path:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["behaviour"].update(behaviour)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+async def test_the_same_seed_gives_the_same_results(database_url):
+    """Two runs of the example with its seed: identical reports, apart from the run's own id."""
+    first = await simulate(EXAMPLE, None, database_url, lambda *_: None)
+    second = await simulate(EXAMPLE, None, database_url, lambda *_: None)
+    assert first.seed == 2020
+    assert without_run_ids(first) == without_run_ids(second)
+    assert first.checks["fold_matches_workflows"] is True
+    assert first.programme["phase"] == "closed"
+
+
+async def test_a_scripted_withdrawal_dissolves_a_group_below_its_minimum(database_url):
+    """a3 leaves on 2021-02-10 a group of two mentees (minimum two): the group is dissolved."""
+    report = await simulate(EXAMPLE, None, database_url, lambda *_: None)
+    [group] = [r for r in report.relationships if "a3" in r.mentees]
+    assert group.outcome == "dissolved"
+    assert "after a3 withdrew" in group.reason and len(group.mentees) == 2
+    others = [r for r in report.relationships if "a3" not in r.mentees]
+    assert others and all(r.outcome == "completed" for r in others)
+    assert report.actions["refused:closed"] > 0  # the dissolved group's people still tried to act
+
+
+async def test_people_who_never_answer_give_exactly_one_escalation_per_deadline(
+    tmp_path, database_url
+):
+    """Nobody records an agreement or answers feedback: one escalation per deadline, no more."""
+    path = scenario(tmp_path, agreement_on_time=0, feedback_on_time=0, feedback_late=0, script=[])
+    report = await simulate(path, 7, database_url, lambda *_: None)
+    assert report.relationships
+    for group in report.relationships:
+        kinds = [e["kind"] for e in group.escalations if e["kind"] != "inactive"]
+        assert kinds == ["agreement_overdue", "feedback_overdue", "feedback_overdue"], group.id
+        subjects = [e["subject"] for e in group.escalations if e["kind"] == "feedback_overdue"]
+        assert subjects == ["feedback:midpoint", "feedback:final"]
+        # Times come back in the scenario's own dates (2020/2021), not the server's.
+        assert all(e["at"].startswith(("2020", "2021")) for e in group.escalations)
+
+
+def test_a_bad_scenario_is_refused_in_one_line_before_anything_starts(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(EXAMPLE.read_text().replace("meeting_held: 0.95", "meeting_held: often"))
+    mentorflow = Path(sys.executable).parent / "mentorflow"
+    done = subprocess.run(
+        [str(mentorflow), "simulate", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=dict(os.environ),
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.count("\n") == 1
+    assert "behaviour.meeting_held: Input should be a valid number" in done.stderr
