@@ -63,9 +63,8 @@ async def bare(workflows: int) -> float:
 
 async def main(sizes: list[int]) -> None:
     url = database_url(Settings())
-    print(
-        f"{'people':>6} {'groups':>6} {'wall s':>7} {'events/s':>9} {'actions/s':>9} {'bare s':>7} {'ratio':>6}"
-    )
+    columns = ("people", "groups", "wall s", "events/s", "actions/s", "bare s", "ratio")
+    print(" ".join(f"{c:>9}" for c in columns))
     for size in sizes:
         started = time.perf_counter()
         report = await simulate(scenario_file(size), None, url, lambda *_: None)
