@@ -5,7 +5,7 @@ here, once, before a programme starts: a day starts at 00:00 in the programme's 
 date lasts until the end of that day.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime
@@ -29,7 +29,12 @@ class ProgrammeCalendar(Frozen):
 
 
 def start_of(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone))
+    """00:00 of ``day`` in ``zone``, as a UTC instant.
+
+    UTC, because arithmetic on zone-aware datetimes is wall-clock arithmetic in Python: adding
+    a day across a daylight-saving change would be off by an hour.
+    """
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def end_of(day: date, zone: str) -> datetime:
@@ -46,8 +51,12 @@ def calendar(p: Programme) -> ProgrammeCalendar:
         training_deadline=end_of(p.training.deadline, zone),
         matching_at=start_of(p.matching.runs_on, zone),
         midpoint_survey_at=starts + (ends - starts) * p.feedback.midpoint.at,
-        closing_event_at=start_of(closing, zone) + timedelta(hours=9) if closing else None,
+        closing_event_at=_nine_am(closing, zone) if closing else None,
     )
+
+
+def _nine_am(day: date, zone: str) -> datetime:
+    return datetime.combine(day, time(9), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def shifted(c: ProgrammeCalendar, by: timedelta) -> ProgrammeCalendar:

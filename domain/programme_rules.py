@@ -180,7 +180,8 @@ def _approval_steps(s: ProgrammeState) -> list[Due]:
         )
     if not s.approval_escalated:
         at = durations.add(due, s.programme.escalation.overdue_after)
-        reason = f"the matching proposal is not approved; it was due {due.isoformat()}"
+        overdue = s.programme.escalation.overdue_after
+        reason = f"the matching proposal is not approved {overdue} after it was due"
         found.append(
             Due(
                 at,

@@ -153,7 +153,9 @@ def _agreement_steps(s: RelationshipState) -> list[Due]:
     )
     if not _escalated(s, "agreement"):
         at = durations.add(agreement.due_at, s.policy.overdue_after)
-        reason = f"group agreement due {agreement.due_at.isoformat()} not recorded"
+        # Reasons name durations, not dates: the dates are in the event's own fields, and a
+        # simulation shifted in time then reads the same.
+        reason = f"group agreement not recorded {s.policy.overdue_after} after it was due"
         steps.append(
             _escalation(s, "agreement", EscalationKind.AGREEMENT_OVERDUE, at, members, reason)
         )
@@ -182,7 +184,7 @@ def _open_meeting_steps(s: RelationshipState, slot: MeetingSlot) -> list[Due]:
         s, subject, slot.due_at, ReminderKind.MEETING_PREPARATION, mentors, s.starts_at
     )
     at = durations.add(slot.due_at, s.policy.meeting_record_grace)
-    reason = f"not recorded by {at.isoformat()}"
+    reason = f"not recorded within {s.policy.meeting_record_grace} of its due date"
     build: Build = lambda f: [  # noqa: E731
         f.make(MeetingMissed, number=slot.number, reason=reason),
         *at_risk_events(s, slot.number, f, at),
@@ -227,7 +229,8 @@ def _feedback_steps(s: RelationshipState, r: FeedbackRoundState) -> list[Due]:
     if missing and not _escalated(s, subject):
         at = durations.add(r.due_at, s.policy.overdue_after)
         reason = (
-            f"{r.round} feedback due {r.due_at.isoformat()} missing from {len(missing)} member(s)"
+            f"{r.round} feedback missing from {len(missing)} member(s)"
+            f" {s.policy.overdue_after} after it was due"
         )
         steps.append(_escalation(s, subject, EscalationKind.FEEDBACK_OVERDUE, at, missing, reason))
     return steps

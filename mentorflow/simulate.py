@@ -39,6 +39,7 @@ from domain.state import RelationshipState
 from domain.summary import summarise
 from mentorflow import embedded
 from mentorflow.programme_files import load_programme
+from mentorflow.timeline import TimelineEntry, timeline
 from mentorflow.verify import replay_all_runs
 from store.event_store import EventStore
 from worker import build_worker, open_database
@@ -74,6 +75,9 @@ class SimulationReport(BaseModel):
     events: dict[str, int]
     actions: dict[str, int]
     checks: dict[str, bool | int]
+    timeline_of: str | None
+    """The group whose timeline follows: a dissolved one, else the one with most escalations."""
+    timeline: list[TimelineEntry]
 
 
 @dataclass(order=True)
@@ -100,7 +104,12 @@ class Simulation:
         }
 
     def plan(self, at: datetime, act: Callable[[], Awaitable[None]]) -> None:
-        heapq.heappush(self._queue, _Planned(at, next(self._seq), act))
+        # Whole seconds: what people do then lands a few milliseconds later, and a report in
+        # whole seconds is the same on every run with the same seed.
+        whole = at.replace(microsecond=0) + (
+            timedelta(seconds=1) if at.microsecond else timedelta(0)
+        )
+        heapq.heappush(self._queue, _Planned(whole, next(self._seq), act))
 
     async def run(self, progress: Progress, start: datetime, end: datetime) -> None:
         while self._queue:
@@ -314,6 +323,7 @@ async def _report(
     queried: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
     notifications = Counter(kind for _, kind, _ in await store.outbox(stream))
     relationships, total, folds_match, runs = [], len(p_records), state == queried, 0
+    streams = {}
     for rid in sorted(state.launched):
         records = await store.read_stream(workflow_id(rid))
         events = [
@@ -321,12 +331,14 @@ async def _report(
         ]
         total += len(events)
         notifications.update(kind for _, kind, _ in await store.outbox(workflow_id(rid)))
+        streams[rid] = events
         folded, summary = summarise(events)
         r_handle = env.client.get_workflow_handle(workflow_id(rid))
         folds_match = folds_match and folded == await r_handle.query(RelationshipWorkflow.state)
         runs += await replay_all_runs(env.client, r_handle)
         relationships.append(_outcome(rid, folded, summary, sim.shift))
     runs += await replay_all_runs(env.client, handle)
+    shown = _most_eventful(relationships)
     return SimulationReport(
         scenario=str(file),
         seed=seed,
@@ -351,7 +363,19 @@ async def _report(
         },
         actions=dict(sorted(sim.actions.items())),
         checks={"fold_matches_workflows": folds_match, "workflow_runs_replayed": runs},
+        timeline_of=shown,
+        timeline=[
+            entry.model_copy(update={"at": entry.at.replace(microsecond=0)})
+            for entry in timeline(streams.get(shown, []), sim.shift)
+        ],
     )
+
+
+def _most_eventful(relationships: list[RelationshipOutcome]) -> str | None:
+    ranked = sorted(
+        relationships, key=lambda r: (r.outcome != "dissolved", -len(r.escalations), r.id)
+    )
+    return ranked[0].id if ranked else None
 
 
 def _outcome(rid: str, s: RelationshipState, summary: Any, shift: timedelta) -> RelationshipOutcome:

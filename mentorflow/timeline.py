@@ -1,6 +1,6 @@
 """A relationship's stored events as a timeline people can read: when, who, what and why."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -31,12 +31,16 @@ class TimelineEntry(BaseModel):
     text: str
 
 
-def describe(event: RelationshipEvent) -> str:
-    """One sentence about ``event``, naming people by id only."""
+def describe(event: RelationshipEvent, shift: timedelta = timedelta(0)) -> str:
+    """One sentence about ``event``, naming people by id only; dates ``shift`` earlier."""
+
+    def day(at: datetime) -> str:
+        return f"{at - shift:%Y-%m-%d}"
+
     match event:
         case RelationshipStarted():
             members = ", ".join(f"{m.person_id} ({m.role})" for m in event.members)
-            return f"group formed: {members}; ends {event.ends_at:%Y-%m-%d}"
+            return f"group formed: {members}; ends {day(event.ends_at)}"
         case PhaseChanged():
             return f"phase: {event.phase}"
         case AgreementRecorded():
@@ -44,7 +48,7 @@ def describe(event: RelationshipEvent) -> str:
                 " (late)" if event.late else ""
             )
         case MeetingScheduled():
-            return f"meeting {event.number} scheduled, due {event.due_at:%Y-%m-%d}"
+            return f"meeting {event.number} scheduled, due {day(event.due_at)}"
         case MeetingRecorded() if event.held:
             return f"meeting {event.number} held on {event.held_on}: {', '.join(event.attendees)}"
         case MeetingRecorded():
@@ -55,7 +59,7 @@ def describe(event: RelationshipEvent) -> str:
             to = ", ".join(event.recipients)
             return f"{event.kind} ({event.subject}, {event.offset} before) to {to}"
         case FeedbackRequested():
-            return f"{event.round} feedback requested, due {event.due_at:%Y-%m-%d}"
+            return f"{event.round} feedback requested, due {day(event.due_at)}"
         case FeedbackSubmitted():
             return f"{event.round} feedback answered" + (" (late)" if event.late else "")
         case MarkedAtRisk():
@@ -68,13 +72,16 @@ def describe(event: RelationshipEvent) -> str:
         case Paused():
             return f"paused: {event.reason}"
         case Resumed():
-            return f"resumed (paused since {event.paused_since:%Y-%m-%d})"
+            return f"resumed (paused since {day(event.paused_since)})"
         case RelationshipClosed():
             return f"closed, {event.outcome}: {event.reason}"
 
 
-def timeline(events: list[RelationshipEvent]) -> list[TimelineEntry]:
+def timeline(
+    events: list[RelationshipEvent], shift: timedelta = timedelta(0)
+) -> list[TimelineEntry]:
+    """The events as entries; with ``shift``, every time moved back by it (simulated dates)."""
     return [
-        TimelineEntry(at=e.occurred_at, actor=e.actor, type=e.type, text=describe(e))
+        TimelineEntry(at=e.occurred_at - shift, actor=e.actor, type=e.type, text=describe(e, shift))
         for e in events
     ]
