@@ -1,10 +1,11 @@
-"""How the demo report looks on a terminal."""
+"""How the demo looks on a terminal: the programme, its groups, one group's timeline, next steps."""
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
 from mentorflow.demo import DemoReport
+from mentorflow.simulation_view import show_simulation
 
 _STYLE = {
     "escalation_raised": "bold red",
@@ -16,54 +17,38 @@ _STYLE = {
 }
 
 
-def show_report(report: DemoReport, console: Console) -> None:
-    table = Table(title=f"Timeline of {report.relationship_id}, read back from the event store")
-    table.add_column("virtual time (UTC)", no_wrap=True)
-    table.add_column("actor", no_wrap=True)
-    table.add_column("what happened")
-    for entry in report.timeline:
-        table.add_row(
-            f"{entry.at:%Y-%m-%d %H:%M}", entry.actor, entry.text, style=_STYLE.get(entry.type)
+def show_report(demo: DemoReport, console: Console) -> None:
+    report = demo.simulation
+    show_simulation(report, console)
+    if report.timeline_of:
+        table = Table(
+            title=f"Timeline of group {report.timeline_of}, replayed from the event store"
         )
-    console.print(table)
-    console.print(_summary(report))
-    console.print(_where_next(report))
+        table.add_column("when (scenario time, UTC)", no_wrap=True)
+        table.add_column("who", no_wrap=True)
+        table.add_column("what happened")
+        for entry in report.timeline:
+            table.add_row(
+                f"{entry.at:%Y-%m-%d %H:%M}", entry.actor, entry.text, style=_STYLE.get(entry.type)
+            )
+        console.print(table)
+    console.print(_where_next(demo))
 
 
-def _summary(report: DemoReport) -> Panel:
-    feedback = "\n".join(
-        f"  {name}: {f.answered} answered ({f.late} late), missing: {', '.join(f.missing) or '-'}"
-        for name, f in report.feedback.items()
-    )
-    escalations = "\n".join(
-        f"  {e['at'][:10]} {e['kind']} ({e['subject']})" for e in report.escalations
-    )
-    notifications = ", ".join(f"{kind} {n}" for kind, n in report.notifications.items())
-    fold_ok = "OK" if report.fold_matches_workflow else "MISMATCH"
-    lines = [
-        f"outcome: {report.outcome} ({report.closure_reason})",
-        f"meetings: {report.meetings_held} held, {report.meetings_missed} missed",
-        f"feedback:\n{feedback}",
-        f"escalations to the coordinator:\n{escalations or '  none'}",
-        f"outbox (notifications decided): {notifications}",
-        f"audit: {report.events} events stored; fold(stored events) == workflow state: {fold_ok};"
-        f" {report.runs_replayed} workflow runs replayed with today's code: OK",
-    ]
-    return Panel("\n".join(lines), title="Summary", expand=False)
-
-
-def _where_next(report: DemoReport) -> Panel:
+def _where_next(demo: DemoReport) -> Panel:
+    programme = demo.simulation.programme["id"]
     return Panel(
         "\n".join(
             [
-                "The stored record of this group:",
-                f"  psql '{report.database_url}' -c \\",
-                f'    "SELECT version, type, actor, occurred_at FROM events WHERE stream_id ='
-                f" 'relationship:{report.relationship_id}' ORDER BY version\"",
-                "Notifications waiting for delivery: the outbox table, same database.",
-                "Machine-readable report: mentorflow demo --json",
-                "Run for real: `temporal server start-dev` (Web UI on http://localhost:8233),"
-                " then `mentorflow worker`.",
+                "Every event is stored (append-only) in PostgreSQL:",
+                f"  {demo.database_url}",
+                f"  SELECT stream_id, version, type, actor, occurred_at FROM events"
+                f" WHERE stream_id LIKE '%{programme}%' ORDER BY global_position;",
+                "Notifications waiting for delivery: the outbox table.",
+                "Machine-readable: mentorflow demo --json; your own programme:"
+                " mentorflow simulate FILE.yaml",
+                "For real: `temporal server start-dev` (Web UI http://localhost:8233),"
+                " `mentorflow worker`, `mentorflow programme start FILE.yaml`.",
             ]
         ),
         title="Where to look next",

@@ -38,22 +38,21 @@ def test_the_readme_example_runs_and_reports_what_the_readme_describes():
     env.pop("MENTORFLOW_DATABASE_URL", None)
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
-    assert report["outcome"] == "completed"
-    assert report["fold_matches_workflow"] is True and report["runs_replayed"] == 4
-    assert (report["meetings_held"], report["meetings_missed"]) == (9, 2)
-    assert report["feedback"]["midpoint"] == {"answered": 4, "late": 1, "missing": ["a3"]}
-    assert [e["kind"] for e in report["escalations"]] == ["inactive", "feedback_overdue"]
-    assert report["events"] == len(report["timeline"])
-    for field in re.findall(
-        r"`(\w+)`", README.split("prints one JSON object:")[1].split("A test")[0]
-    ):
-        assert (
-            field in report
-            or field in report["timeline"][0]
-            or field in report["escalations"][0]
-            or field in report["feedback"]["midpoint"]
-        ), field
+    demo = json.loads(done.stdout)
+    report = demo["simulation"]
+    assert report["programme"]["phase"] == "closed" and report["programme"]["participants"] == 40
+    assert report["checks"]["fold_matches_workflows"] is True
+    assert report["checks"]["workflow_runs_replayed"] > len(report["relationships"])
+    outcomes = {r["outcome"] for r in report["relationships"]}
+    assert outcomes <= {"completed", "dissolved"} and "completed" in outcomes
+    [dissolved] = [r for r in report["relationships"] if "a3" in r["mentees"]]
+    assert dissolved["outcome"] == "dissolved" and "after a11 withdrew" in dissolved["reason"]
+    assert any(r["escalations"] for r in report["relationships"])
+    assert report["timeline"] and report["timeline"][-1]["type"] == "relationship_closed"
+    documented = README.split("prints one JSON object:")[1].split("A test")[0]
+    assert set(re.findall(r"`(\w+)`", documented)) == set(demo)
+    simulations = README.split("`--json` prints")[1].split("Time:")[0]
+    assert set(re.findall(r"`(\w+)`", simulations.split("(")[0])) <= set(report)
 
 
 def test_a_bad_configuration_gets_one_line_and_a_non_zero_exit():
