@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from mentorflow.simulate import SimulationReport, simulate
+from mentorflow.synthetic import cohort
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
 
@@ -78,3 +79,40 @@ def test_a_bad_scenario_is_refused_in_one_line_before_anything_starts(tmp_path):
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.count("\n") == 1
     assert "behaviour.meeting_held: Input should be a valid number" in done.stderr
+
+
+async def test_500_participants_run_to_the_end_and_the_report_counts_what_is_stored(
+    tmp_path, pool, database_url
+):
+    """150 mentors and 350 mentees: every group closes, and the JSON counts equal SQL counts."""
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["participants"] = [
+        {**p.model_dump(mode="json", exclude_defaults=True), "role": p.role.value}
+        for p in cohort(150, 350, seed=500)
+    ]
+    data["behaviour"]["script"] = []
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(data))
+    report = await simulate(path, None, database_url, lambda *_: None)
+
+    assert report.programme["phase"] == "closed" and report.programme["participants"] == 500
+    assert len(report.relationships) > 60
+    assert all(r.phase == "closed" for r in report.relationships)
+    assert report.checks["fold_matches_workflows"] is True
+    run = report.programme["id"]
+    async with pool.acquire() as conn:
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM events WHERE stream_id = $1 OR stream_id LIKE $2",
+            f"programme:{run}",
+            f"relationship:{run}:%",
+        )
+        kinds = await conn.fetch(
+            "SELECT kind, count(*) AS n FROM outbox WHERE stream_id = $1 OR stream_id LIKE $2"
+            " GROUP BY kind",
+            f"programme:{run}",
+            f"relationship:{run}:%",
+        )
+    assert report.events["total"] == stored
+    assert report.notifications == {r["kind"]: r["n"] for r in kinds}
+    held = sum(r.meetings_held for r in report.relationships)
+    assert report.report is not None and report.report.meetings_held == held
