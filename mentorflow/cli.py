@@ -32,6 +32,12 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON (for machines).")]
+ProgrammeFileArg = Annotated[Path, typer.Argument(help="The programme file (YAML).")]
+ParticipantsOption = Annotated[
+    Path | None, typer.Option("--participants", help="Participants from an HR export (CSV).")
+]
+
 
 def fail(message: str) -> NoReturn:
     """The one-line reason on stderr, exit code 1."""
@@ -41,7 +47,7 @@ def fail(message: str) -> NoReturn:
 
 @app.command()
 def demo(
-    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Run a 40-person programme year end to end on the embedded stack, in virtual time.
 
@@ -75,7 +81,7 @@ def demo(
 @app.command()
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="A programme file with a `behaviour:` section.")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    json_output: JsonFlag = False,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     database_url: Annotated[
         str | None, typer.Option(help="Event store (default: MENTORFLOW_DATABASE_URL or embedded).")
@@ -139,11 +145,9 @@ def programme_schema() -> None:
 
 @programme_app.command("check")
 def programme_check(
-    file: Annotated[Path, typer.Argument(help="The programme file (YAML).")],
-    participants: Annotated[
-        Path | None, typer.Option("--participants", help="Participants from a CSV export.")
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    file: ProgrammeFileArg,
+    participants: ParticipantsOption = None,
+    json_output: JsonFlag = False,
 ) -> None:
     """Validate a programme file (and a participant CSV) without starting anything."""
     from domain.model import Role
@@ -189,11 +193,9 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
 
 @programme_app.command("start")
 def programme_start(
-    file: Annotated[Path, typer.Argument(help="The programme file (YAML).")],
-    participants: Annotated[
-        Path | None, typer.Option("--participants", help="Participants from a CSV export.")
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    file: ProgrammeFileArg,
+    participants: ParticipantsOption = None,
+    json_output: JsonFlag = False,
 ) -> None:
     """Start a programme for real (dates in the future) on the configured Temporal server.
 
@@ -213,7 +215,7 @@ def programme_start(
 @programme_app.command("status")
 def programme_status(
     programme_id: Annotated[str, typer.Argument(help="The programme's id.")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Show a programme's phase, its matching proposal, its groups and, at the end, its report."""
     from mentorflow import programmes
