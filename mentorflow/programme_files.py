@@ -5,6 +5,7 @@ CSV row and column), and nothing is started from a file with a problem.
 """
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _check_header(path: Path, header: list[str] | None) -> None:
+def _check_header(path: Path, header: Sequence[str] | None) -> None:
     missing = [c for c in ("id", "name", "email", "role") if c not in (header or [])]
     unknown = [c for c in header or [] if c not in CSV_COLUMNS]
     if missing or unknown:

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -156,15 +157,15 @@ def _plan_programme(
             at = now + (cal.training_deadline - now) * sim.rng.uniform(0.1, 0.9)
             trained_on = (at - sim.shift).date()
             command = MarkTrained(by=coordinator, person_id=mentor, trained_on=trained_on)
-            sim.plan(at, lambda c=command: sim.update(handle, ProgrammeWorkflow.mark_trained, c))
+            sim.plan(at, partial(sim.update, handle, ProgrammeWorkflow.mark_trained, command))
     approve_at = cal.matching_at
     if state.programme.matching.approval == "coordinator":
         approve_at = durations.add(cal.matching_at, b.coordinator_approval_delay)
         approve = ApproveMatching(by=coordinator, reason="simulated coordinator")
         sim.plan(
-            approve_at, lambda: sim.update(handle, ProgrammeWorkflow.approve_matching, approve)
+            approve_at, partial(sim.update, handle, ProgrammeWorkflow.approve_matching, approve)
         )
-    sim.plan(approve_at + timedelta(hours=1), lambda: _discover_groups(sim, handle))
+    sim.plan(approve_at + timedelta(hours=1), partial(_discover_groups, sim, handle))
     for scripted in sim.behaviour.script:
         if scripted.action == "withdraw" and scripted.date is not None:
             at = (
@@ -173,7 +174,7 @@ def _plan_programme(
                 + timedelta(hours=12)
             )
             sim.plan(
-                at, lambda s=scripted: _withdraw(sim, handle, s.person, s.reason or "scripted")
+                at, partial(_withdraw, sim, handle, scripted.person, scripted.reason or "scripted")
             )
 
 
@@ -212,7 +213,7 @@ def _plan_relationship(
     if rng.random() < b.agreement_on_time:
         at = s.starts_at + (s.agreement.due_at - s.starts_at) * rng.uniform(0.1, 0.9)
         agree = RecordAgreement(by=mentors[0], goals=("shared goals",), agreement="simulated")
-        sim.plan(at, lambda: sim.update(handle, RelationshipWorkflow.record_agreement, agree))
+        sim.plan(at, partial(sim.update, handle, RelationshipWorkflow.record_agreement, agree))
     for n in itertools.count(1):
         due = durations.add(s.meeting_anchor, s.policy.cadence, n)
         if due >= s.ends_at:
@@ -221,7 +222,7 @@ def _plan_relationship(
         draws = {m: rng.random() for m in members}  # drawn now, so the plan never depends on timing
         if held:
             at = max(due - timedelta(days=rng.uniform(1, 5)), s.starts_at + timedelta(hours=1))
-            sim.plan(at, lambda at=at, draws=draws: _record_meeting(sim, handle, at, draws))
+            sim.plan(at, partial(_record_meeting, sim, handle, at, draws))
     for feedback in s.feedback.values():
         for member in members:
             r = rng.random()
@@ -236,9 +237,7 @@ def _plan_relationship(
             else:
                 continue
             command = SubmitFeedback(by=member, round=feedback.round, answers={"useful": "yes"})
-            sim.plan(
-                at, lambda c=command: sim.update(handle, RelationshipWorkflow.submit_feedback, c)
-            )
+            sim.plan(at, partial(sim.update, handle, RelationshipWorkflow.submit_feedback, command))
 
 
 async def _record_meeting(
@@ -366,7 +365,7 @@ async def _report(
         timeline_of=shown,
         timeline=[
             entry.model_copy(update={"at": entry.at.replace(microsecond=0)})
-            for entry in timeline(streams.get(shown, []), sim.shift)
+            for entry in timeline(streams.get(shown or "", []), sim.shift)
         ],
     )
 
