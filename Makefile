@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test lint typecheck check clean
 
-demo: $(VENV)/.installed  ## the main job: one relationship end to end on the embedded stack
+demo: $(VENV)/.installed  ## the main job: a 40-person programme year on the embedded stack
 	$(BIN)/mentorflow demo
 
 test: $(VENV)/.installed  ## the whole test suite against real PostgreSQL and Temporal servers
