@@ -372,3 +372,23 @@ async def test_a_relationship_that_cannot_fit_its_policy_fails_to_start_with_the
         with pytest.raises(Exception) as failed:
             await handle.result()
     assert "too short for its policy" in str(failed.value.cause)
+
+
+async def test_a_relationship_whose_programme_is_gone_still_closes(env, pool):
+    """Telling a programme that no longer runs is logged, not a failure of the group."""
+    rid = f"orphan-{uuid.uuid4()}"
+    starts = await whole_seconds_now(env)
+    orphan = spec(rid, starts, starts + timedelta(days=60), SHORT).model_copy(
+        update={"report_to": "programme:no-such-programme"}
+    )
+    async with running_worker(env.client, pool) as task_queue:
+        handle = await start(env, task_queue, orphan)
+        await handle.execute_update(
+            RelationshipWorkflow.withdraw, Withdraw(person_id="m1", by="m1", reason="left")
+        )
+        await handle.execute_update(
+            RelationshipWorkflow.withdraw, Withdraw(person_id="m2", by="m2", reason="left")
+        )
+        result = await handle.result()
+        await replay_all_runs(env.client, handle)
+    assert result.outcome == Outcome.DISSOLVED
