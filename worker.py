@@ -35,8 +35,6 @@ WORKFLOWS: Sequence[type] = (RelationshipWorkflow, ProgrammeWorkflow)
 
 log = structlog.get_logger(__name__)
 
-_MATCHING_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="activity")
-
 
 def activities(client: Client, pool: asyncpg.Pool, task_queue: str) -> list[Callable[..., Any]]:
     """Every activity, bound to its dependencies."""
@@ -70,7 +68,7 @@ def build_worker(
         workflows=list(WORKFLOWS),
         activities=bound,
         # Matching is CPU work in a plain function: it runs on threads, off the event loop.
-        activity_executor=_MATCHING_THREADS,
+        activity_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="activity"),
     )
 
 

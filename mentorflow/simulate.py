@@ -100,9 +100,13 @@ class Simulation:
         self.actions: Counter[str] = Counter()
         self._queue: list[_Planned] = []
         self._seq = itertools.count()
-        self._skip = {
+        self._skips = {
             (s.person, s.round) for s in self.behaviour.script if s.action == "skip_feedback"
         }
+
+    def skips(self, person: str, feedback_round: str) -> bool:
+        """Whether the script says ``person`` never answers ``feedback_round``."""
+        return (person, feedback_round) in self._skips
 
     def plan(self, at: datetime, act: Callable[[], Awaitable[None]]) -> None:
         # Whole seconds: what people do then lands a few milliseconds later, and a report in
@@ -226,7 +230,7 @@ def _plan_relationship(
     for feedback in s.feedback.values():
         for member in members:
             r = rng.random()
-            if (member, feedback.round) in sim._skip:
+            if sim.skips(member, feedback.round):
                 continue
             window = feedback.due_at - feedback.opens_at
             late_window = durations.add(feedback.due_at, s.policy.overdue_after) - feedback.due_at

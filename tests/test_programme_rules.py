@@ -46,13 +46,13 @@ def pilot(approval: str = "coordinator") -> Programme:
     )
 
 
-class Programme_:
+class ProgrammeRun:
     """Drives a programme through its schedule, doing the workflow's I/O steps inline."""
 
-    def __init__(self, p: Programme, people=None):
+    def __init__(self, p: Programme, people=None, started=STARTED):
         self._ids = (UUID(int=n) for n in itertools.count(1))
         people = people or [x.profile() for x in cohort(6, 10, seed=1, trained_share=0.5)]
-        self.events = [start_programme(p, calendar(p), tuple(people), self.factory(STARTED))]
+        self.events = [start_programme(p, calendar(p), tuple(people), self.factory(started))]
         self.state = fold_programme(self.events)
 
     def factory(self, now, actor="system"):
@@ -82,7 +82,7 @@ class Programme_:
 
 def test_training_reminders_go_to_untrained_mentors_before_the_deadline():
     """P3D and P1D before the end of the deadline day (Helsinki), only to those not trained."""
-    run = Programme_(pilot())
+    run = ProgrammeRun(pilot())
     untrained = tuple(run.state.untrained_mentors())
     run.act(
         datetime(2026, 8, 29, 12, tzinfo=UTC),
@@ -105,13 +105,8 @@ def test_training_reminders_go_to_untrained_mentors_before_the_deadline():
 
 def test_reminders_due_before_the_programme_existed_are_not_sent_late():
     """Started a day before the training deadline: the P3D reminder is not sent late, P1D is."""
-    p = pilot()
-    run = Programme_.__new__(Programme_)
-    run._ids = (UUID(int=n) for n in itertools.count(1))
-    late_start = datetime(2026, 8, 30, 12, tzinfo=UTC)
-    people = tuple(x.profile() for x in cohort(4, 6, seed=1, trained_share=0.0))
-    run.events = [start_programme(p, calendar(p), people, run.factory(late_start))]
-    run.state = fold_programme(run.events)
+    people = [x.profile() for x in cohort(4, 6, seed=1, trained_share=0.0)]
+    run = ProgrammeRun(pilot(), people, started=datetime(2026, 8, 30, 12, tzinfo=UTC))
     run.run_until(datetime(2026, 9, 2, tzinfo=UTC))
     assert [e.offset for e in run.of_type("programme_reminder_issued")] == ["P1D"]
 
@@ -158,7 +153,7 @@ def test_reminders_due_before_the_programme_existed_are_not_sent_late():
     ],
 )
 def test_coordinator_commands_are_refused_with_their_code(when, command, code):
-    run = Programme_(pilot())
+    run = ProgrammeRun(pilot())
     run.run_until(when)
     with pytest.raises(RuleViolation) as refused:
         decide(run.state, command, run.factory(when, actor=command.by))
@@ -167,7 +162,7 @@ def test_coordinator_commands_are_refused_with_their_code(when, command, code):
 
 def test_enrolment_and_removal_before_matching_change_who_is_matched():
     """A mentee enrolled and another removed before matching: the proposal reflects both."""
-    run = Programme_(pilot())
+    run = ProgrammeRun(pilot())
     newcomer = cohort(0, 11, seed=99)[-1].profile().model_copy(update={"id": "a-new"})
     run.act(datetime(2026, 8, 1, tzinfo=UTC), Enrol(by="hr1", profile=newcomer))
     run.act(
@@ -183,7 +178,7 @@ def test_enrolment_and_removal_before_matching_change_who_is_matched():
 
 def test_automatic_approval_and_milestones():
     """Automatic approval: straight to running; then the midpoint survey and closing invitation."""
-    run = Programme_(pilot(approval="automatic"))
+    run = ProgrammeRun(pilot(approval="automatic"))
     run.run_until(datetime(2026, 9, 2, tzinfo=UTC))
     assert run.state.phase == "running" and run.state.approved == list(run.state.proposal.groups)
     assert next_action(run.state)[1] == Action.LAUNCH

@@ -20,10 +20,10 @@ class RelationshipInput(BaseModel):
 
 
 class CommandAccepted(BaseModel):
-    """What an accepted Update recorded."""
+    """What an accepted Update recorded, on the relationship or programme ``id``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    relationship_id: str
+    id: str
     version: int
     event_ids: list[UUID]
 

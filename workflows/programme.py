@@ -10,13 +10,11 @@ when they close by the ``relationship_ended`` signal.
 
 import asyncio
 from datetime import timedelta
-from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from workflows import clock
+from workflows import clock, plumbing
 
 with workflow.unsafe.imports_passed_through():
     # pydantic's EmailStr imports email_validator on first use; load it with the workflow so the
@@ -24,15 +22,10 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
     from activities.launching import Launcher
     from activities.matching import ProposeMatchingInput, propose_matching
-    from activities.record_keeping import (
-        NON_RETRYABLE,
-        AppendProgrammeEventsInput,
-        RecordKeeping,
-    )
+    from activities.record_keeping import AppendProgrammeEventsInput, RecordKeeping
     from activities.reporting import Reporting, ReportInput
     from domain import programme_rules as rules
     from domain.errors import RuleViolation
-    from domain.events import SYSTEM
     from domain.factory import EventFactory
     from domain.matching import ProposedGroup
     from domain.programme_events import (
@@ -60,9 +53,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.relationship import RELATIONSHIP_ENDED
 
-_NIL_ID = UUID(int=0)
-RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=NON_RETRYABLE)
-
 
 @workflow.defn
 class ProgrammeWorkflow:
@@ -77,13 +67,13 @@ class ProgrammeWorkflow:
     async def run(self, input: ProgrammeInput) -> ProgrammeReport:
         if self._state is None:
             started = rules.start_programme(
-                input.programme, input.calendar, tuple(input.participants), self._factory()
+                input.programme, input.calendar, tuple(input.participants), plumbing.factory()
             )
             await self._record([started])
         phase = self.state().phase
         while True:
             async with self._lock:
-                await self._record(rules.due_events(self.state(), self._factory()))
+                await self._record(rules.due_events(self.state(), plumbing.factory()))
                 await self._act()
             if self.state().closed:
                 break
@@ -141,7 +131,11 @@ class ProgrammeWorkflow:
         await workflow.wait_condition(lambda: self._state is not None)
         async with self._lock:
             ended = rules.relationship_ended(
-                self.state(), result.relationship_id, result.outcome, result.reason, self._factory()
+                self.state(),
+                result.relationship_id,
+                result.outcome,
+                result.reason,
+                plumbing.factory(),
             )
             await self._record(ended)
         self._woken = True
@@ -167,9 +161,9 @@ class ProgrammeWorkflow:
                 participants=list(s.participants.values()), rules=rules.matching_rules(s)
             ),
             start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=RETRY,
+            retry_policy=plumbing.RETRY,
         )
-        await self._record(rules.proposal_events(self.state(), result, self._factory()))
+        await self._record(rules.proposal_events(self.state(), result, plumbing.factory()))
 
     async def _launch(self) -> None:
         s = self.state()
@@ -186,10 +180,10 @@ class ProgrammeWorkflow:
         await workflow.execute_activity_method(
             Launcher.launch_relationship,
             RelationshipInput(spec=spec),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RETRY,
+            start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
+            retry_policy=plumbing.RETRY,
         )
-        launched = self._factory().make(
+        launched = plumbing.factory().make(
             RelationshipLaunched,
             relationship_id=spec.relationship_id,
             number=group.number,
@@ -205,9 +199,9 @@ class ProgrammeWorkflow:
             Reporting.programme_report,
             ReportInput(relationship_ids=list(s.launched), unmatched=unmatched),
             start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=RETRY,
+            retry_policy=plumbing.RETRY,
         )
-        closed = self._factory().make(
+        closed = plumbing.factory().make(
             ProgrammeClosed, report=report, recipients=(s.programme.coordinator.id,)
         )
         await self._record([closed])
@@ -215,16 +209,16 @@ class ProgrammeWorkflow:
     def _validate(self, command: ProgrammeCommand) -> None:
         if self._state is None:
             return  # arrived before the start was recorded: the handler decides once it is
-        self._decide(command, EventFactory(workflow.now(), lambda: _NIL_ID, actor=command.by))
+        self._decide(command, plumbing.validation_factory(command.by))
 
     async def _handle(self, command: ProgrammeCommand) -> CommandAccepted:
         await workflow.wait_condition(lambda: self._state is not None)
         async with self._lock:
-            events = self._decide(command, self._factory(actor=command.by))
+            events = self._decide(command, plumbing.factory(command.by))
             await self._record(events)
         self._woken = True
         return CommandAccepted(
-            relationship_id=self.state().programme.id,
+            id=self.state().programme.id,
             version=self.state().version,
             event_ids=[e.event_id for e in events],
         )
@@ -233,7 +227,7 @@ class ProgrammeWorkflow:
         try:
             return rules.decide(self.state(), command, factory)
         except RuleViolation as e:
-            raise ApplicationError(str(e), type=e.code, non_retryable=True) from e
+            raise plumbing.rejected(e) from e
 
     async def _record(self, events: list[ProgrammeEvent]) -> None:
         if not events:
@@ -245,8 +239,8 @@ class ProgrammeWorkflow:
                 expected_version=self._state.version if self._state is not None else 0,
                 events=events,
             ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RETRY,
+            start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
+            retry_policy=plumbing.RETRY,
         )
         self._state = (
             fold_programme(events) if self._state is None else apply_programme(self._state, events)
@@ -255,6 +249,3 @@ class ProgrammeWorkflow:
     async def _sleep_until_next_step(self) -> None:
         self._woken = False
         await clock.sleep_until(rules.next_wakeup(self.state()), lambda: self._woken)
-
-    def _factory(self, actor: str = SYSTEM) -> EventFactory:
-        return EventFactory(workflow.now(), workflow.uuid4, actor=actor)

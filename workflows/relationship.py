@@ -7,17 +7,14 @@ domain rules as the handlers, so a refused request writes nothing and tells the 
 """
 
 import asyncio
-from datetime import timedelta
-from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from workflows import clock
+from workflows import clock, plumbing
 
 with workflow.unsafe.imports_passed_through():
-    from activities.record_keeping import NON_RETRYABLE, AppendEventsInput, RecordKeeping
+    from activities.record_keeping import AppendEventsInput, RecordKeeping
     from domain import commands, schedule
     from domain.commands import (
         Command,
@@ -29,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         Withdraw,
     )
     from domain.errors import RuleViolation
-    from domain.events import SYSTEM, RelationshipEvent
+    from domain.events import RelationshipEvent
     from domain.factory import EventFactory
     from domain.fold import apply, fold
     from domain.state import RelationshipState
@@ -41,16 +38,8 @@ with workflow.unsafe.imports_passed_through():
         workflow_id,
     )
 
-_NIL_ID = UUID(int=0)
 RELATIONSHIP_ENDED = "relationship_ended"
 """The signal a relationship sends to ``spec.report_to`` when it closes."""
-
-APPEND_TIMEOUT = timedelta(seconds=30)
-APPEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=NON_RETRYABLE,
-)
 
 
 @workflow.defn
@@ -67,14 +56,14 @@ class RelationshipWorkflow:
     async def run(self, input: RelationshipInput) -> RelationshipResult:
         if self._state is None:
             try:
-                started = commands.start(self._spec, self._factory())
+                started = commands.start(self._spec, plumbing.factory())
             except RuleViolation as e:
-                raise _rejected(e) from e
+                raise plumbing.rejected(e) from e
             await self._record([started])
         phase = self.state().phase
         while True:
             async with self._lock:
-                await self._record(schedule.due_events(self.state(), self._factory()))
+                await self._record(schedule.due_events(self.state(), plumbing.factory()))
             if self.state().closed:
                 break
             # A new run per phase, or sooner if the history grows long (weekly meetings for years).
@@ -162,19 +151,17 @@ class RelationshipWorkflow:
     def _validate(self, command: Command) -> None:
         if self._state is None:
             return  # arrived before the start was recorded: the handler decides once it is
-        # Validators must not consume workflow randomness (a rejected update leaves no trace in
-        # history, so replay would drift): the events built here are thrown away, ids and all.
-        self._decide(command, EventFactory(workflow.now(), lambda: _NIL_ID, actor=command.by))
+        self._decide(command, plumbing.validation_factory(command.by))
 
     async def _handle(self, command: Command) -> CommandAccepted:
         await workflow.wait_condition(lambda: self._state is not None)
         async with self._lock:
             # The state may have moved since validation (another update, a deadline): decide again.
-            events = self._decide(command, self._factory(actor=command.by))
+            events = self._decide(command, plumbing.factory(command.by))
             await self._record(events)
         self._woken = True  # the schedule may have changed: let the main loop look again
         return CommandAccepted(
-            relationship_id=self._spec.relationship_id,
+            id=self._spec.relationship_id,
             version=self.state().version,
             event_ids=[e.event_id for e in events],
         )
@@ -183,7 +170,7 @@ class RelationshipWorkflow:
         try:
             return commands.decide(self.state(), command, factory)
         except RuleViolation as e:
-            raise _rejected(e) from e
+            raise plumbing.rejected(e) from e
 
     async def _record(self, events: list[RelationshipEvent]) -> None:
         if not events:
@@ -196,19 +183,11 @@ class RelationshipWorkflow:
                 expected_version=expected,
                 events=events,
             ),
-            start_to_close_timeout=APPEND_TIMEOUT,
-            retry_policy=APPEND_RETRY,
+            start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
+            retry_policy=plumbing.RETRY,
         )
         self._state = fold(events) if self._state is None else apply(self._state, events)
 
     async def _sleep_until_next_step(self) -> None:
         self._woken = False
         await clock.sleep_until(schedule.next_wakeup(self.state()), lambda: self._woken)
-
-    def _factory(self, actor: str = SYSTEM) -> EventFactory:
-        return EventFactory(workflow.now(), workflow.uuid4, actor=actor)
-
-
-def _rejected(violation: RuleViolation) -> ApplicationError:
-    """A broken business rule, for the caller: its code as the type, never retried."""
-    return ApplicationError(str(violation), type=violation.code, non_retryable=True)
