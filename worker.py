@@ -17,11 +17,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.launching import Launcher
+from activities.mail.postman import Postman
+from activities.mail.smtp import SmtpConfig
 from activities.matching import propose_matching
 from activities.record_keeping import RecordKeeping
 from activities.reporting import Reporting
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
+from mentorflow.mail_server import MailServer
 from mentorflow.settings import Settings
 from store.event_store import EventStore
 from store.migrate import migrate
@@ -36,7 +39,9 @@ WORKFLOWS: Sequence[type] = (RelationshipWorkflow, ProgrammeWorkflow)
 log = structlog.get_logger(__name__)
 
 
-def activities(client: Client, pool: asyncpg.Pool, task_queue: str) -> list[Callable[..., Any]]:
+def activities(
+    client: Client, pool: asyncpg.Pool, task_queue: str, mail: SmtpConfig
+) -> list[Callable[..., Any]]:
     """Every activity, bound to its dependencies."""
     store = EventStore(pool)
     record_keeping, reporting = RecordKeeping(store), Reporting(store)
@@ -46,12 +51,14 @@ def activities(client: Client, pool: asyncpg.Pool, task_queue: str) -> list[Call
         reporting.programme_report,
         propose_matching,
         Launcher(client, task_queue).launch_relationship,
+        Postman(pool, mail).deliver_notifications,
     ]
 
 
 def build_worker(
     client: Client,
     pool: asyncpg.Pool,
+    mail: SmtpConfig,
     task_queue: str = TASK_QUEUE,
     overrides: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
@@ -60,7 +67,7 @@ def build_worker(
     (Activities keep their function's name, so ``__name__`` is the activity type.)
     """
     replaced = {a.__name__ for a in overrides}
-    bound = [a for a in activities(client, pool, task_queue) if a.__name__ not in replaced]
+    bound = [a for a in activities(client, pool, task_queue, mail) if a.__name__ not in replaced]
     bound += list(overrides)
     return Worker(
         client,
@@ -75,6 +82,16 @@ def build_worker(
 def database_url(settings: Settings) -> str:
     """The configured database, or the embedded PostgreSQL (started on first use)."""
     return settings.database_url or embedded.start_postgres(settings.data_dir)
+
+
+def mail_config(settings: Settings) -> tuple[SmtpConfig, MailServer | None]:
+    """The configured SMTP relay, or the embedded Maildir server (started here) and its config."""
+    configured = settings.smtp()
+    if configured is not None:
+        return configured, None
+    server = MailServer(settings.data_dir / "mail").start()
+    log.info("mail_server_started", maildir=str(server.maildir))
+    return server.config, server
 
 
 async def open_database(url: str) -> asyncpg.Pool:
@@ -92,11 +109,14 @@ async def run(settings: Settings) -> None:
     pool = await open_database(database_url(settings))
     address = settings.temporal_address or "localhost:7233"
     client = await embedded.connect(address, settings.temporal_namespace)
-    log.info("worker_starting", task_queue=TASK_QUEUE, temporal=address)
+    mail, server = mail_config(settings)
+    log.info("worker_starting", task_queue=TASK_QUEUE, temporal=address, smtp=mail.host)
     try:
-        await build_worker(client, pool).run()
+        await build_worker(client, pool, mail).run()
     finally:
         await pool.close()
+        if server is not None:
+            server.stop()
 
 
 def main() -> None:

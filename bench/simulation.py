@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from bench.baseline import BareWorkflow, bare_step
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
+from mentorflow.mail_server import MailServer
 from mentorflow.settings import Settings
 from mentorflow.simulate import simulate
 from mentorflow.synthetic import cohort
@@ -67,7 +68,8 @@ async def main(sizes: list[int]) -> None:
     print(" ".join(f"{c:>9}" for c in columns))
     for size in sizes:
         started = time.perf_counter()
-        report = await simulate(scenario_file(size), None, url, lambda *_: None)
+        with MailServer(Path(tempfile.mkdtemp()) / "Maildir") as mail:
+            report = await simulate(scenario_file(size), None, url, lambda *_: None, mail.config)
         wall = time.perf_counter() - started
         groups = len(report.relationships)
         baseline = await bare(groups + 1)

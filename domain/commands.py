@@ -277,7 +277,8 @@ def _withdraw(s: RelationshipState, c: Withdraw, f: EventFactory) -> list[Relati
         MemberWithdrew,
         person_id=c.person_id,
         reason=c.reason,
-        recipients=(*remaining, s.coordinator_id),
+        # The person leaving is told too: their invitations to coming meetings are cancelled.
+        recipients=(*remaining, c.person_id, s.coordinator_id),
     )
     role = s.members[c.person_id].role
     minimum = s.policy.min_mentors if role == Role.MENTOR else s.policy.min_mentees
@@ -303,4 +304,4 @@ def _resume(s: RelationshipState, c: Resume, f: EventFactory) -> list[Relationsh
     _require_member_or_coordinator(s, c.by)
     if s.paused_since is None:
         raise RuleViolation("not_paused", f"relationship {s.relationship_id} is not paused")
-    return [f.make(Resumed, paused_since=s.paused_since)]
+    return [f.make(Resumed, paused_since=s.paused_since, recipients=tuple(s.active_members()))]

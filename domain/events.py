@@ -175,16 +175,37 @@ class Paused(Event):
     reason: str
 
 
-class Resumed(Event):
-    """Every deadline after the pause began moves by the pause's length."""
+class Resumed(Notifying):
+    """Every deadline after the pause began moves by the pause's length.
+
+    The members are told, with updated invitations for the meetings that moved (events recorded
+    before resumptions were announced have no recipients).
+    """
 
     type: Literal["resumed"] = "resumed"
     paused_since: datetime
+    recipients: tuple[PersonId, ...] = ()
 
 
 class RelationshipClosed(Notifying):
     type: Literal["relationship_closed"] = "relationship_closed"
     outcome: Outcome
+    reason: str
+
+
+class DeliveryFailed(Notifying):
+    """A notification could not be delivered to one recipient: the coordinator is told.
+
+    Recorded in the stream of the event whose notification failed. When the coordinator is the one
+    who cannot be reached, nobody is left to tell and ``recipients`` is empty.
+    """
+
+    type: Literal["delivery_failed"] = "delivery_failed"
+    notification_of: UUID
+    """The event whose notification failed."""
+    kind: str
+    person_id: PersonId
+    smtp_code: int | None
     reason: str
 
 
@@ -203,7 +224,8 @@ RelationshipEvent = Annotated[
     | MemberWithdrew
     | Paused
     | Resumed
-    | RelationshipClosed,
+    | RelationshipClosed
+    | DeliveryFailed,
     Field(discriminator="type"),
 ]
 

@@ -11,6 +11,7 @@ from domain import durations
 from domain.errors import InvalidHistory
 from domain.events import (
     AgreementRecorded,
+    DeliveryFailed,
     EscalationRaised,
     FeedbackRequested,
     FeedbackRound,
@@ -148,6 +149,8 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
         case Resumed():
             _shift_deadlines(s, event.paused_since, event.occurred_at - event.paused_since)
             s.paused_since = None
+        case DeliveryFailed():
+            pass  # the record of a failed delivery; the relationship goes on unchanged
         case RelationshipClosed():
             s.closure = Closure(
                 outcome=event.outcome, reason=event.reason, closed_at=event.occurred_at

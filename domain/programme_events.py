@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field, TypeAdapter
 
 from domain.calendar import ProgrammeCalendar
-from domain.events import Event, Notifying, Outcome
+from domain.events import DeliveryFailed, Event, Notifying, Outcome
 from domain.matching import MatchingResult, ProposedGroup
 from domain.model import Frozen, PersonId
 from domain.programme import Profile, Programme
@@ -157,7 +157,8 @@ ProgrammeEvent = Annotated[
     | RelationshipLaunched
     | MilestoneReached
     | RelationshipEnded
-    | ProgrammeClosed,
+    | ProgrammeClosed
+    | DeliveryFailed,
     Field(discriminator="type"),
 ]
 

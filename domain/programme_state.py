@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.calendar import ProgrammeCalendar
 from domain.errors import InvalidHistory
-from domain.events import Outcome
+from domain.events import DeliveryFailed, Outcome
 from domain.matching import MatchingResult, ProposedGroup
 from domain.model import PersonId, Role
 from domain.programme import Profile, Programme
@@ -140,5 +140,7 @@ def _apply(s: ProgrammeState, event: ProgrammeEvent) -> None:
         case RelationshipEnded():
             s.launched[event.relationship_id].outcome = event.outcome
             s.launched[event.relationship_id].reason = event.reason
+        case DeliveryFailed():
+            pass  # the record of a failed delivery; the programme goes on unchanged
         case ProgrammeClosed():
             s.report, s.closed_at, s.phase = event.report, event.occurred_at, ProgrammePhase.CLOSED

@@ -58,7 +58,7 @@ def demo(
     """
     from mentorflow.demo import run_demo
     from mentorflow.demo_view import show_report
-    from worker import database_url
+    from worker import database_url, mail_config
 
     settings = Settings()
     configure_logging("WARNING", settings.log_format)
@@ -66,8 +66,14 @@ def demo(
     logging.getLogger("temporalio.core").setLevel(logging.ERROR)
     try:
         url = database_url(settings)
-        with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
-            report = asyncio.run(run_demo(url, update))
+        mail, server = mail_config(settings)
+        try:
+            with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
+                maildir = server.maildir if server else None
+                report = asyncio.run(run_demo(url, update, mail, maildir))
+        finally:
+            if server:
+                server.stop()
     except embedded.StackError as e:
         fail(str(e))
     if json_output:
@@ -89,12 +95,15 @@ def simulate(
 ) -> None:
     """Dry-run a programme in virtual time with simulated people; see every reminder and escalation.
 
-    The same seed gives the same results. Dates in the past are fine: the calendar is shifted to
+    Every notification is really sent: to the SMTP relay if MENTORFLOW_SMTP_HOST is set, else to
+    the embedded mail server, which files it in the Maildir MENTORFLOW_DATA_DIR/mail. The same seed
+    gives the same results. Dates in the past are fine: the calendar is shifted to
     the virtual clock and reported back in the scenario's own dates.
     """
     from mentorflow.programme_files import ProgrammeFileError, load_programme
     from mentorflow.simulate import simulate as run_simulation
     from worker import database_url as default_database_url
+    from worker import mail_config
 
     settings = Settings()
     configure_logging("WARNING", settings.log_format)
@@ -102,8 +111,13 @@ def simulate(
     try:
         load_programme(scenario)  # refuse a bad file before starting any server
         url = database_url or default_database_url(settings)
-        with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
-            report = asyncio.run(run_simulation(scenario, seed, url, update))
+        mail, server = mail_config(settings)
+        try:
+            with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
+                report = asyncio.run(run_simulation(scenario, seed, url, update, mail))
+        finally:
+            if server:
+                server.stop()
     except (ProgrammeFileError, embedded.StackError) as e:
         fail(str(e))
     if json_output:
@@ -200,15 +214,26 @@ def programme_start(
     """Start a programme for real (dates in the future) on the configured Temporal server.
 
     Needs a running worker (`mentorflow worker`); TEMPORAL_ADDRESS defaults to localhost:7233.
+    Names and addresses go to the database (MENTORFLOW_DATABASE_URL), never to Temporal.
     """
     from mentorflow import programmes
     from mentorflow.programme_files import ProgrammeFileError
+    from worker import database_url, open_database
 
     try:
-        request = programmes.prepare(file, participants)
+        prepared = programmes.prepare(file, participants)
     except (ProgrammeFileError, programmes.ProgrammeError) as e:
         fail(str(e))
-    wid = _run(lambda client: programmes.start(client, request))
+
+    async def start(client: "Client") -> str:
+        # The contacts go to the event store's database, where the worker's deliveries read them.
+        pool = await open_database(database_url(Settings()))
+        try:
+            return await programmes.start(client, pool, prepared)
+        finally:
+            await pool.close()
+
+    wid = _run(start)
     print(json.dumps({"workflow_id": wid}) if json_output else f"started {wid}")
 
 

@@ -11,18 +11,27 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from activities.mail.smtp import SmtpConfig
 from mentorflow.simulate import Progress, SimulationReport, simulate
 
 
 class DemoReport(BaseModel):
     simulation: SimulationReport
     database_url: str
+    maildir: str | None
+    """Where the embedded mail server filed the messages (None: sent to the configured relay)."""
 
 
 def scenario_path() -> Path:
     return Path(str(resources.files("mentorflow") / "scenarios" / "demo.yaml"))
 
 
-async def run_demo(database_url: str, progress: Progress) -> DemoReport:
-    report = await simulate(scenario_path(), None, database_url, progress)
-    return DemoReport(simulation=report, database_url=database_url)
+async def run_demo(
+    database_url: str, progress: Progress, mail: SmtpConfig, maildir: Path | None
+) -> DemoReport:
+    report = await simulate(scenario_path(), None, database_url, progress, mail)
+    return DemoReport(
+        simulation=report,
+        database_url=database_url,
+        maildir=str(maildir) if maildir else None,
+    )

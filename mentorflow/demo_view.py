@@ -44,7 +44,11 @@ def _where_next(demo: DemoReport) -> Panel:
                 f"  {demo.database_url}",
                 f"  SELECT stream_id, version, type, actor, occurred_at FROM events"
                 f" WHERE stream_id LIKE '%{programme}%' ORDER BY global_position;",
-                "Notifications waiting for delivery: the outbox table.",
+                "Every notification as sent (one file per message, any mail client opens it):"
+                if demo.maildir
+                else "Notifications went to the SMTP relay (MENTORFLOW_SMTP_HOST).",
+                *([f"  {demo.maildir}/new"] if demo.maildir else []),
+                "Delivery records: the outbox and deliveries tables.",
                 "Machine-readable: mentorflow demo --json; your own programme:"
                 " mentorflow simulate FILE.yaml",
                 "For real: `temporal server start-dev` (Web UI http://localhost:8233),"

@@ -3,10 +3,13 @@
 Used by the CLI (and later the API) against a running Temporal server and worker.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import yaml
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
@@ -15,9 +18,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.calendar import calendar
 from domain.matching import GroupAssignment
+from domain.programme import Participant, Programme
 from domain.programme_rules import ApproveMatching
 from domain.programme_state import ProgrammeState
 from mentorflow.programme_files import load_programme
+from store.directory import Contact, Directory, ProgrammeEntry
 from workflows import TASK_QUEUE
 from workflows.messages import ProgrammeInput, programme_workflow_id
 from workflows.programme import ProgrammeWorkflow
@@ -38,8 +43,16 @@ class ProgrammeStatus(BaseModel):
     report: dict[str, Any] | None
 
 
-def prepare(file: Path, participants: Path | None, now: datetime | None = None) -> ProgrammeInput:
-    """The workflow input for the programme in ``file``; refuses a start date in the past."""
+@dataclass(frozen=True)
+class Prepared:
+    """A programme ready to start: the workflow's input, and the contacts kept out of it."""
+
+    request: ProgrammeInput
+    contacts: tuple[Participant, ...]
+
+
+def prepare(file: Path, participants: Path | None, now: datetime | None = None) -> Prepared:
+    """The programme in ``file``, ready to start; refuses a start date in the past."""
     loaded = load_programme(file, participants)
     programme = loaded.programme
     cal = calendar(programme)
@@ -49,17 +62,51 @@ def prepare(file: Path, participants: Path | None, now: datetime | None = None) 
             " move its dates, or try it with `mentorflow simulate`"
         )
     profiles = [p.profile() for p in loaded.participants]
-    return ProgrammeInput(programme=programme, calendar=cal, participants=profiles)
+    request = ProgrammeInput(programme=programme, calendar=cal, participants=profiles)
+    return Prepared(request, loaded.participants)
 
 
-async def start(client: Client, request: ProgrammeInput) -> str:
-    """Start a prepared programme; return its workflow id."""
-    wid = programme_workflow_id(request.programme.id)
+async def register(
+    pool: asyncpg.Pool, programme: Programme, participants: Sequence[Participant]
+) -> None:
+    """Put the programme's people (the coordinator too) in the directory notifications use."""
+    coordinator = programme.coordinator
+    people = [
+        Contact(coordinator.id, coordinator.name, str(coordinator.email), coordinator.locale),
+        *(Contact(p.id, p.name, str(p.email), p.locale.value) for p in participants),
+    ]
+    entry = ProgrammeEntry(programme.id, programme.name, programme.timezone, coordinator.id)
+    await Directory(pool).register(entry, people)
+
+
+async def start(client: Client, pool: asyncpg.Pool, prepared: Prepared) -> str:
+    """Register the contacts, then start the programme; return its workflow id.
+
+    Contacts go first, so the first notification finds them; a programme already running is
+    refused before anything is written.
+    """
+    programme = prepared.request.programme
+    wid = programme_workflow_id(programme.id)
+    if await _exists(client, wid):
+        raise ProgrammeError(f"programme {programme.id} is already running")
+    await register(pool, programme, prepared.contacts)
     try:
-        await client.start_workflow(ProgrammeWorkflow.run, request, id=wid, task_queue=TASK_QUEUE)
+        await client.start_workflow(
+            ProgrammeWorkflow.run, prepared.request, id=wid, task_queue=TASK_QUEUE
+        )
     except WorkflowAlreadyStartedError as e:
-        raise ProgrammeError(f"programme {request.programme.id} is already running") from e
+        raise ProgrammeError(f"programme {programme.id} is already running") from e
     return wid
+
+
+async def _exists(client: Client, workflow_id: str) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 async def status(client: Client, programme_id: str) -> ProgrammeStatus:

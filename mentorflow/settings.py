@@ -7,8 +7,10 @@ directory, and a Temporal server the command starts itself.
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from activities.mail.smtp import SmtpConfig
 
 
 class Settings(BaseSettings):
@@ -26,3 +28,28 @@ class Settings(BaseSettings):
     """MENTORFLOW_LOG_FORMAT: auto = console on a terminal, JSON otherwise."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """MENTORFLOW_LOG_LEVEL."""
+    smtp_host: str | None = None
+    """MENTORFLOW_SMTP_HOST: the SMTP relay; unset = the embedded Maildir server (DATA_DIR/mail)."""
+    smtp_port: int = 587
+    """MENTORFLOW_SMTP_PORT."""
+    smtp_starttls: bool = True
+    """MENTORFLOW_SMTP_STARTTLS: upgrade the connection with STARTTLS before authenticating."""
+    smtp_username: str | None = None
+    """MENTORFLOW_SMTP_USERNAME: unset = no authentication."""
+    smtp_password: SecretStr | None = None
+    """MENTORFLOW_SMTP_PASSWORD."""
+    mail_sender: str = "Mentorflow <mentorflow@localhost>"
+    """MENTORFLOW_MAIL_SENDER: the From of every message; Message-IDs use its domain."""
+
+    def smtp(self) -> "SmtpConfig | None":
+        """The configured relay, or None for the embedded server."""
+        if self.smtp_host is None:
+            return None
+        return SmtpConfig(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            starttls=self.smtp_starttls,
+            username=self.smtp_username,
+            password=self.smtp_password.get_secret_value() if self.smtp_password else None,
+            sender=self.mail_sender,
+        )

@@ -26,6 +26,7 @@ from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, Workflow
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from activities.mail.smtp import SmtpConfig
 from domain import durations
 from domain.calendar import calendar, shifted
 from domain.commands import RecordAgreement, RecordMeeting, SubmitFeedback, Withdraw
@@ -40,8 +41,10 @@ from domain.state import RelationshipState
 from domain.summary import summarise
 from mentorflow import embedded
 from mentorflow.programme_files import load_programme
+from mentorflow.programmes import register
 from mentorflow.timeline import TimelineEntry, timeline
 from mentorflow.verify import replay_all_runs
+from store.deliveries import DeliveryLog
 from store.event_store import EventStore
 from worker import build_worker, open_database
 from workflows.messages import ProgrammeInput, programme_workflow_id, workflow_id
@@ -73,6 +76,8 @@ class SimulationReport(BaseModel):
     relationships: list[RelationshipOutcome]
     report: ProgrammeReport | None
     notifications: dict[str, int]
+    mail: dict[str, int]
+    """Messages the notifications call for (one per recipient), and how many were sent/failed."""
     events: dict[str, int]
     actions: dict[str, int]
     checks: dict[str, bool | int]
@@ -258,7 +263,7 @@ async def _record_meeting(
 
 
 async def simulate(
-    file: Path, seed: int | None, database_url: str, progress: Progress
+    file: Path, seed: int | None, database_url: str, progress: Progress, mail: SmtpConfig
 ) -> SimulationReport:
     scenario = load_programme(file)
     behaviour = scenario.behaviour or Behaviour()
@@ -267,7 +272,7 @@ async def simulate(
     try:
         async with await embedded.start_time_skipping() as env:
             task_queue = f"simulate-{uuid.uuid4()}"
-            async with build_worker(env.client, pool, task_queue):
+            async with build_worker(env.client, pool, mail, task_queue):
                 return await _simulate(env, pool, task_queue, file, scenario, seed, progress)
     finally:
         await pool.close()
@@ -286,6 +291,7 @@ async def _simulate(
     # Each run gets its own id: the event store keeps every earlier simulation's record.
     run_id = f"{programme.id[:50]}.sim-{uuid.uuid4().hex[:8]}"
     programme = programme.model_copy(update={"id": run_id})
+    await register(pool, programme, scenario.participants)
     cal = calendar(programme)
     now = (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
     shift = now - (min(cal.starts_at, cal.training_deadline, cal.matching_at) - LEAD)
@@ -359,6 +365,7 @@ async def _report(
         relationships=relationships,
         report=state.report,
         notifications=dict(sorted(notifications.items())),
+        mail=await DeliveryLog(pool).summary([stream, *(workflow_id(r) for r in state.launched)]),
         events={
             "total": total,
             "programme": len(p_records),

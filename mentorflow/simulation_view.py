@@ -27,5 +27,6 @@ def show_simulation(report: SimulationReport, console: Console) -> None:
         )
     console.print(table)
     console.print(f"notifications: {report.notifications}")
+    console.print(f"e-mail: {report.mail}")
     console.print(f"people's actions: {report.actions}")
     console.print(f"events stored: {report.events}; checks: {report.checks}")

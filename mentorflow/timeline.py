@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from domain.events import (
     AgreementRecorded,
+    DeliveryFailed,
     EscalationRaised,
     FeedbackRequested,
     FeedbackSubmitted,
@@ -75,6 +76,9 @@ def describe(event: RelationshipEvent, shift: timedelta = timedelta(0)) -> str:
             return f"resumed (paused since {day(event.paused_since)})"
         case RelationshipClosed():
             return f"closed, {event.outcome}: {event.reason}"
+        case DeliveryFailed():
+            code = f" ({event.smtp_code})" if event.smtp_code else ""
+            return f"{event.kind} message to {event.person_id} undeliverable{code}: {event.reason}"
 
 
 def timeline(

@@ -65,7 +65,7 @@ class AppendResult:
     """True when this exact batch had been stored before (a retried append)."""
 
 
-_COLUMNS = (
+EVENT_COLUMNS = (
     "global_position, stream_id, version, event_id, type, schema_version,"
     " occurred_at, recorded_at, actor, payload"
 )
@@ -111,7 +111,7 @@ class EventStore:
         """The earlier result if this very batch is stored; error if its ids hold other content."""
         ids = [e.event_id for e in events]
         rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])", ids
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])", ids
         )
         if not rows:
             return None
@@ -191,7 +191,8 @@ class EventStore:
         """Every event of ``stream_id`` in version order."""
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
-                f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version",
+                stream_id,
             )
         return [RecordedEvent(**dict(r)) for r in rows]
 

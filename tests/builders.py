@@ -2,9 +2,12 @@
 
 from datetime import UTC, datetime
 
+import asyncpg
+
 from domain.commands import RelationshipSpec
 from domain.model import Member, Role
 from domain.policy import RelationshipPolicy
+from store.directory import Contact, Directory, ProgrammeEntry
 
 SHORT = RelationshipPolicy(
     cadence="P7D",
@@ -65,3 +68,16 @@ def spec(
         starts_at=starts_at,
         ends_at=ends_at,
     )
+
+
+LOCALES = {"m1": "fi", "m2": "sv", "a1": "en", "a2": "fi", "a3": "sv", COORDINATOR: "en"}
+"""Every language is in every group test."""
+
+
+async def register_test_people(pool: asyncpg.Pool) -> None:
+    """The directory entries of programme ``test`` (what `programme start` registers)."""
+    people = [
+        Contact(p, f"Person {p.upper()}", f"{p}@example.org", lang) for p, lang in LOCALES.items()
+    ]
+    entry = ProgrammeEntry("test", "Test programme", "Europe/Helsinki", COORDINATOR)
+    await Directory(pool).register(entry, people)

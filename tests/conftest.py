@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
+from mentorflow.mail_server import MailServer
 from store.event_store import EventStore
 from store.migrate import migrate
 from store.pool import create_pool
@@ -71,3 +72,23 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await embedded.start_dev_server()
     yield environment
     await environment.shutdown()
+
+
+BOUNCING = "bounce"
+"""Addresses starting with this are refused (550) by the test mail server."""
+
+
+@pytest.fixture(scope="session")
+def mail() -> Iterator[MailServer]:
+    """A real SMTP server (aiosmtpd) filing into a Maildir; refuses addresses starting "bounce"."""
+    server = MailServer(private_dir("mail") / "Maildir", refuse=lambda a: a.startswith(BOUNCING))
+    with server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="session", autouse=True)
+async def _test_programme_contacts(pool: asyncpg.Pool) -> None:
+    """Contacts for the people of ``tests/builders.py`` (programme ``test``), as a start would."""
+    from tests.builders import register_test_people
+
+    await register_test_people(pool)

@@ -14,10 +14,11 @@ from pathlib import Path
 from domain.commands import Pause, RecordAgreement, RecordMeeting, Resume, SubmitFeedback, Withdraw
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
+from mentorflow.mail_server import MailServer
 from mentorflow.verify import run_histories
 from store.migrate import migrate
 from store.pool import create_pool
-from tests.builders import COORDINATOR, SHORT, spec
+from tests.builders import COORDINATOR, SHORT, register_test_people, spec
 from tests.temporal_helpers import running_worker, sleep_until
 from workflows.messages import RelationshipInput, workflow_id
 from workflows.relationship import RelationshipWorkflow
@@ -55,20 +56,22 @@ async def record() -> list[Path]:
             SubmitFeedback(by="m2", round="final", answers={"useful": "yes"}),
         ),
     ]
-    async with env, running_worker(env.client, pool) as task_queue:
-        handle = await env.client.start_workflow(
-            W.run,
-            RelationshipInput(spec=spec(rid, starts, starts + timedelta(days=60), SHORT)),
-            id=workflow_id(rid),
-            task_queue=task_queue,
-        )
-        for offset, update, command in script:
-            await sleep_until(env, starts + offset)
-            print(f"day {offset.days}: {type(command).__name__}", flush=True)
-            await handle.execute_update(update, command)
-        await handle.result()
-        assert handle.first_execution_run_id is not None
-        histories = await run_histories(env.client, handle.id, handle.first_execution_run_id)
+    async with env, MailServer(Path(tempfile.mkdtemp()) / "Maildir") as mail:
+        await register_test_people(pool)
+        async with running_worker(env.client, pool, mail) as task_queue:
+            handle = await env.client.start_workflow(
+                W.run,
+                RelationshipInput(spec=spec(rid, starts, starts + timedelta(days=60), SHORT)),
+                id=workflow_id(rid),
+                task_queue=task_queue,
+            )
+            for offset, update, command in script:
+                await sleep_until(env, starts + offset)
+                print(f"day {offset.days}: {type(command).__name__}", flush=True)
+                await handle.execute_update(update, command)
+            await handle.result()
+            assert handle.first_execution_run_id is not None
+            histories = await run_histories(env.client, handle.id, handle.first_execution_run_id)
     await pool.close()
     written = []
     for n, history in enumerate(histories, start=1):

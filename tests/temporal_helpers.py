@@ -10,19 +10,20 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from mentorflow.mail_server import MailServer
 from worker import build_worker
 
 
 @asynccontextmanager
 async def running_worker(
-    client: Client, pool: asyncpg.Pool, activities: list[Any] | None = None
+    client: Client, pool: asyncpg.Pool, mail: MailServer, activities: list[Any] | None = None
 ) -> AsyncIterator[str]:
     """A worker on a fresh task queue (tests never steal each other's tasks); yields the queue.
 
     ``activities`` replace the real ones of the same name (e.g. to inject a failure).
     """
     task_queue = f"test-{uuid.uuid4()}"
-    async with build_worker(client, pool, task_queue, overrides=activities or ()):
+    async with build_worker(client, pool, mail.config, task_queue, overrides=activities or ()):
         yield task_queue
 
 

@@ -48,12 +48,15 @@ async def mentorflow(address: str, *args: str) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
-async def test_start_status_and_approve_a_programme_from_the_command_line(dev_env, pool, tmp_path):
+async def test_start_status_and_approve_a_programme_from_the_command_line(
+    mail, dev_env, pool, database_url, tmp_path, monkeypatch
+):
     """Start from a file, see the proposal, approve it, see the groups; refusals are one line."""
+    monkeypatch.setenv("MENTORFLOW_DATABASE_URL", database_url)  # where `start` puts contacts
     address = dev_env.client.service_client.config.target_host
     pid = f"cli-{os.getpid()}-{id(tmp_path) % 10_000}"
     file = future_programme(tmp_path, pid)
-    async with build_worker(dev_env.client, pool, TASK_QUEUE):
+    async with build_worker(dev_env.client, pool, mail.config, TASK_QUEUE):
         code, out, err = await mentorflow(address, "programme", "start", str(file), "--json")
         assert code == 0, err
         assert json.loads(out) == {"workflow_id": programme_workflow_id(pid)}

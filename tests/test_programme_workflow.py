@@ -14,6 +14,7 @@ from domain.model import Role
 from domain.programme import Coordinator, Matching, Participant, Programme, Training
 from domain.programme_events import programme_event_from_record
 from domain.programme_rules import ApproveMatching, MarkTrained
+from mentorflow.programmes import register
 from mentorflow.synthetic import cohort
 from mentorflow.verify import replay_all_runs
 from store.event_store import EventStore
@@ -38,7 +39,8 @@ def programme(today: date, approval: str = "coordinator", days: int = 120) -> Pr
     )
 
 
-async def start(env, task_queue, p: Programme, people: list[Participant]):
+async def start(env, pool, task_queue, p: Programme, people: list[Participant]):
+    await register(pool, p, people)
     return await env.client.start_workflow(
         ProgrammeWorkflow.run,
         ProgrammeInput(
@@ -56,12 +58,12 @@ async def programme_events(store: EventStore, programme_id: str):
     ]
 
 
-async def test_a_coordinator_who_never_approves_is_reminded_then_escalated(env, pool, store):
+async def test_a_coordinator_who_never_approves_is_reminded_then_escalated(mail, env, pool, store):
     """No approval: a reminder when the approval window ends, an escalation a week later."""
     today = (await env.get_current_time()).date()
     p = programme(today)
-    async with running_worker(env.client, pool) as task_queue:
-        handle = await start(env, task_queue, p, cohort(6, 12, seed=4, trained_share=1.0))
+    async with running_worker(env.client, pool, mail) as task_queue:
+        handle = await start(env, pool, task_queue, p, cohort(6, 12, seed=4, trained_share=1.0))
         await sleep_until(env, calendar(p).matching_at + timedelta(days=20))
         state = await handle.query(ProgrammeWorkflow.state)
         await handle.terminate("test done")
@@ -83,14 +85,14 @@ async def test_a_coordinator_who_never_approves_is_reminded_then_escalated(env, 
     assert timedelta(0) <= escalation.occurred_at - escalation.scheduled_for < timedelta(seconds=1)
 
 
-async def test_an_edited_approval_that_breaks_a_hard_rule_is_refused(env, pool, store):
+async def test_an_edited_approval_that_breaks_a_hard_rule_is_refused(mail, env, pool, store):
     """A mentee put with their own manager is refused with the reason; a valid edit is accepted."""
     today = (await env.get_current_time()).date()
     p = programme(today)
     people = cohort(4, 6, seed=9, trained_share=1.0, managers=1000)  # no shared managers by chance
     people[4] = people[4].model_copy(update={"manager": "m1"})  # m1 manages a1
-    async with running_worker(env.client, pool) as task_queue:
-        handle = await start(env, task_queue, p, people)
+    async with running_worker(env.client, pool, mail) as task_queue:
+        handle = await start(env, pool, task_queue, p, people)
         await sleep_until(env, calendar(p).matching_at + timedelta(hours=1))
         bad = ApproveMatching(
             by="hr1", groups=(GroupAssignment(mentors=("m1", "m2"), mentees=("a1", "a2")),)
@@ -126,7 +128,7 @@ async def test_an_edited_approval_that_breaks_a_hard_rule_is_refused(env, pool, 
 
 
 async def test_a_programme_runs_to_its_end_and_its_report_matches_the_stored_events(
-    env, pool, store
+    mail, env, pool, store
 ):
     """Training, automatic matching, every group run to closure, a report equal to the record."""
     today = (await env.get_current_time()).date()
@@ -134,8 +136,8 @@ async def test_a_programme_runs_to_its_end_and_its_report_matches_the_stored_eve
     people = cohort(7, 10, seed=11, trained_share=1.0)
     people[6] = people[6].model_copy(update={"trained_on": None})  # m7 trains in time
     people[5] = people[5].model_copy(update={"trained_on": None})  # m6 never does
-    async with running_worker(env.client, pool) as task_queue:
-        handle = await start(env, task_queue, p, people)
+    async with running_worker(env.client, pool, mail) as task_queue:
+        handle = await start(env, pool, task_queue, p, people)
         await sleep_until(env, calendar(p).training_deadline - timedelta(days=2))
         await handle.execute_update(
             ProgrammeWorkflow.mark_trained, MarkTrained(by="hr1", person_id="m7", trained_on=today)

@@ -64,7 +64,7 @@ async def whole_seconds_now(env: WorkflowEnvironment):
     return (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
 
 
-async def test_a_year_with_one_missed_feedback_deadline(env, pool, store):
+async def test_a_year_with_one_missed_feedback_deadline(mail, env, pool, store):
     """A year of a 2+3 group: exact reminders, escalations and closure, at the policy's times.
 
     Meetings 3 and 4 are not recorded (the group goes at risk), a2 answers the midpoint late and
@@ -120,7 +120,7 @@ async def test_a_year_with_one_missed_feedback_deadline(env, pool, store):
             )
         )
 
-    async with running_worker(env.client, pool) as task_queue:
+    async with running_worker(env.client, pool, mail) as task_queue:
         handle = await start(env, task_queue, spec(rid, starts, ends))
         for at, update, command in sorted(actions, key=lambda a: a[0]):
             await sleep_until(env, at)
@@ -187,11 +187,11 @@ async def test_a_year_with_one_missed_feedback_deadline(env, pool, store):
     )
 
 
-async def test_refused_updates_write_nothing_and_say_why(env, pool, store):
+async def test_refused_updates_write_nothing_and_say_why(mail, env, pool, store):
     """Not a member, a future date, a duplicate, a closed round: each refused with its reason."""
     rid = f"refused-{uuid.uuid4()}"
     starts = await whole_seconds_now(env)
-    async with running_worker(env.client, pool) as task_queue:
+    async with running_worker(env.client, pool, mail) as task_queue:
         handle = await start(env, task_queue, spec(rid, starts, starts + timedelta(days=60), SHORT))
         await sleep_until(env, starts + timedelta(days=1))
         await handle.execute_update(
@@ -246,12 +246,12 @@ async def test_refused_updates_write_nothing_and_say_why(env, pool, store):
         await replay_all_runs(env.client, handle)
 
 
-async def test_withdrawal_below_minimum_dissolves_the_group(env, pool, store):
+async def test_withdrawal_below_minimum_dissolves_the_group(mail, env, pool, store):
     """A mentee leaves (the group goes on), then a mentor: below two mentors, it is dissolved."""
     rid = f"dissolve-{uuid.uuid4()}"
     starts = await whole_seconds_now(env)
     policy = SHORT.model_copy(update={"min_mentors": 2})
-    async with running_worker(env.client, pool) as task_queue:
+    async with running_worker(env.client, pool, mail) as task_queue:
         handle = await start(
             env, task_queue, spec(rid, starts, starts + timedelta(days=60), policy)
         )
@@ -280,11 +280,11 @@ async def test_withdrawal_below_minimum_dissolves_the_group(env, pool, store):
     assert events[-1].recipients == ("m1", "a1", "a2", COORDINATOR)
 
 
-async def test_pause_and_resume_move_the_deadlines(env, pool, store):
+async def test_pause_and_resume_move_the_deadlines(mail, env, pool, store):
     """Paused for ten days: nothing fires meanwhile; the agreement reminders come ten days later."""
     rid = f"pause-{uuid.uuid4()}"
     starts = await whole_seconds_now(env)
-    async with running_worker(env.client, pool) as task_queue:
+    async with running_worker(env.client, pool, mail) as task_queue:
         handle = await start(env, task_queue, spec(rid, starts, starts + timedelta(days=365)))
         await sleep_until(env, starts + timedelta(days=2))
         await handle.execute_update(
@@ -324,7 +324,7 @@ async def test_pause_and_resume_move_the_deadlines(env, pool, store):
     ]
 
 
-async def test_a_retried_append_records_each_event_once(dev_env, pool, store):
+async def test_a_retried_append_records_each_event_once(mail, dev_env, pool, store):
     """The append fails after its commit on every first attempt; no retry writes anything twice.
 
     On the real dev server in real time, with a policy in seconds: the Java test server's time
@@ -348,7 +348,7 @@ async def test_a_retried_append_records_each_event_once(dev_env, pool, store):
 
     starts = await whole_seconds_now(dev_env)
     ends = starts + timedelta(seconds=20)
-    async with running_worker(dev_env.client, pool, activities=[append_events]) as task_queue:
+    async with running_worker(dev_env.client, pool, mail, activities=[append_events]) as task_queue:
         handle = await start(dev_env, task_queue, spec(rid, starts, ends, IN_SECONDS))
         agreement = RecordAgreement(by="m1", goals=("g",), agreement="a")
         await handle.execute_update(RelationshipWorkflow.record_agreement, agreement)
@@ -363,25 +363,27 @@ async def test_a_retried_append_records_each_event_once(dev_env, pool, store):
     assert fold(events) == queried
 
 
-async def test_a_relationship_that_cannot_fit_its_policy_fails_to_start_with_the_reason(env, pool):
+async def test_a_relationship_that_cannot_fit_its_policy_fails_to_start_with_the_reason(
+    mail, env, pool
+):
     """Too short for its agreement and feedback windows: the workflow fails, naming the problem."""
     rid = f"short-{uuid.uuid4()}"
     starts = await whole_seconds_now(env)
-    async with running_worker(env.client, pool) as task_queue:
+    async with running_worker(env.client, pool, mail) as task_queue:
         handle = await start(env, task_queue, spec(rid, starts, starts + timedelta(days=20)))
         with pytest.raises(Exception) as failed:
             await handle.result()
     assert "too short for its policy" in str(failed.value.cause)
 
 
-async def test_a_relationship_whose_programme_is_gone_still_closes(env, pool):
+async def test_a_relationship_whose_programme_is_gone_still_closes(mail, env, pool):
     """Telling a programme that no longer runs is logged, not a failure of the group."""
     rid = f"orphan-{uuid.uuid4()}"
     starts = await whole_seconds_now(env)
     orphan = spec(rid, starts, starts + timedelta(days=60), SHORT).model_copy(
         update={"report_to": "programme:no-such-programme"}
     )
-    async with running_worker(env.client, pool) as task_queue:
+    async with running_worker(env.client, pool, mail) as task_queue:
         handle = await start(env, task_queue, orphan)
         await handle.execute_update(
             RelationshipWorkflow.withdraw, Withdraw(person_id="m1", by="m1", reason="left")

@@ -1,5 +1,7 @@
-"""What every Mentorflow workflow does the same way: stamping events, refusing, retrying."""
+"""What every Mentorflow workflow does the same way: stamping events, refusing, retrying,
+delivering notifications."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 from uuid import UUID
 
@@ -8,9 +10,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.mail.postman import DeliverInput, Postman
     from activities.record_keeping import NON_RETRYABLE
+    from domain.delivery import Undelivered, to_deliver
     from domain.errors import RuleViolation
-    from domain.events import SYSTEM
+    from domain.events import SYSTEM, Event
     from domain.factory import EventFactory
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -19,6 +23,9 @@ RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=NON_RETRYABLE,
 )
+
+DELIVERY_PATCH = "deliver-notifications"
+"""Histories recorded before delivery existed run on without it (see README, Upgrades)."""
 
 _NIL_ID = UUID(int=0)
 
@@ -40,3 +47,23 @@ def validation_factory(actor: str) -> EventFactory:
 def rejected(violation: RuleViolation) -> ApplicationError:
     """A broken business rule, for the caller: its code as the type, never retried."""
     return ApplicationError(str(violation), type=violation.code, non_retryable=True)
+
+
+async def deliver(programme_id: str, events: Sequence[Event]) -> list[Undelivered]:
+    """Send the notifications of events just recorded; return the recipients never reached.
+
+    Transient SMTP trouble is retried here (with back-off, for as long as it takes); the
+    workflow records what is returned and tells the coordinator.
+    """
+    ids = to_deliver(events)
+    if not ids or not workflow.patched(DELIVERY_PATCH):
+        return []
+    report = await workflow.execute_activity_method(
+        Postman.deliver_notifications,
+        DeliverInput(programme_id=programme_id, event_ids=ids),
+        # A notification to everyone in a large programme is hundreds of messages.
+        start_to_close_timeout=timedelta(minutes=10),
+        heartbeat_timeout=timedelta(minutes=2),
+        retry_policy=RETRY,
+    )
+    return report.failed

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.record_keeping import AppendProgrammeEventsInput, RecordKeeping
     from activities.reporting import Reporting, ReportInput
     from domain import programme_rules as rules
+    from domain.delivery import failure_events
     from domain.errors import RuleViolation
     from domain.factory import EventFactory
     from domain.matching import ProposedGroup
@@ -230,8 +231,17 @@ class ProgrammeWorkflow:
             raise plumbing.rejected(e) from e
 
     async def _record(self, events: list[ProgrammeEvent]) -> None:
+        """Append ``events``, then deliver their notifications (and record any that failed)."""
         if not events:
             return
+        await self._append(events)
+        programme = self._input.programme
+        failed = await plumbing.deliver(programme.id, events)
+        await self._record(
+            list(failure_events(failed, programme.coordinator.id, plumbing.factory()))
+        )
+
+    async def _append(self, events: list[ProgrammeEvent]) -> None:
         await workflow.execute_activity_method(
             RecordKeeping.append_programme_events,
             AppendProgrammeEventsInput(

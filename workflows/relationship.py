@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitFeedback,
         Withdraw,
     )
+    from domain.delivery import failure_events
     from domain.errors import RuleViolation
     from domain.events import RelationshipEvent
     from domain.factory import EventFactory
@@ -173,8 +174,16 @@ class RelationshipWorkflow:
             raise plumbing.rejected(e) from e
 
     async def _record(self, events: list[RelationshipEvent]) -> None:
+        """Append ``events``, then deliver their notifications (and record any that failed)."""
         if not events:
             return
+        await self._append(events)
+        failed = await plumbing.deliver(self._spec.programme_id, events)
+        await self._record(
+            list(failure_events(failed, self._spec.coordinator_id, plumbing.factory()))
+        )
+
+    async def _append(self, events: list[RelationshipEvent]) -> None:
         expected = self._state.version if self._state is not None else 0
         await workflow.execute_activity_method(
             RecordKeeping.append_events,

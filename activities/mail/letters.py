@@ -1,0 +1,230 @@
+"""From a recorded event to the letter each recipient reads: templates, language, invitations.
+
+Every notification kind has one template per locale under ``templates/<locale>/<kind>.txt``, with
+a ``subject`` and a ``body`` block, all fed the same facts. Dates are written in the programme's
+time zone and the reader's language (babel); invitations come from the relationship's history.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time, format_timedelta
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from activities.mail.invites import Attendee, MeetingInvite, Method, meeting_uid
+from domain import durations
+from domain.events import (
+    Event,
+    MeetingScheduled,
+    MemberWithdrew,
+    RelationshipClosed,
+    RelationshipEvent,
+    RelationshipStarted,
+    Resumed,
+)
+from domain.fold import apply, fold
+from domain.state import MeetingStatus, RelationshipState
+from store.directory import Contact, ProgrammeEntry
+
+LOCALES = ("fi", "sv", "en")
+
+KINDS = (
+    # relationship
+    "relationship_started",
+    "meeting_scheduled",
+    "agreement_reminder",
+    "meeting_preparation_reminder",
+    "feedback_requested",
+    "feedback_reminder",
+    "escalation_raised",
+    "member_withdrew",
+    "resumed",
+    "relationship_closed",
+    # programme
+    "programme_started",
+    "programme_reminder_issued",
+    "untrained_mentors_excluded",
+    "matching_proposed",
+    "approval_escalated",
+    "midpoint_survey",
+    "closing_invitation",
+    "programme_closed",
+    # both
+    "delivery_failed",
+)
+"""Every notification kind the workflows decide; a template exists for each in every locale."""
+
+
+@dataclass(frozen=True)
+class Letter:
+    subject: str
+    body: str
+    invite: MeetingInvite | None
+
+
+@dataclass(frozen=True)
+class Occasion:
+    """Everything a letter about one event may say, whoever reads it."""
+
+    kind: str
+    event: Event
+    programme: ProgrammeEntry
+    contacts: dict[str, Contact]
+    relationship: RelationshipState | None
+    """The relationship just after the event (None for a programme's events)."""
+    invite_sequence: dict[int, int]
+    """Per meeting number: how many invitations about it went out before this event."""
+
+
+def occasion(
+    kind: str,
+    event: Event,
+    history: Sequence[Event],
+    programme: ProgrammeEntry,
+    contacts: dict[str, Contact],
+) -> Occasion:
+    """``history`` is the stream up to and including ``event``."""
+    relationship: RelationshipState | None = None
+    sequence: dict[int, int] = {}
+    if history and isinstance(history[0], RelationshipStarted):
+        events: list[RelationshipEvent] = list(history)  # type: ignore[arg-type]
+        relationship, sequence = _replay_invitations(events)
+    return Occasion(kind, event, programme, contacts, relationship, sequence)
+
+
+def people_named(event: Event, history: Sequence[Event]) -> set[str]:
+    """Ids a letter about ``event`` may name: its people, and the group's members."""
+    ids = set(getattr(event, "recipients", ())) | set(getattr(event, "persons", ()))
+    for field in ("person_id", "coordinator_id"):
+        if isinstance(value := getattr(event, field, None), str):
+            ids.add(value)
+    if history and isinstance(first := history[0], RelationshipStarted):
+        ids |= {m.person_id for m in first.members} | {first.coordinator_id}
+    return ids
+
+
+class Stationery:
+    """The templates, loaded once."""
+
+    def __init__(self) -> None:
+        self._env = Environment(
+            loader=PackageLoader("activities.mail", "templates"),
+            undefined=StrictUndefined,  # a missing fact is an error, not an empty sentence
+            autoescape=False,  # plain-text mail
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def template_names(self) -> list[str]:
+        return self._env.list_templates(extensions=["txt"])
+
+    def write(self, occasion: Occasion, to: Contact) -> Letter:
+        invite = _invite(occasion, to)
+        template = self._env.get_template(f"{to.locale}/{occasion.kind}.txt")
+        context = template.new_context(_facts(occasion, to, invite))
+        subject = "".join(template.blocks["subject"](context)).strip()
+        body = "".join(template.blocks["body"](context)).strip() + "\n"
+        return Letter(subject=" ".join(subject.split()), body=body, invite=invite)
+
+
+def _facts(o: Occasion, to: Contact, invite: MeetingInvite | None) -> dict[str, Any]:
+    zone = ZoneInfo(o.programme.timezone)
+
+    def name(person_id: str) -> str:
+        contact = o.contacts.get(person_id)
+        return contact.name if contact else person_id
+
+    def when(moment: datetime) -> str:
+        local, lang = moment.astimezone(zone), to.locale
+        return (
+            f"{format_date(local, 'long', locale=lang)} {format_time(local, 'short', locale=lang)}"
+        )
+
+    def day(moment: date | datetime) -> str:
+        value = moment.astimezone(zone).date() if isinstance(moment, datetime) else moment
+        return format_date(value, "long", locale=to.locale)
+
+    def span(length: timedelta) -> str:
+        return format_timedelta(length, locale=to.locale, threshold=1.5)
+
+    r = o.relationship
+    return {
+        "e": o.event,
+        "to": to,
+        "programme": o.programme,
+        "coordinator": name(o.programme.coordinator_id),
+        "relationship": r,
+        "group": [] if r is None else [(name(p), m.role.value) for p, m in r.members.items()],
+        "invite": invite,
+        "name": name,
+        "names": lambda ids: ", ".join(name(i) for i in ids),
+        "when": when,
+        "day": day,
+        "span": span,
+    }
+
+
+def _replay_invitations(
+    history: list[RelationshipEvent],
+) -> tuple[RelationshipState, dict[int, int]]:
+    """The state after the last event, and the invitation count per meeting before it."""
+    state = fold(history[:1])
+    sent: dict[int, int] = {}
+    for event in history[1:-1]:
+        state = apply(state, [event])
+        if (number := _meeting_invited(event, state)) is not None:
+            sent[number] = sent.get(number, 0) + 1
+    if len(history) > 1:
+        state = apply(state, history[-1:])
+    return state, sent
+
+
+def _meeting_invited(event: Event, state: RelationshipState) -> int | None:
+    """The meeting an event sends (or cancels) an invitation for, given the state after it."""
+    if isinstance(event, MeetingScheduled):
+        return event.number
+    if isinstance(event, Resumed | RelationshipClosed | MemberWithdrew):
+        return _open_meeting(state)
+    return None
+
+
+def _open_meeting(state: RelationshipState) -> int | None:
+    """The latest scheduled meeting nobody has recorded yet, if any."""
+    open_ = [m.number for m in state.meetings if m.status == MeetingStatus.OPEN]
+    return max(open_) if open_ else None
+
+
+def _invite(o: Occasion, to: Contact) -> MeetingInvite | None:
+    r = o.relationship
+    if r is None or to.person_id not in r.members:
+        return None  # the coordinator organises; only members are attendees
+    e = o.event
+    number = _meeting_invited(e, r)
+    if number is None:
+        return None
+    if isinstance(e, MemberWithdrew) and to.person_id != e.person_id:
+        return None  # the others still meet: only the one leaving has the meeting cancelled
+    method = Method.CANCEL if isinstance(e, RelationshipClosed | MemberWithdrew) else Method.REQUEST
+    slot = next(m for m in r.meetings if m.number == number)
+    coordinator = o.contacts.get(o.programme.coordinator_id)
+    attendees = [o.contacts[p] for p in r.active_members() if p in o.contacts]
+    if method is Method.CANCEL and isinstance(e, MemberWithdrew):
+        attendees = [to]
+    return MeetingInvite(
+        method=method,
+        uid=meeting_uid(r.relationship_id, number),
+        sequence=o.invite_sequence.get(number, 0),
+        summary=f"{o.programme.name}: {number}",
+        starts_at=slot.due_at,
+        length=durations.add(slot.due_at, r.policy.meeting_length) - slot.due_at,
+        timezone=o.programme.timezone,
+        stamp=e.occurred_at,
+        organizer=Attendee(
+            coordinator.name if coordinator else o.programme.name,
+            coordinator.email if coordinator else "mentorflow@localhost",
+        ),
+        attendees=tuple(Attendee(c.name, c.email) for c in attendees),
+    )
