@@ -8,6 +8,7 @@ and dropped, as a real mailbox provider would.
 
 import email
 import email.policy
+import logging
 import mailbox
 import socket
 import threading
@@ -19,6 +20,10 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from activities.mail.smtp import SmtpConfig
+
+
+# aiosmtpd logs every envelope (addresses included) at INFO; logs here carry ids only.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class MaildirHandler:

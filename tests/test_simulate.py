@@ -10,6 +10,7 @@ import yaml
 
 from mentorflow.simulate import SimulationReport, simulate
 from mentorflow.synthetic import cohort
+from tests.mailbox_helpers import headers
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
 
@@ -27,19 +28,19 @@ def scenario(tmp_path: Path, **behaviour: object) -> Path:
     return path
 
 
-async def test_the_same_seed_gives_the_same_results(database_url):
+async def test_the_same_seed_gives_the_same_results(mail, database_url):
     """Two runs of the example with its seed: identical reports, apart from the run's own id."""
-    first = await simulate(EXAMPLE, None, database_url, lambda *_: None)
-    second = await simulate(EXAMPLE, None, database_url, lambda *_: None)
+    first = await simulate(EXAMPLE, None, database_url, lambda *_: None, mail.config)
+    second = await simulate(EXAMPLE, None, database_url, lambda *_: None, mail.config)
     assert first.seed == 2020
     assert without_run_ids(first) == without_run_ids(second)
     assert first.checks["fold_matches_workflows"] is True
     assert first.programme["phase"] == "closed"
 
 
-async def test_a_scripted_withdrawal_dissolves_a_group_below_its_minimum(database_url):
+async def test_a_scripted_withdrawal_dissolves_a_group_below_its_minimum(mail, database_url):
     """a3 leaves on 2021-02-10 a group of two mentees (minimum two): the group is dissolved."""
-    report = await simulate(EXAMPLE, None, database_url, lambda *_: None)
+    report = await simulate(EXAMPLE, None, database_url, lambda *_: None, mail.config)
     [group] = [r for r in report.relationships if "a3" in r.mentees]
     assert group.outcome == "dissolved"
     assert "after a3 withdrew" in group.reason and len(group.mentees) == 2
@@ -49,11 +50,11 @@ async def test_a_scripted_withdrawal_dissolves_a_group_below_its_minimum(databas
 
 
 async def test_people_who_never_answer_give_exactly_one_escalation_per_deadline(
-    tmp_path, database_url
+    mail, tmp_path, database_url
 ):
     """Nobody records an agreement or answers feedback: one escalation per deadline, no more."""
     path = scenario(tmp_path, agreement_on_time=0, feedback_on_time=0, feedback_late=0, script=[])
-    report = await simulate(path, 7, database_url, lambda *_: None)
+    report = await simulate(path, 7, database_url, lambda *_: None, mail.config)
     assert report.relationships
     for group in report.relationships:
         kinds = [e["kind"] for e in group.escalations if e["kind"] != "inactive"]
@@ -82,9 +83,10 @@ def test_a_bad_scenario_is_refused_in_one_line_before_anything_starts(tmp_path):
 
 
 async def test_500_participants_run_to_the_end_and_the_report_counts_what_is_stored(
-    tmp_path, pool, database_url
+    mail, tmp_path, pool, database_url
 ):
-    """150 mentors and 350 mentees: every group closes, and the JSON counts equal SQL counts."""
+    """150 mentors and 350 mentees: every group closes, the JSON counts equal SQL counts, and
+    every message the notifications call for is in the Maildir exactly once."""
     data = yaml.safe_load(EXAMPLE.read_text())
     data["participants"] = [
         {**p.model_dump(mode="json", exclude_defaults=True), "role": p.role.value}
@@ -93,7 +95,7 @@ async def test_500_participants_run_to_the_end_and_the_report_counts_what_is_sto
     data["behaviour"]["script"] = []
     path = tmp_path / "big.yaml"
     path.write_text(yaml.safe_dump(data))
-    report = await simulate(path, None, database_url, lambda *_: None)
+    report = await simulate(path, None, database_url, lambda *_: None, mail.config)
 
     assert report.programme["phase"] == "closed" and report.programme["participants"] == 500
     assert len(report.relationships) > 60
@@ -116,3 +118,20 @@ async def test_500_participants_run_to_the_end_and_the_report_counts_what_is_sto
     assert report.notifications == {r["kind"]: r["n"] for r in kinds}
     held = sum(r.meetings_held for r in report.relationships)
     assert report.report is not None and report.report.meetings_held == held
+
+    outbox = await _outbox(pool, run)
+    owed = {(str(event_id), person) for event_id, recipients in outbox for person in recipients}
+    filed = [h for h in headers(mail) if h["X-Mentorflow-Event"] in {e for e, _ in owed}]
+    assert len(filed) == len(owed) == report.mail["messages"] == report.mail["sent"]
+    assert all(mail.handler.received[h["Message-ID"]] == 1 for h in filed)
+    assert report.mail["failed"] == report.mail["sending"] == 0
+
+
+async def _outbox(pool, run: str):
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT event_id, recipients FROM outbox WHERE stream_id = $1 OR stream_id LIKE $2",
+            f"programme:{run}",
+            f"relationship:{run}:%",
+        )
+    return [(r["event_id"], r["recipients"]) for r in rows]

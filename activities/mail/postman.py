@@ -159,7 +159,6 @@ class Postman:
         message["Message-ID"] = mid
         # The decision's time, not the sending time: a simulated year reads in its own dates.
         message["Date"] = format_datetime(o.event.occurred_at)
-        message["Content-Language"] = to.locale
         message["X-Mentorflow-Event"] = str(o.event.event_id)
         message["X-Mentorflow-Kind"] = o.kind
         message.set_content(letter.body)
@@ -170,6 +169,8 @@ class Postman:
                 filename="invite.ics",
                 params={"method": letter.invite.method.value},
             )
+        # After the attachment: turning the message into multipart moves Content-* headers down.
+        message["Content-Language"] = to.locale
         return message
 
 
