@@ -6,6 +6,7 @@ Exit code 0 on success; on failure, non-zero with a one-line reason on stderr.
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -186,13 +187,19 @@ def programme_check(
         print(", ".join(f"{k}: {v}" for k, v in summary.items()) + " - OK")
 
 
+_client_used = False
+"""Set once a command has connected to Temporal (see ``main``)."""
+
+
 def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
     """Connect, run one request, turn known refusals into the one-line error."""
+    global _client_used
+    _client_used = True
     from mentorflow.programme_files import ProgrammeFileError
     from mentorflow.programmes import ProgrammeError
 
     settings = Settings()
-    configure_logging("WARNING", settings.log_format)
+    configure_logging("WARNING", settings.log_format, temporal_core=False)
     address = settings.temporal_address or "localhost:7233"
 
     async def go() -> T:
@@ -320,4 +327,14 @@ class _progress:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as e:
+        if not _client_used:
+            raise
+        # A client command is done and has printed; skip the interpreter's shutdown. Threads of
+        # the Temporal core can still complete a request then and call into a finalising
+        # interpreter, which aborts the process (SIGABRT) after a correct answer.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(e.code if isinstance(e.code, int) else (0 if e.code is None else 1))

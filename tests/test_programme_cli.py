@@ -91,7 +91,7 @@ async def test_start_status_and_approve_a_programme_from_the_command_line(
         code, out, err = await mentorflow(address, "programme", "approve-matching", pid)
         assert (code, out) == (0, f"approved: 1 groups of {pid} are starting\n"), err
         twice = await mentorflow(address, "programme", "approve-matching", pid)
-        assert twice[0] == 1 and "no matching proposal waiting for approval" in twice[2]
+        assert twice[0] == 1 and "no matching proposal waiting for approval" in twice[2], twice
 
         for _ in range(50):
             status = json.loads(
