@@ -70,7 +70,9 @@ class ProgrammeWorkflow:
             started = rules.start_programme(
                 input.programme, input.calendar, tuple(input.participants), plumbing.factory()
             )
-            await self._record([started])
+            # Under the lock: an Update may arrive while the start is being delivered.
+            async with self._lock:
+                await self._record([started])
         phase = self.state().phase
         while True:
             async with self._lock:

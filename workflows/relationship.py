@@ -60,7 +60,9 @@ class RelationshipWorkflow:
                 started = commands.start(self._spec, plumbing.factory())
             except RuleViolation as e:
                 raise plumbing.rejected(e) from e
-            await self._record([started])
+            # Under the lock: an Update may arrive while the start is being delivered.
+            async with self._lock:
+                await self._record([started])
         phase = self.state().phase
         while True:
             async with self._lock:
