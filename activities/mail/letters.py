@@ -58,6 +58,10 @@ KINDS = (
 """Every notification kind the workflows decide; a template exists for each in every locale."""
 
 
+_ABOUT_MEETINGS = {"meeting_scheduled", "resumed", "member_withdrew", "relationship_closed"}
+"""Kinds that may carry an invitation (its SEQUENCE needs the history of invitations)."""
+
+
 @dataclass(frozen=True)
 class Letter:
     subject: str
@@ -91,7 +95,10 @@ def occasion(
     sequence: dict[int, int] = {}
     if history and isinstance(history[0], RelationshipStarted):
         events: list[RelationshipEvent] = list(history)  # type: ignore[arg-type]
-        relationship, sequence = _replay_invitations(events)
+        if kind in _ABOUT_MEETINGS:
+            relationship, sequence = _replay_invitations(events)
+        else:
+            relationship = fold(events)
     return Occasion(kind, event, programme, contacts, relationship, sequence)
 
 

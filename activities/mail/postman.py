@@ -66,17 +66,27 @@ class Postman:
         sent_before: set[str] = set(details[0]) if details else set()
         sent_now: list[str] = []
         failed: list[Undelivered] = []
-        for event_id in request.event_ids:
-            item = await self._log.item(event_id)
-            if item is None:
-                raise ApplicationError(
-                    f"event {event_id} has no outbox row", type="NoOutboxRow", non_retryable=True
+        async with smtp.Session(self._config) as session:
+            for event_id in request.event_ids:
+                item = await self._log.item(event_id)
+                if item is None:
+                    raise ApplicationError(
+                        f"event {event_id} has no outbox row",
+                        type="NoOutboxRow",
+                        non_retryable=True,
+                    )
+                failed += await self._deliver(
+                    session, request.programme_id, item, sent_before, sent_now
                 )
-            failed += await self._deliver(request.programme_id, item, sent_before, sent_now)
         return DeliveryReport(sent=len(sent_now), failed=failed)
 
     async def _deliver(
-        self, programme_id: str, item: OutboxItem, sent_before: set[str], sent_now: list[str]
+        self,
+        session: smtp.Session,
+        programme_id: str,
+        item: OutboxItem,
+        sent_before: set[str],
+        sent_now: list[str],
     ) -> list[Undelivered]:
         event_id = item.event.event_id
         done = await self._log.deliveries(event_id)
@@ -103,7 +113,7 @@ class Postman:
             message = self._message(occasion_, contact, mid)
             claim = await self._log.claim(event_id, person, mid)
             try:
-                await smtp.send(self._config, message, contact.email)
+                await session.send(message, contact.email)
             except smtp.PermanentRejection as e:
                 await self._finish(item, person, mid, DeliveryState.FAILED, e.code, e.message)
                 failures.append(_undelivered(item, person, e.code, e.message))

@@ -40,30 +40,74 @@ def redact(text: str) -> str:
     return _ADDRESS.sub("<address>", text)
 
 
-async def send(config: SmtpConfig, message: EmailMessage, to: str) -> None:
-    """Send ``message`` to ``to``; raise PermanentRejection on a 5xx, anything else to retry."""
-    try:
-        await aiosmtplib.send(
-            message,
-            sender=_envelope_sender(config.sender),
-            recipients=[to],
-            hostname=config.host,
-            port=config.port,
-            start_tls=config.starttls,
-            use_tls=False,
-            username=config.username,
-            password=config.password,
-            timeout=config.timeout,
-        )
-    except aiosmtplib.SMTPRecipientsRefused as e:
-        refusal = e.recipients[0]
-        if refusal.code >= 500:
-            raise PermanentRejection(refusal.code, redact(refusal.message)) from None
-        raise
-    except aiosmtplib.SMTPResponseException as e:
-        if e.code >= 500 and not isinstance(e, aiosmtplib.SMTPSenderRefused):
-            raise PermanentRejection(e.code, redact(e.message)) from None
-        raise  # 4xx, or our own sender refused: configuration to fix, retrying meanwhile
+class Session:
+    """One SMTP connection for a batch of messages, opened on first use and reopened after an
+    error (the server may have dropped it, or be mid-transaction)."""
+
+    def __init__(self, config: SmtpConfig):
+        self._config = config
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def __aenter__(self) -> "Session":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._close()
+
+    async def send(self, message: EmailMessage, to: str) -> None:
+        """Send ``message`` to ``to``; PermanentRejection on a 5xx, anything else to retry."""
+        try:
+            client = await self._connected()
+            await client.send_message(
+                message, sender=_envelope_sender(self._config.sender), recipients=[to]
+            )
+        except aiosmtplib.SMTPRecipientsRefused as e:
+            await self._reset()
+            refusal = e.recipients[0]
+            if refusal.code >= 500:
+                raise PermanentRejection(refusal.code, redact(refusal.message)) from None
+            raise
+        except aiosmtplib.SMTPResponseException as e:
+            await self._reset()
+            if e.code >= 500 and not isinstance(e, aiosmtplib.SMTPSenderRefused):
+                raise PermanentRejection(e.code, redact(e.message)) from None
+            raise  # 4xx, or our own sender refused: configuration to fix, retrying meanwhile
+        except BaseException:
+            await self._close()
+            raise
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is None:
+            c = self._config
+            client = aiosmtplib.SMTP(
+                hostname=c.host,
+                port=c.port,
+                start_tls=c.starttls,
+                use_tls=False,
+                username=c.username,
+                password=c.password,
+                timeout=c.timeout,
+            )
+            await client.connect()
+            self._client = client
+        return self._client
+
+    async def _reset(self) -> None:
+        """After a refusal the connection stays usable once the transaction is reset."""
+        if self._client is None:
+            return
+        try:
+            await self._client.rset()
+        except aiosmtplib.SMTPException:
+            await self._close()
+
+    async def _close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except aiosmtplib.SMTPException:
+                client.close()
 
 
 def _envelope_sender(sender: str) -> str:
