@@ -4,12 +4,13 @@ A meeting keeps one UID for life, so an update (SEQUENCE + 1) moves the entry al
 attendee's calendar instead of adding a second, and METHOD:CANCEL removes it.
 """
 
+import functools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 
 class Method(StrEnum):
@@ -59,10 +60,17 @@ def to_ics(invite: MeetingInvite) -> str:
     event.add("organizer", _address(invite.organizer, "CHAIR"))
     for person in invite.attendees:
         event.add("attendee", _address(person, "REQ-PARTICIPANT"), encode=False)
+    cal.add_component(_vtimezone(invite.timezone, start.year))
     cal.add_component(event)
-    cal.add_missing_timezones()  # a VTIMEZONE for the TZID, so every client reads the same time
     ics: bytes = cal.to_ical()
     return ics.decode("utf-8")
+
+
+@functools.lru_cache(maxsize=64)
+def _vtimezone(tzid: str, year: int) -> Timezone:
+    """The VTIMEZONE every client needs to read the TZID the same way, for the meeting's year and
+    the next (generating it for all years is slow and makes every invitation kilobytes long)."""
+    return Timezone.from_tzid(tzid, first_date=date(year, 1, 1), last_date=date(year + 2, 1, 1))
 
 
 def _address(person: Attendee, role: str) -> vCalAddress:
