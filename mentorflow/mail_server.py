@@ -61,6 +61,7 @@ class MailServer:
 
     def __init__(self, maildir: Path, refuse: Callable[[str], bool] = lambda address: False):
         self.maildir = maildir
+        maildir.parent.mkdir(parents=True, exist_ok=True)
         self.handler = MaildirHandler(maildir, refuse)
         self._controller = Controller(self.handler, hostname="127.0.0.1", port=_free_port())
 
