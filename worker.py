@@ -16,6 +16,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.archiving import Archivist
 from activities.launching import Launcher
 from activities.mail.postman import Postman
 from activities.mail.smtp import SmtpConfig
@@ -52,6 +53,7 @@ def activities(
         propose_matching,
         Launcher(client, task_queue).launch_relationship,
         Postman(pool, mail).deliver_notifications,
+        Archivist(client, pool).archive_history,
     ]
 
 

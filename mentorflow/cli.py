@@ -10,13 +10,15 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mentorflow import embedded
+from mentorflow.audit.cli import audit_app
+from mentorflow.cli_common import JsonFlag, fail
 from mentorflow.log_setup import configure_logging
 from mentorflow.settings import Settings
 
@@ -32,18 +34,12 @@ app = typer.Typer(
     help="Mentoring programmes as durable, event-sourced Temporal workflows.",
 )
 err = Console(stderr=True)
+app.add_typer(audit_app, name="audit")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON (for machines).")]
 ProgrammeFileArg = Annotated[Path, typer.Argument(help="The programme file (YAML).")]
 ParticipantsOption = Annotated[
     Path | None, typer.Option("--participants", help="Participants from an HR export (CSV).")
 ]
-
-
-def fail(message: str) -> NoReturn:
-    """The one-line reason on stderr, exit code 1."""
-    print(f"mentorflow: {' '.join(message.split())}", file=sys.stderr)
-    raise typer.Exit(1)
 
 
 @app.command()

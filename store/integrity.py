@@ -9,9 +9,12 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from store.pool import AnyConnection
 
 _SELECT = (
     "SELECT global_position, stream_id, version, event_id::text AS event_id, type,"
@@ -74,7 +77,7 @@ def _utc(moment: datetime) -> str:
 
 
 async def verify_log(
-    conn: asyncpg.Connection, progress: Callable[[int, int], None] | None = None
+    conn: "AnyConnection", progress: Callable[[int, int], None] | None = None
 ) -> Verification:
     """Check the whole log in position order; stop at the first broken link.
 
@@ -105,7 +108,7 @@ async def verify_log(
     return result
 
 
-async def verify_stream(conn: asyncpg.Connection, stream_id: str) -> Verification:
+async def verify_stream(conn: "AnyConnection", stream_id: str) -> Verification:
     """Check one stream: versions 1..n with its hash chain, and n as the streams table says."""
     result = Verification()
     rows = await conn.fetch(f"{_SELECT} WHERE stream_id = $1 ORDER BY version", stream_id)
@@ -161,7 +164,7 @@ def _check_row(
 
 
 async def _check_heads(
-    conn: asyncpg.Connection, last: int, head: int, versions: dict[str, tuple[int, bytes]]
+    conn: "AnyConnection", last: int, head: int, versions: dict[str, tuple[int, bytes]]
 ) -> Broken | None:
     if head != last:
         return Broken(

@@ -1,9 +1,17 @@
 """Connection pool with JSON codecs, so ``jsonb`` columns read and write Python values."""
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    AnyConnection: TypeAlias = (
+        asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    )
+    """A connection of its own, or one borrowed from a pool."""
 
 
 async def _init(conn: asyncpg.Connection) -> None:

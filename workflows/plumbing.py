@@ -10,6 +10,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.archiving import ArchiveInput, Archivist
     from activities.mail.postman import DeliverInput, Postman
     from activities.record_keeping import NON_RETRYABLE
     from domain.delivery import Undelivered, to_deliver
@@ -26,6 +27,8 @@ RETRY = RetryPolicy(
 
 DELIVERY_PATCH = "deliver-notifications"
 """Histories recorded before delivery existed run on without it (see README, Upgrades)."""
+
+ARCHIVE_PATCH = "archive-histories"
 
 _NIL_ID = UUID(int=0)
 
@@ -67,3 +70,26 @@ async def deliver(programme_id: str, events: Sequence[Event]) -> list[Undelivere
         retry_policy=RETRY,
     )
     return report.failed
+
+
+async def archive_previous_run() -> None:
+    """At the start of a run continued from another: archive that one (it has closed)."""
+    info = workflow.info()
+    if info.continued_run_id is not None and workflow.patched(ARCHIVE_PATCH):
+        await _archive(info.workflow_id, info.continued_run_id, complete=True)
+
+
+async def archive_this_run() -> None:
+    """As the workflow closes: archive its last run, up to this point."""
+    info = workflow.info()
+    if workflow.patched(ARCHIVE_PATCH):
+        await _archive(info.workflow_id, info.run_id, complete=False)
+
+
+async def _archive(workflow_id: str, run_id: str, complete: bool) -> None:
+    await workflow.execute_activity_method(
+        Archivist.archive_history,
+        ArchiveInput(workflow_id=workflow_id, run_id=run_id, complete=complete),
+        start_to_close_timeout=timedelta(minutes=2),
+        retry_policy=RETRY,
+    )

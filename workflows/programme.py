@@ -73,6 +73,7 @@ class ProgrammeWorkflow:
             # Under the lock: an Update may arrive while the start is being delivered.
             async with self._lock:
                 await self._record([started])
+        await plumbing.archive_previous_run()
         phase = self.state().phase
         while True:
             async with self._lock:
@@ -87,6 +88,7 @@ class ProgrammeWorkflow:
                 )
             await self._sleep_until_next_step()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await plumbing.archive_this_run()
         report = self.state().report
         assert report is not None
         return report

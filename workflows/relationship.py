@@ -63,6 +63,7 @@ class RelationshipWorkflow:
             # Under the lock: an Update may arrive while the start is being delivered.
             async with self._lock:
                 await self._record([started])
+        await plumbing.archive_previous_run()
         phase = self.state().phase
         while True:
             async with self._lock:
@@ -77,6 +78,7 @@ class RelationshipWorkflow:
                 )
             await self._sleep_until_next_step()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await plumbing.archive_this_run()
         closure = self.state().closure
         assert closure is not None
         result = RelationshipResult(

@@ -9,12 +9,15 @@ caught, because position P is gone or has another hash.
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import asyncpg
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from store.pool import AnyConnection
 
 
 class Checkpoint(BaseModel):
@@ -67,7 +70,7 @@ def sign(key: Ed25519PrivateKey, position: int, head_hash: str, now: datetime) -
     )
 
 
-async def check(conn: asyncpg.Connection, checkpoint: Checkpoint) -> str | None:
+async def check(conn: "AnyConnection", checkpoint: Checkpoint) -> str | None:
     """None when the log still extends ``checkpoint``; else what is wrong."""
     public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(checkpoint.public_key))
     try:

@@ -1,0 +1,215 @@
+"""``mentorflow audit``: read-only commands for auditors, against the event store only.
+
+They need no Temporal server and write nothing: an auditor can run them as a member of the
+``mentorflow_auditor`` role (SELECT only). Archived Temporal histories are replayed from the store.
+"""
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from mentorflow.cli_common import JsonFlag, fail
+
+T = TypeVar("T")
+
+audit_app = typer.Typer(
+    no_args_is_help=True,
+    help="Replay, verify and export the record (read-only; MENTORFLOW_DATABASE_URL).",
+)
+
+RelationshipArg = Annotated[str, typer.Argument(help="The relationship's id.")]
+
+
+def _with_store(use: "Callable[..., Awaitable[T]]") -> T:
+    """Open the event store read-only (no migration), run ``use(pool)``, one-line errors."""
+    import asyncpg
+
+    from mentorflow import embedded
+    from mentorflow.audit.records import AuditError
+    from mentorflow.log_setup import configure_logging
+    from mentorflow.settings import Settings
+    from store.pool import create_pool
+    from worker import database_url
+
+    settings = Settings()
+    configure_logging("WARNING", settings.log_format, temporal_core=False)
+
+    async def go() -> T:
+        url = database_url(settings)
+        try:
+            pool = await create_pool(url, min_size=1, max_size=4)
+        except (OSError, asyncpg.PostgresError) as e:
+            raise AuditError(f"cannot reach the event store: {e}") from e
+        try:
+            schema = await pool.fetchval("SELECT max(version) FROM schema_migrations")
+            if (schema or 0) < 3:
+                raise AuditError(
+                    "the event store has no hash chains yet: start a worker once to migrate it"
+                )
+            return await use(pool)
+        finally:
+            await pool.close()
+
+    try:
+        return asyncio.run(go())
+    except (AuditError, embedded.StackError) as e:
+        fail(str(e))
+    except asyncpg.PostgresError as e:
+        fail(f"the event store refused the request: {e}")
+
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of {value!r} is not a date-time (e.g. 2026-03-01T12:00:00+02:00)")
+    if moment.tzinfo is None:
+        fail(f"--as-of {value!r} has no time zone (add Z or an offset like +02:00)")
+    return moment
+
+
+@audit_app.command("replay")
+def replay(
+    relationship_id: RelationshipArg,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="ISO date-time with zone: the state as it was then (default: now)."),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """The relationship's state as of a moment (the workflow's own fold) and its timeline."""
+    from mentorflow.audit.records import relationship_as_of
+
+    moment = _moment(as_of)
+    result = _with_store(lambda pool: relationship_as_of(pool, relationship_id, moment))
+    if json_output:
+        print(result.model_dump_json(indent=2))
+        return
+    s = result.state
+    print(
+        f"{result.relationship_id}: {result.events} of {result.total_events} events"
+        + (f" up to {moment.isoformat()}" if moment else "")
+    )
+    if s is None:
+        print("  not started yet")
+    else:
+        closure = f", closed: {s.closure.outcome} ({s.closure.reason})" if s.closure else ""
+        print(f"  phase {s.phase}{closure}")
+        active = ", ".join(f"{p} ({m.role})" for p, m in s.members.items() if m.active)
+        print(f"  active members: {active}")
+        print(f"  meetings: {', '.join(f'{m.number}:{m.status}' for m in s.meetings) or '-'}")
+    for entry in result.timeline:
+        print(f"  {entry.at:%Y-%m-%d %H:%M} {entry.actor:>10}  {entry.text}")
+
+
+@audit_app.command("verify")
+def verify(
+    relationship_id: Annotated[
+        str | None, typer.Argument(help="A relationship's id (default with --all: everything).")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="The whole log and every archive.")] = False,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="A checkpoint file from `audit checkpoint`: the log must extend it."),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Check hash chains, versions and positions; replay archived Temporal histories.
+
+    Names the first broken link; exit code 1 unless everything holds.
+    """
+    from mentorflow.audit.report import verify as run_verify
+    from worker import WORKFLOWS
+
+    if (relationship_id is None) == (not all_):
+        fail("give a relationship id or --all (not both)")
+    if checkpoint is not None and relationship_id is not None:
+        fail("--checkpoint checks the whole log: use it with --all")
+
+    def progress(done: int, total: int) -> None:
+        if not json_output and sys.stderr.isatty():
+            print(f"\r  {done:,} of {total:,} events", end="", file=sys.stderr, flush=True)
+
+    report = _with_store(
+        lambda pool: run_verify(pool, WORKFLOWS, relationship_id, checkpoint, progress)
+    )
+    if json_output:
+        print(report.model_dump_json(indent=2))
+    else:
+        log = report.log
+        broken = log["broken"]
+        chain = (
+            f"BROKEN at position {broken['global_position']} (stream {broken['stream_id']},"
+            f" version {broken['version']}): {broken['problem']}"
+            if broken
+            else f"OK: {log['events']:,} events in {log['streams']:,} stream(s), head"
+            f" {log['head_position']} {log['head_hash'][:16]}..."
+        )
+        print(f"chains: {chain}")
+        h = report.histories
+        print(f"histories: {h.replayed} archived run(s) replayed, {len(h.failures)} differ")
+        for f in h.failures:
+            print(f"  {f.workflow_id} run {f.run_id}: {f.error}")
+        if report.checkpoint is not None:
+            print(f"checkpoint: {report.checkpoint}")
+        print(f"{'OK' if report.ok else 'FAILED'} in {report.seconds:.2f} s")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint(
+    key: Annotated[
+        Path | None,
+        typer.Option(help="Ed25519 key (PEM); default MENTORFLOW_DATA_DIR/audit-key.pem, created."),
+    ] = None,
+) -> None:
+    """Print a signed digest of the log head (JSON); keep it outside the database.
+
+    The log is verified first: a checkpoint of a broken log is refused.
+    """
+    from mentorflow.audit.checkpoint import load_or_create_key, sign
+    from mentorflow.settings import Settings
+    from store.integrity import verify_log
+
+    async def take(pool) -> str:  # type: ignore[no-untyped-def]
+        async with pool.acquire() as conn:
+            log = await verify_log(conn)
+        if log.broken is not None:
+            fail(f"the log is broken, no checkpoint: {log.broken.problem}")
+        signing_key = load_or_create_key(key or Settings().data_dir / "audit-key.pem")
+        taken = sign(signing_key, log.head_position, log.head_hash, datetime.now(UTC))
+        return taken.model_dump_json(indent=2)
+
+    print(_with_store(take))
+
+
+@audit_app.command("export")
+def export(
+    relationship_id: RelationshipArg,
+    format_: Annotated[str, typer.Option("--format", help="json or html.")] = "html",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """A self-contained report of one relationship: timeline, state and verification."""
+    from mentorflow.audit.report import export as run_export
+    from mentorflow.audit.report import to_html
+    from worker import WORKFLOWS
+
+    if format_ not in ("json", "html"):
+        fail(f"--format {format_!r}: use json or html")
+    report = _with_store(lambda pool: run_export(pool, WORKFLOWS, relationship_id))
+    text = report.model_dump_json(indent=2) if format_ == "json" else to_html(report)
+    if output is None:
+        print(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {output} ({'verified' if report.verification.ok else 'NOT verified'})")

@@ -1,0 +1,100 @@
+"""``mentorflow audit verify`` and ``export``: the checks an auditor runs, as one report."""
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel
+
+from mentorflow.audit.checkpoint import Checkpoint, check
+from mentorflow.audit.histories import HistoryReplay, replay_archived
+from mentorflow.audit.records import AuditError, RelationshipAsOf, relationship_as_of
+from store.integrity import verify_log, verify_stream
+from workflows.messages import workflow_id
+
+
+class AuditReport(BaseModel):
+    """``mentorflow audit verify --json``: stable, documented in the README."""
+
+    scope: str
+    """``all`` or the relationship id."""
+    ok: bool
+    log: dict[str, Any]
+    """The chain check: events, streams, head_position, head_hash, broken (the first link that
+    does not hold: problem, global_position, stream_id, version), seconds."""
+    histories: HistoryReplay
+    checkpoint: str | None
+    """``ok``, or what is wrong with the log against the checkpoint; None without one."""
+    seconds: float
+
+
+async def verify(
+    pool: asyncpg.Pool,
+    workflows: Sequence[type],
+    relationship_id: str | None = None,
+    checkpoint_file: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> AuditReport:
+    started = time.perf_counter()
+    async with pool.acquire() as conn:
+        if relationship_id is None:
+            log = await verify_log(conn, progress)
+        else:
+            log = await verify_stream(conn, workflow_id(relationship_id))
+            if log.events == 0:
+                raise AuditError(f"no relationship {relationship_id!r} in the event store")
+        log.seconds = round(time.perf_counter() - started, 3)
+        checkpoint = None
+        if checkpoint_file is not None:
+            problem = await check(conn, load_checkpoint(checkpoint_file))
+            checkpoint = problem or "ok"
+    ids = None if relationship_id is None else [workflow_id(relationship_id)]
+    histories = await replay_archived(pool, workflows, ids)
+    return AuditReport(
+        scope=relationship_id or "all",
+        ok=log.ok and not histories.failures and checkpoint in (None, "ok"),
+        log=log.as_json(),
+        histories=histories,
+        checkpoint=checkpoint,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    try:
+        return Checkpoint.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise AuditError(f"cannot read checkpoint {path}: {' '.join(str(e).split())}") from e
+
+
+class AuditExport(BaseModel):
+    """``mentorflow audit export --format json``: the relationship and its verification."""
+
+    generated_at: datetime
+    relationship: RelationshipAsOf
+    verification: AuditReport
+
+
+async def export(
+    pool: asyncpg.Pool, workflows: Sequence[type], relationship_id: str
+) -> AuditExport:
+    relationship = await relationship_as_of(pool, relationship_id, None)
+    verification = await verify(pool, workflows, relationship_id)
+    return AuditExport(
+        generated_at=datetime.now(UTC),
+        relationship=relationship,
+        verification=verification,
+    )
+
+
+def to_html(report: AuditExport) -> str:
+    """A self-contained page (no external assets) a person can read and archive."""
+    env = Environment(
+        loader=PackageLoader("mentorflow.audit", "templates"),
+        autoescape=select_autoescape(["html"]),
+    )
+    return env.get_template("export.html").render(r=report)
