@@ -1,0 +1,136 @@
+"""The auditor's commands on a relationship that really ran (time-skipping Temporal, real
+PostgreSQL): as-of state, archived histories replayed, verify, checkpoint and export."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from domain.commands import RecordAgreement, Withdraw
+from mentorflow.audit.histories import replay_archived
+from mentorflow.audit.records import relationship_as_of
+from tests.builders import SHORT, spec
+from tests.changed_workflow import IncompatiblyChangedWorkflow
+from tests.temporal_helpers import running_worker, sleep_until
+from worker import WORKFLOWS
+from workflows.messages import RelationshipInput, workflow_id
+from workflows.programme import ProgrammeWorkflow
+from workflows.relationship import RelationshipWorkflow
+
+MENTORFLOW = Path(sys.executable).parent / "mentorflow"
+
+
+@pytest.fixture(scope="module")
+def ran() -> dict:
+    return {}
+
+
+async def test_the_state_as_of_a_moment_is_what_the_workflow_held_then(mail, env, pool, ran):
+    rid = f"audited-{uuid.uuid4()}"
+    starts = (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
+    async with running_worker(env.client, pool, mail) as task_queue:
+        handle = await env.client.start_workflow(
+            RelationshipWorkflow.run,
+            RelationshipInput(spec=spec(rid, starts, starts + timedelta(days=60), SHORT)),
+            id=workflow_id(rid),
+            task_queue=task_queue,
+        )
+        agreement = RecordAgreement(by="m1", goals=("listening",), agreement="monthly")
+        await handle.execute_update(RelationshipWorkflow.record_agreement, agreement)
+        moments, held = [], []
+        for day in (9, 17, 33):  # first half (twice), second half (a run of its own)
+            await sleep_until(env, starts + timedelta(days=day, hours=5))
+            moments.append(await env.get_current_time())
+            held.append(await handle.query(RelationshipWorkflow.state))
+        for mentor in ("m1", "m2"):
+            leave = Withdraw(person_id=mentor, by=mentor, reason="audit test over")
+            await handle.execute_update(RelationshipWorkflow.withdraw, leave)
+        await handle.result()
+
+    for moment, state in zip(moments, held, strict=True):
+        replayed = await relationship_as_of(pool, rid, moment)
+        assert replayed.state == state
+    assert {s.phase for s in held} == {"first_half", "second_half"}  # across continue-as-new
+    before = await relationship_as_of(pool, rid, starts - timedelta(seconds=1))
+    assert before.state is None and before.events == 0
+    ran["rid"] = rid
+
+
+async def test_archived_histories_replay_and_an_incompatible_change_is_named(pool, ran):
+    wid = workflow_id(ran["rid"])
+    runs = await pool.fetch(
+        "SELECT run_id, complete FROM workflow_histories WHERE workflow_id = $1", wid
+    )
+    assert len(runs) >= 3 and [r["complete"] for r in runs].count(False) == 1
+    today = await replay_archived(pool, WORKFLOWS, [wid])
+    assert (today.replayed, today.failures) == (len(runs), [])
+    changed = await replay_archived(pool, [IncompatiblyChangedWorkflow, ProgrammeWorkflow], [wid])
+    assert len(changed.failures) == len(runs)
+    assert all(f.workflow_id == wid and "ondetermin" in f.error for f in changed.failures)
+
+
+def audit(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MENTORFLOW_DATABASE_URL": database_url}
+    return subprocess.run(
+        [str(MENTORFLOW), "audit", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_audit_commands_answer_and_refuse_in_one_line(database_url, ran, tmp_path):
+    rid = ran["rid"]
+    verified = audit(database_url, "verify", rid, "--json")
+    assert verified.returncode == 0, verified.stderr
+    report = json.loads(verified.stdout)
+    assert report["ok"] and report["scope"] == rid and report["log"]["broken"] is None
+    assert report["histories"]["replayed"] >= 3
+
+    replay = audit(database_url, "replay", rid, "--json")
+    assert replay.returncode == 0, replay.stderr
+    body = json.loads(replay.stdout)
+    assert set(body) == {
+        "relationship_id",
+        "stream_id",
+        "as_of",
+        "events",
+        "total_events",
+        "state",
+        "timeline",
+    }
+    assert body["state"]["closure"]["outcome"] == "dissolved"
+    assert body["timeline"][-1]["type"] == "relationship_closed"
+
+    page = tmp_path / "report.html"
+    exported = audit(database_url, "export", rid, "--format", "html", "-o", str(page))
+    assert exported.returncode == 0 and "verified" in exported.stdout, exported.stderr
+    html = page.read_text()
+    assert "Verified: the record is complete" in html and "audit test over" in html
+    assert "<script" not in html and "http" not in html.split("<body>")[1]  # self-contained
+
+    key, cp = tmp_path / "key.pem", tmp_path / "checkpoint.json"
+    taken = audit(database_url, "checkpoint", "--key", str(key))
+    assert taken.returncode == 0, taken.stderr
+    cp.write_text(taken.stdout)
+    whole = audit(database_url, "verify", "--all", "--checkpoint", str(cp), "--json")
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    assert json.loads(whole.stdout)["checkpoint"] == "ok"
+
+    for args, says in (
+        (("replay", rid, "--as-of", "yesterday"), "is not a date-time"),
+        (("replay", rid, "--as-of", "2026-01-01T00:00:00"), "has no time zone"),
+        (("replay", "no-such-group"), "no relationship 'no-such-group'"),
+        (("verify",), "give a relationship id or --all"),
+        (("export", rid, "--format", "pdf"), "use json or html"),
+    ):
+        refused = audit(database_url, *args)
+        assert refused.returncode == 1 and refused.stdout == ""
+        assert refused.stderr.count("\n") == 1 and says in refused.stderr, refused.stderr
