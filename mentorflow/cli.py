@@ -79,6 +79,8 @@ def demo(
         show_report(report, Console())
     if not report.simulation.checks["fold_matches_workflows"]:
         fail("the state folded from the stored events differs from a workflow's state")
+    if not report.simulation.checks["hash_chains_verified"]:
+        fail("the event log's hash chains do not verify: run `mentorflow audit verify --all`")
 
 
 @app.command()

@@ -46,6 +46,7 @@ from mentorflow.timeline import TimelineEntry, timeline
 from mentorflow.verify import replay_all_runs
 from store.deliveries import DeliveryLog
 from store.event_store import EventStore
+from store.integrity import verify_log
 from worker import build_worker, open_database
 from workflows.messages import ProgrammeInput, programme_workflow_id, workflow_id
 from workflows.programme import ProgrammeWorkflow
@@ -372,13 +373,23 @@ async def _report(
             "relationships": total - len(p_records),
         },
         actions=dict(sorted(sim.actions.items())),
-        checks={"fold_matches_workflows": folds_match, "workflow_runs_replayed": runs},
+        checks={
+            "fold_matches_workflows": folds_match,
+            "workflow_runs_replayed": runs,
+            "hash_chains_verified": await _chains_verified(pool),
+        },
         timeline_of=shown,
         timeline=[
             entry.model_copy(update={"at": entry.at.replace(microsecond=0)})
             for entry in timeline(streams.get(shown or "", []), sim.shift)
         ],
     )
+
+
+async def _chains_verified(pool: asyncpg.Pool) -> bool:
+    """What `mentorflow audit verify --all` checks first: the whole log's hash chains."""
+    async with pool.acquire() as conn:
+        return (await verify_log(conn)).ok
 
 
 def _most_eventful(relationships: list[RelationshipOutcome]) -> str | None:

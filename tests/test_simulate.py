@@ -8,9 +8,11 @@ from pathlib import Path
 
 import yaml
 
+from mentorflow.audit.report import verify
 from mentorflow.simulate import SimulationReport, simulate
 from mentorflow.synthetic import cohort
 from tests.mailbox_helpers import headers
+from worker import WORKFLOWS
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
 
@@ -125,6 +127,11 @@ async def test_500_participants_run_to_the_end_and_the_report_counts_what_is_sto
     assert len(filed) == len(owed) == report.mail["messages"] == report.mail["sent"]
     assert all(mail.handler.received[h["Message-ID"]] == 1 for h in filed)
     assert report.mail["failed"] == report.mail["sending"] == 0
+
+    # The auditor's check of the whole log, as `mentorflow audit verify --all` runs it.
+    verified = await verify(pool, WORKFLOWS, None)
+    assert verified.ok and verified.log["events"] >= stored and verified.histories.replayed > 60
+    assert report.checks["hash_chains_verified"] is True
 
 
 async def _outbox(pool, run: str):
