@@ -6,8 +6,10 @@
 """
 
 import asyncio
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +26,7 @@ from activities.matching import propose_matching
 from activities.record_keeping import RecordKeeping
 from activities.reporting import Reporting
 from mentorflow import embedded
+from mentorflow.health import Health
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer
 from mentorflow.settings import Settings
@@ -63,6 +66,7 @@ def build_worker(
     mail: SmtpConfig,
     task_queue: str = TASK_QUEUE,
     overrides: Sequence[Callable[..., Any]] = (),
+    graceful_shutdown: timedelta = timedelta(0),
 ) -> Worker:
     """A worker for every workflow and activity; ``overrides`` replace activities by name.
 
@@ -78,6 +82,7 @@ def build_worker(
         activities=bound,
         # Matching is CPU work in a plain function: it runs on threads, off the event loop.
         activity_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="activity"),
+        graceful_shutdown_timeout=graceful_shutdown,
     )
 
 
@@ -108,22 +113,46 @@ async def open_database(url: str) -> asyncpg.Pool:
 
 
 async def run(settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT, then drain: no new tasks are taken, and activities in
+    flight get ``shutdown_grace_seconds`` to finish before they are cancelled (and retried by
+    Temporal elsewhere: every activity is idempotent)."""
     pool = await open_database(database_url(settings))
     address = settings.temporal_address or "localhost:7233"
     client = await embedded.connect(address, settings.temporal_namespace)
     mail, server = mail_config(settings)
+    health = Health(settings.health_port).start() if settings.health_port else None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    worker = build_worker(
+        client, pool, mail, graceful_shutdown=timedelta(seconds=settings.shutdown_grace_seconds)
+    )
     log.info("worker_starting", task_queue=TASK_QUEUE, temporal=address, smtp=mail.host)
     try:
-        await build_worker(client, pool, mail).run()
+        async with worker:
+            if health is not None:
+                health.ready = True
+            await stop.wait()
+            if health is not None:
+                health.ready = False
+            log.info("worker_draining", grace_seconds=settings.shutdown_grace_seconds)
+        log.info("worker_stopped")
     finally:
         await pool.close()
         if server is not None:
             server.stop()
+        if health is not None:
+            health.stop()
 
 
 def main() -> None:
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        temporal_metrics_port=settings.temporal_metrics_port,
+    )
     asyncio.run(run(settings))
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import metrics
 from domain.events import Event, Notifying, RelationshipEvent, to_payload
 from domain.programme_events import ProgrammeEvent
 from store.errors import ConcurrencyConflict, EventIdReused
@@ -89,6 +90,12 @@ class RecordKeeping:
             raise ApplicationError(str(e), type="ConcurrencyConflict", non_retryable=True) from e
         except EventIdReused as e:
             raise ApplicationError(str(e), type="EventIdReused", non_retryable=True) from e
+        if not result.already_recorded:
+            kind = stream_id.partition(":")[0]
+            metrics.EVENTS_APPENDED.labels(kind).inc(len(events))
+            for event in events:
+                if (type_ := getattr(event, "type", "")) in metrics.ESCALATION_TYPES:
+                    metrics.ESCALATIONS.labels(getattr(event, "kind", type_)).inc()
         log.info(
             "events_appended",
             stream_id=stream_id,

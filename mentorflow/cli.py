@@ -128,6 +128,31 @@ def simulate(
 
 
 @app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="Temporal's port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="The Web UI's port.")] = 8233,
+) -> None:
+    """Run everything locally in real time: PostgreSQL, Temporal with its Web UI, mail, a worker.
+
+    State lives under MENTORFLOW_DATA_DIR (default ./.mentorflow): the event store, Temporal's
+    SQLite file (a restart finds the running workflows) and the Maildir of every message sent.
+    Prints the addresses; Ctrl-C stops everything cleanly.
+    """
+    from mentorflow.dev import run_dev
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        asyncio.run(run_dev(settings, port, ui_port, say))
+    except (embedded.StackError, OSError) as e:
+        fail(str(e) or type(e).__name__)
+
+
+@app.command()
 def worker() -> None:
     """Serve the Mentorflow task queue (same as `python worker.py`).
 

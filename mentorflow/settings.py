@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     mail_sender: str = "Mentorflow <mentorflow@localhost>"
     """MENTORFLOW_MAIL_SENDER: the From of every message; Message-IDs use its domain."""
 
+    health_port: int | None = None
+    """MENTORFLOW_HEALTH_PORT: the worker serves /healthz, /readyz and /metrics; unset = no."""
+    temporal_metrics_port: int | None = None
+    """MENTORFLOW_TEMPORAL_METRICS_PORT: the Temporal runtime's Prometheus metrics; unset = off."""
+    shutdown_grace_seconds: float = 30.0
+    """MENTORFLOW_SHUTDOWN_GRACE_SECONDS: after SIGTERM, in-flight activities get this long."""
+
     def smtp(self) -> "SmtpConfig | None":
         """The configured relay, or None for the embedded server."""
         if self.smtp_host is None:

@@ -1,11 +1,13 @@
 """Record the histories committed under tests/histories/: ``python -m tests.record_histories``.
 
+``python -m tests.record_histories NAME`` writes ``tests/histories/NAME_run<n>.json``.
 Run it only when a history should change on purpose (a new scenario, or a workflow change that is
 released with ``workflow.patched``); CI replays the committed files to catch unintended changes.
 The scenario exercises every Update and every phase of a relationship on a two-month policy.
 """
 
 import asyncio
+import sys
 import tempfile
 import uuid
 from datetime import timedelta
@@ -26,7 +28,7 @@ from workflows.relationship import RelationshipWorkflow
 HISTORIES = Path(__file__).parent / "histories"
 
 
-async def record() -> list[Path]:
+async def record(name: str) -> list[Path]:
     url = embedded.start_postgres(Path(tempfile.mkdtemp()))
     pool = await create_pool(url)
     await migrate(pool)
@@ -56,26 +58,29 @@ async def record() -> list[Path]:
             SubmitFeedback(by="m2", round="final", answers={"useful": "yes"}),
         ),
     ]
-    async with env, MailServer(Path(tempfile.mkdtemp()) / "Maildir") as mail:
-        await register_test_people(pool)
-        async with running_worker(env.client, pool, mail) as task_queue:
-            handle = await env.client.start_workflow(
-                W.run,
-                RelationshipInput(spec=spec(rid, starts, starts + timedelta(days=60), SHORT)),
-                id=workflow_id(rid),
-                task_queue=task_queue,
-            )
-            for offset, update, command in script:
-                await sleep_until(env, starts + offset)
-                print(f"day {offset.days}: {type(command).__name__}", flush=True)
-                await handle.execute_update(update, command)
-            await handle.result()
-            assert handle.first_execution_run_id is not None
-            histories = await run_histories(env.client, handle.id, handle.first_execution_run_id)
+    with MailServer(Path(tempfile.mkdtemp()) / "Maildir") as mail:
+        async with env:
+            await register_test_people(pool)
+            async with running_worker(env.client, pool, mail) as task_queue:
+                handle = await env.client.start_workflow(
+                    W.run,
+                    RelationshipInput(spec=spec(rid, starts, starts + timedelta(days=60), SHORT)),
+                    id=workflow_id(rid),
+                    task_queue=task_queue,
+                )
+                for offset, update, command in script:
+                    await sleep_until(env, starts + offset)
+                    print(f"day {offset.days}: {type(command).__name__}", flush=True)
+                    await handle.execute_update(update, command)
+                await handle.result()
+                assert handle.first_execution_run_id is not None
+                histories = await run_histories(
+                    env.client, handle.id, handle.first_execution_run_id
+                )
     await pool.close()
     written = []
     for n, history in enumerate(histories, start=1):
-        path = HISTORIES / f"relationship_two_months_run{n}.json"
+        path = HISTORIES / f"{name}_run{n}.json"
         path.write_text(history.to_json(), encoding="utf-8")
         written.append(path)
     return written
@@ -83,5 +88,6 @@ async def record() -> list[Path]:
 
 if __name__ == "__main__":
     configure_logging("WARNING")
-    for path in asyncio.run(record()):
+    # A new name per release keeps the older histories: each must still replay.
+    for path in asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "relationship_current")):
         print(path)

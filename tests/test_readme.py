@@ -65,3 +65,12 @@ def test_a_bad_configuration_gets_one_line_and_a_non_zero_exit():
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "cannot reach the database" in done.stderr
     assert "s3cret" not in done.stderr
+
+
+def test_every_setting_is_in_the_configuration_table():
+    from mentorflow.settings import Settings
+
+    table = README.split("## Configuration")[1].split("\n## ")[0]
+    for name, field in Settings.model_fields.items():
+        variable = field.validation_alias or f"MENTORFLOW_{name.upper()}"
+        assert f"`{variable}`" in table, variable

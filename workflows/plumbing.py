@@ -66,7 +66,7 @@ async def deliver(programme_id: str, events: Sequence[Event]) -> list[Undelivere
         DeliverInput(programme_id=programme_id, event_ids=ids),
         # A notification to everyone in a large programme is hundreds of messages.
         start_to_close_timeout=timedelta(minutes=10),
-        heartbeat_timeout=timedelta(minutes=2),
+        heartbeat_timeout=timedelta(seconds=45),
         retry_policy=RETRY,
     )
     return report.failed

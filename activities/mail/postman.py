@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import metrics
 from activities.mail import smtp
 from activities.mail.invites import to_ics
 from activities.mail.letters import Occasion, Stationery, occasion, people_named
@@ -134,6 +135,7 @@ class Postman:
         attempts: int = 1,
     ) -> None:
         await self._log.finish(item.event.event_id, person, mid, state, code, error)
+        metrics.NOTIFICATIONS.labels(state.value).inc()
         log.info(
             "notification_delivered" if state is DeliveryState.SENT else "notification_failed",
             event_id=str(item.event.event_id),

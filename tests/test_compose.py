@@ -1,0 +1,74 @@
+"""docker-compose.yml, checked without a Docker engine: valid against the Compose Specification
+schema, and the deployment it describes is the one the README promises."""
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft201909Validator
+
+from mentorflow.settings import Settings
+
+ROOT = Path(__file__).parent.parent
+COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
+SERVICES = COMPOSE["services"]
+
+
+def test_the_file_is_valid_compose():
+    schema = json.loads((Path(__file__).parent / "compose" / "compose_spec.json").read_text())
+    errors = sorted(Draft201909Validator(schema).iter_errors(COMPOSE), key=str)
+    assert [e.message for e in errors] == []
+
+
+def test_an_invalid_file_is_caught_by_the_same_check():
+    schema = json.loads((Path(__file__).parent / "compose" / "compose_spec.json").read_text())
+    broken = {**COMPOSE, "services": {**SERVICES, "worker": {**SERVICES["worker"], "scale": "x"}}}
+    assert list(Draft201909Validator(schema).iter_errors(broken))
+
+
+def test_temporal_runs_on_postgresql_with_its_ui_and_a_separate_app_database():
+    assert set(SERVICES) == {"temporal-db", "temporal", "temporal-ui", "app-db", "worker"}
+    temporal = SERVICES["temporal"]
+    assert temporal["image"].startswith("temporalio/auto-setup:")
+    assert temporal["environment"]["DB"] == "postgres12"
+    assert temporal["environment"]["POSTGRES_SEEDS"] == "temporal-db"
+    assert "DEFAULT_NAMESPACE_RETENTION" in temporal["environment"]
+    assert "start-dev" not in COMPOSE_TEXT  # not the single-binary dev server
+    assert SERVICES["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert "@app-db:5432/" in SERVICES["worker"]["environment"]["MENTORFLOW_DATABASE_URL"]
+
+
+def test_images_are_pinned_and_dependencies_wait_for_health():
+    for name, service in SERVICES.items():
+        image = service["image"]
+        assert re.fullmatch(r"[\w./-]+:[\w.-]+", image) and not image.endswith(":latest"), name
+        assert "healthcheck" in service, name
+        for dependency, how in service.get("depends_on", {}).items():
+            assert how == {"condition": "service_healthy"}, (name, dependency)
+            assert "healthcheck" in SERVICES[dependency], dependency
+
+
+def test_the_worker_scales_and_stops_gracefully():
+    worker = SERVICES["worker"]
+    assert "container_name" not in worker and "ports" not in worker  # replicas do not collide
+    assert worker["build"] == "." and (ROOT / "Dockerfile").exists()
+    assert int(worker["stop_grace_period"].removesuffix("s")) > Settings().shutdown_grace_seconds
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert 'CMD ["mentorflow", "worker"]' in dockerfile and "STOPSIGNAL SIGTERM" in dockerfile
+
+
+def test_secrets_are_required_and_every_setting_is_a_real_one():
+    required = set(re.findall(r"\$\{(\w+):\?", COMPOSE_TEXT))
+    assert required == {"TEMPORAL_DB_PASSWORD", "MENTORFLOW_DB_PASSWORD", "MENTORFLOW_SMTP_HOST"}
+    for name, service in SERVICES.items():  # no secret written into the file itself
+        for key, value in service.get("environment", {}).items():
+            if re.search(r"PASSWORD|PWD", key) or "@" in str(value):  # or a URL with one
+                assert re.search(r"\$\{\w+:[?-]", str(value)), (name, key)
+    known = {f"MENTORFLOW_{name.upper()}" for name in Settings.model_fields} | {
+        "TEMPORAL_ADDRESS",
+        "TEMPORAL_NAMESPACE",
+    }
+    used = set(SERVICES["worker"]["environment"])
+    assert used <= known, used - known
