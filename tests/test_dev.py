@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowQueryFailedError
 
 from mentorflow import embedded
 from tests.builders import SHORT, spec
@@ -39,6 +39,15 @@ async def start_dev(env: dict[str, str], port: int, ui_port: int):
         assert line, f"mentorflow dev ended early: {said}"
         said.append(line.decode().strip())
     return process, said
+
+
+async def started_state(handle):
+    for _ in range(100):
+        try:
+            return await handle.query(RelationshipWorkflow.state)
+        except WorkflowQueryFailedError:  # the start is being recorded
+            await asyncio.sleep(0.1)
+    raise AssertionError("the relationship never started")
 
 
 async def stop(process) -> str:
@@ -72,7 +81,7 @@ async def test_dev_runs_the_stack_stops_on_ctrl_c_and_a_restart_keeps_workflows(
         id=workflow_id(rid),
         task_queue=TASK_QUEUE,
     )
-    before = await handle.query(RelationshipWorkflow.state)  # answered by dev's own worker
+    before = await started_state(handle)  # answered by dev's own worker
     assert "stopped" in await stop(process)
 
     process, _ = await start_dev(env, port, ui_port)
