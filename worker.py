@@ -31,7 +31,7 @@ from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer
 from mentorflow.settings import Settings
 from store.event_store import EventStore
-from store.migrate import migrate
+from store.migrate import migrate, pending
 from store.pool import create_pool
 from workflows import TASK_QUEUE
 from workflows.programme import ProgrammeWorkflow
@@ -101,14 +101,28 @@ def mail_config(settings: Settings) -> tuple[SmtpConfig, MailServer | None]:
     return server.config, server
 
 
-async def open_database(url: str) -> asyncpg.Pool:
-    """A pool to ``url``, migrated to the current schema."""
+async def open_database(url: str, migrate_schema: bool = True) -> asyncpg.Pool:
+    """A pool to ``url``, migrated to the current schema (or checked to be current: a worker
+    logging in as a ``mentorflow_writer`` member may not change the schema)."""
+    where = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
     try:
         pool = await create_pool(url)
     except (OSError, asyncpg.PostgresError) as e:
-        where = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
         raise embedded.StackError(f"cannot reach the database at {where}: {e}") from e
-    await migrate(pool)
+    if migrate_schema:
+        await migrate(pool)
+        return pool
+    try:
+        missing = await pending(pool)
+    except asyncpg.PostgresError as e:
+        await pool.close()
+        raise embedded.StackError(f"cannot read the schema version at {where}: {e}") from e
+    if missing:
+        await pool.close()
+        raise embedded.StackError(
+            f"the database at {where} lacks migrations {missing}: run `mentorflow migrate` as"
+            " its owner first"
+        )
     return pool
 
 
@@ -116,7 +130,7 @@ async def run(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then drain: no new tasks are taken, and activities in
     flight get ``shutdown_grace_seconds`` to finish before they are cancelled (and retried by
     Temporal elsewhere: every activity is idempotent)."""
-    pool = await open_database(database_url(settings))
+    pool = await open_database(database_url(settings), settings.migrate)
     address = settings.temporal_address or "localhost:7233"
     client = await embedded.connect(address, settings.temporal_namespace)
     mail, server = mail_config(settings)

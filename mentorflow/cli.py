@@ -128,6 +128,36 @@ def simulate(
 
 
 @app.command()
+def migrate() -> None:
+    """Apply the event store's migrations (as the database's owner) and exit.
+
+    For deployments whose workers log in as a `mentorflow_writer` member with
+    MENTORFLOW_MIGRATE=false (see README, Operations).
+    """
+    import asyncpg
+
+    from store.migrate import migrate as apply
+    from store.pool import create_pool
+    from worker import database_url
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format, temporal_core=False)
+
+    async def go() -> list[int]:
+        pool = await create_pool(database_url(settings))
+        try:
+            return await apply(pool)
+        finally:
+            await pool.close()
+
+    try:
+        applied = asyncio.run(go())
+    except (embedded.StackError, OSError, asyncpg.PostgresError) as e:
+        fail(f"migration failed: {e}")
+    print(f"applied migrations {applied}" if applied else "the schema is current")
+
+
+@app.command()
 def dev(
     port: Annotated[int, typer.Option(help="Temporal's port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="The Web UI's port.")] = 8233,

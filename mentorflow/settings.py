@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     mail_sender: str = "Mentorflow <mentorflow@localhost>"
     """MENTORFLOW_MAIL_SENDER: the From of every message; Message-IDs use its domain."""
 
+    migrate: bool = True
+    """MENTORFLOW_MIGRATE: apply migrations at start; false for a worker that is not the owner."""
     health_port: int | None = None
     """MENTORFLOW_HEALTH_PORT: the worker serves /healthz, /readyz and /metrics; unset = no."""
     temporal_metrics_port: int | None = None

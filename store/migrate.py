@@ -46,3 +46,9 @@ async def migrate(pool: asyncpg.Pool) -> list[int]:
             log.info("migration_applied", version=version, name=name)
             applied_now.append(version)
     return applied_now
+
+
+async def pending(pool: asyncpg.Pool) -> list[int]:
+    """Versions shipped with the package that the database has not applied (read-only)."""
+    done = {r["version"] for r in await pool.fetch("SELECT version FROM schema_migrations")}
+    return [version for version, _, _ in available() if version not in done]

@@ -15,22 +15,30 @@ import pytest
 import pytest_asyncio
 
 from mentorflow.audit.checkpoint import check, load_or_create_key, sign
-from store.event_store import EventStore, NewEvent
+from store.deliveries import DeliveryLog, DeliveryState
+from store.directory import Contact, Directory, ProgrammeEntry
+from store.event_store import EventStore, NewEvent, Notification
 from store.integrity import record_text, verify_log, verify_stream
 from store.migrate import migrate
 from store.pool import create_pool
+from worker import open_database
 
 STREAMS = [f"relationship:audit-{n}" for n in range(5)]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest_asyncio.fixture(scope="module")
-async def audit_pool(database_url):
+async def audit_url(database_url):
     name = f"audit_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(database_url)
     await admin.execute(f"CREATE DATABASE {name}")
     await admin.close()
-    pool = await create_pool(urlsplit(database_url)._replace(path=f"/{name}").geturl())
+    return urlsplit(database_url)._replace(path=f"/{name}").geturl()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def audit_pool(audit_url):
+    pool = await create_pool(audit_url)
     await migrate(pool)
     store = EventStore(pool)
     # 200 events over five interleaved streams, some in batches, some with outbox rows.
@@ -313,3 +321,50 @@ async def test_concurrent_appends_from_many_writers_give_a_gapless_chained_log(a
     assert sorted(r["event_id"] for r in rows) == sorted(written)
     async with audit_pool.acquire() as conn:
         assert (await verify_log(conn)).ok
+
+
+async def test_a_worker_logged_in_as_a_writer_does_its_work_but_cannot_rewrite(
+    audit_pool, audit_url
+):
+    """The deployment's worker role (README, Operations): every write the application makes
+    works; rewriting, deleting or disarming the log does not."""
+    role = f"worker_{uuid.uuid4().hex[:8]}"
+    await audit_pool.execute(f"CREATE ROLE {role} LOGIN IN ROLE mentorflow_writer")
+    parts = urlsplit(audit_url)
+    pool = await open_database(
+        parts._replace(netloc=f"{role}:@{parts.hostname or ''}").geturl(), migrate_schema=False
+    )
+    try:
+        stream = f"relationship:writer-{uuid.uuid4().hex[:6]}"
+        first = event(1, 0)
+        told = NewEvent(
+            **{
+                **first.__dict__,
+                "event_id": uuid.uuid4(),
+                "notification": Notification("meeting_scheduled", ("m1",)),
+            }
+        )
+        await EventStore(pool).append(stream, 0, [first, told])
+        entry = ProgrammeEntry("writer-test", "W", "Europe/Helsinki", "hr1")
+        await Directory(pool).register(entry, [Contact("m1", "M", "m1@example.org", "fi")])
+        log = DeliveryLog(pool)
+        await log.claim(told.event_id, "m1", "<x@test>")
+        await log.finish(told.event_id, "m1", "<x@test>", DeliveryState.SENT)
+        await pool.execute(
+            "INSERT INTO workflow_histories (workflow_id, run_id, complete, history)"
+            " VALUES ('w', $1, false, '{}')",
+            uuid.uuid4().hex,
+        )
+        for sql in (
+            "UPDATE events SET actor = 'x' WHERE stream_id = $1",
+            "DELETE FROM events WHERE stream_id = $1",
+            "UPDATE workflow_histories SET history = '' WHERE workflow_id = $1",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await pool.execute(sql, stream)
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await pool.execute("DROP TRIGGER events_append_only ON events")
+        async with pool.acquire() as conn:
+            assert (await verify_stream(conn, stream)).ok
+    finally:
+        await pool.close()

@@ -29,7 +29,14 @@ def test_an_invalid_file_is_caught_by_the_same_check():
 
 
 def test_temporal_runs_on_postgresql_with_its_ui_and_a_separate_app_database():
-    assert set(SERVICES) == {"temporal-db", "temporal", "temporal-ui", "app-db", "worker"}
+    assert set(SERVICES) == {
+        "temporal-db",
+        "temporal",
+        "temporal-ui",
+        "app-db",
+        "migrate",
+        "worker",
+    }
     temporal = SERVICES["temporal"]
     assert temporal["image"].startswith("temporalio/auto-setup:")
     assert temporal["environment"]["DB"] == "postgres12"
@@ -44,16 +51,21 @@ def test_images_are_pinned_and_dependencies_wait_for_health():
     for name, service in SERVICES.items():
         image = service["image"]
         assert re.fullmatch(r"[\w./-]+:[\w.-]+", image) and not image.endswith(":latest"), name
-        assert "healthcheck" in service, name
+        one_shot = service.get("restart") == "no"
+        assert one_shot or "healthcheck" in service, name
         for dependency, how in service.get("depends_on", {}).items():
-            assert how == {"condition": "service_healthy"}, (name, dependency)
-            assert "healthcheck" in SERVICES[dependency], dependency
+            if SERVICES[dependency].get("restart") == "no":  # waits for it to finish well
+                assert how == {"condition": "service_completed_successfully"}, (name, dependency)
+            else:
+                assert how == {"condition": "service_healthy"}, (name, dependency)
+                assert "healthcheck" in SERVICES[dependency], dependency
 
 
 def test_the_worker_scales_and_stops_gracefully():
     worker = SERVICES["worker"]
     assert "container_name" not in worker and "ports" not in worker  # replicas do not collide
-    assert worker["build"] == "." and (ROOT / "Dockerfile").exists()
+    assert SERVICES["migrate"]["build"] == "." and (ROOT / "Dockerfile").exists()
+    assert worker["image"] == SERVICES["migrate"]["image"]
     assert int(worker["stop_grace_period"].removesuffix("s")) > Settings().shutdown_grace_seconds
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert 'CMD ["mentorflow", "worker"]' in dockerfile and "STOPSIGNAL SIGTERM" in dockerfile
@@ -61,7 +73,12 @@ def test_the_worker_scales_and_stops_gracefully():
 
 def test_secrets_are_required_and_every_setting_is_a_real_one():
     required = set(re.findall(r"\$\{(\w+):\?", COMPOSE_TEXT))
-    assert required == {"TEMPORAL_DB_PASSWORD", "MENTORFLOW_DB_PASSWORD", "MENTORFLOW_SMTP_HOST"}
+    assert required == {
+        "TEMPORAL_DB_PASSWORD",
+        "MENTORFLOW_DB_PASSWORD",
+        "MENTORFLOW_WORKER_DB_PASSWORD",
+        "MENTORFLOW_SMTP_HOST",
+    }
     for name, service in SERVICES.items():  # no secret written into the file itself
         for key, value in service.get("environment", {}).items():
             if re.search(r"PASSWORD|PWD", key) or "@" in str(value):  # or a URL with one
@@ -72,3 +89,15 @@ def test_secrets_are_required_and_every_setting_is_a_real_one():
     }
     used = set(SERVICES["worker"]["environment"])
     assert used <= known, used - known
+
+
+def test_workers_log_in_as_a_writer_and_only_migrate_runs_as_the_owner():
+    worker, migrate = SERVICES["worker"]["environment"], SERVICES["migrate"]["environment"]
+    assert worker["MENTORFLOW_DATABASE_URL"].startswith("postgresql://mentorflow_worker:")
+    assert worker["MENTORFLOW_MIGRATE"] == "false"
+    assert migrate["MENTORFLOW_DATABASE_URL"].startswith("postgresql://mentorflow:")
+    assert SERVICES["migrate"]["command"] == ["mentorflow", "migrate"]
+    mounted = "./deploy/app-db-init.sh:/docker-entrypoint-initdb.d/10-roles.sh:ro"
+    assert mounted in SERVICES["app-db"]["volumes"]
+    init = (ROOT / "deploy" / "app-db-init.sh").read_text()
+    assert "CREATE ROLE mentorflow_worker LOGIN" in init and "IN ROLE mentorflow_writer" in init
