@@ -1,7 +1,7 @@
 """What the workflows do about notifications: which events need delivering, and what a failed
 delivery leads to (a record in the stream, and the coordinator told)."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from uuid import UUID
 
 from domain.events import DeliveryFailed, Event, Notifying
@@ -25,24 +25,33 @@ def to_deliver(events: Sequence[Event]) -> list[UUID]:
 
 
 def failure_events(
-    failures: Sequence[Undelivered], coordinator_id: PersonId, f: EventFactory
+    failures: Sequence[Undelivered],
+    coordinator_id: PersonId,
+    unreachable: Collection[PersonId],
+    f: EventFactory,
 ) -> list[DeliveryFailed]:
-    """One event per failed delivery, telling the coordinator.
+    """One event per failed delivery; the coordinator is told the first time a person fails.
 
-    Nobody is told when the coordinator is the one unreachable, or when the failed message was
-    itself such a report: a failure never causes an endless chain of failures.
+    ``unreachable``: people already reported in this stream (a dead address is escalated once,
+    not with every monthly message). Nobody is told when the coordinator is the one unreachable,
+    or when the failed message was itself such a report: no endless chain of failures.
     """
-    return [
-        f.make(
-            DeliveryFailed,
-            notification_of=u.notification_of,
-            kind=u.kind,
-            person_id=u.person_id,
-            smtp_code=u.smtp_code,
-            reason=u.reason,
-            recipients=()
-            if u.person_id == coordinator_id or u.kind == "delivery_failed"
-            else (coordinator_id,),
+    reported = set(unreachable)
+    events = []
+    for u in failures:
+        tell = not (
+            u.person_id == coordinator_id or u.kind == "delivery_failed" or u.person_id in reported
         )
-        for u in failures
-    ]
+        reported.add(u.person_id)
+        events.append(
+            f.make(
+                DeliveryFailed,
+                notification_of=u.notification_of,
+                kind=u.kind,
+                person_id=u.person_id,
+                smtp_code=u.smtp_code,
+                reason=u.reason,
+                recipients=(coordinator_id,) if tell else (),
+            )
+        )
+    return events

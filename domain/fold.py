@@ -150,7 +150,8 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
             _shift_deadlines(s, event.paused_since, event.occurred_at - event.paused_since)
             s.paused_since = None
         case DeliveryFailed():
-            pass  # the record of a failed delivery; the relationship goes on unchanged
+            if event.person_id not in s.unreachable:
+                s.unreachable.append(event.person_id)
         case RelationshipClosed():
             s.closure = Closure(
                 outcome=event.outcome, reason=event.reason, closed_at=event.occurred_at

@@ -61,6 +61,8 @@ class ProgrammeState(BaseModel):
     approval_escalated: bool = False
     launched: dict[str, Launched] = {}
     milestones: list[str] = []
+    unreachable: list[PersonId] = []
+    """People a message could not be delivered to (the coordinator was told the first time)."""
     report: ProgrammeReport | None = None
     closed_at: datetime | None = None
 
@@ -141,6 +143,7 @@ def _apply(s: ProgrammeState, event: ProgrammeEvent) -> None:
             s.launched[event.relationship_id].outcome = event.outcome
             s.launched[event.relationship_id].reason = event.reason
         case DeliveryFailed():
-            pass  # the record of a failed delivery; the programme goes on unchanged
+            if event.person_id not in s.unreachable:
+                s.unreachable.append(event.person_id)
         case ProgrammeClosed():
             s.report, s.closed_at, s.phase = event.report, event.occurred_at, ProgrammePhase.CLOSED

@@ -101,6 +101,8 @@ class RelationshipState(_State):
     reminders_issued: list[str] = []
     """Keys of reminders already sent, so none is sent twice (``agreement/P3D``...)."""
     escalations: list[EscalationRecord] = []
+    unreachable: list[PersonId] = []
+    """People a message could not be delivered to (the coordinator was told the first time)."""
     paused_since: datetime | None = None
     closure: Closure | None = None
 

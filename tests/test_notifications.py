@@ -184,6 +184,9 @@ async def test_a_refused_address_is_recorded_and_escalated_and_a_refused_coordin
     assert [(f.person_id, f.smtp_code) for f in failed] == [("a2", 550)]
     assert "@" not in failed[0].reason  # the server quoted the address; events take ids only
     assert failed[0].recipients == (COORDINATOR,)
+    # Later messages to the same dead address are recorded, but the coordinator heard it once.
+    later = [e for e in events if isinstance(e, DeliveryFailed) and e not in failed]
+    assert later and all(e.person_id == "a2" and e.recipients == () for e in later)
     (told,) = messages(mail, {str(failed[0].event_id)})
     assert told["To"].addresses[0].addr_spec == f"{COORDINATOR}@example.org"
     assert "Person a2" in told.get_body().get_content()
@@ -281,3 +284,20 @@ async def test_a_claim_without_proof_of_sending_is_sent_again_with_the_same_mess
     assert log[started.recipients[0]].attempts == 2  # and the record says so
     assert report.sent == len(started.recipients) and report.failed == []
     assert {d.state for d in log.values()} == {"sent"}
+
+
+def test_the_coordinator_hears_of_each_unreachable_person_once():
+    """Pure rule: first failure per person is told; repeats, the coordinator's own and reports
+    about reports are only recorded."""
+    from domain.delivery import Undelivered, failure_events
+
+    def undelivered(person, kind="meeting_scheduled"):
+        return Undelivered(
+            notification_of=uuid.uuid4(), kind=kind, person_id=person, smtp_code=550, reason="x"
+        )
+
+    factory = EventFactory(datetime(2026, 1, 1, tzinfo=UTC), uuid.uuid4)
+    batch = [undelivered("a2"), undelivered("a2"), undelivered("hr1"), undelivered("m1")]
+    batch.append(undelivered("a3", kind="delivery_failed"))
+    told = [e.recipients for e in failure_events(batch, "hr1", ["m1"], factory)]
+    assert told == [("hr1",), (), (), (), ()]

@@ -241,9 +241,9 @@ class ProgrammeWorkflow:
         await self._append(events)
         programme = self._input.programme
         failed = await plumbing.deliver(programme.id, events)
-        await self._record(
-            list(failure_events(failed, programme.coordinator.id, plumbing.factory()))
-        )
+        told = self.state().unreachable
+        coordinator = programme.coordinator.id
+        await self._record(list(failure_events(failed, coordinator, told, plumbing.factory())))
 
     async def _append(self, events: list[ProgrammeEvent]) -> None:
         await workflow.execute_activity_method(

@@ -183,8 +183,9 @@ class RelationshipWorkflow:
             return
         await self._append(events)
         failed = await plumbing.deliver(self._spec.programme_id, events)
+        told = self.state().unreachable
         await self._record(
-            list(failure_events(failed, self._spec.coordinator_id, plumbing.factory()))
+            list(failure_events(failed, self._spec.coordinator_id, told, plumbing.factory()))
         )
 
     async def _append(self, events: list[RelationshipEvent]) -> None:
