@@ -51,8 +51,8 @@ def _where_next(demo: DemoReport) -> Panel:
                 "Delivery records: the outbox and deliveries tables.",
                 "Machine-readable: mentorflow demo --json; your own programme:"
                 " mentorflow simulate FILE.yaml",
-                "For real: `temporal server start-dev` (Web UI http://localhost:8233),"
-                " `mentorflow worker`, `mentorflow programme start FILE.yaml`.",
+                "In real time: `mentorflow dev` (Web UI http://localhost:8233), then"
+                " `mentorflow programme start FILE.yaml`; the record: `mentorflow audit --help`.",
             ]
         ),
         title="Where to look next",

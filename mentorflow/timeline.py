@@ -51,7 +51,11 @@ def describe(event: RelationshipEvent, shift: timedelta = timedelta(0)) -> str:
         case MeetingScheduled():
             return f"meeting {event.number} scheduled, due {day(event.due_at)}"
         case MeetingRecorded() if event.held:
-            return f"meeting {event.number} held on {event.held_on}: {', '.join(event.attendees)}"
+            # A date: moved by the days the shift moves the event's own time across.
+            held_on = event.held_on - (
+                event.occurred_at.date() - (event.occurred_at - shift).date()
+            )
+            return f"meeting {event.number} held on {held_on}: {', '.join(event.attendees)}"
         case MeetingRecorded():
             return f"meeting {event.number} did not take place: {event.reason}"
         case MeetingMissed():
