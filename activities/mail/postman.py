@@ -16,6 +16,7 @@ from uuid import UUID
 
 import asyncpg
 import structlog
+from jinja2 import TemplateError
 from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -46,6 +47,9 @@ class DeliveryReport(BaseModel):
     """Messages sent by this call (0 when a retry found everything done)."""
     failed: list[Undelivered]
     """Every recipient the notifications can never reach, including ones found on a retry."""
+
+
+_RENDERING_ERRORS = (TemplateError, LookupError, AttributeError, TypeError, ValueError)
 
 
 def message_id(event_id: UUID, person_id: str, domain: str) -> str:
@@ -111,7 +115,17 @@ class Postman:
                 await self._finish(item, person, mid, DeliveryState.FAILED, None, reason)
                 failures.append(_undelivered(item, person, None, reason))
                 continue
-            message = self._message(occasion_, contact, mid)
+            try:
+                message = self._message(occasion_, contact, mid)
+            except _RENDERING_ERRORS as e:
+                # A broken template cannot be fixed by retrying, and must not hold the workflow.
+                reason = f"the letter could not be written ({type(e).__name__})"
+                log.error(
+                    "letter_failed", event_id=str(event_id), kind=item.kind, error=repr(type(e))
+                )
+                await self._finish(item, person, mid, DeliveryState.FAILED, None, reason)
+                failures.append(_undelivered(item, person, None, reason))
+                continue
             claim = await self._log.claim(event_id, person, mid)
             try:
                 await session.send(message, contact.email)
