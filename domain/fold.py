@@ -4,7 +4,7 @@ The workflow applies each event it records with :func:`apply`; auditors run :fun
 stored stream. Both go through :func:`_apply_in_place`, so they cannot disagree.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from domain import durations
@@ -63,6 +63,25 @@ def apply(state: RelationshipState, events: Iterable[RelationshipEvent]) -> Rela
     for event in events:
         _apply_in_place(new, event)
     return new
+
+
+def replay(
+    events: Iterable[RelationshipEvent],
+) -> Iterator[tuple[RelationshipEvent, RelationshipState]]:
+    """Each event with the state just after it, for readers that walk a history step by step.
+
+    One state is updated in place and yielded each time (no copy per step): read it before the
+    next step, copy it to keep it.
+    """
+    iterator = iter(events)
+    first = next(iterator, None)
+    if not isinstance(first, RelationshipStarted):
+        raise InvalidHistory("a relationship's history must begin with relationship_started")
+    state = initial_state(first)
+    yield first, state
+    for event in iterator:
+        _apply_in_place(state, event)
+        yield event, state
 
 
 def initial_state(started: RelationshipStarted) -> RelationshipState:

@@ -25,7 +25,7 @@ from domain.events import (
     RelationshipStarted,
     Resumed,
 )
-from domain.fold import apply, fold
+from domain.fold import fold, replay
 from domain.state import MeetingStatus, RelationshipState
 from store.directory import Contact, ProgrammeEntry
 
@@ -178,14 +178,14 @@ def _replay_invitations(
     history: list[RelationshipEvent],
 ) -> tuple[RelationshipState, dict[int, int]]:
     """The state after the last event, and the invitation count per meeting before it."""
-    state = fold(history[:1])
     sent: dict[int, int] = {}
-    for event in history[1:-1]:
-        state = apply(state, [event])
-        if (number := _meeting_invited(event, state)) is not None:
+    last = len(history) - 1
+    state: RelationshipState | None = None
+    for n, (event, state) in enumerate(replay(history)):
+        # Neither the start nor the event being announced counts as an earlier invitation.
+        if 0 < n < last and (number := _meeting_invited(event, state)) is not None:
             sent[number] = sent.get(number, 0) + 1
-    if len(history) > 1:
-        state = apply(state, history[-1:])
+    assert state is not None
     return state, sent
 
 
