@@ -126,32 +126,43 @@ async def open_database(url: str, migrate_schema: bool = True) -> asyncpg.Pool:
     return pool
 
 
+async def serve(
+    worker: Worker,
+    grace_seconds: float,
+    health: Health | None = None,
+    on_ready: Callable[[], None] = lambda: None,
+    on_drain: Callable[[], None] = lambda: None,
+) -> None:
+    """Run ``worker`` until SIGTERM or SIGINT, then drain: no new tasks are taken, and activities
+    in flight get ``grace_seconds`` (the worker's graceful shutdown) to finish before they are
+    cancelled and retried by Temporal elsewhere (every activity is idempotent)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with worker:
+        if health is not None:
+            health.ready = True
+        on_ready()
+        await stop.wait()
+        if health is not None:
+            health.ready = False
+        on_drain()
+        log.info("worker_draining", grace_seconds=grace_seconds)
+    log.info("worker_stopped")
+
+
 async def run(settings: Settings) -> None:
-    """Serve until SIGTERM or SIGINT, then drain: no new tasks are taken, and activities in
-    flight get ``shutdown_grace_seconds`` to finish before they are cancelled (and retried by
-    Temporal elsewhere: every activity is idempotent)."""
     pool = await open_database(database_url(settings), settings.migrate)
     address = settings.temporal_address or "localhost:7233"
     client = await embedded.connect(address, settings.temporal_namespace)
     mail, server = mail_config(settings)
     health = Health(settings.health_port).start() if settings.health_port else None
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    worker = build_worker(
-        client, pool, mail, graceful_shutdown=timedelta(seconds=settings.shutdown_grace_seconds)
-    )
+    grace = settings.shutdown_grace_seconds
+    worker = build_worker(client, pool, mail, graceful_shutdown=timedelta(seconds=grace))
     log.info("worker_starting", task_queue=TASK_QUEUE, temporal=address, smtp=mail.host)
     try:
-        async with worker:
-            if health is not None:
-                health.ready = True
-            await stop.wait()
-            if health is not None:
-                health.ready = False
-            log.info("worker_draining", grace_seconds=settings.shutdown_grace_seconds)
-        log.info("worker_stopped")
+        await serve(worker, grace, health)
     finally:
         await pool.close()
         if server is not None:

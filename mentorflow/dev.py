@@ -6,15 +6,13 @@ mail server filing into ``DATA_DIR/mail`` (unless an SMTP relay is set) and a wo
 SIGTERM) drains the worker and stops everything.
 """
 
-import asyncio
-import signal
 from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from mentorflow import embedded
 from mentorflow.settings import Settings
-from worker import build_worker, database_url, mail_config, open_database
+from worker import build_worker, database_url, mail_config, open_database, serve
 
 
 async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[str], None]) -> None:
@@ -29,24 +27,22 @@ async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[st
         await pool.close()
         raise embedded.StackError(f"Temporal's dev server did not start on port {port}: {e}") from e
     mail, server = mail_config(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    worker = build_worker(
-        env.client, pool, mail, graceful_shutdown=timedelta(seconds=settings.shutdown_grace_seconds)
-    )
+    grace = settings.shutdown_grace_seconds
+    worker = build_worker(env.client, pool, mail, graceful_shutdown=timedelta(seconds=grace))
+
+    def ready() -> None:
+        where = urlsplit(url)
+        say(f"Temporal      localhost:{port} (TEMPORAL_ADDRESS for other commands)")
+        say(f"Web UI        http://localhost:{ui_port}")
+        say(f"Event store   {where._replace(netloc=where.hostname or '').geturl()}")
+        say(f"E-mail        {server.maildir}/new" if server else f"E-mail        {mail.host}")
+        say(f"Programmes    TEMPORAL_ADDRESS=localhost:{port} mentorflow programme start FILE")
+        say("ready; Ctrl-C stops")
+
     try:
-        async with worker:
-            where = urlsplit(url)
-            say(f"Temporal      localhost:{port} (TEMPORAL_ADDRESS for other commands)")
-            say(f"Web UI        http://localhost:{ui_port}")
-            say(f"Event store   {where._replace(netloc=where.hostname or '').geturl()}")
-            say(f"E-mail        {server.maildir}/new" if server else f"E-mail        {mail.host}")
-            say(f"Programmes    TEMPORAL_ADDRESS=localhost:{port} mentorflow programme start FILE")
-            say("ready; Ctrl-C stops")
-            await stop.wait()
-            say("stopping: letting activities in flight finish")
+        await serve(
+            worker, grace, on_ready=ready, on_drain=lambda: say("stopping: finishing activities")
+        )
     finally:
         await env.shutdown()
         await pool.close()

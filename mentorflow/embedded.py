@@ -6,6 +6,7 @@ the Temporal binaries unless it is given their paths, and this machine may have 
 """
 
 import shutil
+import socket
 import sys
 import warnings
 from pathlib import Path
@@ -85,3 +86,10 @@ async def connect(address: str, namespace: str) -> Client:
             f"cannot reach Temporal at {address} (namespace {namespace}): set TEMPORAL_ADDRESS,"
             " or start a server with `temporal server start-dev`"
         ) from e
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on right now (for servers started here)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -10,7 +10,6 @@ import email
 import email.policy
 import logging
 import mailbox
-import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from activities.mail.smtp import SmtpConfig
+from mentorflow.embedded import free_port
 
 # aiosmtpd logs every envelope (addresses included) at INFO; logs here carry ids only.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -63,7 +63,7 @@ class MailServer:
         self.maildir = maildir
         maildir.parent.mkdir(parents=True, exist_ok=True)
         self.handler = MaildirHandler(maildir, refuse)
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=_free_port())
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=free_port())
 
     @property
     def config(self) -> SmtpConfig:
@@ -81,9 +81,3 @@ class MailServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -32,3 +32,21 @@ async def sleep_until(env: WorkflowEnvironment, at: datetime) -> None:
     delta = at - await env.get_current_time()
     if delta.total_seconds() > 0:
         await env.sleep(delta)
+
+
+async def start_relationship(env: WorkflowEnvironment, task_queue: str, relationship_spec: Any):
+    """Start a RelationshipWorkflow for ``relationship_spec`` under its usual id."""
+    from workflows.messages import RelationshipInput, workflow_id
+    from workflows.relationship import RelationshipWorkflow
+
+    return await env.client.start_workflow(
+        RelationshipWorkflow.run,
+        RelationshipInput(spec=relationship_spec),
+        id=workflow_id(relationship_spec.relationship_id),
+        task_queue=task_queue,
+    )
+
+
+async def whole_seconds_now(env: WorkflowEnvironment) -> datetime:
+    """The server's now, rounded up to a whole second (times in reports stay whole)."""
+    return (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)

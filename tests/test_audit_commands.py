@@ -16,9 +16,14 @@ from mentorflow.audit.histories import replay_archived
 from mentorflow.audit.records import relationship_as_of
 from tests.builders import SHORT, spec
 from tests.changed_workflow import IncompatiblyChangedWorkflow
-from tests.temporal_helpers import running_worker, sleep_until
+from tests.temporal_helpers import (
+    running_worker,
+    sleep_until,
+    start_relationship,
+    whole_seconds_now,
+)
 from worker import WORKFLOWS
-from workflows.messages import RelationshipInput, workflow_id
+from workflows.messages import workflow_id
 from workflows.programme import ProgrammeWorkflow
 from workflows.relationship import RelationshipWorkflow
 
@@ -32,14 +37,10 @@ def ran() -> dict:
 
 async def test_the_state_as_of_a_moment_is_what_the_workflow_held_then(mail, env, pool, ran):
     rid = f"audited-{uuid.uuid4()}"
-    starts = (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
+    starts = await whole_seconds_now(env)
     async with running_worker(env.client, pool, mail) as task_queue:
-        handle = await env.client.start_workflow(
-            RelationshipWorkflow.run,
-            RelationshipInput(spec=spec(rid, starts, starts + timedelta(days=60), SHORT)),
-            id=workflow_id(rid),
-            task_queue=task_queue,
-        )
+        relationship = spec(rid, starts, starts + timedelta(days=60), SHORT)
+        handle = await start_relationship(env, task_queue, relationship)
         agreement = RecordAgreement(by="m1", goals=("listening",), agreement="monthly")
         await handle.execute_update(RelationshipWorkflow.record_agreement, agreement)
         moments, held = [], []

@@ -12,8 +12,8 @@ from pathlib import Path
 from temporalio.client import WorkflowExecutionStatus, WorkflowQueryFailedError
 
 from mentorflow import embedded
+from mentorflow.embedded import free_port
 from tests.builders import SHORT, spec
-from tests.test_worker_operations import free_port
 from workflows import TASK_QUEUE
 from workflows.messages import RelationshipInput, workflow_id
 from workflows.relationship import RelationshipWorkflow

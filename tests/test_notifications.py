@@ -26,8 +26,13 @@ from tests.builders import COORDINATOR, IN_SECONDS, SHORT, spec
 from tests.builders import LOCALES as PEOPLE_LOCALES
 from tests.conftest import BOUNCING
 from tests.mailbox_helpers import calendar_of, messages
-from tests.temporal_helpers import running_worker, sleep_until
-from workflows.messages import RelationshipInput, workflow_id
+from tests.temporal_helpers import (
+    running_worker,
+    sleep_until,
+    start_relationship,
+    whole_seconds_now,
+)
+from workflows.messages import workflow_id
 from workflows.relationship import RelationshipWorkflow
 
 TEMPLATES = Path(__file__).parent.parent / "activities" / "mail" / "templates"
@@ -48,19 +53,6 @@ async def events_of(store: EventStore, rid: str):
     ]
 
 
-async def start(env, task_queue, relationship_spec):
-    return await env.client.start_workflow(
-        RelationshipWorkflow.run,
-        RelationshipInput(spec=relationship_spec),
-        id=workflow_id(relationship_spec.relationship_id),
-        task_queue=task_queue,
-    )
-
-
-async def now_in_whole_seconds(env):
-    return (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
-
-
 def vevent(message):
     cal = calendar_of(message)
     assert cal is not None, message["Subject"]
@@ -74,9 +66,11 @@ async def test_every_decided_notification_reaches_each_recipient_once_in_their_l
     """A group with a pause and a withdrawal, to its end: the Maildir holds one message per
     recipient of every outbox row, in the recipient's language, with working invitations."""
     rid = f"mail-{uuid.uuid4()}"
-    starts = await now_in_whole_seconds(env)
+    starts = await whole_seconds_now(env)
     async with running_worker(env.client, pool, mail) as task_queue:
-        handle = await start(env, task_queue, spec(rid, starts, starts + timedelta(days=60), SHORT))
+        handle = await start_relationship(
+            env, task_queue, spec(rid, starts, starts + timedelta(days=60), SHORT)
+        )
         await sleep_until(env, starts + timedelta(days=2))
         await handle.execute_update(RelationshipWorkflow.pause, Pause(by="m1", reason="holidays"))
         await sleep_until(env, starts + timedelta(days=5))
@@ -162,7 +156,7 @@ async def test_a_refused_address_is_recorded_and_escalated_and_a_refused_coordin
         entry = ProgrammeEntry(programme_id, "Bounces", "Europe/Helsinki", COORDINATOR)
         await directory.register(entry, people)
 
-    starts = await now_in_whole_seconds(env)
+    starts = await whole_seconds_now(env)
     rids = {}
     async with running_worker(env.client, pool, mail) as task_queue:
         for programme_id in ("bounce-mentee", "bounce-all"):
@@ -170,7 +164,7 @@ async def test_a_refused_address_is_recorded_and_escalated_and_a_refused_coordin
             relationship = spec(rid, starts, starts + timedelta(days=60), SHORT).model_copy(
                 update={"programme_id": programme_id}
             )
-            handle = await start(env, task_queue, relationship)
+            handle = await start_relationship(env, task_queue, relationship)
             for mentor in ("m1", "m2"):  # the group dissolves: the workflow ends by itself
                 leave = Withdraw(person_id=mentor, by=mentor, reason="test done")
                 await handle.execute_update(RelationshipWorkflow.withdraw, leave)
@@ -231,11 +225,11 @@ async def test_a_send_whose_mark_is_lost_is_not_sent_again_on_the_retry(mail, de
         return await flaky.deliver_notifications(request)
 
     rid = f"once-{uuid.uuid4()}"
-    starts = await now_in_whole_seconds(dev_env)
+    starts = await whole_seconds_now(dev_env)
     async with running_worker(
         dev_env.client, pool, mail, activities=[deliver_notifications]
     ) as task_queue:
-        handle = await start(
+        handle = await start_relationship(
             dev_env, task_queue, spec(rid, starts, starts + timedelta(seconds=20), IN_SECONDS)
         )
         await handle.result()

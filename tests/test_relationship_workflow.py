@@ -12,7 +12,6 @@ import pytest
 from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import WorkflowEnvironment
 
 from activities.record_keeping import AppendEventsInput, AppendEventsResult, RecordKeeping
 from domain.commands import (
@@ -35,8 +34,13 @@ from domain.model import Role
 from mentorflow.verify import replay_all_runs
 from store.event_store import EventStore
 from tests.builders import COORDINATOR, IN_SECONDS, SHORT, spec
-from tests.temporal_helpers import running_worker, sleep_until
-from workflows.messages import RelationshipInput, workflow_id
+from tests.temporal_helpers import (
+    running_worker,
+    sleep_until,
+    start_relationship,
+    whole_seconds_now,
+)
+from workflows.messages import workflow_id
 from workflows.relationship import RelationshipWorkflow
 
 
@@ -47,21 +51,8 @@ async def stored_events(store: EventStore, relationship_id: str):
     ]
 
 
-async def start(env: WorkflowEnvironment, task_queue: str, relationship_spec):
-    return await env.client.start_workflow(
-        RelationshipWorkflow.run,
-        RelationshipInput(spec=relationship_spec),
-        id=workflow_id(relationship_spec.relationship_id),
-        task_queue=task_queue,
-    )
-
-
 def within_a_second(actual, expected) -> bool:
     return abs(actual - expected) < timedelta(seconds=1)
-
-
-async def whole_seconds_now(env: WorkflowEnvironment):
-    return (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
 
 
 async def test_a_year_with_one_missed_feedback_deadline(mail, env, pool, store):
@@ -121,7 +112,7 @@ async def test_a_year_with_one_missed_feedback_deadline(mail, env, pool, store):
         )
 
     async with running_worker(env.client, pool, mail) as task_queue:
-        handle = await start(env, task_queue, spec(rid, starts, ends))
+        handle = await start_relationship(env, task_queue, spec(rid, starts, ends))
         for at, update, command in sorted(actions, key=lambda a: a[0]):
             await sleep_until(env, at)
             await handle.execute_update(getattr(RelationshipWorkflow, update), command)
@@ -192,7 +183,9 @@ async def test_refused_updates_write_nothing_and_say_why(mail, env, pool, store)
     rid = f"refused-{uuid.uuid4()}"
     starts = await whole_seconds_now(env)
     async with running_worker(env.client, pool, mail) as task_queue:
-        handle = await start(env, task_queue, spec(rid, starts, starts + timedelta(days=60), SHORT))
+        handle = await start_relationship(
+            env, task_queue, spec(rid, starts, starts + timedelta(days=60), SHORT)
+        )
         await sleep_until(env, starts + timedelta(days=1))
         await handle.execute_update(
             RelationshipWorkflow.record_agreement,
@@ -252,7 +245,7 @@ async def test_withdrawal_below_minimum_dissolves_the_group(mail, env, pool, sto
     starts = await whole_seconds_now(env)
     policy = SHORT.model_copy(update={"min_mentors": 2})
     async with running_worker(env.client, pool, mail) as task_queue:
-        handle = await start(
+        handle = await start_relationship(
             env, task_queue, spec(rid, starts, starts + timedelta(days=60), policy)
         )
         await sleep_until(env, starts + timedelta(days=10))
@@ -285,7 +278,9 @@ async def test_pause_and_resume_move_the_deadlines(mail, env, pool, store):
     rid = f"pause-{uuid.uuid4()}"
     starts = await whole_seconds_now(env)
     async with running_worker(env.client, pool, mail) as task_queue:
-        handle = await start(env, task_queue, spec(rid, starts, starts + timedelta(days=365)))
+        handle = await start_relationship(
+            env, task_queue, spec(rid, starts, starts + timedelta(days=365))
+        )
         await sleep_until(env, starts + timedelta(days=2))
         await handle.execute_update(
             RelationshipWorkflow.pause, Pause(by="a1", reason="team reorganisation")
@@ -349,7 +344,7 @@ async def test_a_retried_append_records_each_event_once(mail, dev_env, pool, sto
     starts = await whole_seconds_now(dev_env)
     ends = starts + timedelta(seconds=20)
     async with running_worker(dev_env.client, pool, mail, activities=[append_events]) as task_queue:
-        handle = await start(dev_env, task_queue, spec(rid, starts, ends, IN_SECONDS))
+        handle = await start_relationship(dev_env, task_queue, spec(rid, starts, ends, IN_SECONDS))
         agreement = RecordAgreement(by="m1", goals=("g",), agreement="a")
         await handle.execute_update(RelationshipWorkflow.record_agreement, agreement)
         result = await handle.result()
@@ -370,7 +365,9 @@ async def test_a_relationship_that_cannot_fit_its_policy_fails_to_start_with_the
     rid = f"short-{uuid.uuid4()}"
     starts = await whole_seconds_now(env)
     async with running_worker(env.client, pool, mail) as task_queue:
-        handle = await start(env, task_queue, spec(rid, starts, starts + timedelta(days=20)))
+        handle = await start_relationship(
+            env, task_queue, spec(rid, starts, starts + timedelta(days=20))
+        )
         with pytest.raises(Exception) as failed:
             await handle.result()
     assert "too short for its policy" in str(failed.value.cause)
@@ -384,7 +381,7 @@ async def test_a_relationship_whose_programme_is_gone_still_closes(mail, env, po
         update={"report_to": "programme:no-such-programme"}
     )
     async with running_worker(env.client, pool, mail) as task_queue:
-        handle = await start(env, task_queue, orphan)
+        handle = await start_relationship(env, task_queue, orphan)
         await handle.execute_update(
             RelationshipWorkflow.withdraw, Withdraw(person_id="m1", by="m1", reason="left")
         )

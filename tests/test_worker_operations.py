@@ -4,7 +4,6 @@ server: two on one task queue, one killed with SIGKILL mid-run; health, metrics,
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from domain.events import MeetingScheduled, ReminderIssued, from_record
 from domain.fold import fold
+from mentorflow.embedded import free_port
 from store.deliveries import DeliveryLog
 from store.integrity import verify_stream
 from tests.builders import IN_SECONDS, spec
@@ -24,12 +24,6 @@ from workflows.messages import RelationshipInput, workflow_id
 from workflows.relationship import RelationshipWorkflow
 
 MENTORFLOW = Path(sys.executable).parent / "mentorflow"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_worker(address, database_url, mail, tmp_path, name, **extra) -> subprocess.Popen:

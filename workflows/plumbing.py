@@ -1,7 +1,7 @@
 """What every Mentorflow workflow does the same way: stamping events, refusing, retrying,
 delivering notifications."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from uuid import UUID
 
@@ -13,9 +13,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.archiving import ArchiveInput, Archivist
     from activities.mail.postman import DeliverInput, Postman
     from activities.record_keeping import NON_RETRYABLE
-    from domain.delivery import Undelivered, to_deliver
+    from domain.delivery import failure_events, to_deliver
     from domain.errors import RuleViolation
-    from domain.events import SYSTEM, Event
+    from domain.events import SYSTEM, DeliveryFailed, Event
     from domain.factory import EventFactory
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -52,11 +52,17 @@ def rejected(violation: RuleViolation) -> ApplicationError:
     return ApplicationError(str(violation), type=violation.code, non_retryable=True)
 
 
-async def deliver(programme_id: str, events: Sequence[Event]) -> list[Undelivered]:
-    """Send the notifications of events just recorded; return the recipients never reached.
+async def deliver(
+    programme_id: str,
+    coordinator_id: str,
+    unreachable: Collection[str],
+    events: Sequence[Event],
+) -> list[DeliveryFailed]:
+    """Send the notifications of events just recorded; return the events to record about the
+    recipients never reached (the coordinator is told of each person once, see
+    ``domain.delivery``).
 
-    Transient SMTP trouble is retried here (with back-off, for as long as it takes); the
-    workflow records what is returned and tells the coordinator.
+    Transient SMTP trouble is retried here (with back-off, for as long as it takes).
     """
     ids = to_deliver(events)
     if not ids or not workflow.patched(DELIVERY_PATCH):
@@ -69,7 +75,7 @@ async def deliver(programme_id: str, events: Sequence[Event]) -> list[Undelivere
         heartbeat_timeout=timedelta(seconds=45),
         retry_policy=RETRY,
     )
-    return report.failed
+    return failure_events(report.failed, coordinator_id, unreachable, factory())
 
 
 async def archive_previous_run() -> None:

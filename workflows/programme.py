@@ -25,7 +25,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.record_keeping import AppendProgrammeEventsInput, RecordKeeping
     from activities.reporting import Reporting, ReportInput
     from domain import programme_rules as rules
-    from domain.delivery import failure_events
     from domain.errors import RuleViolation
     from domain.factory import EventFactory
     from domain.matching import ProposedGroup
@@ -239,11 +238,9 @@ class ProgrammeWorkflow:
         if not events:
             return
         await self._append(events)
-        programme = self._input.programme
-        failed = await plumbing.deliver(programme.id, events)
-        told = self.state().unreachable
-        coordinator = programme.coordinator.id
-        await self._record(list(failure_events(failed, coordinator, told, plumbing.factory())))
+        p, unreachable = self._input.programme, self.state().unreachable
+        failed = await plumbing.deliver(p.id, p.coordinator.id, unreachable, events)
+        await self._record(list(failed))
 
     async def _append(self, events: list[ProgrammeEvent]) -> None:
         await workflow.execute_activity_method(

@@ -25,7 +25,6 @@ with workflow.unsafe.imports_passed_through():
         SubmitFeedback,
         Withdraw,
     )
-    from domain.delivery import failure_events
     from domain.errors import RuleViolation
     from domain.events import RelationshipEvent
     from domain.factory import EventFactory
@@ -182,11 +181,9 @@ class RelationshipWorkflow:
         if not events:
             return
         await self._append(events)
-        failed = await plumbing.deliver(self._spec.programme_id, events)
-        told = self.state().unreachable
-        await self._record(
-            list(failure_events(failed, self._spec.coordinator_id, told, plumbing.factory()))
-        )
+        spec, unreachable = self._spec, self.state().unreachable
+        failed = await plumbing.deliver(spec.programme_id, spec.coordinator_id, unreachable, events)
+        await self._record(list(failed))
 
     async def _append(self, events: list[RelationshipEvent]) -> None:
         expected = self._state.version if self._state is not None else 0

@@ -71,6 +71,7 @@ class Postman:
         sent_before: set[str] = set(details[0]) if details else set()
         sent_now: list[str] = []
         failed: list[Undelivered] = []
+        streams: dict[str, list[RecordedEvent]] = {}  # a batch is one stream: read it once
         async with smtp.Session(self._config) as session:
             for event_id in request.event_ids:
                 item = await self._log.item(event_id)
@@ -81,7 +82,7 @@ class Postman:
                         non_retryable=True,
                     )
                 failed += await self._deliver(
-                    session, request.programme_id, item, sent_before, sent_now
+                    session, request.programme_id, item, streams, sent_before, sent_now
                 )
         return DeliveryReport(sent=len(sent_now), failed=failed)
 
@@ -90,6 +91,7 @@ class Postman:
         session: smtp.Session,
         programme_id: str,
         item: OutboxItem,
+        streams: dict[str, list[RecordedEvent]],
         sent_before: set[str],
         sent_now: list[str],
     ) -> list[Undelivered]:
@@ -103,7 +105,7 @@ class Postman:
         ]
         if not waiting:
             return failures
-        occasion_ = await self._occasion(programme_id, item)
+        occasion_ = await self._occasion(programme_id, item, streams)
         for person in waiting:
             mid = message_id(event_id, person, self._domain)
             if person in done and mid in sent_before:
@@ -159,17 +161,16 @@ class Postman:
             attempts=attempts,
         )
 
-    async def _occasion(self, programme_id: str, item: OutboxItem) -> Occasion | None:
+    async def _occasion(
+        self, programme_id: str, item: OutboxItem, streams: dict[str, list[RecordedEvent]]
+    ) -> Occasion | None:
         programme = await self._directory.programme(programme_id)
         if programme is None:
             return None
-        history = _decode(
-            [
-                e
-                for e in await self._events.read_stream(item.event.stream_id)
-                if e.version <= item.event.version
-            ]
-        )
+        stream = item.event.stream_id
+        if stream not in streams or streams[stream][-1].version < item.event.version:
+            streams[stream] = await self._events.read_stream(stream)
+        history = _decode([e for e in streams[stream] if e.version <= item.event.version])
         event = history[-1]
         contacts = await self._directory.people(
             programme_id, people_named(event, history) | {programme.coordinator_id}

@@ -9,9 +9,12 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    import asyncpg
 
 from mentorflow.cli_common import JsonFlag, fail
 
@@ -179,7 +182,7 @@ def checkpoint(
     from mentorflow.settings import Settings
     from store.integrity import verify_log
 
-    async def take(pool) -> str:  # type: ignore[no-untyped-def]
+    async def take(pool: "asyncpg.Pool") -> str:
         async with pool.acquire() as conn:
             log = await verify_log(conn)
         if log.broken is not None:
