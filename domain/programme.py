@@ -199,11 +199,30 @@ class Programme(Frozen):
         )
 
 
+ParticipantField = Literal[
+    "id", "name", "first_name", "last_name", "email", "role", "locale", "unit", "manager",
+    "expertise", "goals", "capacity", "trained_on",
+]  # fmt: skip
+"""The fields an HR export's columns can fill (``first_name`` + ``last_name`` make ``name``)."""
+
+
+class Column(Frozen):
+    """One column of an HR export, and what its values mean in Mentorflow's terms."""
+
+    column: Name
+    """The column's header in the export, as written there."""
+    values: dict[str, str] = {}
+    """The export's values and what they are here, e.g. ``{Ohjaaja: mentor, Oppija: mentee}``."""
+
+
 class ProgrammeFile(Frozen):
     """A programme file: the programme, its participants, and (for simulations) behaviour."""
 
     programme: Programme
     participants: tuple[Participant, ...] = ()
+    columns: dict[ParticipantField, Name | Column] = {}
+    """Which column of a participant export fills which field, when the built-in names for
+    Finnish, Swedish and English headers do not find it (``email: Työsähköposti``)."""
     behaviour: Behaviour | None = None
     """How simulated people act (``mentorflow simulate``); ignored when starting for real."""
 

@@ -38,7 +38,25 @@ app.add_typer(audit_app, name="audit")
 
 ProgrammeFileArg = Annotated[Path, typer.Argument(help="The programme file (YAML).")]
 ParticipantsOption = Annotated[
-    Path | None, typer.Option("--participants", help="Participants from an HR export (CSV).")
+    Path | None,
+    typer.Option(
+        "--participants", help="Participants from an HR export (CSV or .xlsx).", metavar="FILE"
+    ),
+]
+ColumnsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--columns",
+        help="Which export column is which field (a `columns:` section); overrides the"
+        " programme file's.",
+        metavar="FILE",
+    ),
+]
+SheetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sheet", help="The workbook's sheet to read (default: the first).", metavar="NAME"
+    ),
 ]
 
 
@@ -213,20 +231,87 @@ def programme_schema() -> None:
 
 @programme_app.command("check")
 def programme_check(
-    file: ProgrammeFileArg,
+    file: Annotated[
+        Path | None, typer.Argument(help="The programme file (YAML).", show_default=False)
+    ] = None,
     participants: ParticipantsOption = None,
+    columns: ColumnsOption = None,
+    sheet: SheetOption = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export",
+            help="Also write the participants as understood to this CSV file.",
+            metavar="FILE",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Validate a programme file (and a participant CSV) without starting anything."""
-    from domain.model import Role
-    from mentorflow.programme_files import ProgrammeFileError, load_programme
+    """Validate a programme file and/or a participant export without starting anything.
 
+    With --participants, shows what was understood of the export (format, columns, counts, the
+    first rows) and every problem by row and column.
+    """
+    from mentorflow.programme_files import ProgrammeFileError
+
+    if file is None and participants is None:
+        fail("give a programme file, --participants FILE, or both")
+    summary: dict[str, object] = {}
     try:
-        loaded = load_programme(file, participants)
+        if participants is not None:
+            summary |= _check_export(participants, file, columns, sheet, export, json_output)
+        if file is not None:
+            summary = _check_programme(file, participants, columns, sheet) | summary
     except ProgrammeFileError as e:
+        if not json_output:
+            print("\n".join(f"{e.path}: {p}" for p in e.problems))
         fail(str(e))
+    if json_output:
+        print(json.dumps(summary))
+    elif file is not None:
+        keys = ("programme", "starts_on", "ends_on", "mentors", "trained_mentors", "mentees")
+        print(", ".join(f"{k}: {summary[k]}" for k in keys) + " - OK")
+
+
+def _check_export(
+    participants: Path,
+    file: Path | None,
+    columns: Path | None,
+    sheet: str | None,
+    export: Path | None,
+    json_output: bool,
+) -> dict[str, object]:
+    """Preview an export; fail (after showing every problem) when it has any."""
+    from mentorflow.hr_import import preview
+    from mentorflow.programme_files import check_participants
+
+    found = check_participants(participants, file, columns, sheet)
+    if json_output:
+        if not found.ok:
+            print(json.dumps(preview.as_json(found)))
+    else:
+        print("\n".join(preview.as_text(participants, found)))
+    if not found.ok:
+        fail(f"{participants}: {found.problems[0]}" + _more(len(found.problems)))
+    if export is not None:
+        with export.open("w", encoding="utf-8", newline="") as out:
+            preview.export(found, out)
+    return preview.as_json(found)
+
+
+def _more(n: int) -> str:
+    return f" (and {n - 1} more)" if n > 1 else ""
+
+
+def _check_programme(
+    file: Path, participants: Path | None, columns: Path | None, sheet: str | None
+) -> dict[str, object]:
+    from domain.model import Role
+    from mentorflow.programme_files import load_programme
+
+    loaded = load_programme(file, participants, columns, sheet)
     mentors = [p for p in loaded.participants if p.role == Role.MENTOR]
-    summary = {
+    return {
         "programme": loaded.programme.id,
         "starts_on": loaded.programme.starts_on.isoformat(),
         "ends_on": loaded.programme.ends_on.isoformat(),
@@ -234,10 +319,6 @@ def programme_check(
         "trained_mentors": sum(p.trained_on is not None for p in mentors),
         "mentees": len(loaded.participants) - len(mentors),
     }
-    if json_output:
-        print(json.dumps(summary))
-    else:
-        print(", ".join(f"{k}: {v}" for k, v in summary.items()) + " - OK")
 
 
 _client_used = False
@@ -269,6 +350,8 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
 def programme_start(
     file: ProgrammeFileArg,
     participants: ParticipantsOption = None,
+    columns: ColumnsOption = None,
+    sheet: SheetOption = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Start a programme for real (dates in the future) on the configured Temporal server.
@@ -281,7 +364,7 @@ def programme_start(
     from worker import database_url, open_database
 
     try:
-        prepared = programmes.prepare(file, participants)
+        prepared = programmes.prepare(file, participants, columns=columns, sheet=sheet)
     except (ProgrammeFileError, programmes.ProgrammeError) as e:
         fail(str(e))
 

@@ -1,25 +1,19 @@
-"""Reading programme files (YAML) and participant exports (CSV) into validated models.
+"""Reading programme files (YAML) and participant exports (CSV or .xlsx) into validated models.
 
-Every problem is reported as ``FILE: where: what`` (a YAML path like ``programme.cadence``, or a
-CSV row and column), and nothing is started from a file with a problem.
+Every problem is reported as ``FILE: where: what`` (a YAML path like ``programme.cadence``, with
+list items counted from 1, or an export's row and column), in words that say what is allowed,
+and nothing is started from a file with a problem.
 """
 
-import csv
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from domain.programme import Participant, ProgrammeFile
-
-LIST_SEPARATOR = ";"
-CSV_COLUMNS = (
-    "id", "name", "email", "role", "locale", "unit", "manager",
-    "expertise", "goals", "capacity", "trained_on",
-)  # fmt: skip
-_LIST_COLUMNS = {"expertise", "goals"}
+from domain.programme import Column, Participant, ParticipantField, ProgrammeFile
+from mentorflow.field_errors import explain
+from mentorflow.hr_import import ParticipantImport, read_participants
 
 
 class ProgrammeFileError(ValueError):
@@ -31,45 +25,83 @@ class ProgrammeFileError(ValueError):
         super().__init__(f"{path}: {problems[0]}{more}")
 
 
-def load_programme(path: Path, participants_csv: Path | None = None) -> ProgrammeFile:
-    """The programme in ``path``; participants from ``participants_csv`` replace the file's own."""
+Columns = dict[ParticipantField, str | Column]
+
+
+def load_programme(
+    path: Path,
+    participants: Path | None = None,
+    columns: Path | None = None,
+    sheet: str | None = None,
+) -> ProgrammeFile:
+    """The programme in ``path``; participants from an export ``participants`` replace the
+    file's own, with its columns named by ``columns`` (a file) or the programme's ``columns:``."""
     data = _read_yaml(path)
-    if participants_csv is not None:
+    if participants is not None:
         if data.get("participants"):
-            raise ProgrammeFileError(path, ["lists participants and a CSV was given too: use one"])
-        data["participants"] = [p.model_dump() for p in load_participants_csv(participants_csv)]
+            raise ProgrammeFileError(
+                path, ["lists participants and an export was given too: use one"]
+            )
+        own = _columns(path, data.get("columns") or {})
+        mapping = load_columns(columns) if columns is not None else own
+        data["participants"] = [
+            p.model_dump() for p in load_participants(participants, mapping, sheet)
+        ]
     try:
         return ProgrammeFile.model_validate(data)
     except ValidationError as e:
         raise ProgrammeFileError(path, [_describe(err, data) for err in e.errors()]) from e
 
 
-def load_participants_csv(path: Path) -> list[Participant]:
-    """Participants from an HR export: a header row, then one person per row."""
+def load_participants(
+    path: Path, columns: Columns | None = None, sheet: str | None = None
+) -> list[Participant]:
+    """Participants from an HR export; every problem found is in the error."""
+    found = read_participants(path, columns, sheet)
+    if not found.ok:
+        raise ProgrammeFileError(path, [str(p) for p in found.problems])
+    return found.participants
+
+
+load_participants_csv = load_participants
+
+
+def check_participants(
+    path: Path, programme: Path | None, columns: Path | None, sheet: str | None
+) -> ParticipantImport:
+    """What an export says, read with the mapping of ``columns`` or of the programme file."""
+    mapping: Columns = {}
+    if columns is not None:
+        mapping = load_columns(columns)
+    elif programme is not None:
+        mapping = _columns(programme, _read_yaml(programme).get("columns") or {})
+    return read_participants(path, mapping, sheet)
+
+
+def load_columns(path: Path) -> Columns:
+    """A column mapping file: a ``columns:`` section (or the mapping on its own)."""
+    data = _read_yaml(path, need="a mapping such as `columns: {email: Työsähköposti}`")
+    return _columns(path, data.get("columns", data))
+
+
+def _columns(path: Path, section: Any) -> Columns:
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            _check_header(path, reader.fieldnames)
-            rows = list(enumerate(reader, start=2))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise ProgrammeFileError(path, [f"cannot read: {e}"]) from e
-    participants, problems = [], []
-    for line, row in rows:
-        try:
-            participants.append(Participant.model_validate(_from_csv(row)))
-        except ValidationError as e:
-            problems += [
-                f"row {line}, column {'.'.join(map(str, err['loc'][:1]))}: {err['msg']}"
-                for err in e.errors()
-            ]
-    if problems:
-        raise ProgrammeFileError(path, problems)
-    if not participants:
-        raise ProgrammeFileError(path, ["has no participants"])
-    return participants
+        file = ProgrammeFile.model_validate({"programme": _PLACEHOLDER, "columns": section})
+    except ValidationError as e:
+        problems = [_describe(err, {"columns": section}) for err in e.errors()]
+        raise ProgrammeFileError(path, problems) from e
+    return dict(file.columns)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+_PLACEHOLDER = {
+    "id": "x", "name": "x", "starts_on": "2000-01-02", "ends_on": "2000-02-01",
+    "coordinator": {"id": "x", "name": "x", "email": "x@example.org"},
+    "training": {"deadline": "2000-01-01"}, "matching": {"runs_on": "2000-01-02"},
+}  # fmt: skip
+"""A valid programme, so that validating a ``columns:`` section alone reports only its own."""
+
+
+def _read_yaml(path: Path, need: str = "a mapping with a `programme:` section") -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
@@ -81,30 +113,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             path, [f"{where}not valid YAML ({getattr(e, 'problem', e)})"]
         ) from e
     if not isinstance(data, dict):
-        raise ProgrammeFileError(path, ["must be a mapping with a `programme:` section"])
-    return data
-
-
-def _check_header(path: Path, header: Sequence[str] | None) -> None:
-    missing = [c for c in ("id", "name", "email", "role") if c not in (header or [])]
-    unknown = [c for c in header or [] if c not in CSV_COLUMNS]
-    if missing or unknown:
-        problems = [f"missing column {c!r}" for c in missing]
-        problems += [f"unknown column {c!r} (known: {', '.join(CSV_COLUMNS)})" for c in unknown]
-        raise ProgrammeFileError(path, problems)
-
-
-def _from_csv(row: dict[str, str | None]) -> dict[str, Any]:
-    """Empty cells are absent values; list columns are ``;``-separated."""
-    data: dict[str, Any] = {}
-    for column, value in row.items():
-        text = (value or "").strip()
-        if not text:
-            continue
-        if column in _LIST_COLUMNS:
-            data[column] = [v.strip() for v in text.split(LIST_SEPARATOR) if v.strip()]
-        else:
-            data[column] = text
+        raise ProgrammeFileError(path, [f"must be {need}"])
     return data
 
 
@@ -125,7 +134,7 @@ def _describe(error: Any, data: dict[str, Any]) -> str:
             parts.append(str(key))
         node = node[key] if isinstance(node, dict | list) and _has(node, key) else None
     where = ".".join(parts) or "file"
-    return f"{where}: {error['msg']}"
+    return f"{where}: {explain(error)}"
 
 
 def _has(node: dict[str, Any] | list[Any], key: str | int) -> bool:

@@ -51,9 +51,15 @@ class Prepared:
     contacts: tuple[Participant, ...]
 
 
-def prepare(file: Path, participants: Path | None, now: datetime | None = None) -> Prepared:
+def prepare(
+    file: Path,
+    participants: Path | None,
+    now: datetime | None = None,
+    columns: Path | None = None,
+    sheet: str | None = None,
+) -> Prepared:
     """The programme in ``file``, ready to start; refuses a start date in the past."""
-    loaded = load_programme(file, participants)
+    loaded = load_programme(file, participants, columns, sheet)
     programme = loaded.programme
     cal = calendar(programme)
     if cal.starts_at <= (now or datetime.now(UTC)):

@@ -81,7 +81,7 @@ def test_a_bad_scenario_is_refused_in_one_line_before_anything_starts(tmp_path):
     )
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.count("\n") == 1
-    assert "behaviour.meeting_held: Input should be a valid number" in done.stderr
+    assert "behaviour.meeting_held: 'often' is not a number" in done.stderr
 
 
 async def test_500_participants_run_to_the_end_and_the_report_counts_what_is_stored(
