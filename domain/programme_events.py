@@ -46,6 +46,15 @@ class PhaseEntered(Event):
 class ParticipantEnrolled(Event):
     type: Literal["participant_enrolled"] = "participant_enrolled"
     profile: Profile
+    reason: str | None = None
+
+
+class ParticipantUpdated(Event):
+    """A participant's profile replaced (before matching), e.g. from a new HR export."""
+
+    type: Literal["participant_updated"] = "participant_updated"
+    profile: Profile
+    reason: str
 
 
 class ParticipantRemoved(Event):
@@ -148,6 +157,7 @@ ProgrammeEvent = Annotated[
     | PhaseEntered
     | ParticipantEnrolled
     | ParticipantRemoved
+    | ParticipantUpdated
     | MentorTrained
     | ProgrammeReminderIssued
     | UntrainedMentorsExcluded

@@ -29,6 +29,7 @@ from domain.programme_events import (
     MilestoneReached,
     ParticipantEnrolled,
     ParticipantRemoved,
+    ParticipantUpdated,
     PhaseEntered,
     ProgrammeEvent,
     ProgrammePhase,
@@ -278,6 +279,15 @@ def relationship_ended(
 class Enrol(Frozen):
     by: PersonId
     profile: Profile
+    reason: Reason | None = None
+
+
+class UpdateProfile(Frozen):
+    """Replace a participant's profile (unit, manager, competences, capacity...)."""
+
+    by: PersonId
+    profile: Profile
+    reason: Reason
 
 
 class Remove(Frozen):
@@ -300,7 +310,7 @@ class ApproveMatching(Frozen):
     reason: Reason | None = None
 
 
-ProgrammeCommand = Enrol | Remove | MarkTrained | ApproveMatching
+ProgrammeCommand = Enrol | Remove | UpdateProfile | MarkTrained | ApproveMatching
 
 
 def decide(s: ProgrammeState, command: ProgrammeCommand, f: EventFactory) -> list[ProgrammeEvent]:
@@ -318,7 +328,12 @@ def decide(s: ProgrammeState, command: ProgrammeCommand, f: EventFactory) -> lis
                 raise RuleViolation(
                     "duplicate", f"{command.profile.id} is already in the programme"
                 )
-            return [f.make(ParticipantEnrolled, profile=command.profile)]
+            return [f.make(ParticipantEnrolled, profile=command.profile, reason=command.reason)]
+        case UpdateProfile():
+            _before_matching(s, "change participants")
+            if _require_participant(s, command.profile.id) == command.profile:
+                raise RuleViolation("unchanged", f"{command.profile.id} has these details already")
+            return [f.make(ParticipantUpdated, profile=command.profile, reason=command.reason)]
         case Remove():
             _before_matching(s, "remove participants")
             _require_participant(s, command.person_id)

@@ -19,6 +19,7 @@ from domain.programme_events import (
     MilestoneReached,
     ParticipantEnrolled,
     ParticipantRemoved,
+    ParticipantUpdated,
     PhaseEntered,
     ProgrammeClosed,
     ProgrammeEvent,
@@ -116,6 +117,8 @@ def _apply(s: ProgrammeState, event: ProgrammeEvent) -> None:
         case ParticipantEnrolled():
             s.participants[event.profile.id] = event.profile
             s.removed.pop(event.profile.id, None)
+        case ParticipantUpdated():
+            s.participants[event.profile.id] = event.profile
         case ParticipantRemoved():
             del s.participants[event.person_id]
             s.removed[event.person_id] = event.reason

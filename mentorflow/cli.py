@@ -329,6 +329,7 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
     """Connect, run one request, turn known refusals into the one-line error."""
     global _client_used
     _client_used = True
+    from mentorflow.hr_import.sync import SyncError
     from mentorflow.programme_files import ProgrammeFileError
     from mentorflow.programmes import ProgrammeError
 
@@ -342,7 +343,7 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
 
     try:
         return asyncio.run(go())
-    except (ProgrammeError, ProgrammeFileError, embedded.StackError) as e:
+    except (ProgrammeError, ProgrammeFileError, SyncError, embedded.StackError) as e:
         fail(str(e))
 
 
@@ -378,6 +379,67 @@ def programme_start(
 
     wid = _run(start)
     print(json.dumps({"workflow_id": wid}) if json_output else f"started {wid}")
+
+
+@programme_app.command("sync")
+def programme_sync(
+    programme_id: Annotated[
+        str, typer.Argument(help="The programme's id.", metavar="PROGRAMME_ID")
+    ],
+    participants: Annotated[
+        Path,
+        typer.Option("--participants", help="The new HR export (CSV or .xlsx).", metavar="FILE"),
+    ],
+    columns: ColumnsOption = None,
+    sheet: SheetOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the differences; change nothing.")
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Bring a running programme in line with a new HR export.
+
+    Shows who is new, gone and changed, then enrols, removes and updates them as the coordinator
+    (reason "HR import"). People in a group who are gone from the export are listed for you to
+    decide, never removed. Running it again with the same export changes nothing.
+    """
+    from mentorflow.hr_import import sync
+    from mentorflow.programme_files import ProgrammeFileError, load_columns, load_participants
+    from worker import database_url, open_database
+
+    try:
+        mapping = load_columns(columns) if columns is not None else None
+        people = load_participants(participants, mapping, sheet)
+    except ProgrammeFileError as e:
+        fail(str(e))
+
+    async def go(client: "Client") -> tuple[sync.SyncPlan, sync.Applied | None]:
+        pool = await open_database(database_url(Settings()))
+        try:
+            state, contacts = await sync.load(client, pool, programme_id)
+            plan = sync.plan(state, contacts, people)
+            if dry_run or plan.empty:
+                return plan, None
+            return plan, await sync.apply(client, pool, state, plan)
+        finally:
+            await pool.close()
+
+    plan, applied = _run(go)
+    if json_output:
+        print(json.dumps({**plan.as_json(), "applied": applied.as_json() if applied else None}))
+    else:
+        print("\n".join(plan.lines()))
+        if applied is not None:
+            print(
+                f"applied: {len(applied.enrolled)} enrolled, {len(applied.removed)} removed,"
+                f" {len(applied.updated)} updated, {len(applied.contacts)} contact details"
+            )
+            print("\n".join(f"refused: {pid}: {why}" for pid, why in applied.refused))
+        elif dry_run and not plan.empty:
+            print("dry run: nothing changed")
+    if applied is not None and applied.refused:
+        pid, why = applied.refused[0]
+        fail(f"{pid}: {why}" + _more(len(applied.refused)))
 
 
 @programme_app.command("status")

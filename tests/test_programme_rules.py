@@ -18,6 +18,7 @@ from domain.programme_rules import (
     Enrol,
     MarkTrained,
     Remove,
+    UpdateProfile,
     decide,
     due_events,
     matching_rules,
@@ -174,6 +175,36 @@ def test_enrolment_and_removal_before_matching_change_who_is_matched():
     }
     assert "a-new" in considered and "a1" not in considered
     assert run.state.removed == {"a1": "changed jobs"}
+
+
+def test_a_profile_update_before_matching_is_what_the_matching_sees():
+    """Updated details (here a mentee's manager) count in matching; after it they are refused."""
+    run = ProgrammeRun(pilot())
+    before = run.state.participants["a1"]
+    changed = before.model_copy(update={"manager": "boss-new", "goals": ("leadership",)})
+    run.act(
+        datetime(2026, 8, 1, tzinfo=UTC),
+        UpdateProfile(by="hr1", profile=changed, reason="HR import"),
+    )
+    [updated] = run.of_type("participant_updated")
+    assert (updated.reason, updated.actor) == ("HR import", "hr1")
+    assert run.state.participants["a1"] == changed
+    assert fold_programme(run.events).participants["a1"] == changed
+    with pytest.raises(RuleViolation) as same:
+        decide(
+            run.state,
+            UpdateProfile(by="hr1", profile=changed, reason="again"),
+            run.factory(datetime(2026, 8, 2, tzinfo=UTC), actor="hr1"),
+        )
+    assert same.value.code == "unchanged"
+    run.run_until(datetime(2026, 9, 5, tzinfo=UTC))
+    with pytest.raises(RuleViolation) as late:
+        decide(
+            run.state,
+            UpdateProfile(by="hr1", profile=before, reason="HR import"),
+            run.factory(datetime(2026, 9, 5, tzinfo=UTC), actor="hr1"),
+        )
+    assert late.value.code == "matching_done"
 
 
 def test_automatic_approval_and_milestones():

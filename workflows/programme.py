@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         MarkTrained,
         ProgrammeCommand,
         Remove,
+        UpdateProfile,
     )
     from domain.programme_state import ProgrammeState, apply_programme, fold_programme
 
@@ -112,6 +113,14 @@ class ProgrammeWorkflow:
 
     @remove.validator
     def _validate_remove(self, command: Remove) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def update_participant(self, command: UpdateProfile) -> CommandAccepted:
+        return await self._handle(command)
+
+    @update_participant.validator
+    def _validate_update_participant(self, command: UpdateProfile) -> None:
         self._validate(command)
 
     @workflow.update
