@@ -389,3 +389,70 @@ def test_datetime_cells_and_whole_numbers_read_as_people_see_them(tmp_path):
     book.save(path)
     (p,) = read_participants(path).participants
     assert (p.id, p.capacity, p.trained_on) == ("1001", 2, date(2026, 5, 30))
+
+
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+IMPORTING = README.split("### Importing participants")[1].split("\n## ")[0]
+
+
+def test_the_example_exports_import_to_the_pilots_participants():
+    """examples/henkilosto.csv and deltagare.xlsx are the people of palkeet-pilot.yaml."""
+    from mentorflow.programme_files import load_columns, load_programme
+
+    pilot = list(load_programme(ROOT / "examples" / "palkeet-pilot.yaml").participants)
+    raw = (ROOT / "examples" / "henkilosto.csv").read_bytes()
+    assert b"\r\n" in raw and raw.decode("cp1252").startswith("Henkilönumero;Nimi;")
+    assert load_participants(ROOT / "examples" / "henkilosto.csv") == pilot
+    columns = load_columns(ROOT / "examples" / "deltagare-columns.yaml")
+    workbook = ROOT / "examples" / "deltagare.xlsx"
+    assert load_participants(workbook, columns, sheet="Deltagare") == pilot
+
+
+def test_the_example_exports_are_what_the_generator_writes(tmp_path):
+    """The committed files are the script's output (the workbook compared by content)."""
+    import runpy
+
+    from openpyxl import load_workbook
+
+    script = runpy.run_path(str(ROOT / "examples" / "make_hr_exports.py"))
+    assert script["finnish_csv"]() == (ROOT / "examples" / "henkilosto.csv").read_bytes()
+    script["swedish_workbook"](tmp_path / "new.xlsx")
+    committed, new = (
+        [list(ws.iter_rows(values_only=True)) for ws in load_workbook(p).worksheets]
+        for p in (ROOT / "examples" / "deltagare.xlsx", tmp_path / "new.xlsx")
+    )
+    assert committed == new
+
+
+def test_the_readme_walk_through_runs_as_shown(tmp_path):
+    """The README's import commands run from the project root and print what it shows."""
+    import subprocess
+    import sys
+
+    block = IMPORTING.split("```sh\n")[1].split("```")[0]
+    commands = [line.split() for line in block.splitlines() if line.startswith("mentorflow ")]
+    assert len(commands) == 2
+    mentorflow = str(Path(sys.executable).parent / "mentorflow")
+    outputs = []
+    for command in commands:
+        done = subprocess.run(
+            [mentorflow, *command[1:]], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    shown = IMPORTING.split("```text\n")[1].split("```")[0].splitlines()
+    assert outputs[0].splitlines()[: len(shown) - 1] == shown[:-1] and shown[-1] == "  ..."
+    assert "9 participants: 4 mentors, 5 mentees" in outputs[1]
+
+    broken = tmp_path / "henkilosto.csv"
+    extra = "a6;Actor Six;a1@example.org;Aktori;suomi;it;boss4;;;;;vakituinen\r\n"
+    broken.write_bytes((ROOT / "examples" / "henkilosto.csv").read_bytes() + extra.encode("cp1252"))
+    done = subprocess.run(
+        [mentorflow, "programme", "check", "--participants", str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    quoted = " ".join(IMPORTING.split("Actor One's address: `")[1].split("`")[0].split())
+    assert done.returncode == 1 and f"  {quoted}" in done.stdout.splitlines()

@@ -146,7 +146,8 @@ def _check_required(result: ColumnMap) -> None:
         examples = ", ".join(repr(a) for a in HEADER_ALIASES[name][:5])
         result.problems.append(
             f"row 1: no column for {FIELD_LABELS[name]} (looked for {examples} and others):"
-            f" name the column in the programme's `columns:` section, e.g. `{name}: Your header`"
+            " name the column in a `columns:` section (in the programme file, or a file given"
+            f" with --columns), e.g. `{name}: Your header`"
         )
 
 
