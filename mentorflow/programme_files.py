@@ -50,7 +50,8 @@ def load_programme(
     try:
         return ProgrammeFile.model_validate(data)
     except ValidationError as e:
-        raise ProgrammeFileError(path, [_describe(err, data) for err in e.errors()]) from e
+        problems = [_describe(err, data) for err in _relevant(e.errors())]
+        raise ProgrammeFileError(path, problems) from e
 
 
 def load_participants(
@@ -88,7 +89,7 @@ def _columns(path: Path, section: Any) -> Columns:
     try:
         file = ProgrammeFile.model_validate({"programme": _PLACEHOLDER, "columns": section})
     except ValidationError as e:
-        problems = [_describe(err, {"columns": section}) for err in e.errors()]
+        problems = [_describe(err, {"columns": section}) for err in _relevant(e.errors())]
         raise ProgrammeFileError(path, problems) from e
     return dict(file.columns)
 
@@ -118,23 +119,42 @@ def _read_yaml(path: Path, need: str = "a mapping with a `programme:` section") 
 
 
 def _describe(error: Any, data: dict[str, Any]) -> str:
-    """``participants[3] (id a3).email: value is not a valid email address``."""
+    """``participants[3] (id a3).email: 'x' is not a valid e-mail address``.
+
+    List items are counted from 1, as a person counts them; the names pydantic gives the members
+    of a union (``constrained-str``, ``Column``) and dictionary keys (``[key]``) are left out.
+    """
     loc = list(error["loc"])
     parts: list[str] = []
     node: Any = data
-    for key in loc:
+    for n, key in enumerate(loc):
         if isinstance(key, int):
             who = (
                 node[key].get("id")
-                if isinstance(node, list) and isinstance(node[key], dict)
+                if isinstance(node, list) and _has(node, key) and isinstance(node[key], dict)
                 else None
             )
             parts[-1] += f"[{key + 1}]" + (f" (id {who})" if who else "")
+        elif key == "[key]" or not _names_a_field(node, key, last=n == len(loc) - 1):
+            continue
         else:
             parts.append(str(key))
         node = node[key] if isinstance(node, dict | list) and _has(node, key) else None
-    where = ".".join(parts) or "file"
-    return f"{where}: {explain(error)}"
+    where = ".".join(parts)
+    return f"{where}: {explain(error)}" if where else explain(error)
+
+
+def _names_a_field(node: Any, key: str, last: bool) -> bool:
+    """Whether ``key`` is a field of ``node`` (or, at the end, one it lacks), not a union tag."""
+    if isinstance(node, dict):
+        return key in node or last
+    return False
+
+
+def _relevant(errors: list[Any]) -> list[Any]:
+    """A section given where text was expected: the section's own errors say more."""
+    wrong_type = [e for e in errors if e["type"].endswith("_type") and isinstance(e["input"], dict)]
+    return [e for e in errors if e not in wrong_type] or errors
 
 
 def _has(node: dict[str, Any] | list[Any], key: str | int) -> bool:

@@ -63,7 +63,24 @@ def test_the_example_programme_loads_with_its_people_and_policy():
             "programme.timezone: unknown time zone 'Europe/Hellsinki' (e.g. Europe/Helsinki)",
         ),
         ("deadline: 2020-08-31", "deadline: 2020-09-30", "must not be after matching.runs_on"),
-        ("{id: a5,", "{id: a4,", "participant id 'a4' appears more than once"),
+        (
+            "starts_on: 2020-09-01",
+            "starts_on: 1.9.2020",
+            "programme.starts_on: '1.9.2020' is not a date in the form needed:"
+            " use YYYY-MM-DD (2020-09-01)",
+        ),
+        (
+            "id: pilot-2020",
+            "id: pilot 2020",
+            "programme.id: 'pilot 2020' is not allowed: use letters a-z, digits, '.', '_' or '-'",
+        ),
+        (
+            "capacity: 1, trained_on: 2020-05-30",
+            "capacity: 9, trained_on: 2020-05-30",
+            "participants[1] (id m1).capacity: 9 is too large: the most allowed is 5",
+        ),
+        ("training:", "trainings:", "programme.training: is required"),
+        ("{id: a5,", "{id: a4,", ".yaml: participant id 'a4' appears more than once"),
         (
             "  cadence: P1M",
             "  cadense: P1M",
@@ -105,6 +122,24 @@ def test_a_bad_programme_file_is_refused_naming_the_field(tmp_path, old, new, me
         load_programme(path)
     assert str(refused.value).startswith(f"{path}: ")
     assert message in str(refused.value)
+    for pydantic_phrase in ("Value error", "Input should", "should match pattern", "Extra inputs"):
+        assert not any(pydantic_phrase in p for p in refused.value.problems)
+
+
+def test_a_bad_columns_section_names_the_field_not_pydantics_union_members(tmp_path):
+    """`columns:` mistakes read as the file is written: no `Column`, `constrained-str`, `[key]`."""
+    from mentorflow.programme_files import load_columns
+
+    path = write(tmp_path, "columns.yaml", "columns:\n  role: {colum: X}\n  nimi: Y\n")
+    with pytest.raises(ProgrammeFileError) as refused:
+        load_columns(path)
+    assert refused.value.problems == [
+        "columns.role.column: is required",
+        "columns.role.colum: is not a known field here (check its spelling)",
+        "columns.nimi: 'nimi' is not allowed: use 'id', 'name', 'first_name', 'last_name',"
+        " 'email', 'role', 'locale', 'unit', 'manager', 'expertise', 'goals', 'capacity' or"
+        " 'trained_on'",
+    ]
 
 
 def test_yaml_syntax_errors_name_the_line(tmp_path):
