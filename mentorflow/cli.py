@@ -383,14 +383,19 @@ def programme_start(
 
 @programme_app.command("sync")
 def programme_sync(
-    programme_id: Annotated[
-        str, typer.Argument(help="The programme's id.", metavar="PROGRAMME_ID")
-    ],
+    programme_id: Annotated[str, typer.Argument(help="The programme's id.")],
     participants: Annotated[
         Path,
         typer.Option("--participants", help="The new HR export (CSV or .xlsx).", metavar="FILE"),
     ],
-    columns: ColumnsOption = None,
+    columns: Annotated[
+        Path | None,
+        typer.Option(
+            "--columns",
+            help="Which export column is which field (a `columns:` section).",
+            metavar="FILE",
+        ),
+    ] = None,
     sheet: SheetOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the differences; change nothing.")
