@@ -20,13 +20,14 @@ from domain.programme import Participant
 from domain.programme_rules import ApproveMatching
 from mentorflow.hr_import.sync import plan
 from store.directory import Contact, Directory
-from tests.test_programme_cli import EXAMPLE, mentorflow
+from tests.test_programme_cli import EXAMPLE, future_programme, mentorflow
 from tests.test_programme_rules import ProgrammeRun, pilot
 from worker import build_worker
 from workflows import TASK_QUEUE
-from workflows.messages import programme_workflow_id
+from workflows.messages import programme_workflow_id, workflow_id
 from workflows.programme import ProgrammeWorkflow
 
+ROOT = Path(__file__).parent.parent
 HEADER = "Henkilönumero;Nimi;Sähköposti;Rooli;Kieli;Yksikkö;Esihenkilö;Osaaminen;Tavoitteet;Kapasiteetti;Mentorikoulutus\r\n"  # noqa: E501
 FIRST = [
     "m1;Heidi Mentori;heidi@example.org;mentori;suomi;Talous;boss1;johtaminen;;1;2026-01-15",
@@ -196,3 +197,52 @@ def test_after_the_matching_people_in_groups_are_listed_not_removed():
         gone: f"is in group {group.number} and gone from the export: not removed",
     }
     assert date(2026, 9, 3) > pilot().matching.runs_on
+
+
+async def test_after_the_groups_start_a_sync_lists_instead_of_changing(
+    mail, dev_env, pool, database_url, tmp_path, monkeypatch
+):
+    """Groups running: a member gone from the export, a newcomer and a changed unit are listed
+    for the coordinator; nothing is recorded, the first time or the second."""
+    monkeypatch.setenv("MENTORFLOW_DATABASE_URL", database_url)
+    address = dev_env.client.service_client.config.target_host
+    pid = f"sync-late-{os.getpid()}-{id(tmp_path) % 10_000}"
+    file = future_programme(tmp_path, pid)
+    rows = (ROOT / "examples" / "henkilosto.csv").read_bytes().decode("cp1252").splitlines()
+    rows = [r for r in rows if not r.startswith("a3;")]
+    rows = [r.replace(";it;boss4;automation", ";finance;boss4;automation") for r in rows]
+    rows.append("a9;Uusi Aktori;uusi@example.org;Aktori;suomi;it;boss4;;;;;vakituinen")
+    later = tmp_path / "later.csv"
+    later.write_bytes(("\r\n".join(rows) + "\r\n").encode("cp1252"))
+    handle = dev_env.client.get_workflow_handle_for(
+        ProgrammeWorkflow.run, programme_workflow_id(pid)
+    )
+    async with build_worker(dev_env.client, pool, mail.config, TASK_QUEUE):
+        assert (await mentorflow(address, "programme", "start", str(file)))[0] == 0
+        state = await started_state(handle)
+        while state.phase != "approval":
+            await asyncio.sleep(0.2)
+            state = await handle.query(ProgrammeWorkflow.state)
+        await handle.execute_update(ProgrammeWorkflow.approve_matching, ApproveMatching(by="hr1"))
+        while not state.launched:
+            await asyncio.sleep(0.2)
+            state = await handle.query(ProgrammeWorkflow.state)
+        outputs = []
+        for _ in range(2):
+            code, out, err = await mentorflow(
+                address, "programme", "sync", pid, "--participants", str(later)
+            )
+            assert code == 0, err
+            outputs.append(out)
+            assert (await handle.query(ProgrammeWorkflow.state)).version == state.version
+        assert outputs[0] == outputs[1]
+        assert outputs[0].splitlines() == [
+            f"{pid}: running",
+            "for you to decide (3):",
+            "  m4: details changed (unit) after the matching: not applied",
+            "  a9: new in the export; the matching is done: not enrolled",
+            f"  a3: is in group 1 ({pid}:1) and gone from the export: not removed",
+            "nothing to change by import: the people above are for you to decide",
+        ]
+        for wid in (workflow_id(f"{pid}:1"), programme_workflow_id(pid)):
+            await dev_env.client.get_workflow_handle(wid).terminate("test done")

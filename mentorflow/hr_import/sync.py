@@ -79,7 +79,9 @@ class SyncPlan:
         if self.decide:
             out.append(f"for you to decide ({len(self.decide)}):")
             out += [f"  {pid}: {why}" for pid, why in self.decide]
-        if self.empty:
+        if self.empty and self.decide:
+            out.append("nothing to change by import: the people above are for you to decide")
+        elif self.empty:
             out.append("nothing to change: the programme matches the export")
         return out
 
