@@ -333,6 +333,21 @@ def test_check_previews_what_it_understood(tmp_path):
     assert data["problems"] == [] and data["participants"] == 4
 
 
+def test_what_the_export_leaves_out_is_said(tmp_path):
+    """Without capacity or language columns the defaults are stated; --sheet on a CSV refused."""
+    path = tmp_path / "people.csv"
+    path.write_text("id,name,email,role\nx1,X,x@example.org,mentor\n")
+    found = read_participants(path)
+    assert found.ok and found.notes == [
+        "no capacity column: every mentor takes one group",
+        "no language column: everyone gets letters in English",
+    ]
+    refused = read_participants(path, sheet="Sheet1")
+    assert [str(p) for p in refused.problems] == [
+        "is a CSV file, which has no sheets: leave out --sheet"
+    ]
+
+
 def test_check_lists_every_problem_and_exits_1(tmp_path):
     path = tmp_path / "people.csv"
     path.write_text("id,name,email,role\nx1,X,x@example.org,boss\nx1,Y,y@example.org,mentee\n")

@@ -146,6 +146,8 @@ def _validate(
             result.rows[participant.id] = number
     if not mapping.has("capacity"):
         result.notes.append("no capacity column: every mentor takes one group")
+    if not mapping.has("locale"):
+        result.notes.append("no language column: everyone gets letters in English")
 
 
 def _first_rows(
