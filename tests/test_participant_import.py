@@ -169,7 +169,7 @@ def test_a_formula_in_a_workbook_stays_text_and_is_neutralised_in_the_export(tmp
         ["programme", "check", "--participants", str(path), "--export", str(tmp_path / "o.csv")],
     )
     assert result.exit_code == 0, result.output
-    exported = list(csv.reader((tmp_path / "o.csv").open(encoding="utf-8")))
+    exported = list(csv.reader(io.StringIO((tmp_path / "o.csv").read_text(encoding="utf-8"))))
     assert [r[1] for r in exported[1:]] == [
         "Hämäläinen Äijö",
         "Öberg Åsa",

@@ -116,19 +116,22 @@ def _open_csv(path: Path, head: bytes, size: int) -> Table:
     # Undecodable bytes become lone surrogates, found per row below: so the error names the
     # row and column, not wherever the decoder's read-ahead happened to be.
     text = io.TextIOWrapper(binary, encoding=codec, newline="", errors="surrogateescape")
-    first = text.readline()
-    if not first.strip():
-        binary.close()
-        raise ReadError("is empty: the first row must name the columns")
-    separator = _separator(first)
-    header = next(csv.reader([first], delimiter=separator))
     try:
-        _check_decoded(1, header, header, label)
+        header, separator = _header(text.readline(), label)
     except ReadError:
-        binary.close()
+        text.close()
         raise
     fmt = TableFormat("csv", encoding=label, separator=SEPARATORS[separator])
     return Table(fmt, header, _csv_rows(text, separator, label, header), text)
+
+
+def _header(first: str, label: str) -> tuple[list[str], str]:
+    if not first.strip():
+        raise ReadError("is empty: the first row must name the columns")
+    separator = _separator(first)
+    header = next(csv.reader([first], delimiter=separator))
+    _check_decoded(1, header, header, label)
+    return header, separator
 
 
 def _encoding(head: bytes, complete: bool) -> tuple[str, str]:
