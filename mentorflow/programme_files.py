@@ -5,11 +5,12 @@ list items counted from 1, or an export's row and column), in words that say wha
 and nothing is started from a file with a problem.
 """
 
+import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from domain.programme import Column, Participant, ParticipantField, ProgrammeFile
 from mentorflow.field_errors import explain
@@ -140,8 +141,36 @@ def _describe(error: Any, data: dict[str, Any]) -> str:
         else:
             parts.append(str(key))
         node = node[key] if isinstance(node, dict | list) and _has(node, key) else None
+    what = _unknown_field(loc) if error["type"] == "extra_forbidden" else explain(error)
     where = ".".join(parts)
-    return f"{where}: {explain(error)}" if where else explain(error)
+    return f"{where}: {what}" if where else what
+
+
+def _unknown_field(loc: list[Any]) -> str:
+    """What to write instead of a misspelt field: the closest known one, or all of them."""
+    model: Any = ProgrammeFile
+    for key in loc[:-1]:
+        fields = getattr(model, "model_fields", {})
+        if key in fields:  # list indexes, mapping keys and union members are not fields
+            model = _model_in(fields[key].annotation)
+    known = list(getattr(model, "model_fields", ()))
+    if not known:
+        return "is not a known field here (check its spelling)"
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    if close:
+        return f"is not a known field: did you mean {close[0]!r}?"
+    return "is not a known field here; allowed: " + ", ".join(known)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside an annotation (``X | None``, ``tuple[X, ...]``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _names_a_field(node: Any, key: str, last: bool) -> bool:

@@ -80,11 +80,16 @@ def test_the_example_programme_loads_with_its_people_and_policy():
             "participants[1] (id m1).capacity: 9 is too large: the most allowed is 5",
         ),
         ("training:", "trainings:", "programme.training: is required"),
+        (
+            "  cadence: P1M",
+            "  rhythm: P1M",
+            "programme.rhythm: is not a known field here; allowed: id, name, timezone, starts_on,",
+        ),
         ("{id: a5,", "{id: a4,", ".yaml: participant id 'a4' appears more than once"),
         (
             "  cadence: P1M",
             "  cadense: P1M",
-            "programme.cadense: is not a known field here (check its spelling)",
+            "programme.cadense: is not a known field: did you mean 'cadence'?",
         ),
         (
             "approval: coordinator",
@@ -135,7 +140,7 @@ def test_a_bad_columns_section_names_the_field_not_pydantics_union_members(tmp_p
         load_columns(path)
     assert refused.value.problems == [
         "columns.role.column: is required",
-        "columns.role.colum: is not a known field here (check its spelling)",
+        "columns.role.colum: is not a known field: did you mean 'column'?",
         "columns.nimi: 'nimi' is not allowed: use 'id', 'name', 'first_name', 'last_name',"
         " 'email', 'role', 'locale', 'unit', 'manager', 'expertise', 'goals', 'capacity' or"
         " 'trained_on'",
