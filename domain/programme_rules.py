@@ -333,6 +333,9 @@ def decide(s: ProgrammeState, command: ProgrammeCommand, f: EventFactory) -> lis
             _before_matching(s, "change participants")
             if _require_participant(s, command.profile.id) == command.profile:
                 raise RuleViolation("unchanged", f"{command.profile.id} has these details already")
+            trained = command.profile.trained_on
+            if trained is not None and trained > (f.now + timedelta(hours=14)).date():
+                raise RuleViolation("future_date", f"training date {trained} is in the future")
             return [f.make(ParticipantUpdated, profile=command.profile, reason=command.reason)]
         case Remove():
             _before_matching(s, "remove participants")

@@ -197,6 +197,14 @@ def test_a_profile_update_before_matching_is_what_the_matching_sees():
             run.factory(datetime(2026, 8, 2, tzinfo=UTC), actor="hr1"),
         )
     assert same.value.code == "unchanged"
+    future = changed.model_copy(update={"trained_on": date(2026, 8, 30)})
+    with pytest.raises(RuleViolation) as early:
+        decide(
+            run.state,
+            UpdateProfile(by="hr1", profile=future, reason="HR import"),
+            run.factory(datetime(2026, 8, 2, tzinfo=UTC), actor="hr1"),
+        )
+    assert early.value.code == "future_date"
     run.run_until(datetime(2026, 9, 5, tzinfo=UTC))
     with pytest.raises(RuleViolation) as late:
         decide(
