@@ -177,8 +177,8 @@ def test_enrolment_and_removal_before_matching_change_who_is_matched():
     assert run.state.removed == {"a1": "changed jobs"}
 
 
-def test_a_profile_update_before_matching_is_what_the_matching_sees():
-    """Updated details (here a mentee's manager) count in matching; after it they are refused."""
+def test_a_profile_update_before_matching_replaces_the_profile():
+    """An update replaces the profile the matching reads; no-op, future and late ones refused."""
     run = ProgrammeRun(pilot())
     before = run.state.participants["a1"]
     changed = before.model_copy(update={"manager": "boss-new", "goals": ("leadership",)})
