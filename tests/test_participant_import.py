@@ -333,6 +333,27 @@ def test_check_previews_what_it_understood(tmp_path):
     assert data["problems"] == [] and data["participants"] == 4
 
 
+def test_the_managers_id_column_wins_over_the_managers_name(tmp_path):
+    """Both columns exported: the id is used; a name in the manager column is refused."""
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "ID;Nimi;Sähköposti;Rooli;Esihenkilö;Esihenkilön tunnus\n"
+        "a1;Aku;aku@example.org;aktori;Virtanen Matti;e100\n",
+        encoding="utf-8",
+    )
+    found = read_participants(path)
+    assert found.mapping["manager"] == "Esihenkilön tunnus" and found.ignored == ["Esihenkilö"]
+    assert found.participants[0].manager == "e100"
+    path.write_text(
+        "ID;Nimi;Sähköposti;Rooli;Esihenkilö\na1;Aku;aku@example.org;aktori;Virtanen Matti\n",
+        encoding="utf-8",
+    )
+    assert [str(p) for p in read_participants(path).problems] == [
+        "row 2, column 'Esihenkilö': 'Virtanen Matti' is not an id: give the manager's id"
+        " (letters, digits, '.', '_', '-'), not a name, which must not reach the workflows"
+    ]
+
+
 def test_what_the_export_leaves_out_is_said(tmp_path):
     """Without capacity or language columns the defaults are stated; --sheet on a CSV refused."""
     path = tmp_path / "people.csv"

@@ -29,9 +29,12 @@ HEADER_ALIASES: dict[ParticipantField, tuple[str, ...]] = {
     "role": ("role", "mentoring role", "rooli", "roll"),
     "locale": ("locale", "language", "kieli", "asiointikieli", "språk"),
     "unit": ("unit", "department", "yksikkö", "osasto", "enhet", "avdelning"),
+    # The manager's id before the manager's name: exports often have both, and only ids may
+    # travel to the workflows.
     "manager": (
-        "manager", "manager id", "supervisor", "esihenkilö", "esimies", "esihenkilön tunnus",
-        "chef", "närmaste chef", "chefens id",
+        "manager id", "esihenkilön tunnus", "esihenkilön henkilönumero", "chefens id",
+        "chefens anställningsnummer", "manager", "supervisor", "esihenkilö", "esimies", "chef",
+        "närmaste chef",
     ),
     "expertise": ("expertise", "competences", "osaaminen", "osaamisalueet", "kompetens"),
     "goals": ("goals", "tavoitteet", "kehittymistavoitteet", "mål", "utvecklingsmål"),

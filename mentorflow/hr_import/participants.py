@@ -215,4 +215,11 @@ def _problem(number: int, error: Any, mapping: ColumnMap) -> Problem:
     if error["type"] == "missing" and name is not None:
         return Problem("is empty: it is required", number, mapping.header_of(name))
     column = mapping.header_of(name) if name is not None else None
+    if name == "manager" and error["type"] == "string_pattern_mismatch":
+        return Problem(
+            f"{error['input']!r} is not an id: give the manager's id (letters, digits, '.', '_',"
+            " '-'), not a name, which must not reach the workflows",
+            number,
+            column,
+        )
     return Problem(explain(error), number, column)
