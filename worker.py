@@ -132,14 +132,18 @@ async def serve(
     health: Health | None = None,
     on_ready: Callable[[], None] = lambda: None,
     on_drain: Callable[[], None] = lambda: None,
+    stop: asyncio.Event | None = None,
 ) -> None:
     """Run ``worker`` until SIGTERM or SIGINT, then drain: no new tasks are taken, and activities
     in flight get ``grace_seconds`` (the worker's graceful shutdown) to finish before they are
-    cancelled and retried by Temporal elsewhere (every activity is idempotent)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    cancelled and retried by Temporal elsewhere (every activity is idempotent).
+
+    ``stop``: an event the caller set the signal handlers on already (or sets itself)."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
     async with worker:
         if health is not None:
             health.ready = True
