@@ -248,6 +248,7 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
     """Connect, run one request, turn known refusals into the one-line error."""
     global _client_used
     _client_used = True
+    from mentorflow.deployment import WrongStoreError
     from mentorflow.programme_files import ProgrammeFileError
     from mentorflow.programmes import ProgrammeError
 
@@ -261,7 +262,7 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
 
     try:
         return asyncio.run(go())
-    except (ProgrammeError, ProgrammeFileError, embedded.StackError) as e:
+    except (ProgrammeError, ProgrammeFileError, embedded.StackError, WrongStoreError) as e:
         fail(str(e))
 
 
@@ -285,16 +286,35 @@ def programme_start(
     except (ProgrammeFileError, programmes.ProgrammeError) as e:
         fail(str(e))
 
-    async def start(client: "Client") -> str:
-        # The contacts go to the event store's database, where the worker's deliveries read them.
-        pool = await open_database(database_url(Settings()))
+    settings = Settings()
+    embedded_store = settings.data_dir / "postgres" / "PG_VERSION"
+    if settings.database_url is None and not embedded_store.exists():
+        fail(
+            f"no event store in {settings.data_dir.resolve()}: run this where `mentorflow dev`"
+            " runs, or set MENTORFLOW_DATA_DIR or MENTORFLOW_DATABASE_URL as the worker has them"
+        )
+
+    async def start(client: "Client") -> tuple[str, str, str]:
+        # The contacts go to the event store's database, where the worker's deliveries read them:
+        # only if the worker uses that same store.
+        from mentorflow.deployment import check_same_store
+
+        url = database_url(settings)
+        pool = await open_database(url)
         try:
-            return await programmes.start(client, pool, prepared)
+            store = await check_same_store(client, pool, TASK_QUEUE, url)
+            return await programmes.start(client, pool, prepared), url, store
         finally:
             await pool.close()
 
-    wid = _run(start)
-    print(json.dumps({"workflow_id": wid}) if json_output else f"started {wid}")
+    from mentorflow.deployment import shown
+    from workflows import TASK_QUEUE
+
+    wid, url, store = _run(start)
+    if json_output:
+        print(json.dumps({"workflow_id": wid, "event_store": shown(url), "store_id": store}))
+    else:
+        print(f"started {wid}; event store {shown(url)} (store {store})")
 
 
 @programme_app.command("status")

@@ -11,10 +11,11 @@ import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from mentorflow import embedded
+from mentorflow.deployment import shown, worker_identity
 from mentorflow.settings import Settings
+from store.identity import store_id
 from worker import build_worker, database_url, mail_config, open_database, serve
 
 
@@ -45,13 +46,19 @@ async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[st
         if server is not None:
             stack.callback(server.stop)
         grace = settings.shutdown_grace_seconds
-        worker = build_worker(env.client, pool, mail, graceful_shutdown=timedelta(seconds=grace))
+        store = await store_id(pool)
+        worker = build_worker(
+            env.client,
+            pool,
+            mail,
+            graceful_shutdown=timedelta(seconds=grace),
+            identity=worker_identity(store),
+        )
 
         def ready() -> None:
-            where = urlsplit(url)
             say(f"Temporal      localhost:{port} (TEMPORAL_ADDRESS for other commands)")
             say(f"Web UI        http://localhost:{ui_port}")
-            say(f"Event store   {where._replace(netloc=where.hostname or '').geturl()}")
+            say(f"Event store   {shown(url)} (store {store})")
             say(f"E-mail        {server.maildir}/new" if server else f"E-mail        {mail.host}")
             say(f"Programmes    TEMPORAL_ADDRESS=localhost:{port} mentorflow programme start FILE")
             say("ready; Ctrl-C stops")

@@ -10,9 +10,15 @@ import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import asyncpg
+import pytest
 import yaml
+from temporalio.service import RPCError
 
+from mentorflow.deployment import shown, worker_identity
+from store.identity import store_id
 from worker import build_worker
 from workflows import TASK_QUEUE
 from workflows.messages import programme_workflow_id, workflow_id
@@ -56,10 +62,18 @@ async def test_start_status_and_approve_a_programme_from_the_command_line(
     address = dev_env.client.service_client.config.target_host
     pid = f"cli-{os.getpid()}-{id(tmp_path) % 10_000}"
     file = future_programme(tmp_path, pid)
-    async with build_worker(dev_env.client, pool, mail.config, TASK_QUEUE):
+    store = await store_id(pool)
+    worker = build_worker(
+        dev_env.client, pool, mail.config, TASK_QUEUE, identity=worker_identity(store)
+    )
+    async with worker:
         code, out, err = await mentorflow(address, "programme", "start", str(file), "--json")
         assert code == 0, err
-        assert json.loads(out) == {"workflow_id": programme_workflow_id(pid)}
+        assert json.loads(out) == {
+            "workflow_id": programme_workflow_id(pid),
+            "event_store": shown(database_url),
+            "store_id": store,
+        }
 
         for _ in range(150):  # real time: the matching runs as soon as the programme starts
             code, out, err = await mentorflow(address, "programme", "status", pid, "--json")
@@ -119,3 +133,54 @@ async def test_a_programme_in_the_past_is_refused_before_anything_starts(dev_env
         "mentorflow: programme pilot-2020 starts on 2020-09-01, which is in the past:"
         " move its dates, or try it with `mentorflow simulate`\n"
     )
+
+
+async def test_start_refuses_to_write_where_the_worker_does_not_read(
+    mail, dev_env, pool, database_url, tmp_path, monkeypatch
+):
+    """Run from another directory, or with another database, `start` used to put the contacts
+    in a store no worker reads (then every notification failed): now it refuses, writing none."""
+    address = dev_env.client.service_client.config.target_host
+    pid = f"cli-store-{os.getpid()}-{id(tmp_path) % 10_000}"
+    file = future_programme(tmp_path, pid)
+    other = f"other_{os.getpid()}_{id(tmp_path) % 10_000}"
+    await pool.execute(f"CREATE DATABASE {other}")
+    other_url = urlsplit(database_url)._replace(path=f"/{other}").geturl()
+    store = await store_id(pool)
+    worker = build_worker(
+        dev_env.client, pool, mail.config, TASK_QUEUE, identity=worker_identity(store)
+    )
+    async with worker:
+        monkeypatch.delenv("MENTORFLOW_DATABASE_URL", raising=False)
+        monkeypatch.setenv("MENTORFLOW_DATA_DIR", str(tmp_path / "elsewhere"))
+        code, out, err = await mentorflow(address, "programme", "start", str(file))
+        assert (code, out) == (1, ""), err
+        assert err == (
+            f"mentorflow: no event store in {tmp_path / 'elsewhere'}: run this where `mentorflow"
+            " dev` runs, or set MENTORFLOW_DATA_DIR or MENTORFLOW_DATABASE_URL as the worker has"
+            " them\n"
+        )
+        assert not (tmp_path / "elsewhere").exists()
+
+        monkeypatch.setenv("MENTORFLOW_DATABASE_URL", other_url)
+        code, out, err = await mentorflow(address, "programme", "start", str(file))
+        assert (code, out) == (1, ""), err
+        assert err.startswith(f"mentorflow: the worker uses event store {store}, this command ")
+        assert err.endswith(
+            f"({shown(other_url)}): set MENTORFLOW_DATABASE_URL (or MENTORFLOW_DATA_DIR) as the"
+            " worker has it; nothing was written\n"
+        )
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM events WHERE stream_id = $1", programme_workflow_id(pid)
+        )
+        == 0
+    )
+    written = await asyncpg.connect(other_url)
+    try:
+        assert await written.fetchval("SELECT count(*) FROM people") == 0
+    finally:
+        await written.close()
+    described = dev_env.client.get_workflow_handle(programme_workflow_id(pid)).describe()
+    with pytest.raises(RPCError):
+        await described
