@@ -266,6 +266,16 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
         fail(str(e))
 
 
+def _require_store(settings: Settings) -> None:
+    """Refuse before an embedded PostgreSQL is created where no worker keeps its store."""
+    embedded_store = settings.data_dir / "postgres" / "PG_VERSION"
+    if settings.database_url is None and not embedded_store.exists():
+        fail(
+            f"no event store in {settings.data_dir.resolve()}: run this where `mentorflow dev`"
+            " runs, or set MENTORFLOW_DATA_DIR or MENTORFLOW_DATABASE_URL as the worker has them"
+        )
+
+
 @programme_app.command("start")
 def programme_start(
     file: ProgrammeFileArg,
@@ -287,12 +297,7 @@ def programme_start(
         fail(str(e))
 
     settings = Settings()
-    embedded_store = settings.data_dir / "postgres" / "PG_VERSION"
-    if settings.database_url is None and not embedded_store.exists():
-        fail(
-            f"no event store in {settings.data_dir.resolve()}: run this where `mentorflow dev`"
-            " runs, or set MENTORFLOW_DATA_DIR or MENTORFLOW_DATABASE_URL as the worker has them"
-        )
+    _require_store(settings)
 
     async def start(client: "Client") -> tuple[str, str, str]:
         # The contacts go to the event store's database, where the worker's deliveries read them:
@@ -322,31 +327,33 @@ def programme_status(
     programme_id: Annotated[str, typer.Argument(help="The programme's id.")],
     json_output: JsonFlag = False,
 ) -> None:
-    """Show a programme's phase, its matching proposal, its groups and, at the end, its report."""
-    from mentorflow import programmes
+    """Show a programme's phase, dates ahead, proposal with names and why, groups, failed mail.
 
-    result = _run(lambda client: programmes.status(client, programme_id))
+    Reads the names and the deliveries from the worker's event store (as `start` finds it).
+    """
+    from mentorflow import programmes
+    from mentorflow.deployment import check_same_store
+    from worker import database_url, open_database
+    from workflows import TASK_QUEUE
+
+    settings = Settings()
+    _require_store(settings)
+
+    async def read(client: "Client") -> "programmes.ProgrammeStatus":
+        url = database_url(settings)
+        pool = await open_database(url)
+        try:
+            await check_same_store(client, pool, TASK_QUEUE, url, worker_needed=False)
+            return await programmes.status(client, programme_id, pool)
+        finally:
+            await pool.close()
+
+    result = _run(read)
     if json_output:
         print(result.model_dump_json(indent=2))
         return
-    print(f"{result.programme_id}: {result.phase}, {result.participants} participants")
-    if result.excluded:
-        print(f"  not trained in time (not matched): {', '.join(result.excluded)}")
-    if result.proposal:
-        print(
-            f"  proposal: {len(result.proposal['groups'])} groups, score {result.proposal['score']}"
-        )
-        for g in result.proposal["groups"]:
-            mentors, mentees = ", ".join(g["mentors"]), ", ".join(g["mentees"])
-            print(f"    {g['number']}: mentors {mentors}; mentees {mentees}")
-        for u in result.proposal["unmatched"]:
-            print(f"    unmatched {u['person_id']}: {u['reason']}")
-    if result.approval_due and result.phase == "approval":
-        print(f"  waiting for approval, due {result.approval_due:%Y-%m-%d %H:%M %Z}")
-    for g in result.groups:
-        print(f"  group {g['relationship_id']}: {g['outcome'] or 'running'}")
-    if result.report:
-        print(f"  report: {json.dumps(result.report)}")
+    for line in programmes.status_lines(result):
+        print(line)
 
 
 @programme_app.command("approve-matching")

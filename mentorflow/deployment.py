@@ -56,10 +56,15 @@ async def worker_stores(client: Client, task_queue: str) -> set[str | None]:
     return {(m.group(1) if (m := _TAG.search(p.identity)) else None) for p in response.pollers}
 
 
-async def check_same_store(client: Client, pool: asyncpg.Pool, task_queue: str, url: str) -> str:
-    """This command's store id, if a worker on ``task_queue`` uses the same event store."""
+async def check_same_store(
+    client: Client, pool: asyncpg.Pool, task_queue: str, url: str, worker_needed: bool = True
+) -> str:
+    """This command's store id, if a worker on ``task_queue`` uses the same event store (or, not
+    ``worker_needed``, if no worker runs now)."""
     mine = await store_id(pool)
     theirs = await worker_stores(client, task_queue)
+    if not theirs and not worker_needed:
+        return mine
     if not theirs:
         raise WrongStoreError(
             f"no worker serves task queue {task_queue!r}: start `mentorflow worker` (or"
@@ -69,7 +74,7 @@ async def check_same_store(client: Client, pool: asyncpg.Pool, task_queue: str, 
         others = ", ".join(sorted(s or "unknown" for s in theirs))
         raise WrongStoreError(
             f"the worker uses event store {others}, this command {mine} ({shown(url)}): set"
-            " MENTORFLOW_DATABASE_URL (or MENTORFLOW_DATA_DIR) as the worker has it; nothing"
-            " was written"
+            " MENTORFLOW_DATABASE_URL (or MENTORFLOW_DATA_DIR) as the worker has it"
+            + ("; nothing was written" if worker_needed else "")
         )
     return mine
