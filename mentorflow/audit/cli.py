@@ -140,7 +140,7 @@ def verify(
     relationship_id: Annotated[
         str | None,
         typer.Argument(
-            metavar="[RELATIONSHIP]",
+            metavar="RELATIONSHIP",
             help="A relationship (`pilot:1` or `relationship:pilot:1`); or --all.",
             callback=_relationship,
         ),
