@@ -26,11 +26,13 @@ from activities.matching import propose_matching
 from activities.record_keeping import RecordKeeping
 from activities.reporting import Reporting
 from mentorflow import embedded
+from mentorflow.deployment import worker_identity
 from mentorflow.health import Health
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer
 from mentorflow.settings import Settings
 from store.event_store import EventStore
+from store.identity import store_id
 from store.migrate import migrate, pending
 from store.pool import create_pool
 from workflows import TASK_QUEUE
@@ -67,8 +69,11 @@ def build_worker(
     task_queue: str = TASK_QUEUE,
     overrides: Sequence[Callable[..., Any]] = (),
     graceful_shutdown: timedelta = timedelta(0),
+    identity: str | None = None,
 ) -> Worker:
     """A worker for every workflow and activity; ``overrides`` replace activities by name.
+
+    ``identity``: see ``mentorflow.deployment.worker_identity`` (client commands check it).
 
     (Activities keep their function's name, so ``__name__`` is the activity type.)
     """
@@ -83,6 +88,7 @@ def build_worker(
         # Matching is CPU work in a plain function: it runs on threads, off the event loop.
         activity_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="activity"),
         graceful_shutdown_timeout=graceful_shutdown,
+        identity=identity,
     )
 
 
@@ -132,14 +138,18 @@ async def serve(
     health: Health | None = None,
     on_ready: Callable[[], None] = lambda: None,
     on_drain: Callable[[], None] = lambda: None,
+    stop: asyncio.Event | None = None,
 ) -> None:
     """Run ``worker`` until SIGTERM or SIGINT, then drain: no new tasks are taken, and activities
     in flight get ``grace_seconds`` (the worker's graceful shutdown) to finish before they are
-    cancelled and retried by Temporal elsewhere (every activity is idempotent)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    cancelled and retried by Temporal elsewhere (every activity is idempotent).
+
+    ``stop``: an event the caller set the signal handlers on already (or sets itself)."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
     async with worker:
         if health is not None:
             health.ready = True
@@ -159,8 +169,17 @@ async def run(settings: Settings) -> None:
     mail, server = mail_config(settings)
     health = Health(settings.health_port).start() if settings.health_port else None
     grace = settings.shutdown_grace_seconds
-    worker = build_worker(client, pool, mail, graceful_shutdown=timedelta(seconds=grace))
-    log.info("worker_starting", task_queue=TASK_QUEUE, temporal=address, smtp=mail.host)
+    store = await store_id(pool)
+    worker = build_worker(
+        client,
+        pool,
+        mail,
+        graceful_shutdown=timedelta(seconds=grace),
+        identity=worker_identity(store),
+    )
+    log.info(
+        "worker_starting", task_queue=TASK_QUEUE, temporal=address, smtp=mail.host, store=store
+    )
     try:
         await serve(worker, grace, health)
     finally:

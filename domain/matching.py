@@ -141,6 +141,9 @@ def _solve(model: cp_model.CpModel) -> tuple[cp_model.CpSolver, bool]:
     )
     solver.parameters.max_deterministic_time = 20.0
     solver.parameters.random_seed = 0
+    # CP-SAT would install its own SIGINT handler for the solve and leave the default one
+    # behind: the next Ctrl-C would kill the worker instead of draining it.
+    solver.parameters.catch_sigint_signal = False
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise RuntimeError(f"matching model not solved: {solver.status_name(status)}")  # a bug

@@ -208,7 +208,8 @@ def _milestones(s: ProgrammeState) -> list[Due]:
                 cal.midpoint_survey_at,
                 REMIND,
                 "midpoint_survey",
-                _milestone(Milestone.MIDPOINT_SURVEY, everyone),
+                # Members hear of the midpoint in their group's feedback request, in one e-mail.
+                _milestone(Milestone.MIDPOINT_SURVEY, (s.programme.coordinator.id,)),
             )
         )
     if cal.closing_event_at is not None and Milestone.CLOSING_INVITATION not in s.milestones:

@@ -329,6 +329,7 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
     """Connect, run one request, turn known refusals into the one-line error."""
     global _client_used
     _client_used = True
+    from mentorflow.deployment import WrongStoreError
     from mentorflow.hr_import.sync import SyncError
     from mentorflow.programme_files import ProgrammeFileError
     from mentorflow.programmes import ProgrammeError
@@ -343,8 +344,24 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
 
     try:
         return asyncio.run(go())
-    except (ProgrammeError, ProgrammeFileError, SyncError, embedded.StackError) as e:
+    except (
+        ProgrammeError,
+        ProgrammeFileError,
+        SyncError,
+        embedded.StackError,
+        WrongStoreError,
+    ) as e:
         fail(str(e))
+
+
+def _require_store(settings: Settings) -> None:
+    """Refuse before an embedded PostgreSQL is created where no worker keeps its store."""
+    embedded_store = settings.data_dir / "postgres" / "PG_VERSION"
+    if settings.database_url is None and not embedded_store.exists():
+        fail(
+            f"no event store in {settings.data_dir.resolve()}: run this where `mentorflow dev`"
+            " runs, or set MENTORFLOW_DATA_DIR or MENTORFLOW_DATABASE_URL as the worker has them"
+        )
 
 
 @programme_app.command("start")
@@ -369,16 +386,30 @@ def programme_start(
     except (ProgrammeFileError, programmes.ProgrammeError) as e:
         fail(str(e))
 
-    async def start(client: "Client") -> str:
-        # The contacts go to the event store's database, where the worker's deliveries read them.
-        pool = await open_database(database_url(Settings()))
+    settings = Settings()
+    _require_store(settings)
+
+    async def start(client: "Client") -> tuple[str, str, str]:
+        # The contacts go to the event store's database, where the worker's deliveries read them:
+        # only if the worker uses that same store.
+        from mentorflow.deployment import check_same_store
+
+        url = database_url(settings)
+        pool = await open_database(url)
         try:
-            return await programmes.start(client, pool, prepared)
+            store = await check_same_store(client, pool, TASK_QUEUE, url)
+            return await programmes.start(client, pool, prepared), url, store
         finally:
             await pool.close()
 
-    wid = _run(start)
-    print(json.dumps({"workflow_id": wid}) if json_output else f"started {wid}")
+    from mentorflow.deployment import shown
+    from workflows import TASK_QUEUE
+
+    wid, url, store = _run(start)
+    if json_output:
+        print(json.dumps({"workflow_id": wid, "event_store": shown(url), "store_id": store}))
+    else:
+        print(f"started {wid}; event store {shown(url)} (store {store})")
 
 
 @programme_app.command("sync")
@@ -452,31 +483,33 @@ def programme_status(
     programme_id: Annotated[str, typer.Argument(help="The programme's id.")],
     json_output: JsonFlag = False,
 ) -> None:
-    """Show a programme's phase, its matching proposal, its groups and, at the end, its report."""
-    from mentorflow import programmes
+    """Show a programme's phase, dates ahead, proposal with names and why, groups, failed mail.
 
-    result = _run(lambda client: programmes.status(client, programme_id))
+    Reads the names and the deliveries from the worker's event store (as `start` finds it).
+    """
+    from mentorflow import programmes
+    from mentorflow.deployment import check_same_store
+    from worker import database_url, open_database
+    from workflows import TASK_QUEUE
+
+    settings = Settings()
+    _require_store(settings)
+
+    async def read(client: "Client") -> "programmes.ProgrammeStatus":
+        url = database_url(settings)
+        pool = await open_database(url)
+        try:
+            await check_same_store(client, pool, TASK_QUEUE, url, worker_needed=False)
+            return await programmes.status(client, programme_id, pool)
+        finally:
+            await pool.close()
+
+    result = _run(read)
     if json_output:
         print(result.model_dump_json(indent=2))
         return
-    print(f"{result.programme_id}: {result.phase}, {result.participants} participants")
-    if result.excluded:
-        print(f"  not trained in time (not matched): {', '.join(result.excluded)}")
-    if result.proposal:
-        print(
-            f"  proposal: {len(result.proposal['groups'])} groups, score {result.proposal['score']}"
-        )
-        for g in result.proposal["groups"]:
-            mentors, mentees = ", ".join(g["mentors"]), ", ".join(g["mentees"])
-            print(f"    {g['number']}: mentors {mentors}; mentees {mentees}")
-        for u in result.proposal["unmatched"]:
-            print(f"    unmatched {u['person_id']}: {u['reason']}")
-    if result.approval_due and result.phase == "approval":
-        print(f"  waiting for approval, due {result.approval_due:%Y-%m-%d %H:%M %Z}")
-    for g in result.groups:
-        print(f"  group {g['relationship_id']}: {g['outcome'] or 'running'}")
-    if result.report:
-        print(f"  report: {json.dumps(result.report)}")
+    for line in programmes.status_lines(result):
+        print(line)
 
 
 @programme_app.command("approve-matching")

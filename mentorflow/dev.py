@@ -6,46 +6,69 @@ mail server filing into ``DATA_DIR/mail`` (unless an SMTP relay is set) and a wo
 SIGTERM) drains the worker and stops everything.
 """
 
+import asyncio
+import signal
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from mentorflow import embedded
+from mentorflow.deployment import shown, worker_identity
 from mentorflow.settings import Settings
+from store.identity import store_id
 from worker import build_worker, database_url, mail_config, open_database, serve
 
 
 async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[str], None]) -> None:
-    url = database_url(settings)
-    pool = await open_database(url)
+    # From the first moment: a signal while the stack starts stops what has started so far.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    embedded.refuse_ports_in_use(port, ui_port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        env = await embedded.start_dev_server(
-            ui=True, port=port, ui_port=ui_port, db_file=settings.data_dir / "temporal.db"
-        )
-    except RuntimeError as e:
-        await pool.close()
-        raise embedded.StackError(f"Temporal's dev server did not start on port {port}: {e}") from e
-    mail, server = mail_config(settings)
-    grace = settings.shutdown_grace_seconds
-    worker = build_worker(env.client, pool, mail, graceful_shutdown=timedelta(seconds=grace))
-
-    def ready() -> None:
-        where = urlsplit(url)
-        say(f"Temporal      localhost:{port} (TEMPORAL_ADDRESS for other commands)")
-        say(f"Web UI        http://localhost:{ui_port}")
-        say(f"Event store   {where._replace(netloc=where.hostname or '').geturl()}")
-        say(f"E-mail        {server.maildir}/new" if server else f"E-mail        {mail.host}")
-        say(f"Programmes    TEMPORAL_ADDRESS=localhost:{port} mentorflow programme start FILE")
-        say("ready; Ctrl-C stops")
-
-    try:
-        await serve(
-            worker, grace, on_ready=ready, on_drain=lambda: say("stopping: finishing activities")
-        )
-    finally:
-        await env.shutdown()
-        await pool.close()
+    async with AsyncExitStack() as stack:  # stops everything started, last first, however it ends
+        if settings.database_url is None:
+            stack.callback(embedded.stop_postgres, settings.data_dir)
+        url = database_url(settings)
+        pool = await open_database(url)
+        stack.push_async_callback(pool.close)
+        try:
+            env = await embedded.start_dev_server(
+                ui=True, port=port, ui_port=ui_port, db_file=settings.data_dir / "temporal.db"
+            )
+        except RuntimeError as e:
+            raise embedded.StackError(
+                f"Temporal's dev server did not start on port {port}: {e}"
+            ) from e
+        stack.push_async_callback(env.shutdown)
+        mail, server = mail_config(settings)
         if server is not None:
-            server.stop()
+            stack.callback(server.stop)
+        grace = settings.shutdown_grace_seconds
+        store = await store_id(pool)
+        worker = build_worker(
+            env.client,
+            pool,
+            mail,
+            graceful_shutdown=timedelta(seconds=grace),
+            identity=worker_identity(store),
+        )
+
+        def ready() -> None:
+            say(f"Temporal      localhost:{port} (TEMPORAL_ADDRESS for other commands)")
+            say(f"Web UI        http://localhost:{ui_port}")
+            say(f"Event store   {shown(url)} (store {store})")
+            say(f"E-mail        {server.maildir}/new" if server else f"E-mail        {mail.host}")
+            say(f"Programmes    TEMPORAL_ADDRESS=localhost:{port} mentorflow programme start FILE")
+            say("ready; Ctrl-C stops")
+
+        if not stop.is_set():
+            await serve(
+                worker,
+                grace,
+                on_ready=ready,
+                on_drain=lambda: say("stopping: finishing activities"),
+                stop=stop,
+            )
     say("stopped")

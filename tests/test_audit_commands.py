@@ -6,14 +6,15 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from domain.commands import RecordAgreement, Withdraw
 from mentorflow.audit.histories import replay_archived
-from mentorflow.audit.records import relationship_as_of
+from mentorflow.audit.records import parse_moment, relationship_as_of, resolve
 from tests.builders import SHORT, spec
 from tests.changed_workflow import IncompatiblyChangedWorkflow
 from tests.temporal_helpers import (
@@ -101,6 +102,7 @@ def test_the_audit_commands_answer_and_refuse_in_one_line(database_url, ran, tmp
     assert set(body) == {
         "relationship_id",
         "stream_id",
+        "timezone",
         "as_of",
         "events",
         "total_events",
@@ -126,8 +128,8 @@ def test_the_audit_commands_answer_and_refuse_in_one_line(database_url, ran, tmp
     assert json.loads(whole.stdout)["checkpoint"] == "ok"
 
     for args, says in (
-        (("replay", rid, "--as-of", "yesterday"), "is not a date-time"),
-        (("replay", rid, "--as-of", "2026-01-01T00:00:00"), "has no time zone"),
+        (("replay", rid, "--as-of", "yesterday"), "is not a date or a date-time"),
+        (("replay", rid, "--as-of", "20.11.2026"), "is not a date or a date-time"),
         (("replay", "no-such-group"), "no relationship 'no-such-group'"),
         (("verify",), "give a relationship id or --all"),
         (("export", rid, "--format", "pdf"), "use json or html"),
@@ -135,3 +137,51 @@ def test_the_audit_commands_answer_and_refuse_in_one_line(database_url, ran, tmp
         refused = audit(database_url, *args)
         assert refused.returncode == 1 and refused.stdout == ""
         assert refused.stderr.count("\n") == 1 and says in refused.stderr, refused.stderr
+
+
+def test_audit_commands_take_the_workflow_id_form_and_read_dates_in_the_programme_zone(
+    database_url, ran
+):
+    """The README names workflow ids (`relationship:pilot:1`): they were refused. A bare date
+    for --as-of was refused for lacking a zone; it is the end of that day where the programme is
+    (programme `test` is in Europe/Helsinki), and the timeline says which zone its times are in."""
+    rid = ran["rid"]
+    short = json.loads(audit(database_url, "replay", rid, "--json").stdout)
+    long = audit(database_url, "replay", f"relationship:{rid}", "--json")
+    assert long.returncode == 0, long.stderr
+    assert json.loads(long.stdout) == short
+    assert short["timezone"] == "Europe/Helsinki"
+    for command in (("verify", f"relationship:{rid}"), ("export", f"relationship:{rid}")):
+        done = audit(database_url, *command)
+        assert done.returncode == 0, done.stderr
+
+    started = datetime.fromisoformat(short["timeline"][0]["at"])
+    day = started.astimezone(ZoneInfo("Europe/Helsinki")).date() + timedelta(days=17)
+    by_date = json.loads(audit(database_url, "replay", rid, "--as-of", str(day), "--json").stdout)
+    end_of_day = datetime.combine(day + timedelta(days=1), time(0), ZoneInfo("Europe/Helsinki"))
+    assert datetime.fromisoformat(by_date["as_of"]) == end_of_day - timedelta(microseconds=1)
+    assert by_date["events"] == sum(
+        datetime.fromisoformat(e["at"]) < end_of_day for e in short["timeline"]
+    )
+    assert 0 < by_date["events"] < short["events"]
+
+    text = audit(database_url, "replay", rid).stdout
+    assert "(times in Europe/Helsinki)" in text
+    first = started.astimezone(ZoneInfo("Europe/Helsinki"))
+    assert f"  {first:%Y-%m-%d %H:%M %Z} " in text and " UTC" not in text
+
+
+@pytest.mark.parametrize(
+    ("zone", "given", "instant"),
+    [
+        # the end of the day, in winter and in summer time
+        ("Europe/Helsinki", "2026-12-01", "2026-12-01T21:59:59.999999+00:00"),
+        ("Europe/Helsinki", "2026-06-01", "2026-06-01T20:59:59.999999+00:00"),
+        ("America/Los_Angeles", "2026-12-01", "2026-12-02T07:59:59.999999+00:00"),
+        ("America/Los_Angeles", "2026-03-08", "2026-03-09T06:59:59.999999+00:00"),  # 23-hour day
+        ("America/Los_Angeles", "2026-12-01T12:00", "2026-12-01T20:00:00+00:00"),
+        ("America/Los_Angeles", "2026-12-01T12:00+02:00", "2026-12-01T10:00:00+00:00"),
+    ],
+)
+def test_as_of_is_what_a_person_in_the_programme_zone_means(zone, given, instant):
+    assert resolve(parse_moment(given), zone) == datetime.fromisoformat(instant)

@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time, format_timedelta
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from activities.mail import reasons
 from activities.mail.invites import Attendee, MeetingInvite, Method, meeting_uid
 from domain import durations
+from domain.calendar import ProgrammeCalendar
 from domain.events import (
     Event,
     MeetingScheduled,
@@ -26,6 +28,7 @@ from domain.events import (
     Resumed,
 )
 from domain.fold import fold, replay
+from domain.programme_events import MatchingProposed, ProgrammeStarted
 from domain.state import MeetingStatus, RelationshipState
 from store.directory import Contact, ProgrammeEntry
 
@@ -58,6 +61,74 @@ KINDS = (
 """Every notification kind the workflows decide; a template exists for each in every locale."""
 
 
+KIND_NAMES: dict[str, dict[str, str]] = {
+    "en": {
+        "relationship_started": "the group's start",
+        "meeting_scheduled": "a meeting invitation",
+        "agreement_reminder": "an agreement reminder",
+        "meeting_preparation_reminder": "a meeting reminder",
+        "feedback_requested": "a feedback request",
+        "feedback_reminder": "a feedback reminder",
+        "escalation_raised": "an escalation",
+        "member_withdrew": "a member's leaving",
+        "resumed": "the group's resumption",
+        "relationship_closed": "the group's closing",
+        "programme_started": "the programme's set-up",
+        "programme_reminder_issued": "a reminder",
+        "untrained_mentors_excluded": "untrained mentors left out",
+        "matching_proposed": "the proposed groups",
+        "approval_escalated": "the overdue approval",
+        "midpoint_survey": "the midpoint",
+        "closing_invitation": "the closing invitation",
+        "programme_closed": "the programme's report",
+        "delivery_failed": "an undelivered message",
+    },
+    "fi": {
+        "relationship_started": "ryhmän alkaminen",
+        "meeting_scheduled": "tapaamiskutsu",
+        "agreement_reminder": "sopimusmuistutus",
+        "meeting_preparation_reminder": "tapaamismuistutus",
+        "feedback_requested": "arviointipyyntö",
+        "feedback_reminder": "arviointimuistutus",
+        "escalation_raised": "huomautus koordinaattorille",
+        "member_withdrew": "jäsenen lähtö",
+        "resumed": "ryhmän jatkuminen",
+        "relationship_closed": "ryhmän päättyminen",
+        "programme_started": "ohjelman perustaminen",
+        "programme_reminder_issued": "muistutus",
+        "untrained_mentors_excluded": "kouluttamattomat mentorit",
+        "matching_proposed": "ryhmäehdotus",
+        "approval_escalated": "myöhässä oleva hyväksyntä",
+        "midpoint_survey": "puoliväli",
+        "closing_invitation": "kutsu päätöstilaisuuteen",
+        "programme_closed": "ohjelman raportti",
+        "delivery_failed": "toimittamaton viesti",
+    },
+    "sv": {
+        "relationship_started": "gruppens start",
+        "meeting_scheduled": "en mötesinbjudan",
+        "agreement_reminder": "en påminnelse om överenskommelsen",
+        "meeting_preparation_reminder": "en mötespåminnelse",
+        "feedback_requested": "en begäran om utvärdering",
+        "feedback_reminder": "en påminnelse om utvärdering",
+        "escalation_raised": "en eskalering",
+        "member_withdrew": "en medlems avgång",
+        "resumed": "gruppens fortsättning",
+        "relationship_closed": "gruppens avslutning",
+        "programme_started": "programmets inrättande",
+        "programme_reminder_issued": "en påminnelse",
+        "untrained_mentors_excluded": "outbildade mentorer",
+        "matching_proposed": "de föreslagna grupperna",
+        "approval_escalated": "det försenade godkännandet",
+        "midpoint_survey": "halvtiden",
+        "closing_invitation": "inbjudan till avslutningen",
+        "programme_closed": "programmets rapport",
+        "delivery_failed": "ett olevererat meddelande",
+    },
+}
+"""What each kind of message is about, as a reader names it."""
+
+
 _ABOUT_MEETINGS = {"meeting_scheduled", "resumed", "member_withdrew", "relationship_closed"}
 """Kinds that may carry an invitation (its SEQUENCE needs the history of invitations)."""
 
@@ -81,6 +152,8 @@ class Occasion:
     """The relationship just after the event (None for a programme's events)."""
     invite_sequence: dict[int, int]
     """Per meeting number: how many invitations about it went out before this event."""
+    calendar: ProgrammeCalendar | None = None
+    """The programme's dates (for a programme's events: its first event carries them)."""
 
 
 def occasion(
@@ -99,7 +172,8 @@ def occasion(
             relationship, sequence = _replay_invitations(events)
         else:
             relationship = fold(events)
-    return Occasion(kind, event, programme, contacts, relationship, sequence)
+    cal = history[0].calendar if history and isinstance(history[0], ProgrammeStarted) else None
+    return Occasion(kind, event, programme, contacts, relationship, sequence, cal)
 
 
 def people_named(event: Event, history: Sequence[Event]) -> set[str]:
@@ -110,6 +184,10 @@ def people_named(event: Event, history: Sequence[Event]) -> set[str]:
             ids.add(value)
     if history and isinstance(first := history[0], RelationshipStarted):
         ids |= {m.person_id for m in first.members} | {first.coordinator_id}
+    if isinstance(event, MatchingProposed):  # the approval request lists the groups
+        for g in event.result.groups:
+            ids |= {*g.mentors, *g.mentees}
+        ids |= {u.person_id for u in event.result.unmatched}
     return ids
 
 
@@ -154,10 +232,19 @@ def _facts(o: Occasion, to: Contact, invite: MeetingInvite | None) -> dict[str, 
         value = moment.astimezone(zone).date() if isinstance(moment, datetime) else moment
         return format_date(value, "long", locale=to.locale)
 
+    def last_day(end: datetime) -> str:
+        """The last day of a period whose end instant is the start of the next day."""
+        return day(end - timedelta(microseconds=1))
+
     def span(length: timedelta) -> str:
         return format_timedelta(length, locale=to.locale, threshold=1.5)
 
+    def group_no(relationship_id: str) -> str:
+        """Groups are numbered per programme (``pilot:3`` is group 3): people read the number."""
+        return relationship_id.rpartition(":")[2] or relationship_id
+
     r = o.relationship
+    coordinator_id = o.programme.coordinator_id
     return {
         "e": o.event,
         "to": to,
@@ -170,7 +257,16 @@ def _facts(o: Occasion, to: Contact, invite: MeetingInvite | None) -> dict[str, 
         "names": lambda ids: ", ".join(name(i) for i in ids),
         "when": when,
         "day": day,
+        "last_day": last_day,
         "span": span,
+        "group_no": group_no,
+        "kind_name": lambda kind: KIND_NAMES[to.locale].get(kind, kind),
+        "reason": lambda text: reasons.render(text, to.locale, name),
+        "calendar": o.calendar,
+        "as_coordinator": to.person_id == coordinator_id
+        and (r is None or to.person_id not in r.members),
+        "approve_command": f"mentorflow programme approve-matching {o.programme.programme_id}",
+        "approve_link": None,  # the web app's approval page, once it exists
     }
 
 

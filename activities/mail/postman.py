@@ -152,7 +152,8 @@ class Postman:
     ) -> None:
         await self._log.finish(item.event.event_id, person, mid, state, code, error)
         metrics.NOTIFICATIONS.labels(state.value).inc()
-        log.info(
+        # A failure is a warning: someone did not get a message they should have.
+        (log.info if state is DeliveryState.SENT else log.warning)(
             "notification_delivered" if state is DeliveryState.SENT else "notification_failed",
             event_id=str(item.event.event_id),
             kind=item.kind,

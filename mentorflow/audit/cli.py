@@ -16,6 +16,8 @@ import typer
 if TYPE_CHECKING:
     import asyncpg
 
+    from mentorflow.audit.records import Moment
+
 from mentorflow.cli_common import JsonFlag, fail
 
 T = TypeVar("T")
@@ -25,7 +27,21 @@ audit_app = typer.Typer(
     help="Replay, verify and export the record (read-only; MENTORFLOW_DATABASE_URL).",
 )
 
-RelationshipArg = Annotated[str, typer.Argument(help="The relationship's id.")]
+
+def _relationship(value: str | None) -> str | None:
+    from mentorflow.audit.records import relationship_id_of
+
+    return None if value is None else relationship_id_of(value)
+
+
+RelationshipArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="RELATIONSHIP",
+        help="The relationship: `pilot:1` or its workflow id `relationship:pilot:1`.",
+        callback=_relationship,
+    ),
+]
 
 
 def _with_store(use: "Callable[..., Awaitable[T]]") -> T:
@@ -66,16 +82,18 @@ def _with_store(use: "Callable[..., Awaitable[T]]") -> T:
         fail(f"the event store refused the request: {e}")
 
 
-def _moment(value: str | None) -> datetime | None:
+def _moment(value: str | None) -> "Moment | None":
+    from mentorflow.audit.records import parse_moment
+
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_moment(value)
     except ValueError:
-        fail(f"--as-of {value!r} is not a date-time (e.g. 2026-03-01T12:00:00+02:00)")
-    if moment.tzinfo is None:
-        fail(f"--as-of {value!r} has no time zone (add Z or an offset like +02:00)")
-    return moment
+        fail(
+            f"--as-of {value!r} is not a date or a date-time (e.g. 2026-03-01, the end of that"
+            " day in the programme's zone, or 2026-03-01T12:00)"
+        )
 
 
 @audit_app.command("replay")
@@ -83,22 +101,27 @@ def replay(
     relationship_id: RelationshipArg,
     as_of: Annotated[
         str | None,
-        typer.Option(help="ISO date-time with zone: the state as it was then (default: now)."),
+        typer.Option(
+            metavar="WHEN",
+            help="The state as it was then (default: now): a date (the end of that day), or a"
+            " date-time, in the programme's time zone unless it carries one.",
+        ),
     ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """The relationship's state as of a moment (the workflow's own fold) and its timeline."""
-    from mentorflow.audit.records import relationship_as_of
+    from mentorflow.audit.records import local, relationship_as_of
 
     moment = _moment(as_of)
     result = _with_store(lambda pool: relationship_as_of(pool, relationship_id, moment))
     if json_output:
         print(result.model_dump_json(indent=2))
         return
-    s = result.state
+    s, zone = result.state, result.timezone
     print(
         f"{result.relationship_id}: {result.events} of {result.total_events} events"
-        + (f" up to {moment.isoformat()}" if moment else "")
+        + (f" up to {local(result.as_of, zone)}" if result.as_of else "")
+        + f" (times in {zone})"
     )
     if s is None:
         print("  not started yet")
@@ -109,13 +132,18 @@ def replay(
         print(f"  active members: {active}")
         print(f"  meetings: {', '.join(f'{m.number}:{m.status}' for m in s.meetings) or '-'}")
     for entry in result.timeline:
-        print(f"  {entry.at:%Y-%m-%d %H:%M} {entry.actor:>10}  {entry.text}")
+        print(f"  {local(entry.at, zone)} {entry.actor:>10}  {entry.text}")
 
 
 @audit_app.command("verify")
 def verify(
     relationship_id: Annotated[
-        str | None, typer.Argument(help="A relationship's id (default with --all: everything).")
+        str | None,
+        typer.Argument(
+            metavar="RELATIONSHIP",
+            help="A relationship (`pilot:1` or `relationship:pilot:1`); or --all.",
+            callback=_relationship,
+        ),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="The whole log and every archive.")] = False,
     checkpoint: Annotated[

@@ -12,7 +12,13 @@ from pydantic import BaseModel
 
 from mentorflow.audit.checkpoint import Checkpoint, check
 from mentorflow.audit.histories import HistoryReplay, replay_archived
-from mentorflow.audit.records import AuditError, RelationshipAsOf, relationship_as_of
+from mentorflow.audit.records import (
+    AuditError,
+    RelationshipAsOf,
+    local,
+    relationship_as_of,
+    relationship_id_of,
+)
 from store.integrity import verify_log, verify_stream
 from workflows.messages import workflow_id
 
@@ -40,6 +46,7 @@ async def verify(
     progress: Callable[[int, int], None] | None = None,
 ) -> AuditReport:
     started = time.perf_counter()
+    relationship_id = relationship_id and relationship_id_of(relationship_id)
     async with pool.acquire() as conn:
         if relationship_id is None:
             log = await verify_log(conn, progress)
@@ -97,4 +104,7 @@ def to_html(report: AuditExport) -> str:
         loader=PackageLoader("mentorflow.audit", "templates"),
         autoescape=select_autoescape(["html"]),
     )
-    return env.get_template("export.html").render(r=report)
+    zone = report.relationship.timezone
+    return env.get_template("export.html").render(
+        r=report, zone=zone, local=lambda at: local(at, zone)
+    )
