@@ -32,8 +32,7 @@ from domain.model import Frozen, Member, PersonId, Role
 from domain.policy import RelationshipPolicy
 from domain.schedule import at_risk_events
 from domain.state import MeetingStatus, RelationshipState
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+from domain.text import MAX_ITEMS, Actor, Key, Text
 
 # The workflow keeps UTC and cannot see the programme's zone; a date is "in the future" only when
 # it is after today everywhere on Earth (UTC+14), so nobody's "today" is ever refused.
@@ -66,38 +65,38 @@ class RelationshipSpec(Frozen):
 
 
 class RecordAgreement(Frozen):
-    by: PersonId
-    goals: tuple[Text, ...] = Field(min_length=1)
+    by: Actor
+    goals: tuple[Text, ...] = Field(min_length=1, max_length=MAX_ITEMS)
     agreement: Text
 
 
 class RecordMeeting(Frozen):
-    by: PersonId
+    by: Actor
     held_on: date
     held: bool = True
-    attendees: tuple[PersonId, ...] = ()
+    attendees: tuple[Actor, ...] = Field(default=(), max_length=MAX_ITEMS)
     reason: Text | None = None
 
 
 class SubmitFeedback(Frozen):
-    by: PersonId
+    by: Actor
     round: FeedbackRound
-    answers: dict[str, Text] = Field(min_length=1)
+    answers: dict[Key, Text] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class Withdraw(Frozen):
-    person_id: PersonId
-    by: PersonId
+    person_id: Actor
+    by: Actor
     reason: Text
 
 
 class Pause(Frozen):
-    by: PersonId
+    by: Actor
     reason: Text
 
 
 class Resume(Frozen):
-    by: PersonId
+    by: Actor
 
 
 Command = RecordAgreement | RecordMeeting | SubmitFeedback | Withdraw | Pause | Resume

@@ -38,11 +38,14 @@ from domain.programme_events import (
     UntrainedMentorsExcluded,
 )
 from domain.programme_state import ProgrammeState, apply_programme
+from domain.text import Actor, Storable
 
 Due = steps.Due[ProgrammeEvent]
 Build = Callable[[EventFactory], list[ProgrammeEvent]]
 PHASE, REMIND, ESCALATE = range(3)
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Storable
+]
 
 
 class Action(StrEnum):
@@ -276,24 +279,24 @@ def relationship_ended(
 
 
 class Enrol(Frozen):
-    by: PersonId
+    by: Actor
     profile: Profile
 
 
 class Remove(Frozen):
-    by: PersonId
+    by: Actor
     person_id: PersonId
     reason: Reason
 
 
 class MarkTrained(Frozen):
-    by: PersonId
+    by: Actor
     person_id: PersonId
     trained_on: date
 
 
 class ApproveMatching(Frozen):
-    by: PersonId
+    by: Actor
     groups: tuple[GroupAssignment, ...] | None = Field(
         None, description="An edited assignment; none approves the proposal as it is"
     )
