@@ -128,7 +128,7 @@ def _training_reminders(s: ProgrammeState) -> list[Due]:
     deadline = s.calendar.training_deadline
     reminders = []
     for offset in p.reminders:
-        at = durations.subtract(deadline, offset)
+        at = durations.subtract(deadline, offset, zone=s.calendar.zone)
         if f"training/{offset}" in s.reminders_issued or at < s.started_at:
             continue  # a reminder that fell due before the programme existed is not sent late
         reminders.append(
@@ -182,7 +182,7 @@ def _approval_steps(s: ProgrammeState) -> list[Due]:
             Due(due, REMIND, "approval/PT0S", _remind("approval", due, "PT0S", due, coordinator))
         )
     if not s.approval_escalated:
-        at = durations.add(due, s.programme.escalation.overdue_after)
+        at = durations.add(due, s.programme.escalation.overdue_after, zone=s.calendar.zone)
         overdue = s.programme.escalation.overdue_after
         reason = f"the matching proposal is not approved {overdue} after it was due"
         found.append(
@@ -262,6 +262,7 @@ def relationship_spec(
         policy=s.programme.relationship_policy(),
         starts_at=max(now, s.calendar.starts_at),
         ends_at=s.calendar.ends_at,
+        zone=s.calendar.zone,
         report_to=report_to,
     )
 
