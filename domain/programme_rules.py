@@ -9,10 +9,11 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
-from domain import durations, steps
+from domain import commands, durations, steps
 from domain.calendar import CLOSING_INVITATION_AHEAD, ProgrammeCalendar
 from domain.commands import RelationshipSpec
 from domain.errors import RuleViolation
@@ -267,6 +268,46 @@ def relationship_spec(
     )
 
 
+def group_calendar_problem(
+    programme: Programme, cal: ProgrammeCalendar, starts_at: datetime
+) -> str | None:
+    """Why a group of ``programme`` starting at ``starts_at`` could not run, or ``None``.
+
+    The same check a group's own start makes (``commands.start``): agreement, midpoint and final
+    feedback must fit, in order, between its start and the programme's end. Asked by ``programme
+    check`` and ``start`` (for the earliest launch), by approval (for a launch now) and before
+    each launch, so that no group is launched to fail at its start.
+    """
+    shape = programme.group_shape
+    members = (
+        *(Member(person_id=f"mentor-{n}", role=Role.MENTOR) for n in range(shape.mentors)),
+        *(Member(person_id=f"mentee-{n}", role=Role.MENTEE) for n in range(shape.mentees.min)),
+    )
+    trial = RelationshipSpec(
+        relationship_id=relationship_id(programme.id, 0),
+        programme_id=programme.id,
+        coordinator_id=programme.coordinator.id,
+        members=members,
+        policy=programme.relationship_policy(),
+        starts_at=min(starts_at, cal.ends_at - timedelta(seconds=1)),
+        ends_at=cal.ends_at,
+        zone=cal.zone,
+    )
+    try:
+        commands.start(trial, EventFactory(starts_at, lambda: _NIL_ID))
+    except RuleViolation as e:
+        return f"groups starting on {starts_at.date()} cannot run: {e}"
+    return None
+
+
+def earliest_launch(cal: ProgrammeCalendar) -> datetime:
+    """Groups start when the matching is approved, and not before the programme's start."""
+    return max(cal.starts_at, cal.matching_at)
+
+
+_NIL_ID = UUID(int=0)
+
+
 def relationship_ended(
     s: ProgrammeState, rid: str, outcome: str, reason: str, f: EventFactory
 ) -> list[ProgrammeEvent]:
@@ -359,6 +400,9 @@ def _approve(s: ProgrammeState, c: ApproveMatching, f: EventFactory) -> list[Pro
         raise RuleViolation(
             "nothing_to_approve", "there is no matching proposal waiting for approval"
         )
+    problem = group_calendar_problem(s.programme, s.calendar, max(f.now, s.calendar.starts_at))
+    if problem is not None:
+        raise RuleViolation("invalid_calendar", problem)
     if c.groups is None:
         groups = s.proposal.groups
     else:

@@ -218,13 +218,19 @@ def programme_check(
     json_output: JsonFlag = False,
 ) -> None:
     """Validate a programme file (and a participant CSV) without starting anything."""
+    from domain.calendar import calendar
     from domain.model import Role
+    from domain.programme_rules import earliest_launch, group_calendar_problem
     from mentorflow.programme_files import ProgrammeFileError, load_programme
 
     try:
         loaded = load_programme(file, participants)
     except ProgrammeFileError as e:
         fail(str(e))
+    cal = calendar(loaded.programme)
+    problem = group_calendar_problem(loaded.programme, cal, earliest_launch(cal))
+    if problem is not None:
+        fail(f"{file}: {problem}")
     mentors = [p for p in loaded.participants if p.role == Role.MENTOR]
     summary = {
         "programme": loaded.programme.id,
