@@ -54,6 +54,8 @@ def activities(
     return [
         record_keeping.append_events,
         record_keeping.append_programme_events,
+        record_keeping.read_events_after,
+        record_keeping.read_programme_events_after,
         reporting.programme_report,
         propose_matching,
         Launcher(client, task_queue).launch_relationship,

@@ -12,9 +12,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import metrics
-from domain.events import Event, Notifying, RelationshipEvent, to_payload
-from domain.programme_events import ProgrammeEvent
-from store.errors import ConcurrencyConflict, EventIdReused
+from domain.events import Event, Notifying, RelationshipEvent, from_record, to_payload
+from domain.programme_events import ProgrammeEvent, programme_event_from_record
+from store.errors import ConcurrencyConflict, EventIdReused, InvalidEventData
 from store.event_store import EventStore, NewEvent, Notification
 
 
@@ -32,6 +32,22 @@ class AppendProgrammeEventsInput(BaseModel):
     events: list[ProgrammeEvent]
 
 
+class ReadEventsInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    stream_id: str
+    after_version: int
+
+
+class StoredEvents(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    events: list[RelationshipEvent]
+
+
+class StoredProgrammeEvents(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    events: list[ProgrammeEvent]
+
+
 class AppendEventsResult(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     version: int
@@ -42,7 +58,7 @@ class AppendEventsResult(BaseModel):
 
 log = structlog.get_logger(__name__)
 
-NON_RETRYABLE = ["ConcurrencyConflict", "EventIdReused"]
+NON_RETRYABLE = ["ConcurrencyConflict", "EventIdReused", "InvalidEventData"]
 """Error types retrying cannot fix: the workflow's callers name them in their retry policy."""
 
 
@@ -79,6 +95,31 @@ class RecordKeeping:
         """Append a programme's events."""
         return await self._append(request.stream_id, request.expected_version, request.events)
 
+    @activity.defn
+    async def read_events_after(self, request: ReadEventsInput) -> StoredEvents:
+        """A relationship's stored events after a version: how a workflow whose last append is
+        in doubt (it timed out, or gave up retrying) learns what the store really holds."""
+        records = await self._store.read_stream(request.stream_id)
+        return StoredEvents(
+            events=[
+                from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
+                for r in records
+                if r.version > request.after_version
+            ]
+        )
+
+    @activity.defn
+    async def read_programme_events_after(self, request: ReadEventsInput) -> StoredProgrammeEvents:
+        """A programme's stored events after a version (see :meth:`read_events_after`)."""
+        records = await self._store.read_stream(request.stream_id)
+        return StoredProgrammeEvents(
+            events=[
+                programme_event_from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
+                for r in records
+                if r.version > request.after_version
+            ]
+        )
+
     async def _append(
         self, stream_id: str, expected_version: int, events: Sequence[Event]
     ) -> AppendEventsResult:
@@ -90,6 +131,9 @@ class RecordKeeping:
             raise ApplicationError(str(e), type="ConcurrencyConflict", non_retryable=True) from e
         except EventIdReused as e:
             raise ApplicationError(str(e), type="EventIdReused", non_retryable=True) from e
+        except InvalidEventData as e:
+            log.error("events_refused", stream_id=stream_id, error=str(e))
+            raise ApplicationError(str(e), type="InvalidEventData", non_retryable=True) from e
         if not result.already_recorded:
             kind = stream_id.partition(":")[0]
             metrics.EVENTS_APPENDED.labels(kind).inc(len(events))

@@ -28,12 +28,12 @@ from domain.events import (
 )
 from domain.factory import EventFactory
 from domain.fold import initial_state
+from domain.localtime import ZoneOffsets, local_date
 from domain.model import Frozen, Member, PersonId, Role
 from domain.policy import RelationshipPolicy
 from domain.schedule import at_risk_events
 from domain.state import MeetingStatus, RelationshipState
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+from domain.text import MAX_ITEMS, Actor, Key, Text
 
 # The workflow keeps UTC and cannot see the programme's zone; a date is "in the future" only when
 # it is after today everywhere on Earth (UTC+14), so nobody's "today" is ever refused.
@@ -50,6 +50,9 @@ class RelationshipSpec(Frozen):
     policy: RelationshipPolicy = RelationshipPolicy()
     starts_at: AwareDatetime
     ends_at: AwareDatetime
+    zone: ZoneOffsets | None = None
+    """The programme's zone offsets (``domain.calendar.zone_offsets``): local dates and calendar
+    months are reckoned in it."""
     report_to: str | None = None
     """Workflow id (the programme's) told by signal when the relationship closes."""
 
@@ -66,38 +69,38 @@ class RelationshipSpec(Frozen):
 
 
 class RecordAgreement(Frozen):
-    by: PersonId
-    goals: tuple[Text, ...] = Field(min_length=1)
+    by: Actor
+    goals: tuple[Text, ...] = Field(min_length=1, max_length=MAX_ITEMS)
     agreement: Text
 
 
 class RecordMeeting(Frozen):
-    by: PersonId
+    by: Actor
     held_on: date
     held: bool = True
-    attendees: tuple[PersonId, ...] = ()
+    attendees: tuple[Actor, ...] = Field(default=(), max_length=MAX_ITEMS)
     reason: Text | None = None
 
 
 class SubmitFeedback(Frozen):
-    by: PersonId
+    by: Actor
     round: FeedbackRound
-    answers: dict[str, Text] = Field(min_length=1)
+    answers: dict[Key, Text] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class Withdraw(Frozen):
-    person_id: PersonId
-    by: PersonId
+    person_id: Actor
+    by: Actor
     reason: Text
 
 
 class Pause(Frozen):
-    by: PersonId
+    by: Actor
     reason: Text
 
 
 class Resume(Frozen):
-    by: PersonId
+    by: Actor
 
 
 Command = RecordAgreement | RecordMeeting | SubmitFeedback | Withdraw | Pause | Resume
@@ -125,7 +128,10 @@ def _check_calendar(started: RelationshipStarted) -> None:
         ("start", s.starts_at),
         ("agreement due", s.agreement.due_at),
         ("midpoint feedback opens", midpoint.opens_at),
-        ("midpoint feedback escalation", durations.add(midpoint.due_at, s.policy.overdue_after)),
+        (
+            "midpoint feedback escalation",
+            durations.add(midpoint.due_at, s.policy.overdue_after, zone=s.zone),
+        ),
         ("final feedback opens", final.opens_at),
     ]
     for (a, at_a), (b, at_b) in itertools.pairwise(order):
@@ -230,10 +236,11 @@ def _record_meeting(
 def _check_meeting_date(s: RelationshipState, held_on: date, now: datetime) -> None:
     if held_on > (now + _EARLIEST_ZONE_AHEAD).date():
         raise RuleViolation("future_date", f"meeting date {held_on} is in the future")
-    if held_on < s.starts_at.date():
+    started_on = local_date(s.starts_at, s.zone)
+    if held_on < started_on:
         raise RuleViolation(
             "before_start",
-            f"meeting date {held_on} is before the relationship started ({s.starts_at.date()})",
+            f"meeting date {held_on} is before the relationship started ({started_on})",
         )
 
 
@@ -243,7 +250,8 @@ def _slot_for(s: RelationshipState, held_on: date) -> int:
     if not open_slots:
         raise RuleViolation("no_open_meeting", "no meeting is open for recording")
     for slot in open_slots:
-        if held_on <= slot.due_at.date():
+        # Both local dates: the day the invitation names is the meeting's own day.
+        if held_on <= local_date(slot.due_at, s.zone):
             return slot.number
     return open_slots[-1].number
 

@@ -4,10 +4,13 @@
 """
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import isodate
 from pydantic import AfterValidator
+
+if TYPE_CHECKING:
+    from domain.localtime import ZoneOffsets
 
 
 def parse_duration(text: str) -> timedelta | isodate.Duration:
@@ -32,15 +35,23 @@ IsoDuration = Annotated[str, AfterValidator(_check_duration)]
 """A positive ISO-8601 duration kept as text: it serialises as the user wrote it."""
 
 
-def add(at: datetime, duration: str, times: int = 1) -> datetime:
-    """``at`` plus ``times`` x ``duration``; months are calendar months (Jan 31 + P1M = Feb 28)."""
+def add(at: datetime, duration: str, times: int = 1, zone: "ZoneOffsets | None" = None) -> datetime:
+    """``at`` plus ``times`` x ``duration``; months are calendar months (Jan 31 + P1M = Feb 28).
+
+    With ``zone``, on the wall clock there: midnight plus a month (or a day) is midnight again,
+    across a daylight-saving change too. Without, in UTC (histories recorded before zones).
+    """
     value: Any = parse_duration(duration)
+    if zone is not None:
+        return zone.from_local(zone.to_local(at) + value * times)
     result: datetime = at + value * times
     return result
 
 
-def subtract(at: datetime, duration: str) -> datetime:
-    """``at`` minus ``duration``."""
+def subtract(at: datetime, duration: str, zone: "ZoneOffsets | None" = None) -> datetime:
+    """``at`` minus ``duration`` (on ``zone``'s wall clock when given, see :func:`add`)."""
     value: Any = parse_duration(duration)
+    if zone is not None:
+        return zone.from_local(zone.to_local(at) - value)
     result: datetime = at - value
     return result

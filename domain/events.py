@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
+from domain.localtime import ZoneOffsets
 from domain.model import Frozen, Member, PersonId
 from domain.policy import RelationshipPolicy
 
@@ -79,6 +80,9 @@ class RelationshipStarted(Notifying):
     policy: RelationshipPolicy
     starts_at: AwareDatetime
     ends_at: AwareDatetime
+    zone: ZoneOffsets | None = None
+    """The programme's zone: local dates and calendar months are reckoned in it (none in
+    relationships started before zones were carried: those reckon in UTC)."""
 
 
 class PhaseChanged(Event):

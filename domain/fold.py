@@ -85,18 +85,18 @@ def replay(
 
 
 def initial_state(started: RelationshipStarted) -> RelationshipState:
-    policy, starts, ends = started.policy, started.starts_at, started.ends_at
+    policy, starts, ends, zone = started.policy, started.starts_at, started.ends_at, started.zone
     midpoint_opens = starts + (ends - starts) * policy.midpoint_at
-    final_due = durations.subtract(ends, policy.overdue_after)
+    final_due = durations.subtract(ends, policy.overdue_after, zone=zone)
     rounds = {
         FeedbackRound.MIDPOINT: FeedbackRoundState(
             round=FeedbackRound.MIDPOINT,
             opens_at=midpoint_opens,
-            due_at=durations.add(midpoint_opens, policy.midpoint_window),
+            due_at=durations.add(midpoint_opens, policy.midpoint_window, zone=zone),
         ),
         FeedbackRound.FINAL: FeedbackRoundState(
             round=FeedbackRound.FINAL,
-            opens_at=durations.subtract(final_due, policy.final_window),
+            opens_at=durations.subtract(final_due, policy.final_window, zone=zone),
             due_at=final_due,
         ),
     }
@@ -111,9 +111,10 @@ def initial_state(started: RelationshipStarted) -> RelationshipState:
         members={
             m.person_id: MemberState(person_id=m.person_id, role=m.role) for m in started.members
         },
-        agreement=AgreementState(due_at=durations.add(starts, policy.agreement_due)),
+        agreement=AgreementState(due_at=durations.add(starts, policy.agreement_due, zone=zone)),
         meeting_anchor=starts,
         feedback=rounds,
+        zone=zone,
     )
 
 

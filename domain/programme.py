@@ -16,10 +16,15 @@ from domain.durations import IsoDuration
 from domain.model import Frozen, Id, PersonId, Role
 from domain.policy import RelationshipPolicy
 from domain.scenario import Behaviour
+from domain.text import Storable
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Storable
+]
 Competence = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=100)
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=100),
+    Storable,
 ]
 
 
@@ -56,9 +61,9 @@ class Profile(Frozen):
     locale: Locale = Locale.EN
     unit: Name | None = None
     manager: Id | None = None
-    expertise: tuple[Competence, ...] = ()
+    expertise: tuple[Competence, ...] = Field((), max_length=50)
     """What a mentor can offer (competences, matched against mentees' goals)."""
-    goals: tuple[Competence, ...] = ()
+    goals: tuple[Competence, ...] = Field((), max_length=50)
     """What a mentee wants to develop."""
     capacity: int = Field(1, ge=1, le=5)
     """How many groups a mentor can take part in."""

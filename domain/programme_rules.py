@@ -9,10 +9,11 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
-from domain import durations, steps
+from domain import commands, durations, steps
 from domain.calendar import CLOSING_INVITATION_AHEAD, ProgrammeCalendar
 from domain.commands import RelationshipSpec
 from domain.errors import RuleViolation
@@ -39,11 +40,14 @@ from domain.programme_events import (
     UntrainedMentorsExcluded,
 )
 from domain.programme_state import ProgrammeState, apply_programme
+from domain.text import Actor, Storable
 
 Due = steps.Due[ProgrammeEvent]
 Build = Callable[[EventFactory], list[ProgrammeEvent]]
 PHASE, REMIND, ESCALATE = range(3)
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Storable
+]
 
 
 class Action(StrEnum):
@@ -126,7 +130,7 @@ def _training_reminders(s: ProgrammeState) -> list[Due]:
     deadline = s.calendar.training_deadline
     reminders = []
     for offset in p.reminders:
-        at = durations.subtract(deadline, offset)
+        at = durations.subtract(deadline, offset, zone=s.calendar.zone)
         if f"training/{offset}" in s.reminders_issued or at < s.started_at:
             continue  # a reminder that fell due before the programme existed is not sent late
         reminders.append(
@@ -180,7 +184,7 @@ def _approval_steps(s: ProgrammeState) -> list[Due]:
             Due(due, REMIND, "approval/PT0S", _remind("approval", due, "PT0S", due, coordinator))
         )
     if not s.approval_escalated:
-        at = durations.add(due, s.programme.escalation.overdue_after)
+        at = durations.add(due, s.programme.escalation.overdue_after, zone=s.calendar.zone)
         overdue = s.programme.escalation.overdue_after
         reason = f"the matching proposal is not approved {overdue} after it was due"
         found.append(
@@ -261,8 +265,49 @@ def relationship_spec(
         policy=s.programme.relationship_policy(),
         starts_at=max(now, s.calendar.starts_at),
         ends_at=s.calendar.ends_at,
+        zone=s.calendar.zone,
         report_to=report_to,
     )
+
+
+def group_calendar_problem(
+    programme: Programme, cal: ProgrammeCalendar, starts_at: datetime
+) -> str | None:
+    """Why a group of ``programme`` starting at ``starts_at`` could not run, or ``None``.
+
+    The same check a group's own start makes (``commands.start``): agreement, midpoint and final
+    feedback must fit, in order, between its start and the programme's end. Asked by ``programme
+    check`` and ``start`` (for the earliest launch), by approval (for a launch now) and before
+    each launch, so that no group is launched to fail at its start.
+    """
+    shape = programme.group_shape
+    members = (
+        *(Member(person_id=f"mentor-{n}", role=Role.MENTOR) for n in range(shape.mentors)),
+        *(Member(person_id=f"mentee-{n}", role=Role.MENTEE) for n in range(shape.mentees.min)),
+    )
+    trial = RelationshipSpec(
+        relationship_id=relationship_id(programme.id, 0),
+        programme_id=programme.id,
+        coordinator_id=programme.coordinator.id,
+        members=members,
+        policy=programme.relationship_policy(),
+        starts_at=min(starts_at, cal.ends_at - timedelta(seconds=1)),
+        ends_at=cal.ends_at,
+        zone=cal.zone,
+    )
+    try:
+        commands.start(trial, EventFactory(starts_at, lambda: _NIL_ID))
+    except RuleViolation as e:
+        return f"groups starting on {starts_at.date()} cannot run: {e}"
+    return None
+
+
+def earliest_launch(cal: ProgrammeCalendar) -> datetime:
+    """Groups start when the matching is approved, and not before the programme's start."""
+    return max(cal.starts_at, cal.matching_at)
+
+
+_NIL_ID = UUID(int=0)
 
 
 def relationship_ended(
@@ -278,7 +323,7 @@ def relationship_ended(
 
 
 class Enrol(Frozen):
-    by: PersonId
+    by: Actor
     profile: Profile
     reason: Reason | None = None
 
@@ -292,19 +337,19 @@ class UpdateProfile(Frozen):
 
 
 class Remove(Frozen):
-    by: PersonId
+    by: Actor
     person_id: PersonId
     reason: Reason
 
 
 class MarkTrained(Frozen):
-    by: PersonId
+    by: Actor
     person_id: PersonId
     trained_on: date
 
 
 class ApproveMatching(Frozen):
-    by: PersonId
+    by: Actor
     groups: tuple[GroupAssignment, ...] | None = Field(
         None, description="An edited assignment; none approves the proposal as it is"
     )
@@ -374,6 +419,9 @@ def _approve(s: ProgrammeState, c: ApproveMatching, f: EventFactory) -> list[Pro
         raise RuleViolation(
             "nothing_to_approve", "there is no matching proposal waiting for approval"
         )
+    problem = group_calendar_problem(s.programme, s.calendar, max(f.now, s.calendar.starts_at))
+    if problem is not None:
+        raise RuleViolation("invalid_calendar", problem)
     if c.groups is None:
         groups = s.proposal.groups
     else:

@@ -96,7 +96,7 @@ def _reminders(
     )
     steps = []
     for offset in offsets:
-        at = durations.subtract(deadline, offset)
+        at = durations.subtract(deadline, offset, zone=s.zone)
         if reminder_key(subject, offset) in s.reminders_issued or at < not_before or not recipients:
             continue
         build = _issue_reminder(
@@ -152,7 +152,7 @@ def _agreement_steps(s: RelationshipState) -> list[Due]:
         s, "agreement", agreement.due_at, ReminderKind.AGREEMENT, members, s.starts_at
     )
     if not _escalated(s, "agreement"):
-        at = durations.add(agreement.due_at, s.policy.overdue_after)
+        at = durations.add(agreement.due_at, s.policy.overdue_after, zone=s.zone)
         # Reasons name durations, not dates: the dates are in the event's own fields, and a
         # simulation shifted in time then reads the same.
         reason = f"group agreement not recorded {s.policy.overdue_after} after it was due"
@@ -165,9 +165,9 @@ def _agreement_steps(s: RelationshipState) -> list[Due]:
 def _meeting_steps(s: RelationshipState) -> list[Due]:
     steps = [step for slot in s.open_meetings() for step in _open_meeting_steps(s, slot)]
     number = len(s.meetings) + 1
-    due = durations.add(s.meeting_anchor, s.policy.cadence, number)
+    due = durations.add(s.meeting_anchor, s.policy.cadence, number, zone=s.zone)
     if due < s.ends_at:
-        at = durations.add(s.meeting_anchor, s.policy.cadence, number - 1)
+        at = durations.add(s.meeting_anchor, s.policy.cadence, number - 1, zone=s.zone)
         build: Build = lambda f: [  # noqa: E731
             f.make(
                 MeetingScheduled, number=number, due_at=due, recipients=tuple(s.active_members())
@@ -183,7 +183,7 @@ def _open_meeting_steps(s: RelationshipState, slot: MeetingSlot) -> list[Due]:
     steps = _reminders(
         s, subject, slot.due_at, ReminderKind.MEETING_PREPARATION, mentors, s.starts_at
     )
-    at = durations.add(slot.due_at, s.policy.meeting_record_grace)
+    at = durations.add(slot.due_at, s.policy.meeting_record_grace, zone=s.zone)
     reason = f"not recorded within {s.policy.meeting_record_grace} of its due date"
     build: Build = lambda f: [  # noqa: E731
         f.make(MeetingMissed, number=slot.number, reason=reason),
@@ -227,7 +227,7 @@ def _feedback_steps(s: RelationshipState, r: FeedbackRoundState) -> list[Due]:
     missing = tuple(p for p in s.active_members() if p not in r.answers)
     steps = _reminders(s, subject, r.due_at, ReminderKind.FEEDBACK, missing, r.opens_at)
     if missing and not _escalated(s, subject):
-        at = durations.add(r.due_at, s.policy.overdue_after)
+        at = durations.add(r.due_at, s.policy.overdue_after, zone=s.zone)
         reason = (
             f"{r.round} feedback missing from {len(missing)} member(s)"
             f" {s.policy.overdue_after} after it was due"

@@ -10,6 +10,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from domain.events import EscalationKind, FeedbackRound, Outcome, Phase
+from domain.localtime import ZoneOffsets
 from domain.model import PersonId, Role
 from domain.policy import RelationshipPolicy
 
@@ -105,6 +106,8 @@ class RelationshipState(_State):
     """People a message could not be delivered to (the coordinator was told the first time)."""
     paused_since: datetime | None = None
     closure: Closure | None = None
+    zone: ZoneOffsets | None = None
+    """Where local dates are reckoned (see ``domain.localtime``); none: UTC."""
 
     @property
     def closed(self) -> bool:

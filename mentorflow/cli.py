@@ -25,6 +25,9 @@ from mentorflow.settings import Settings
 if TYPE_CHECKING:
     from temporalio.client import Client
 
+    from activities.mail.smtp import SmtpConfig
+    from mentorflow.mail_server import MailServer
+
 T = TypeVar("T")
 
 app = typer.Typer(
@@ -37,6 +40,22 @@ err = Console(stderr=True)
 app.add_typer(audit_app, name="audit")
 
 ProgrammeFileArg = Annotated[Path, typer.Argument(help="The programme file (YAML).")]
+DryRunDatabase = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Event store to record the dry run in (default: its own embedded PostgreSQL under"
+        " MENTORFLOW_DATA_DIR, never MENTORFLOW_DATABASE_URL).",
+    ),
+]
+SendMail = Annotated[
+    bool,
+    typer.Option(
+        "--send-mail",
+        help="Send the dry run's messages through the configured SMTP relay"
+        " (MENTORFLOW_SMTP_HOST) instead of the built-in mail sink.",
+    ),
+]
 ParticipantsOption = Annotated[
     Path | None,
     typer.Option(
@@ -63,25 +82,26 @@ SheetOption = Annotated[
 @app.command()
 def demo(
     json_output: JsonFlag = False,
+    database_url: DryRunDatabase = None,
+    send_mail: SendMail = False,
 ) -> None:
     """Run a 40-person programme year end to end on the embedded stack, in virtual time.
 
-    Starts a private PostgreSQL (under MENTORFLOW_DATA_DIR, default ./.mentorflow) unless
-    MENTORFLOW_DATABASE_URL is set, and a time-skipping Temporal test server; simulated people
-    act through the same Updates real people use. Prints the groups, one group's timeline read
-    back from the event store, and the auditor's checks.
+    Starts its own PostgreSQL (under MENTORFLOW_DATA_DIR, default ./.mentorflow) unless
+    --database-url says otherwise, a time-skipping Temporal test server and the built-in mail
+    sink (unless --send-mail); simulated people act through the same Updates real people use.
+    Prints the groups, one group's timeline read back from the event store, and the auditor's
+    checks.
     """
     from mentorflow.demo import run_demo
     from mentorflow.demo_view import show_report
-    from worker import database_url, mail_config
 
     settings = Settings()
     configure_logging("WARNING", settings.log_format)
     # The test server lacks a capability only real clusters need; its start-up warning is noise.
     logging.getLogger("temporalio.core").setLevel(logging.ERROR)
     try:
-        url = database_url(settings)
-        mail, server = mail_config(settings)
+        url, (mail, server) = _dry_run_stack(settings, database_url, send_mail)
         try:
             with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
                 maildir = server.maildir if server else None
@@ -101,34 +121,56 @@ def demo(
         fail("the event log's hash chains do not verify: run `mentorflow audit verify --all`")
 
 
+def _dry_run_stack(
+    settings: Settings, database_url: str | None, send_mail: bool
+) -> "tuple[str, tuple[SmtpConfig, MailServer | None]]":
+    """A dry run's database and mail: its own, unless the options say otherwise explicitly.
+
+    A dry run of the real programme file must not mail real employees a year of messages, nor
+    leave its programmes in the real hash-chained log.
+    """
+    from worker import mail_config
+
+    url = database_url or embedded.start_postgres(settings.data_dir)
+    if not send_mail:
+        settings = settings.model_copy(update={"smtp_host": None})
+    elif settings.smtp() is None:
+        fail("--send-mail needs a relay: set MENTORFLOW_SMTP_HOST")
+    return url, mail_config(settings)
+
+
 @app.command()
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="A programme file with a `behaviour:` section.")],
     json_output: JsonFlag = False,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
-    database_url: Annotated[
-        str | None, typer.Option(help="Event store (default: MENTORFLOW_DATABASE_URL or embedded).")
-    ] = None,
+    database_url: DryRunDatabase = None,
+    send_mail: SendMail = False,
 ) -> None:
     """Dry-run a programme in virtual time with simulated people; see every reminder and escalation.
 
-    Every notification is really sent: to the SMTP relay if MENTORFLOW_SMTP_HOST is set, else to
-    the embedded mail server, which files it in the Maildir MENTORFLOW_DATA_DIR/mail. The same seed
-    gives the same results. Dates in the past are fine: the calendar is shifted to
-    the virtual clock and reported back in the scenario's own dates.
+    A dry run stays dry: every notification is written and sent to the built-in mail sink, which
+    files it in the Maildir MENTORFLOW_DATA_DIR/mail (through the configured relay only with
+    --send-mail), and the events go to the dry run's own embedded database (another only with
+    --database-url), whatever MENTORFLOW_SMTP_HOST and MENTORFLOW_DATABASE_URL say. The same
+    seed gives the same results. Dates in the past are fine: the calendar is shifted to the
+    virtual clock and reported back in the scenario's own dates.
     """
+    from domain.calendar import calendar
+    from domain.programme_rules import earliest_launch, group_calendar_problem
     from mentorflow.programme_files import ProgrammeFileError, load_programme
     from mentorflow.simulate import simulate as run_simulation
-    from worker import database_url as default_database_url
-    from worker import mail_config
 
     settings = Settings()
     configure_logging("WARNING", settings.log_format)
     logging.getLogger("temporalio.core").setLevel(logging.ERROR)
     try:
-        load_programme(scenario)  # refuse a bad file before starting any server
-        url = database_url or default_database_url(settings)
-        mail, server = mail_config(settings)
+        loaded = load_programme(scenario)  # refuse a bad file before starting any server
+        cal = calendar(loaded.programme)
+        problem = group_calendar_problem(loaded.programme, cal, earliest_launch(cal))
+        if problem is not None:
+            fail(f"{scenario}: {problem}")
+        url, (mail, server) = _dry_run_stack(settings, database_url, send_mail)
         try:
             with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
                 report = asyncio.run(run_simulation(scenario, seed, url, update, mail))
@@ -306,10 +348,16 @@ def _more(n: int) -> str:
 def _check_programme(
     file: Path, participants: Path | None, columns: Path | None, sheet: str | None
 ) -> dict[str, object]:
+    from domain.calendar import calendar
     from domain.model import Role
+    from domain.programme_rules import earliest_launch, group_calendar_problem
     from mentorflow.programme_files import load_programme
 
     loaded = load_programme(file, participants, columns, sheet)
+    cal = calendar(loaded.programme)
+    problem = group_calendar_problem(loaded.programme, cal, earliest_launch(cal))
+    if problem is not None:
+        fail(f"{file}: {problem}")
     mentors = [p for p in loaded.participants if p.role == Role.MENTOR]
     return {
         "programme": loaded.programme.id,

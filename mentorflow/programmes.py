@@ -21,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.calendar import calendar
 from domain.matching import GOAL_MET, OTHER_UNIT, GroupAssignment
 from domain.programme import Participant, Programme
-from domain.programme_rules import ApproveMatching
+from domain.programme_rules import ApproveMatching, earliest_launch, group_calendar_problem
 from domain.programme_state import ProgrammeState
 from mentorflow.programme_files import load_programme
 from store.delivery_report import failed_deliveries
@@ -145,6 +145,9 @@ def prepare(
             f"programme {programme.id} starts on {programme.starts_on}, which is in the past:"
             " move its dates, or try it with `mentorflow simulate`"
         )
+    problem = group_calendar_problem(programme, cal, earliest_launch(cal))
+    if problem is not None:
+        raise ProgrammeError(f"programme {programme.id}: {problem}")
     profiles = [p.profile() for p in loaded.participants]
     request = ProgrammeInput(programme=programme, calendar=cal, participants=profiles)
     return Prepared(request, loaded.participants)

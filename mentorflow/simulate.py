@@ -10,6 +10,7 @@ time in the report is shifted back to the scenario's own dates.
 import asyncio
 import heapq
 import itertools
+import math
 import random
 import uuid
 from collections import Counter
@@ -31,6 +32,7 @@ from domain import durations
 from domain.calendar import calendar, shifted
 from domain.commands import RecordAgreement, RecordMeeting, SubmitFeedback, Withdraw
 from domain.events import from_record
+from domain.localtime import local_date
 from domain.model import Role
 from domain.programme import ProgrammeFile
 from domain.programme_events import ProgrammeReport, programme_event_from_record
@@ -165,7 +167,7 @@ def _plan_programme(
     for mentor in sorted(state.untrained_mentors()):
         if sim.rng.random() < b.training_completion:
             at = now + (cal.training_deadline - now) * sim.rng.uniform(0.1, 0.9)
-            trained_on = (at - sim.shift).date()
+            trained_on = local_date(at, cal.zone) - timedelta(days=sim.shift.days)
             command = MarkTrained(by=coordinator, person_id=mentor, trained_on=trained_on)
             sim.plan(at, partial(sim.update, handle, ProgrammeWorkflow.mark_trained, command))
     approve_at = cal.matching_at
@@ -259,7 +261,8 @@ async def _record_meeting(
         return
     attendees = tuple(m for m in active if draws.get(m, 1.0) < sim.behaviour.meeting_attendance)
     recorder = next(iter(state.active_members(Role.MENTOR)), active[0])
-    command = RecordMeeting(by=recorder, held_on=at.date(), attendees=attendees or (recorder,))
+    held_on = local_date(at, state.zone)  # the day it is where the group is
+    command = RecordMeeting(by=recorder, held_on=held_on, attendees=attendees or (recorder,))
     await sim.update(handle, RelationshipWorkflow.record_meeting, command)
 
 
@@ -296,6 +299,9 @@ async def _simulate(
     cal = calendar(programme)
     now = (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
     shift = now - (min(cal.starts_at, cal.training_deadline, cal.matching_at) - LEAD)
+    # Whole days, so that the scenario's local midnights stay local midnights (the zone's
+    # offsets move with the calendar: see ``shifted``).
+    shift = timedelta(days=math.ceil(shift / timedelta(days=1)))
     virtual = shifted(cal, shift)
     handle = await env.client.start_workflow(
         ProgrammeWorkflow.run,

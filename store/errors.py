@@ -2,7 +2,8 @@
 
 EventStoreError
 ├── ConcurrencyConflict   the stream is not at the version the writer expected
-└── EventIdReused         an event id already stored with other content
+├── EventIdReused         an event id already stored with other content
+└── InvalidEventData      PostgreSQL refused the content itself (e.g. NUL in text): never retried
 """
 
 
@@ -16,3 +17,10 @@ class ConcurrencyConflict(EventStoreError):
 
 class EventIdReused(EventStoreError):
     """An event id is stored already with different content: never silently overwritten."""
+
+
+class InvalidEventData(EventStoreError):
+    """The database refused what an event holds (a data exception, SQLSTATE class 22).
+
+    Nothing was written, and presenting the same batch again can only fail again.
+    """

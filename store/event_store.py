@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from store.errors import ConcurrencyConflict, EventIdReused
+from store.errors import ConcurrencyConflict, EventIdReused, InvalidEventData
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -83,6 +83,18 @@ class EventStore:
         """Append ``events`` after version ``expected_version`` of ``stream_id``, atomically."""
         if not events:
             raise ValueError("nothing to append")
+        try:
+            return await self._append(stream_id, expected_version, events)
+        except asyncpg.DataError as e:
+            # The transaction rolled back: nothing of the batch is stored.
+            raise InvalidEventData(
+                f"stream {stream_id}: the database refused the events' content"
+                f" ({e.sqlstate}: {type(e).__name__})"
+            ) from e
+
+    async def _append(
+        self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> AppendResult:
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO streams (stream_id, version) VALUES ($1, 0)"

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.archiving import ArchiveInput, Archivist
@@ -24,6 +24,25 @@ RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=NON_RETRYABLE,
 )
+
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    # About three minutes: long enough for a database failover, short enough that a person's
+    # Update is answered and the workflow's timers keep firing. What the store would never take
+    # (InvalidEventData) is not retried at all.
+    maximum_attempts=10,
+    non_retryable_error_types=NON_RETRYABLE,
+)
+"""For every activity a workflow runs while it decides (under its lock): bounded."""
+
+TRY_AGAIN_AFTER = timedelta(minutes=5)
+"""When a workflow's own step could not be recorded, it sleeps this long (lock released)."""
+
+INVALID_DATA = "invalid_data"
+NOT_RECORDED = "not_recorded"
+RECORDING_FAILURES = (INVALID_DATA, NOT_RECORDED)
+"""Types of the refusal an Update gets when its events could not be recorded."""
 
 DELIVERY_PATCH = "deliver-notifications"
 """Histories recorded before delivery existed run on without it (see README, Upgrades)."""
@@ -50,6 +69,29 @@ def validation_factory(actor: str) -> EventFactory:
 def rejected(violation: RuleViolation) -> ApplicationError:
     """A broken business rule, for the caller: its code as the type, never retried."""
     return ApplicationError(str(violation), type=violation.code, non_retryable=True)
+
+
+def not_recorded(error: ActivityError) -> tuple[ApplicationError, bool]:
+    """The refusal for a step whose recording failed, and whether it is in doubt.
+
+    The database refusing the content is final and nothing was written. Anything else (retries
+    exhausted, a timeout, a conflict) may have committed after all: the caller must read the
+    stream again before it decides anything more.
+    """
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type == "InvalidEventData":
+        refusal = ApplicationError(
+            "the request holds data the record cannot store; nothing was recorded",
+            type=INVALID_DATA,
+            non_retryable=True,
+        )
+        return refusal, False
+    refusal = ApplicationError(
+        "the request could not be recorded now (the record is unavailable); try again later",
+        type=NOT_RECORDED,
+        non_retryable=True,
+    )
+    return refusal, True
 
 
 async def deliver(

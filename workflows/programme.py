@@ -9,10 +9,11 @@ when they close by the ``relationship_ended`` signal.
 """
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import clock, plumbing
 
@@ -22,7 +23,11 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
     from activities.launching import Launcher
     from activities.matching import ProposeMatchingInput, propose_matching
-    from activities.record_keeping import AppendProgrammeEventsInput, RecordKeeping
+    from activities.record_keeping import (
+        AppendProgrammeEventsInput,
+        ReadEventsInput,
+        RecordKeeping,
+    )
     from activities.reporting import Reporting, ReportInput
     from domain import programme_rules as rules
     from domain.errors import RuleViolation
@@ -63,6 +68,8 @@ class ProgrammeWorkflow:
         self._state: ProgrammeState | None = input.carried_state
         self._lock = asyncio.Lock()
         self._woken = False
+        # The last append failed in a way that may have committed: read the stream before deciding.
+        self._in_doubt = False
 
     @workflow.run
     async def run(self, input: ProgrammeInput) -> ProgrammeReport:
@@ -71,14 +78,16 @@ class ProgrammeWorkflow:
                 input.programme, input.calendar, tuple(input.participants), plumbing.factory()
             )
             # Under the lock: an Update may arrive while the start is being delivered.
-            async with self._lock:
-                await self._record([started])
+            while not await self._step(lambda: [] if self._state is not None else [started]):
+                await self._sleep_before_trying_again()
         await plumbing.archive_previous_run()
         phase = self.state().phase
         while True:
-            async with self._lock:
-                await self._record(rules.due_events(self.state(), plumbing.factory()))
-                await self._act()
+            if not await self._step(
+                lambda: rules.due_events(self.state(), plumbing.factory()), act=True
+            ):
+                await self._sleep_before_trying_again()
+                continue
             if self.state().closed:
                 break
             if self.state().phase != phase or workflow.info().is_continue_as_new_suggested():
@@ -142,16 +151,39 @@ class ProgrammeWorkflow:
     @workflow.signal(name=RELATIONSHIP_ENDED)
     async def relationship_ended(self, result: RelationshipResult) -> None:
         await workflow.wait_condition(lambda: self._state is not None)
-        async with self._lock:
-            ended = rules.relationship_ended(
-                self.state(),
-                result.relationship_id,
-                result.outcome,
-                result.reason,
-                plumbing.factory(),
-            )
-            await self._record(ended)
+        ended = lambda: rules.relationship_ended(  # noqa: E731 - decided again on each try
+            self.state(),
+            result.relationship_id,
+            result.outcome,
+            result.reason,
+            plumbing.factory(),
+        )
+        while not await self._step(ended):
+            await self._sleep_before_trying_again()
         self._woken = True
+
+    async def _step(self, due: Callable[[], list[ProgrammeEvent]], act: bool = False) -> bool:
+        """Record what ``due`` decides (and carry out the I/O step due, with ``act``), under the
+        lock; False when the store or an activity could not do it (tried again later, without
+        holding the lock, so that people's Updates are answered meanwhile)."""
+        async with self._lock:
+            try:
+                await self._catch_up()
+                await self._record(due())
+                if act:
+                    await self._act()
+            except ApplicationError as e:
+                if e.type not in plumbing.RECORDING_FAILURES:
+                    raise
+                workflow.logger.warning("step_not_recorded", extra={"error": str(e)})
+                return False
+            except ActivityError as e:
+                workflow.logger.warning("step_failed", extra={"error": str(e)})
+                return False
+        return True
+
+    async def _sleep_before_trying_again(self) -> None:
+        await clock.sleep_until(workflow.now() + plumbing.TRY_AGAIN_AFTER, lambda: False)
 
     async def _act(self) -> None:
         """Carry out the I/O step that is due, if any."""
@@ -174,7 +206,7 @@ class ProgrammeWorkflow:
                 participants=list(s.participants.values()), rules=rules.matching_rules(s)
             ),
             start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=plumbing.RETRY,
+            retry_policy=plumbing.RECORD_RETRY,
         )
         await self._record(rules.proposal_events(self.state(), result, plumbing.factory()))
 
@@ -194,7 +226,7 @@ class ProgrammeWorkflow:
             Launcher.launch_relationship,
             RelationshipInput(spec=spec),
             start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
-            retry_policy=plumbing.RETRY,
+            retry_policy=plumbing.RECORD_RETRY,
         )
         launched = plumbing.factory().make(
             RelationshipLaunched,
@@ -212,7 +244,7 @@ class ProgrammeWorkflow:
             Reporting.programme_report,
             ReportInput(relationship_ids=list(s.launched), unmatched=unmatched),
             start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=plumbing.RETRY,
+            retry_policy=plumbing.RECORD_RETRY,
         )
         closed = plumbing.factory().make(
             ProgrammeClosed, report=report, recipients=(s.programme.coordinator.id,)
@@ -227,6 +259,7 @@ class ProgrammeWorkflow:
     async def _handle(self, command: ProgrammeCommand) -> CommandAccepted:
         await workflow.wait_condition(lambda: self._state is not None)
         async with self._lock:
+            await self._catch_up()
             events = self._decide(command, plumbing.factory(command.by))
             await self._record(events)
         self._woken = True
@@ -252,19 +285,46 @@ class ProgrammeWorkflow:
         await self._record(list(failed))
 
     async def _append(self, events: list[ProgrammeEvent]) -> None:
-        await workflow.execute_activity_method(
-            RecordKeeping.append_programme_events,
-            AppendProgrammeEventsInput(
-                stream_id=programme_workflow_id(self._input.programme.id),
-                expected_version=self._state.version if self._state is not None else 0,
-                events=events,
-            ),
-            start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
-            retry_policy=plumbing.RETRY,
-        )
+        try:
+            await workflow.execute_activity_method(
+                RecordKeeping.append_programme_events,
+                AppendProgrammeEventsInput(
+                    stream_id=programme_workflow_id(self._input.programme.id),
+                    expected_version=self._state.version if self._state is not None else 0,
+                    events=events,
+                ),
+                start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
+                retry_policy=plumbing.RECORD_RETRY,
+            )
+        except ActivityError as e:
+            refusal, self._in_doubt = plumbing.not_recorded(e)
+            raise refusal from e
+        self._apply(events)
+
+    def _apply(self, events: list[ProgrammeEvent]) -> None:
         self._state = (
             fold_programme(events) if self._state is None else apply_programme(self._state, events)
         )
+
+    async def _catch_up(self) -> None:
+        """After an append in doubt: take in whatever of it the store holds."""
+        if not self._in_doubt:
+            return
+        try:
+            stored = await workflow.execute_activity_method(
+                RecordKeeping.read_programme_events_after,
+                ReadEventsInput(
+                    stream_id=programme_workflow_id(self._input.programme.id),
+                    after_version=self._state.version if self._state is not None else 0,
+                ),
+                start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
+                retry_policy=plumbing.RECORD_RETRY,
+            )
+        except ActivityError as e:
+            raise plumbing.not_recorded(e)[0] from e
+        if stored.events:
+            self._apply(stored.events)
+        self._in_doubt = False
 
     async def _sleep_until_next_step(self) -> None:
         self._woken = False

@@ -7,14 +7,15 @@ domain rules as the handlers, so a refused request writes nothing and tells the 
 """
 
 import asyncio
+from collections.abc import Callable
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import clock, plumbing
 
 with workflow.unsafe.imports_passed_through():
-    from activities.record_keeping import AppendEventsInput, RecordKeeping
+    from activities.record_keeping import AppendEventsInput, ReadEventsInput, RecordKeeping
     from domain import commands, schedule
     from domain.commands import (
         Command,
@@ -51,6 +52,8 @@ class RelationshipWorkflow:
         # Appends are serialised: each one must see the version the previous one left.
         self._lock = asyncio.Lock()
         self._woken = False
+        # The last append failed in a way that may have committed: read the stream before deciding.
+        self._in_doubt = False
 
     @workflow.run
     async def run(self, input: RelationshipInput) -> RelationshipResult:
@@ -60,13 +63,14 @@ class RelationshipWorkflow:
             except RuleViolation as e:
                 raise plumbing.rejected(e) from e
             # Under the lock: an Update may arrive while the start is being delivered.
-            async with self._lock:
-                await self._record([started])
+            while not await self._step(lambda: [] if self._state is not None else [started]):
+                await self._sleep_before_trying_again()
         await plumbing.archive_previous_run()
         phase = self.state().phase
         while True:
-            async with self._lock:
-                await self._record(schedule.due_events(self.state(), plumbing.factory()))
+            if not await self._step(lambda: schedule.due_events(self.state(), plumbing.factory())):
+                await self._sleep_before_trying_again()
+                continue
             if self.state().closed:
                 break
             # A new run per phase, or sooner if the history grows long (weekly meetings for years).
@@ -157,9 +161,30 @@ class RelationshipWorkflow:
             return  # arrived before the start was recorded: the handler decides once it is
         self._decide(command, plumbing.validation_factory(command.by))
 
+    async def _step(self, due: Callable[[], list[RelationshipEvent]]) -> bool:
+        """Record what ``due`` decides, under the lock; False when the store could not take it.
+
+        The workflow's own steps are never lost: it tries again after a while, without holding
+        the lock (people's Updates are answered meanwhile, refused if the store is still down).
+        """
+        async with self._lock:
+            try:
+                await self._catch_up()
+                await self._record(due())
+            except ApplicationError as e:
+                if e.type not in plumbing.RECORDING_FAILURES:
+                    raise
+                workflow.logger.warning("step_not_recorded", extra={"error": str(e)})
+                return False
+        return True
+
+    async def _sleep_before_trying_again(self) -> None:
+        await clock.sleep_until(workflow.now() + plumbing.TRY_AGAIN_AFTER, lambda: False)
+
     async def _handle(self, command: Command) -> CommandAccepted:
         await workflow.wait_condition(lambda: self._state is not None)
         async with self._lock:
+            await self._catch_up()
             # The state may have moved since validation (another update, a deadline): decide again.
             events = self._decide(command, plumbing.factory(command.by))
             await self._record(events)
@@ -187,17 +212,44 @@ class RelationshipWorkflow:
 
     async def _append(self, events: list[RelationshipEvent]) -> None:
         expected = self._state.version if self._state is not None else 0
-        await workflow.execute_activity_method(
-            RecordKeeping.append_events,
-            AppendEventsInput(
-                stream_id=workflow_id(self._spec.relationship_id),
-                expected_version=expected,
-                events=events,
-            ),
-            start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
-            retry_policy=plumbing.RETRY,
-        )
+        try:
+            await workflow.execute_activity_method(
+                RecordKeeping.append_events,
+                AppendEventsInput(
+                    stream_id=workflow_id(self._spec.relationship_id),
+                    expected_version=expected,
+                    events=events,
+                ),
+                start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
+                retry_policy=plumbing.RECORD_RETRY,
+            )
+        except ActivityError as e:
+            refusal, self._in_doubt = plumbing.not_recorded(e)
+            raise refusal from e
+        self._apply(events)
+
+    def _apply(self, events: list[RelationshipEvent]) -> None:
         self._state = fold(events) if self._state is None else apply(self._state, events)
+
+    async def _catch_up(self) -> None:
+        """After an append in doubt: take in whatever of it the store holds."""
+        if not self._in_doubt:
+            return
+        try:
+            stored = await workflow.execute_activity_method(
+                RecordKeeping.read_events_after,
+                ReadEventsInput(
+                    stream_id=workflow_id(self._spec.relationship_id),
+                    after_version=self._state.version if self._state is not None else 0,
+                ),
+                start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
+                retry_policy=plumbing.RECORD_RETRY,
+            )
+        except ActivityError as e:
+            raise plumbing.not_recorded(e)[0] from e
+        if stored.events:
+            self._apply(stored.events)
+        self._in_doubt = False
 
     async def _sleep_until_next_step(self) -> None:
         self._woken = False
