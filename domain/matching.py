@@ -468,6 +468,7 @@ BLOCK = 512
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float32]
+Bools = npt.NDArray[np.bool_]
 
 
 def match_at_scale(participants: Iterable[Profile], rules: MatchingRules) -> MatchingResult:
@@ -489,7 +490,8 @@ def match_at_scale(participants: Iterable[Profile], rules: MatchingRules) -> Mat
     else:
         teams = _pair_greedily(mentors, mentees)
     arcs, conflicted = _candidate_arcs(teams, mentees, rules)
-    groups = _fill_by_flow(teams, mentees, rules.shape.mentees, arcs)
+    placeable = int((~conflicted).sum())
+    groups = _fill_by_flow(teams, mentees, rules.shape.mentees, arcs, placeable)
     placed = {p for g in groups for p in (*g.mentors, *g.mentees)}
     in_teams = {m.id for team in teams for m in team}
     unmatched += [_unplaced(p, p.id in in_teams) for p in mentors if p.id not in placed]
@@ -590,7 +592,7 @@ Arcs = tuple[Ints, Ints, Ints]
 
 def _candidate_arcs(
     teams: list[Team], mentees: list[Profile], rules: MatchingRules
-) -> tuple[Arcs, npt.NDArray[np.bool_]]:
+) -> tuple[Arcs, Bools]:
     """Each mentee's and each team's ``CANDIDATES`` best allowed pairs, scored as ``team_score``
     and allowed as ``allowed_team``; and which mentees no team may take at all."""
     n_teams, n_mentees = len(teams), len(mentees)
@@ -663,10 +665,10 @@ def _sides(teams: list[Team]) -> list[tuple[Profile, ...]]:
 
 
 def _fill_by_flow(
-    teams: list[Team], mentees: list[Profile], size: Range, arcs: Arcs
+    teams: list[Team], mentees: list[Profile], size: Range, arcs: Arcs, placeable: int
 ) -> list[ProposedGroup]:
     """Stage 2 at scale: flows until every used team holds ``size.min`` mentees or more."""
-    is_open = np.ones(len(teams), dtype=np.bool_)
+    is_open = _worth_opening(len(teams), placeable, size, arcs)
     while True:
         team_of = _flow(len(mentees), is_open, size, arcs)
         load = np.bincount(team_of[team_of >= 0], minlength=len(teams))
@@ -681,7 +683,18 @@ def _fill_by_flow(
     return [_group(n, teams[t], members[t]) for n, t in enumerate(sorted(members), start=1)]
 
 
-def _flow(n_mentees: int, is_open: npt.NDArray[np.bool_], size: Range, arcs: Arcs) -> Ints:
+def _worth_opening(n_teams: int, placeable: int, size: Range, arcs: Arcs) -> Bools:
+    """As many teams as the mentees can fill to the minimum, those with the best candidates
+    first: when mentees are few, spreading them over every team would leave all short."""
+    team, fit = arcs[1], arcs[2]
+    strength = np.bincount(team, weights=fit, minlength=n_teams)
+    best_first = np.lexsort((np.arange(n_teams), -strength))
+    is_open = np.zeros(n_teams, dtype=np.bool_)
+    is_open[best_first[: placeable // size.min]] = True
+    return is_open
+
+
+def _flow(n_mentees: int, is_open: Bools, size: Range, arcs: Arcs) -> Ints:
     """Each mentee's team (-1: none) in a min-cost maximum flow source -> mentee -> team -> sink.
 
     A team's first ``size.min`` seats carry a bonus larger than any total fit, so that the flow
