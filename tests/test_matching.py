@@ -231,3 +231,13 @@ def test_at_scale_mentees_in_conflict_with_every_mentor_are_told_so():
     assert result.groups == ()
     mentee_reasons = {u.reason for u in result.unmatched if u.role == Role.MENTEE}
     assert mentee_reasons == {"no group without a conflict of interest"}
+
+
+def test_at_scale_without_trained_mentors_nobody_is_placed_and_everyone_is_told_why():
+    """700 mentees and no trained mentor: no group, and no mentee is told of a conflict."""
+    people = cohort(5, 700, seed=17, trained_share=0.0)
+    result = match(people, MatchingRules(shape=SMALL_GROUPS))
+    check(result, people, MatchingRules(shape=SMALL_GROUPS))
+    assert result.groups == ()
+    reasons = Counter(u.reason.split(":")[0] for u in result.unmatched)
+    assert reasons == {"not trained": 5, "no room": 700}
