@@ -2,8 +2,9 @@
 
 A mentee's fit depends on the whole team of mentors, so a model that chooses teams and members
 at once grows cubically: 1,000 mentees and 400 mentors would need tens of millions of variables.
-Small cohorts (up to ``JOINT_LIMIT`` mentee-team variables) are solved in that one model with
-OR-Tools CP-SAT. Larger ones are solved in two exact stages:
+Cohorts of up to ``EXACT_UP_TO`` people (trained mentors and mentees) are matched by the exact
+method, ``match_exact``. Small ones (up to ``JOINT_LIMIT`` mentee-team variables) are solved in
+that one model with OR-Tools CP-SAT. Larger ones are solved in two exact stages:
 
 1. **Teams**: co-mentor pairs by maximum-cardinality, maximum-weight matching (networkx, Edmonds'
    blossom algorithm): as many pairs as possible, preferring pairs whose joint expertise covers
@@ -13,23 +14,34 @@ OR-Tools CP-SAT. Larger ones are solved in two exact stages:
    under the hard rules, maximising first how many people are placed, then how many of the
    mentees' goals meet the team's expertise, then unit diversity.
 
+The first stage grows cubically (400 mentors: most of 8 s; 800: over a minute), so larger
+cohorts are matched by ``match_at_scale``, the same two stages made polynomial: pairs chosen
+greedily among each mentor's best candidates, mentees placed by a min-cost maximum flow, scores
+computed as numpy matrices a block at a time. 10,000 people take seconds, within 2% of the exact
+method where that still runs, and at 10,000 the score reaches an upper bound no matching can
+beat (``python -m bench.matching``).
+
 Hard rules: only trained mentors (when training is required, trained by the deadline); a mentor
 is never the mentee's own manager; with ``same_manager`` a mentor never shares the mentee's
 manager; with ``same_unit`` never their unit. The result is deterministic for the same input
-(inputs in id order, one solver worker, a deterministic time limit). Whoever cannot be placed is
-listed with the reason, and every group carries an explanation of why it was formed.
+(inputs in id order, one solver worker, a deterministic time limit; no clock at scale either).
+Whoever cannot be placed is listed with the reason, and every group carries an explanation of
+why it was formed.
 """
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 import networkx as nx
+import numpy as np
+import numpy.typing as npt
+from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
 from pydantic import Field
 
 from domain.model import Frozen, PersonId, Role
-from domain.programme import Conflict, GroupShape, Profile
+from domain.programme import Conflict, GroupShape, Profile, Range
 
 GOAL_MET = 10
 """Score of one mentee goal met by the team's expertise."""
@@ -79,6 +91,16 @@ class MatchingRules(Frozen):
 def match(participants: Iterable[Profile], rules: MatchingRules) -> MatchingResult:
     """Groups for ``participants`` under ``rules``; see the module docstring for the method."""
     people = sorted(participants, key=lambda p: p.id)
+    mentors, _ = _eligible_mentors(people, rules)
+    mentees = [p for p in people if p.role == Role.MENTEE]
+    if len(mentors) + len(mentees) <= EXACT_UP_TO:
+        return match_exact(people, rules)
+    return match_at_scale(people, rules)
+
+
+def match_exact(participants: Iterable[Profile], rules: MatchingRules) -> MatchingResult:
+    """The exact method at any size (stage 1 grows cubically: the reference for benchmarks)."""
+    people = sorted(participants, key=lambda p: p.id)
     mentors, unmatched = _eligible_mentors(people, rules)
     mentees = [p for p in people if p.role == Role.MENTEE]
     candidates = _candidate_teams(mentors, mentees, rules)
@@ -92,6 +114,12 @@ def match(participants: Iterable[Profile], rules: MatchingRules) -> MatchingResu
     unmatched += [
         _why_unplaced(p, teams, placed, rules) for p in (*mentors, *mentees) if p.id not in placed
     ]
+    return _result(groups, unmatched, optimal)
+
+
+def _result(
+    groups: list[ProposedGroup], unmatched: list[Unmatched], optimal: bool
+) -> MatchingResult:
     return MatchingResult(
         groups=tuple(groups),
         unmatched=tuple(sorted(unmatched, key=lambda u: u.person_id)),
@@ -414,17 +442,322 @@ def _why_unplaced(
     p: Profile, teams: list[Team], placed: set[PersonId], rules: MatchingRules
 ) -> Unmatched:
     if p.role == Role.MENTOR:
-        in_team = any(p in team for team in teams)
+        return _unplaced(p, any(p in team for team in teams))
+    reachable = [team for team in teams if allowed_team(team, p, rules.avoid)]
+    return _unplaced(p, bool(teams) and not reachable)
+
+
+def _unplaced(p: Profile, blocked: bool) -> Unmatched:
+    """Why ``p`` has no group; ``blocked``: a mentor had a co-mentor, a mentee has a conflict
+    of interest with every team."""
+    if p.role == Role.MENTOR:
         reason = (
             "no group: too few compatible mentees to fill another group"
-            if in_team
+            if blocked
             else "no co-mentor: too few mentors or mentees for another group"
         )
-        return Unmatched(person_id=p.id, role=p.role, reason=reason)
-    reachable = [team for team in teams if allowed_team(team, p, rules.avoid)]
-    reason = (
-        "no group without a conflict of interest"
-        if teams and not reachable
-        else "no room: every compatible group is full (too few trained mentors)"
-    )
+    else:
+        reason = (
+            "no group without a conflict of interest"
+            if blocked
+            else "no room: every compatible group is full (too few trained mentors)"
+        )
     return Unmatched(person_id=p.id, role=p.role, reason=reason)
+
+
+# At organisation scale ------------------------------------------------------------------------
+
+EXACT_UP_TO = 600
+"""Largest cohort (trained mentors + mentees) matched by the exact method, larger ones at scale.
+
+The exact method's first stage grows cubically (``python -m bench.matching``); every cohort in
+the tests and committed histories is below this size, so their groups are unchanged."""
+BLOCK = 512
+"""Rows of a score matrix computed at once: memory stays bounded at any cohort size."""
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float32]
+Bools = npt.NDArray[np.bool_]
+
+
+def match_at_scale(participants: Iterable[Profile], rules: MatchingRules) -> MatchingResult:
+    """Large cohorts in two polynomial stages, under the same hard rules as ``match_exact``.
+
+    1. Teams: co-mentor pairs greedily, best pair score first, among each mentor's
+       ``CANDIDATES`` best partners (scored a block of mentors at a time); rounds among the
+       mentors still free follow, so that as many pairs as possible are formed.
+    2. Groups: mentees into teams by a min-cost max-flow (OR-Tools, exact and deterministic)
+       over each mentee's and each team's ``CANDIDATES`` best allowed pairs: the most mentees
+       placed, then the most teams reaching the shape's minimum, then the best fit. Teams left
+       below the minimum are closed and the flow is solved again without them.
+    """
+    people = sorted(participants, key=lambda p: p.id)
+    mentors, unmatched = _eligible_mentors(people, rules)
+    mentees = [p for p in people if p.role == Role.MENTEE]
+    if rules.shape.mentors == 1:
+        teams = _candidate_teams(mentors, mentees, rules)
+    else:
+        teams = _pair_greedily(mentors, mentees)
+    arcs, conflicted = _candidate_arcs(teams, mentees, rules)
+    placeable = int((~conflicted).sum())
+    groups = _fill_by_flow(teams, mentees, rules.shape.mentees, arcs, placeable)
+    placed = {p for g in groups for p in (*g.mentors, *g.mentees)}
+    in_teams = {m.id for team in teams for m in team}
+    unmatched += [_unplaced(p, p.id in in_teams) for p in mentors if p.id not in placed]
+    unmatched += [
+        _unplaced(p, bool(teams) and bool(conflicted[e]))
+        for e, p in enumerate(mentees)
+        if p.id not in placed
+    ]
+    return _result(groups, unmatched, optimal=False)
+
+
+def _incidence(sets: Sequence[Iterable[str]], index: dict[str, int]) -> Floats:
+    """0/1 matrix: row ``i`` marks the competences in ``sets[i]``."""
+    matrix = np.zeros((len(sets), len(index)), dtype=np.float32)
+    for i, values in enumerate(sets):
+        for v in values:
+            matrix[i, index[v]] = 1.0
+    return matrix
+
+
+class _Codes:
+    """Strings as integers, so that equality is tested on whole matrices at once."""
+
+    def __init__(self) -> None:
+        self.table: dict[str | None, int] = {}
+
+    def of(self, values: Iterable[str | None], falsy: int | None = None) -> Ints:
+        """Codes of ``values``; when ``falsy`` is given, a falsy value gets it (equal to none)."""
+        codes = [
+            falsy if falsy is not None and not v else self.table.setdefault(v, len(self.table))
+            for v in values
+        ]
+        return np.array(codes, dtype=np.int64)
+
+
+def _top(key: Ints, keep: int) -> Ints:
+    """Column indices of the ``keep`` largest keys of each row."""
+    keep = min(keep, key.shape[1])
+    return np.asarray(np.argpartition(-key, keep - 1, axis=1)[:, :keep], dtype=np.int64)
+
+
+def _pair_greedily(mentors: list[Profile], mentees: list[Profile]) -> list[Team]:
+    """Stage 1 at scale: the best-scoring candidate pairs first, within every capacity."""
+    n = len(mentors)
+    if n < 2:
+        return []
+    demand = Counter(goal for mentee in mentees for goal in mentee.goals)
+    index = {c: i for i, c in enumerate(sorted({c for m in mentors for c in m.expertise}))}
+    weights = np.array([min(demand[c], GOAL_MET) for c in index], dtype=np.float32)
+    offered = _incidence([m.expertise for m in mentors], index)
+    own = offered @ weights
+    units = _Codes().of(m.unit for m in mentors)
+
+    def scores(rows: Ints, cols: Ints) -> Ints:
+        """``_pair_score`` of every (row, column) pair of mentors."""
+        shared = (offered[rows] * weights) @ offered[cols].T
+        joint = np.rint(own[rows, None] + own[None, cols] - shared).astype(np.int64)
+        other_unit = (units[rows, None] != units[None, cols]).astype(np.int64)
+        return np.asarray(joint + OTHER_UNIT * other_unit, dtype=np.int64)
+
+    room = [m.capacity for m in mentors]
+    pairs: set[tuple[int, int]] = set()
+    while True:  # rounds among the mentors still free, while a round pairs anybody
+        free = np.array([i for i, r in enumerate(room) if r], dtype=np.int64)
+        before = len(pairs)
+        if len(free) >= 2:
+            _greedy_round(free, scores, room, pairs)
+        if len(pairs) == before:
+            break
+    _pair_leftovers(room, pairs, scores)
+    return [(mentors[i], mentors[j]) for i, j in sorted(pairs)]
+
+
+def _greedy_round(
+    free: Ints, scores: Callable[[Ints, Ints], Ints], room: list[int], pairs: set[tuple[int, int]]
+) -> None:
+    """Pairs among ``free`` mentors, best candidate pair first, within every capacity."""
+    n = len(free)
+    at = np.arange(n, dtype=np.int64)
+    edges: dict[tuple[int, int], int] = {}
+    for start in range(0, n, BLOCK):
+        rows = at[start : start + BLOCK]
+        score = scores(free[rows], free)
+        key = score * n + (at[None, :] - rows[:, None]) % n  # distinct keys spread ties
+        key[np.arange(len(rows)), rows] = -1  # nobody pairs with themselves
+        best = _top(key, min(CANDIDATES, n - 1))
+        for r, cols in enumerate(best.tolist()):
+            i = int(free[rows[r]])
+            for c in cols:
+                j = int(free[c])
+                edges[(min(i, j), max(i, j))] = int(score[r, c])
+    for i, j in sorted(edges, key=lambda e: (-edges[e], e)):
+        if room[i] and room[j] and (i, j) not in pairs:
+            pairs.add((i, j))
+            room[i] -= 1
+            room[j] -= 1
+
+
+def _pair_leftovers(
+    room: list[int], pairs: set[tuple[int, int]], scores: Callable[[Ints, Ints], Ints]
+) -> None:
+    """Whoever the rounds could not pair (a mentor's only free partners are already their
+    co-mentors), paired with anyone left, best partner first."""
+    left = [i for i, r in enumerate(room) for _ in range(r)]
+    while len(set(left)) >= 2:
+        i = left.pop(0)
+        free = sorted({j for j in left if j != i and (min(i, j), max(i, j)) not in pairs})
+        if free:
+            score = scores(np.array([i]), np.array(free))[0]
+            j = free[int(np.argmax(score))]  # the first best: the lowest id among equals
+            pairs.add((min(i, j), max(i, j)))
+            left.remove(j)
+
+
+Arcs = tuple[Ints, Ints, Ints]
+"""Candidate (mentee, team) pairs as three parallel arrays: mentee, team, fit."""
+
+
+def _candidate_arcs(
+    teams: list[Team], mentees: list[Profile], rules: MatchingRules
+) -> tuple[Arcs, Bools]:
+    """Each mentee's and each team's ``CANDIDATES`` best allowed pairs, scored as ``team_score``
+    and allowed as ``allowed_team``; and which mentees no team may take at all."""
+    n_teams, n_mentees = len(teams), len(mentees)
+    conflicted = np.ones(n_mentees, dtype=np.bool_)
+    if not teams or not mentees:
+        empty = np.zeros(0, dtype=np.int64)
+        return (empty, empty, empty), conflicted
+    names = {c for team in teams for m in team for c in m.expertise}
+    index = {c: i for i, c in enumerate(sorted(names | {g for e in mentees for g in e.goals}))}
+    offered = np.minimum(
+        np.sum([_incidence([m.expertise for m in side], index) for side in _sides(teams)], axis=0),
+        1.0,
+    )
+    goals = _incidence([set(e.goals) for e in mentees], index)
+    codes = _Codes()
+    mentor = {
+        "id": np.stack([codes.of(m.id for m in side) for side in _sides(teams)], axis=1),
+        "manager": np.stack([codes.of((m.manager for m in side), -1) for side in _sides(teams)], 1),
+        "unit": np.stack([codes.of((m.unit for m in side), -1) for side in _sides(teams)], 1),
+        "unit_any": np.stack([codes.of(m.unit for m in side) for side in _sides(teams)], 1),
+    }
+    manager = codes.of((e.manager for e in mentees), -2)
+    unit = codes.of((e.unit for e in mentees), -2)
+    unit_any = codes.of(e.unit for e in mentees)
+    team_ids = np.arange(n_teams, dtype=np.int64)
+    found: list[Arcs] = []
+    by_team: list[tuple[Ints, Ints]] = []
+    for start in range(0, n_mentees, BLOCK):
+        rows = np.arange(start, min(start + BLOCK, n_mentees), dtype=np.int64)
+        allowed = ~np.any(manager[rows, None, None] == mentor["id"][None], axis=2)
+        if Conflict.SAME_MANAGER in rules.avoid:
+            allowed &= ~np.any(manager[rows, None, None] == mentor["manager"][None], axis=2)
+        if Conflict.SAME_UNIT in rules.avoid:
+            allowed &= ~np.any(unit[rows, None, None] == mentor["unit"][None], axis=2)
+        other = np.all(unit_any[rows, None, None] != mentor["unit_any"][None], axis=2)
+        met = np.rint(goals[rows] @ offered.T).astype(np.int64)
+        fit = GOAL_MET * met + OTHER_UNIT * other
+        conflicted[rows] = ~allowed.any(axis=1)
+        spread = (team_ids[None, :] - rows[:, None]) % n_teams  # ties spread over the teams
+        best = _top(np.where(allowed, fit * n_teams + spread, -1), CANDIDATES)
+        mentee_at = np.repeat(rows, best.shape[1])
+        keep = allowed[mentee_at - start, best.ravel()]
+        found.append(
+            (mentee_at[keep], best.ravel()[keep], fit[mentee_at - start, best.ravel()][keep])
+        )
+        spread_e = (rows[:, None] - team_ids[None, :]) % n_mentees
+        key_t = np.where(allowed, fit * n_mentees + spread_e, -1).T
+        best_t = _top(key_t, CANDIDATES)
+        by_team.append((np.take_along_axis(key_t, best_t, axis=1), rows[best_t]))
+    keys = np.concatenate([k for k, _ in by_team], axis=1)
+    who = np.concatenate([w for _, w in by_team], axis=1)
+    best = _top(keys, CANDIDATES)
+    key = np.take_along_axis(keys, best, axis=1).ravel()
+    keep = key >= 0
+    found.append(
+        (
+            np.take_along_axis(who, best, axis=1).ravel()[keep],
+            np.repeat(team_ids, best.shape[1])[keep],
+            key[keep] // n_mentees,
+        )
+    )
+    mentee_of, team_of, fit_of = (np.concatenate(part) for part in zip(*found, strict=True))
+    _, first = np.unique(mentee_of * n_teams + team_of, return_index=True)
+    return (mentee_of[first], team_of[first], fit_of[first]), conflicted
+
+
+def _sides(teams: list[Team]) -> list[tuple[Profile, ...]]:
+    """The teams' first mentors, their second mentors, ...: one sequence per place in a team."""
+    return list(zip(*teams, strict=True))
+
+
+def _fill_by_flow(
+    teams: list[Team], mentees: list[Profile], size: Range, arcs: Arcs, placeable: int
+) -> list[ProposedGroup]:
+    """Stage 2 at scale: flows until every used team holds ``size.min`` mentees or more."""
+    is_open = _worth_opening(len(teams), placeable, size, arcs)
+    while True:
+        team_of = _flow(len(mentees), is_open, size, arcs)
+        load = np.bincount(team_of[team_of >= 0], minlength=len(teams))
+        short = (load > 0) & (load < size.min)
+        if not short.any():
+            break
+        is_open &= ~short
+    members: dict[int, list[Profile]] = {}
+    for e, t in enumerate(team_of.tolist()):
+        if t >= 0:
+            members.setdefault(t, []).append(mentees[e])
+    return [_group(n, teams[t], members[t]) for n, t in enumerate(sorted(members), start=1)]
+
+
+def _worth_opening(n_teams: int, placeable: int, size: Range, arcs: Arcs) -> Bools:
+    """As many teams as the mentees can fill to the minimum, those with the best candidates
+    first: when mentees are few, spreading them over every team would leave all short."""
+    team, fit = arcs[1], arcs[2]
+    strength = np.bincount(team, weights=fit, minlength=n_teams)
+    best_first = np.lexsort((np.arange(n_teams), -strength))
+    is_open = np.zeros(n_teams, dtype=np.bool_)
+    is_open[best_first[: placeable // size.min]] = True
+    return is_open
+
+
+def _flow(n_mentees: int, is_open: Bools, size: Range, arcs: Arcs) -> Ints:
+    """Each mentee's team (-1: none) in a min-cost maximum flow source -> mentee -> team -> sink.
+
+    A team's first ``size.min`` seats carry a bonus larger than any total fit, so that the flow
+    fills as many teams to the minimum as it can before it improves the fit.
+    """
+    mentee, team, fit = (a[is_open[arcs[1]]] for a in arcs)
+    n_teams = len(is_open)
+    source, sink = 0, 1 + n_mentees + n_teams
+    bonus = n_mentees * (int(fit.max(initial=0)) + 1) + 1
+    everyone, all_teams = np.arange(n_mentees), np.arange(n_teams)
+    flow = min_cost_flow.SimpleMinCostFlow()
+    tails = [
+        np.full(n_mentees, source),
+        1 + mentee,
+        1 + n_mentees + all_teams,
+        1 + n_mentees + all_teams,
+    ]
+    heads = [1 + everyone, 1 + n_mentees + team, np.full(n_teams, sink), np.full(n_teams, sink)]
+    capacities = [
+        np.ones(n_mentees),
+        np.ones(len(mentee)),
+        np.where(is_open, size.min, 0),
+        np.where(is_open, size.max - size.min, 0),
+    ]
+    costs = [np.zeros(n_mentees), -fit, np.full(n_teams, -bonus), np.zeros(n_teams)]
+    flow.add_arcs_with_capacity_and_unit_cost(
+        *(np.concatenate(part).astype(np.int64) for part in (tails, heads, capacities, costs))
+    )
+    flow.set_node_supply(source, n_mentees)
+    flow.set_node_supply(sink, -n_mentees)
+    status = flow.solve_max_flow_with_min_cost()
+    if status != flow.OPTIMAL:
+        raise RuntimeError(f"matching flow not solved: {status}")  # a bug
+    chosen = flow.flows(np.arange(n_mentees, n_mentees + len(mentee))) > 0
+    team_of = np.full(n_mentees, -1, dtype=np.int64)
+    team_of[mentee[chosen]] = team[chosen]
+    return team_of
