@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from activities.archiving import Archivist
 from activities.launching import Launcher
+from activities.links import Links
 from activities.mail.postman import Postman
 from activities.mail.smtp import SmtpConfig
 from activities.matching import propose_matching
@@ -44,9 +45,9 @@ log = structlog.get_logger(__name__)
 
 
 def activities(
-    client: Client, pool: asyncpg.Pool, task_queue: str, mail: SmtpConfig
+    client: Client, pool: asyncpg.Pool, task_queue: str, mail: SmtpConfig, links: Links | None
 ) -> list[Callable[..., Any]]:
-    """Every activity, bound to its dependencies."""
+    """Every activity, bound to its dependencies (``links`` writes the personal links)."""
     store = EventStore(pool)
     record_keeping, reporting = RecordKeeping(store), Reporting(store)
     return [
@@ -55,7 +56,7 @@ def activities(
         reporting.programme_report,
         propose_matching,
         Launcher(client, task_queue).launch_relationship,
-        Postman(pool, mail).deliver_notifications,
+        Postman(pool, mail, links).deliver_notifications,
         Archivist(client, pool).archive_history,
     ]
 
@@ -67,13 +68,16 @@ def build_worker(
     task_queue: str = TASK_QUEUE,
     overrides: Sequence[Callable[..., Any]] = (),
     graceful_shutdown: timedelta = timedelta(0),
+    links: Links | None = None,
 ) -> Worker:
     """A worker for every workflow and activity; ``overrides`` replace activities by name.
 
     (Activities keep their function's name, so ``__name__`` is the activity type.)
     """
     replaced = {a.__name__ for a in overrides}
-    bound = [a for a in activities(client, pool, task_queue, mail) if a.__name__ not in replaced]
+    bound = [
+        a for a in activities(client, pool, task_queue, mail, links) if a.__name__ not in replaced
+    ]
     bound += list(overrides)
     return Worker(
         client,
@@ -84,6 +88,11 @@ def build_worker(
         activity_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="activity"),
         graceful_shutdown_timeout=graceful_shutdown,
     )
+
+
+def links_of(settings: Settings) -> Links:
+    """The personal links of e-mails, signed with the secret the web app checks them with."""
+    return Links(settings.secret_key.get_secret_value(), settings.public_url)
 
 
 def database_url(settings: Settings) -> str:
@@ -159,7 +168,9 @@ async def run(settings: Settings) -> None:
     mail, server = mail_config(settings)
     health = Health(settings.health_port).start() if settings.health_port else None
     grace = settings.shutdown_grace_seconds
-    worker = build_worker(client, pool, mail, graceful_shutdown=timedelta(seconds=grace))
+    worker = build_worker(
+        client, pool, mail, graceful_shutdown=timedelta(seconds=grace), links=links_of(settings)
+    )
     log.info("worker_starting", task_queue=TASK_QUEUE, temporal=address, smtp=mail.host)
     try:
         await serve(worker, grace, health)

@@ -2,17 +2,19 @@
 
 PostgreSQL (embedded unless MENTORFLOW_DATABASE_URL is set), the Temporal dev server with its Web
 UI keeping its state in ``DATA_DIR/temporal.db`` (a restart finds every running workflow), the
-mail server filing into ``DATA_DIR/mail`` (unless an SMTP relay is set) and a worker. Ctrl-C (or
-SIGTERM) drains the worker and stops everything.
+mail server filing into ``DATA_DIR/mail`` (unless an SMTP relay is set), a worker and the web
+app. Ctrl-C (or SIGTERM) drains the worker and stops everything.
 """
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from mentorflow import embedded
 from mentorflow.settings import Settings
-from worker import build_worker, database_url, mail_config, open_database, serve
+from mentorflow.web.server import build_server, started
+from worker import build_worker, database_url, links_of, mail_config, open_database, serve
 
 
 async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[str], None]) -> None:
@@ -28,22 +30,31 @@ async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[st
         raise embedded.StackError(f"Temporal's dev server did not start on port {port}: {e}") from e
     mail, server = mail_config(settings)
     grace = settings.shutdown_grace_seconds
-    worker = build_worker(env.client, pool, mail, graceful_shutdown=timedelta(seconds=grace))
+    worker = build_worker(
+        env.client, pool, mail, graceful_shutdown=timedelta(seconds=grace), links=links_of(settings)
+    )
+    web = build_server(settings, env.client, pool, mail)
 
     def ready() -> None:
         where = urlsplit(url)
         say(f"Temporal      localhost:{port} (TEMPORAL_ADDRESS for other commands)")
         say(f"Web UI        http://localhost:{ui_port}")
+        say(f"Web app       http://{settings.web_host}:{settings.web_port} ({settings.public_url})")
         say(f"Event store   {where._replace(netloc=where.hostname or '').geturl()}")
         say(f"E-mail        {server.maildir}/new" if server else f"E-mail        {mail.host}")
         say(f"Programmes    TEMPORAL_ADDRESS=localhost:{port} mentorflow programme start FILE")
         say("ready; Ctrl-C stops")
 
+    web_task: asyncio.Task[None] | None = None
     try:
+        web_task = await started(web)
         await serve(
             worker, grace, on_ready=ready, on_drain=lambda: say("stopping: finishing activities")
         )
     finally:
+        web.should_exit = True
+        if web_task is not None:
+            await web_task
         await env.shutdown()
         await pool.close()
         if server is not None:
