@@ -16,11 +16,14 @@ from babel.messages.extract import extract_from_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from activities.links import AGREEMENT, GROUP, SIGN_IN, Claim, Links
-from domain.events import from_record
+from activities.links import AGREEMENT, GROUP, ME, MEETING, SIGN_IN, Claim, Links, path_of
+from activities.mail.letters import KINDS, Stationery, occasion
+from domain.events import SYSTEM, from_record
 from mentorflow.settings import Settings
 from mentorflow.web import i18n
+from store.directory import Contact, ProgrammeEntry
 from store.event_store import EventStore
+from tests.builders import COORDINATOR
 from tests.temporal_helpers import whole_seconds_now
 from tests.web_helpers import (
     SECRET,
@@ -174,7 +177,7 @@ async def test_authorization_matrix(env, pool, mail):
             gone = await m1.get(links.url(expired).removeprefix("http://testserver"))
             assert gone.status_code == 410
     for rid in (a, b):
-        assert [e.type for e in await stored(pool, rid)] == ["relationship_started"]
+        assert {e.actor for e in await stored(pool, rid)} == {SYSTEM}  # no person's act
 
 
 def sign_in_link(mail, address: str, after: set[str]) -> str:
@@ -270,3 +273,48 @@ async def test_fuzzed_forms_never_give_a_server_error(fuzz_target, page, form):
     browser, rid, csrf = fuzz_target
     response = await browser.post(f"/g/{rid}/{page}", data={**form, "csrf": csrf})
     assert response.status_code < 500, response.text
+
+
+EXPECTED_PURPOSE = {
+    "relationship_started": AGREEMENT,
+    "agreement_reminder": AGREEMENT,
+    "meeting_scheduled": MEETING,
+    "meeting_preparation_reminder": MEETING,
+    "feedback_requested": "feedback:final",
+    "feedback_reminder": "feedback:midpoint",
+}
+
+
+@pytest.mark.parametrize("locale", i18n.LOCALES)
+def test_every_letter_carries_the_readers_link_to_the_page_of_its_action(locale):
+    """Kinds that ask a member for something link to that page; the rest to My group."""
+    from tests.test_letters import programme_cases, relationship_cases
+
+    links = Links(SECRET, "https://mentor.example")
+    stationery = Stationery(links)
+    test_programme = ProgrammeEntry("test", "Testiohjelma", "Europe/Helsinki", COORDINATOR)
+    pilot, pilot_cases = programme_cases()
+    cases = [(test_programme, h) for h in relationship_cases()] + [(pilot, h) for h in pilot_cases]
+    seen = set()
+    for entry, history in cases:
+        event = history[-1]
+        kind = event.notification_kind
+        contacts = {
+            p: Contact(p, f"Name {p}", f"{p}@example.org", locale) for p in event.recipients
+        }
+        for person in event.recipients:
+            letter = stationery.write(
+                occasion(kind, event, history, entry, contacts), contacts[person]
+            )
+            url = re.search(r"https://mentor\.example(\S+)", letter.body)
+            assert url, (kind, letter.body)
+            token = url.group(1).split("?t=")[1]
+            claim = links.read(token, event.occurred_at)
+            assert (claim.programme_id, claim.person_id) == (entry.programme_id, person)
+            member = entry is test_programme and person != COORDINATOR
+            expected = EXPECTED_PURPOSE.get(kind, GROUP) if member else ME
+            assert claim.purpose == expected, (kind, person)
+            assert url.group(1).split("?")[0] == path_of(claim.purpose, claim.relationship_id)
+            assert "example.org" not in url.group(1) and "Name" not in url.group(1)
+            seen.add(kind)
+    assert seen == set(KINDS)

@@ -1,6 +1,7 @@
 """The web app in tests: built over the session's real PostgreSQL and Temporal servers."""
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import re
@@ -14,6 +15,7 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.links import Links
 from domain.commands import RelationshipSpec
@@ -56,10 +58,24 @@ def csrf_of(html: str) -> str:
 async def worker_with_links(
     client: Client, pool: asyncpg.Pool, mail: MailServer, links: Links
 ) -> AsyncIterator[str]:
-    """A worker whose letters carry links signed like the app's; yields its task queue."""
+    """A worker whose letters carry links signed like the app's; yields its task queue.
+
+    The groups started on it are terminated at the end: a workflow left running without its
+    worker would hold up the time-skipping server's clock for every later test.
+    """
     task_queue = f"test-web-{uuid.uuid4()}"
+    _started[task_queue] = []
     async with build_worker(client, pool, mail.config, task_queue, links=links):
-        yield task_queue
+        try:
+            yield task_queue
+        finally:
+            for relationship_id in _started.pop(task_queue):
+                handle = client.get_workflow_handle(workflow_id(relationship_id))
+                with contextlib.suppress(RPCError):  # it may have closed by itself
+                    await handle.terminate("test done")
+
+
+_started: dict[str, list[str]] = {}
 
 
 async def started_group(
@@ -74,6 +90,7 @@ async def started_group(
         id=workflow_id(relationship.relationship_id),
         task_queue=task_queue,
     )
+    _started[task_queue].append(relationship.relationship_id)
     store = EventStore(pool)
     for _ in range(200):
         if await store.read_stream(workflow_id(relationship.relationship_id)):

@@ -58,7 +58,7 @@ DONE = {
     "feedback": N_("Thank you: your feedback is recorded."),
     "pause": N_("The group is paused. Nothing is due while it is paused."),
     "resume": N_("The group is active again."),
-    "leave": N_("You have left the group."),
+    "leave": N_("You have left the programme. The group and the coordinator have been told."),
 }
 REFUSALS = {
     "not_a_member": N_("You are not an active member of this group."),
