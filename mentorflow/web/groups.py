@@ -156,8 +156,10 @@ async def group_page(request: Request, rid: str, t: str | None = None, done: str
         return entered
     web = web_of(request)
     state = await _group(web, entered, rid)
-    dates = await _dates(request, web, state.programme_id)
+    programme = await web.reader.programme(state.programme_id)
+    dates = Dates(programme.timezone if programme else "UTC", locale_of(request))
     context = await _group_view(web, state, entered, dates)
+    context["programme"] = programme
     return render(request, "group.html", done=DONE.get(done), **context)
 
 
@@ -168,7 +170,6 @@ async def _names(web: Web, state: RelationshipState) -> dict[str, str]:
 
 async def _group_view(web: Web, s: RelationshipState, me: Person, dates: Dates) -> dict[str, Any]:
     names = await _names(web, s)
-    programme = await web.reader.programme(s.programme_id)
     mine = s.members[me.person_id]
     base = f"/g/{quote(s.relationship_id, safe='')}"
     todo: list[tuple[str, str, str]] = []  # (what, by when, link)
@@ -216,7 +217,6 @@ async def _group_view(web: Web, s: RelationshipState, me: Person, dates: Dates) 
     return {
         "s": s,
         "base": base,
-        "programme": programme,
         "me": me.person_id,
         "active": mine.active,
         "members": [(names[p], ROLES[m.role], m.active) for p, m in s.members.items()],
