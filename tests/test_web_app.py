@@ -318,3 +318,14 @@ def test_every_letter_carries_the_readers_link_to_the_page_of_its_action(locale)
             assert "example.org" not in url.group(1) and "Name" not in url.group(1)
             seen.add(kind)
     assert seen == set(KINDS)
+
+
+async def test_the_coordinator_lands_on_a_page_that_says_what_they_coordinate(env, pool, mail):
+    """A programme notice's link opens My group; the coordinator is told they see no texts."""
+    app, links = app_for(env.client, pool, mail)
+    claim = Claim("test", COORDINATOR, ME, None, datetime.now(UTC) + timedelta(days=1))
+    async with browser_client(app) as browser:
+        landed = await browser.get(links.url(claim).removeprefix("http://testserver"))
+        assert landed.headers["location"] == "/me"
+        page = await browser.get("/me")
+    assert page.status_code == 200 and "You coordinate this programme." in page.text

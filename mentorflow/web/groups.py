@@ -146,7 +146,8 @@ async def my_groups(request: Request, t: str | None = None) -> Response:
     if len(groups) == 1:
         return RedirectResponse(f"/g/{quote(groups[0].relationship_id, safe='')}", status_code=303)
     programme = await web.reader.programme(entered.programme_id)
-    return render(request, "me.html", groups=groups, programme=programme)
+    coordinator = programme is not None and programme.coordinator_id == entered.person_id
+    return render(request, "me.html", groups=groups, programme=programme, coordinator=coordinator)
 
 
 @router.get("/g/{rid}")
