@@ -207,12 +207,14 @@ def web() -> None:
     (MENTORFLOW_DATABASE_URL, default the embedded PostgreSQL); sign-in links go out through
     MENTORFLOW_SMTP_HOST (default: the embedded Maildir server).
     """
+    from pydantic import ValidationError
+
     from mentorflow.web.server import run_web
 
     try:
         settings = Settings()
-    except ValueError as e:
-        fail(str(e).splitlines()[-1].strip() if str(e) else "invalid settings")
+    except ValidationError as e:
+        fail("; ".join(str(error["msg"]).removeprefix("Value error, ") for error in e.errors()))
     configure_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(run_web(settings))

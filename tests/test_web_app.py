@@ -5,7 +5,10 @@ are e-mailed, single use and short-lived; forms need their CSRF token; the actin
 always the session's. Refusals and bad input are clear 4xx pages that write nothing.
 """
 
+import os
 import re
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -122,6 +125,9 @@ async def test_a_link_signs_in_on_its_page_and_the_actor_is_the_session_person(e
             group_page = await browser.get(done.headers["location"])
             assert "Sopimus ja tavoitteet on kirjattu." in group_page.text
             assert "Person M1" in group_page.text and "Palkkahallinto" in group_page.text
+            early = await browser.get(f"/g/{rid}/feedback/midpoint")
+            assert "Tämä arviointikierros ei ole vielä auki." in early.text
+            assert 'name="usefulness"' not in early.text  # no form to fill in vain
     recorded = [e for e in await stored(pool, rid) if e.type == "agreement_recorded"]
     assert [e.actor for e in recorded] == ["m1"]
     assert recorded[0].goals == ("Palkkahallinto", "Esiintyminen")
@@ -329,3 +335,16 @@ async def test_the_coordinator_lands_on_a_page_that_says_what_they_coordinate(en
         assert landed.headers["location"] == "/me"
         page = await browser.get("/me")
     assert page.status_code == 200 and "You coordinate this programme." in page.text
+
+
+def test_mentorflow_web_refuses_the_placeholder_secret_in_production():
+    """`mentorflow web` in production without a secret stops at once with one line saying so."""
+    mentorflow = Path(sys.executable).parent / "mentorflow"
+    env = {**os.environ, "MENTORFLOW_ENVIRONMENT": "production"}
+    env.pop("MENTORFLOW_SECRET_KEY", None)
+    done = subprocess.run(
+        [str(mentorflow), "web"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert "MENTORFLOW_SECRET_KEY is the placeholder" in done.stderr

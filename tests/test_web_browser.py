@@ -190,4 +190,6 @@ async def _answer_midpoint(browser, mail, shots, rid: str, person: str) -> None:
     await page.wait_for_url(re.compile(r"done=feedback"))
     if person == "a1":
         await check_page(page, shots, "07-feedback-done-en")
+        await page.goto(page.url.split("?")[0] + "/feedback/midpoint")
+        await page.get_by_text("You have answered this round. Thank you!").wait_for()
     await page.close()

@@ -376,6 +376,11 @@ async def feedback_page(
     request: Request, rid: str, round_name: str, t: str | None = None
 ) -> Response:
     feedback_round = _round(round_name)
+    status = None
+    if t is None and request.session.get("person"):
+        # Say at once what the workflow would answer (it still decides when a form is sent).
+        state = await _group(web_of(request), current_person(request), rid)
+        status = _round_status(state, feedback_round, current_person(request).person_id)
     return await _form_page(
         request,
         rid,
@@ -385,7 +390,19 @@ async def feedback_page(
         questions=feedback.QUESTIONS,
         round_name=ROUNDS[feedback_round],
         scale=feedback.SCALE,
+        status=status,
     )
+
+
+def _round_status(s: RelationshipState, feedback_round: FeedbackRound, me: str) -> str | None:
+    r = s.feedback[feedback_round]
+    if me in r.answers:
+        return N_("You have answered this round. Thank you!")
+    if r.requested_at is None:
+        return REFUSALS["round_not_open"]
+    if r.closed:
+        return REFUSALS["round_closed"]
+    return None
 
 
 @router.post("/g/{rid}/feedback/{round_name}")
@@ -400,6 +417,7 @@ async def submit_feedback(request: Request, rid: str, round_name: str) -> Respon
         "questions": feedback.QUESTIONS,
         "round_name": ROUNDS[feedback_round],
         "scale": feedback.SCALE,
+        "status": None,
     }
     if errors:
         return await _refused_form(request, rid, "feedback.html", errors, None, values, **extra)
