@@ -13,7 +13,7 @@ from urllib.parse import quote
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from domain import durations
-from domain.events import Event, FeedbackRound
+from domain.events import Event, FeedbackRequested, FeedbackRound, ReminderIssued
 from domain.state import RelationshipState
 
 LINK_GRACE = timedelta(days=14)
@@ -154,15 +154,20 @@ def claim_for(
     return Claim(programme_id, person_id, purpose, r.relationship_id, deadline + LINK_GRACE)
 
 
+def _round_of(event: Event) -> FeedbackRound | None:
+    """The feedback round a request or a reminder is about."""
+    if isinstance(event, FeedbackRequested):
+        return event.round
+    if isinstance(event, ReminderIssued) and event.subject.startswith("feedback:"):
+        return FeedbackRound(event.subject.removeprefix("feedback:"))
+    return None
+
+
 def _action(kind: str, event: Event, r: RelationshipState) -> tuple[str, datetime]:
-    feedback_round = getattr(event, "round", None)
-    if feedback_round is None and getattr(event, "subject", "").startswith("feedback:"):
-        feedback_round = str(getattr(event, "subject")).removeprefix("feedback:")  # noqa: B009
-    if kind in ("feedback_requested", "feedback_reminder") and feedback_round in r.feedback:
-        state = r.feedback[FeedbackRound(feedback_round)]
-        return f"{FEEDBACK_PREFIX}{feedback_round}", durations.add(
-            state.due_at, r.policy.overdue_after
-        )
+    feedback_round = _round_of(event)
+    if feedback_round is not None:
+        due = durations.add(r.feedback[feedback_round].due_at, r.policy.overdue_after)
+        return f"{FEEDBACK_PREFIX}{feedback_round}", due
     if _ACTION_OF_KIND.get(kind) == AGREEMENT:
         return AGREEMENT, durations.add(r.agreement.due_at, r.policy.overdue_after)
     if _ACTION_OF_KIND.get(kind) == MEETING:
