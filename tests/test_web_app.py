@@ -24,6 +24,7 @@ from activities.mail.letters import KINDS, Stationery, occasion
 from domain.events import SYSTEM, from_record
 from mentorflow.settings import Settings
 from mentorflow.web import i18n
+from mentorflow.web.pages import Dates
 from store.directory import Contact, ProgrammeEntry
 from store.event_store import EventStore
 from tests.builders import COORDINATOR
@@ -348,3 +349,42 @@ def test_mentorflow_web_refuses_the_placeholder_secret_in_production():
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1
     assert "MENTORFLOW_SECRET_KEY is the placeholder" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("zone", "moment", "day", "today"),
+    [
+        # New York: DST begins on 8 March 2026 at 02:00; 03:30 UTC is still the 7th there.
+        (
+            "America/New_York",
+            datetime(2026, 3, 8, 3, 30, tzinfo=UTC),
+            "March 7, 2026",
+            "2026-03-07",
+        ),
+        (
+            "America/New_York",
+            datetime(2026, 3, 8, 7, 30, tzinfo=UTC),
+            "March 8, 2026",
+            "2026-03-08",
+        ),
+        # Helsinki: DST begins on 29 March 2026 at 03:00; 22:30 UTC is already the 30th there.
+        (
+            "Europe/Helsinki",
+            datetime(2026, 3, 29, 22, 30, tzinfo=UTC),
+            "March 30, 2026",
+            "2026-03-30",
+        ),
+        (
+            "Europe/Helsinki",
+            datetime(2026, 10, 24, 21, 30, tzinfo=UTC),
+            "October 25, 2026",
+            "2026-10-25",
+        ),
+    ],
+)
+def test_pages_show_the_programmes_local_dates_across_daylight_saving(zone, moment, day, today):
+    """A deadline shows as the local date in the programme's zone, east or west of UTC."""
+    dates = Dates(zone, "en")
+    assert dates.day(moment) == day
+    assert dates.today(moment).isoformat() == today
+    assert Dates(zone, "fi").day(moment).split()[0].rstrip(".") == day.split()[1].rstrip(",")
