@@ -126,6 +126,9 @@ async def test_a_link_signs_in_on_its_page_and_the_actor_is_the_session_person(e
             group_page = await browser.get(done.headers["location"])
             assert "Sopimus ja tavoitteet on kirjattu." in group_page.text
             assert "Person M1" in group_page.text and "Palkkahallinto" in group_page.text
+            again = await browser.post(f"/g/{rid}/agreement", data=form)
+            assert again.status_code == 409  # refused by the workflow, with its reason
+            assert "Tämä on jo kirjattu." in again.text and "already recorded" in again.text
             early = await browser.get(f"/g/{rid}/feedback/midpoint")
             assert "Tämä arviointikierros ei ole vielä auki." in early.text
             assert 'name="usefulness"' not in early.text  # no form to fill in vain

@@ -84,6 +84,7 @@ async def link_in(mail, to: str, page: str, rid: str) -> str:
 
 async def check_page(page: Page, shots, name: str) -> None:
     """Screenshot the page and fail on serious or critical accessibility violations."""
+    assert await page.locator("script").count() == 0  # works without JavaScript: it has none
     await page.screenshot(path=shots / f"{name}.png", full_page=True)
     results = await Axe().run(page)
     bad = [
