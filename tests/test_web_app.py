@@ -391,3 +391,19 @@ def test_pages_show_the_programmes_local_dates_across_daylight_saving(zone, mome
     assert dates.day(moment) == day
     assert dates.today(moment).isoformat() == today
     assert Dates(zone, "fi").day(moment).split()[0].rstrip(".") == day.split()[1].rstrip(",")
+
+
+async def test_the_sign_in_page_speaks_the_browsers_language_until_one_is_chosen(env, pool, mail):
+    """Accept-Language picks fi, sv or en (English otherwise); the language links override it."""
+    app, _ = app_for(env.client, pool, mail)
+    async with browser_client(app) as browser:
+        swedish = await browser.get("/signin", headers={"accept-language": "sv-FI,sv;q=0.9"})
+        assert 'lang="sv"' in swedish.text and "Logga in" in swedish.text
+        other = await browser.get("/signin", headers={"accept-language": "de-DE"})
+        assert 'lang="en"' in other.text
+        chosen = await browser.get("/language/fi?back=/signin")
+        assert chosen.headers["location"] == "/signin"
+        finnish = await browser.get("/signin", headers={"accept-language": "sv"})
+        assert 'lang="fi"' in finnish.text and "Kirjaudu sisään" in finnish.text
+        away = await browser.get("/language/fi?back=//evil.example/")
+        assert away.headers["location"] == "/"
