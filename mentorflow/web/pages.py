@@ -1,5 +1,6 @@
 """Rendering: one Jinja2 environment, the person's language, the CSRF token, local dates."""
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -54,8 +55,7 @@ def locale_of(request: Request) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    import secrets
-
+    """This session's CSRF token (made on first use); every form posts it back."""
     token = request.session.get("csrf")
     if not isinstance(token, str):
         token = secrets.token_urlsafe(32)
