@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from activities.archiving import Archivist
 from activities.launching import Launcher
+from activities.links import Links
 from activities.mail.postman import Postman
 from activities.mail.smtp import SmtpConfig
 from activities.matching import propose_matching
@@ -46,9 +47,9 @@ log = structlog.get_logger(__name__)
 
 
 def activities(
-    client: Client, pool: asyncpg.Pool, task_queue: str, mail: SmtpConfig
+    client: Client, pool: asyncpg.Pool, task_queue: str, mail: SmtpConfig, links: Links | None
 ) -> list[Callable[..., Any]]:
-    """Every activity, bound to its dependencies."""
+    """Every activity, bound to its dependencies (``links`` writes the personal links)."""
     store = EventStore(pool)
     record_keeping, reporting = RecordKeeping(store), Reporting(store)
     return [
@@ -59,7 +60,7 @@ def activities(
         reporting.programme_report,
         propose_matching,
         Launcher(client, task_queue).launch_relationship,
-        Postman(pool, mail).deliver_notifications,
+        Postman(pool, mail, links).deliver_notifications,
         Archivist(client, pool).archive_history,
     ]
 
@@ -72,6 +73,7 @@ def build_worker(
     overrides: Sequence[Callable[..., Any]] = (),
     graceful_shutdown: timedelta = timedelta(0),
     identity: str | None = None,
+    links: Links | None = None,
 ) -> Worker:
     """A worker for every workflow and activity; ``overrides`` replace activities by name.
 
@@ -80,7 +82,9 @@ def build_worker(
     (Activities keep their function's name, so ``__name__`` is the activity type.)
     """
     replaced = {a.__name__ for a in overrides}
-    bound = [a for a in activities(client, pool, task_queue, mail) if a.__name__ not in replaced]
+    bound = [
+        a for a in activities(client, pool, task_queue, mail, links) if a.__name__ not in replaced
+    ]
     bound += list(overrides)
     return Worker(
         client,
@@ -92,6 +96,11 @@ def build_worker(
         graceful_shutdown_timeout=graceful_shutdown,
         identity=identity,
     )
+
+
+def links_of(settings: Settings) -> Links:
+    """The personal links of e-mails, signed with the secret the web app checks them with."""
+    return Links(settings.secret_key.get_secret_value(), settings.public_url)
 
 
 def database_url(settings: Settings) -> str:
@@ -178,6 +187,7 @@ async def run(settings: Settings) -> None:
         mail,
         graceful_shutdown=timedelta(seconds=grace),
         identity=worker_identity(store),
+        links=links_of(settings),
     )
     log.info(
         "worker_starting", task_queue=TASK_QUEUE, temporal=address, smtp=mail.host, store=store

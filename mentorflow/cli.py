@@ -259,6 +259,31 @@ def worker() -> None:
         fail(str(e) or type(e).__name__)
 
 
+@app.command()
+def web() -> None:
+    """Serve the web app for the people in programmes on MENTORFLOW_WEB_HOST:MENTORFLOW_WEB_PORT.
+
+    A Temporal client (TEMPORAL_ADDRESS, default localhost:7233) and a reader of the event store
+    (MENTORFLOW_DATABASE_URL, default the embedded PostgreSQL); sign-in links go out through
+    MENTORFLOW_SMTP_HOST (default: the embedded Maildir server).
+    """
+    from pydantic import ValidationError
+
+    from mentorflow.web.server import run_web
+
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        fail("; ".join(str(error["msg"]).removeprefix("Value error, ") for error in e.errors()))
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        asyncio.run(run_web(settings))
+    except KeyboardInterrupt:
+        pass
+    except (embedded.StackError, OSError) as e:
+        fail(str(e) or type(e).__name__)
+
+
 programme_app = typer.Typer(no_args_is_help=True, help="Programme files and programmes.")
 app.add_typer(programme_app, name="programme")
 

@@ -2,8 +2,8 @@
 
 PostgreSQL (embedded unless MENTORFLOW_DATABASE_URL is set), the Temporal dev server with its Web
 UI keeping its state in ``DATA_DIR/temporal.db`` (a restart finds every running workflow), the
-mail server filing into ``DATA_DIR/mail`` (unless an SMTP relay is set) and a worker. Ctrl-C (or
-SIGTERM) drains the worker and stops everything.
+mail server filing into ``DATA_DIR/mail`` (unless an SMTP relay is set), a worker and the web
+app. Ctrl-C (or SIGTERM) drains the worker and stops everything.
 """
 
 import asyncio
@@ -15,8 +15,9 @@ from datetime import timedelta
 from mentorflow import embedded
 from mentorflow.deployment import shown, worker_identity
 from mentorflow.settings import Settings
+from mentorflow.web.server import build_server, started
 from store.identity import store_id
-from worker import build_worker, database_url, mail_config, open_database, serve
+from worker import build_worker, database_url, links_of, mail_config, open_database, serve
 
 
 async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[str], None]) -> None:
@@ -25,7 +26,7 @@ async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[st
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    embedded.refuse_ports_in_use(port, ui_port)
+    embedded.refuse_ports_in_use(port, ui_port, settings.web_port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with AsyncExitStack() as stack:  # stops everything started, last first, however it ends
         if settings.database_url is None:
@@ -53,11 +54,22 @@ async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[st
             mail,
             graceful_shutdown=timedelta(seconds=grace),
             identity=worker_identity(store),
+            links=links_of(settings),
         )
+        web = build_server(settings, env.client, pool, mail)
+        web_task = await started(web)
+
+        async def stop_web() -> None:
+            web.should_exit = True
+            await web_task
+
+        stack.push_async_callback(stop_web)
 
         def ready() -> None:
             say(f"Temporal      localhost:{port} (TEMPORAL_ADDRESS for other commands)")
             say(f"Web UI        http://localhost:{ui_port}")
+            web_at = f"http://{settings.web_host}:{settings.web_port}"
+            say(f"Web app       {web_at} (links in e-mails: {settings.public_url})")
             say(f"Event store   {shown(url)} (store {store})")
             say(f"E-mail        {server.maildir}/new" if server else f"E-mail        {mail.host}")
             say(f"Programmes    TEMPORAL_ADDRESS=localhost:{port} mentorflow programme start FILE")

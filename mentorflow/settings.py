@@ -7,10 +7,13 @@ directory, and a Temporal server the command starts itself.
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from activities.mail.smtp import SmtpConfig
+
+PLACEHOLDER_SECRET = "changethis"
+"""The signing secret's default: accepted in development only."""
 
 
 class Settings(BaseSettings):
@@ -49,6 +52,25 @@ class Settings(BaseSettings):
     """MENTORFLOW_TEMPORAL_METRICS_PORT: the Temporal runtime's Prometheus metrics; unset = off."""
     shutdown_grace_seconds: float = 30.0
     """MENTORFLOW_SHUTDOWN_GRACE_SECONDS: after SIGTERM, in-flight activities get this long."""
+
+    environment: Literal["development", "production"] = "development"
+    """MENTORFLOW_ENVIRONMENT: production refuses the placeholder signing secret."""
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    """MENTORFLOW_SECRET_KEY: signs personal links and web sessions (worker and web alike)."""
+    public_url: str = "http://127.0.0.1:8000"
+    """MENTORFLOW_PUBLIC_URL: the web app's address as people reach it, the base of e-mail links."""
+    web_host: str = "127.0.0.1"
+    """MENTORFLOW_WEB_HOST: the address `mentorflow web` listens on."""
+    web_port: int = 8000
+    """MENTORFLOW_WEB_PORT: the port `mentorflow web` listens on."""
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> "Settings":
+        if self.secret_key.get_secret_value() != PLACEHOLDER_SECRET:
+            return self
+        if self.environment != "development":
+            raise ValueError("MENTORFLOW_SECRET_KEY is the placeholder: set a long random secret")
+        return self
 
     def smtp(self) -> "SmtpConfig | None":
         """The configured relay, or None for the embedded server."""

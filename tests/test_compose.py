@@ -36,6 +36,7 @@ def test_temporal_runs_on_postgresql_with_its_ui_and_a_separate_app_database():
         "app-db",
         "migrate",
         "worker",
+        "web",
     }
     temporal = SERVICES["temporal"]
     assert temporal["image"].startswith("temporalio/auto-setup:")
@@ -78,6 +79,8 @@ def test_secrets_are_required_and_every_setting_is_a_real_one():
         "MENTORFLOW_DB_PASSWORD",
         "MENTORFLOW_WORKER_DB_PASSWORD",
         "MENTORFLOW_SMTP_HOST",
+        "MENTORFLOW_SECRET_KEY",
+        "MENTORFLOW_PUBLIC_URL",
     }
     for name, service in SERVICES.items():  # no secret written into the file itself
         for key, value in service.get("environment", {}).items():
@@ -87,8 +90,9 @@ def test_secrets_are_required_and_every_setting_is_a_real_one():
         "TEMPORAL_ADDRESS",
         "TEMPORAL_NAMESPACE",
     }
-    used = set(SERVICES["worker"]["environment"])
-    assert used <= known, used - known
+    for name in ("worker", "web"):
+        used = set(SERVICES[name]["environment"])
+        assert used <= known, (name, used - known)
 
 
 def test_workers_log_in_as_a_writer_and_only_migrate_runs_as_the_owner():

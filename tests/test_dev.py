@@ -78,9 +78,10 @@ async def stop(process) -> str:
 async def test_dev_runs_the_stack_stops_on_ctrl_c_and_a_restart_keeps_workflows(
     database_url, tmp_path
 ):
-    port, ui_port = free_port(), free_port()
+    port, ui_port, web_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
+        "MENTORFLOW_WEB_PORT": str(web_port),
         "MENTORFLOW_DATA_DIR": str(tmp_path),
         "MENTORFLOW_DATABASE_URL": database_url,
     }
@@ -89,6 +90,10 @@ async def test_dev_runs_the_stack_stops_on_ctrl_c_and_a_restart_keeps_workflows(
     assert f"E-mail        {tmp_path / 'mail'}/new" in said
     ui = await asyncio.to_thread(urllib.request.urlopen, f"http://localhost:{ui_port}", timeout=10)
     assert ui.status == 200
+    web = f"http://127.0.0.1:{web_port}"
+    assert any(line.startswith(f"Web app       {web}") for line in said)
+    health = await asyncio.to_thread(urllib.request.urlopen, f"{web}/healthz", timeout=10)
+    assert health.status == 200
 
     client = await embedded.connect(f"localhost:{port}", "default")
     rid = f"dev-{uuid.uuid4().hex[:8]}"

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time, format_timedelta
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from activities.links import Links, claim_for
 from activities.mail import reasons
 from activities.mail.invites import Attendee, MeetingInvite, Method, meeting_uid
 from domain import durations
@@ -194,7 +195,9 @@ def people_named(event: Event, history: Sequence[Event]) -> set[str]:
 class Stationery:
     """The templates, loaded once."""
 
-    def __init__(self) -> None:
+    def __init__(self, links: Links | None = None) -> None:
+        # Without a link maker (tests of wording), letters point at the default address's pages.
+        self._links = links or Links("unsigned", "http://127.0.0.1:8000")
         self._env = Environment(
             loader=PackageLoader("activities.mail", "templates"),
             undefined=StrictUndefined,  # a missing fact is an error, not an empty sentence
@@ -209,10 +212,17 @@ class Stationery:
     def write(self, occasion: Occasion, to: Contact) -> Letter:
         invite = _invite(occasion, to)
         template = self._env.get_template(f"{to.locale}/{occasion.kind}.txt")
-        context = template.new_context(_facts(occasion, to, invite))
+        facts = _facts(occasion, to, invite)
+        facts["link"] = self._link(occasion, to)
+        context = template.new_context(facts)
         subject = "".join(template.blocks["subject"](context)).strip()
         body = "".join(template.blocks["body"](context)).strip() + "\n"
         return Letter(subject=" ".join(subject.split()), body=body, invite=invite)
+
+    def _link(self, o: Occasion, to: Contact) -> str:
+        """The reader's personal link to the page of what this letter asks of them."""
+        claim = claim_for(o.kind, o.event, o.relationship, o.programme.programme_id, to.person_id)
+        return self._links.url(claim)
 
 
 def _facts(o: Occasion, to: Contact, invite: MeetingInvite | None) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import metrics
+from activities.links import Links
 from activities.mail import smtp
 from activities.mail.invites import to_ics
 from activities.mail.letters import Occasion, Stationery, occasion, people_named
@@ -57,12 +58,12 @@ def message_id(event_id: UUID, person_id: str, domain: str) -> str:
 
 
 class Postman:
-    def __init__(self, pool: asyncpg.Pool, config: smtp.SmtpConfig):
+    def __init__(self, pool: asyncpg.Pool, config: smtp.SmtpConfig, links: Links | None = None):
         self._events = EventStore(pool)
         self._log = DeliveryLog(pool)
         self._directory = Directory(pool)
         self._config = config
-        self._stationery = Stationery()
+        self._stationery = Stationery(links)
         self._domain = smtp.sender_domain(config.sender)
 
     @activity.defn

@@ -1,0 +1,223 @@
+"""My group, and what every page of a group shares: entering by a personal link, finding the
+group of the signed-in person, sending an Update and reading its refusal.
+
+Pages are thin views over the group's state (the fold of its stored events); the workflow's
+validators decide, and a refusal is shown with the domain's reason.
+"""
+
+import asyncio
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from activities.links import GROUP, ME
+from domain.commands import (
+    Command,
+)
+from domain.events import FeedbackRound
+from domain.model import Role
+from domain.state import RelationshipState
+from mentorflow.web.i18n import N_
+from mentorflow.web.identity import (
+    Person,
+    Refused,
+    current_person,
+    read_link,
+    sign_in,
+)
+from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
+from workflows.messages import workflow_id
+
+router = APIRouter()
+
+UPDATE_TIMEOUT = 30.0
+
+ROLES = {Role.MENTOR: N_("Mentor"), Role.MENTEE: N_("Mentee")}
+ROUNDS = {
+    FeedbackRound.MIDPOINT: N_("Midpoint feedback"),
+    FeedbackRound.FINAL: N_("Final feedback"),
+}
+DONE = {
+    "agreement": N_("The agreement and goals are recorded."),
+    "meeting": N_("The meeting is recorded."),
+    "feedback": N_("Thank you: your feedback is recorded."),
+    "pause": N_("The group is paused. Nothing is due while it is paused."),
+    "resume": N_("The group is active again."),
+    "leave": N_("You have left the programme. The group and the coordinator have been told."),
+}
+REFUSALS = {
+    "not_a_member": N_("You are not an active member of this group."),
+    "duplicate": N_("This has already been recorded."),
+    "future_date": N_("The date is in the future."),
+    "before_start": N_("The date is before the group started."),
+    "invalid_attendance": N_(
+        "Check who attended: a meeting held needs its attendees, one not held needs a reason."
+    ),
+    "no_open_meeting": N_("No meeting is open for recording."),
+    "round_not_open": N_("This feedback round is not open yet."),
+    "round_closed": N_("This feedback round is closed."),
+    "paused": N_("The group is paused: resume it first."),
+    "not_paused": N_("The group is not paused."),
+    "relationship_closed": N_("The group has closed."),
+    "not_allowed": N_("You cannot do this."),
+}
+
+
+async def enter(request: Request, rid: str, purpose: str, t: str | None) -> Person | Response:
+    """The signed-in person; a personal link signs its person in and leaves the URL."""
+    if t is not None:
+        claim = read_link(web_of(request), t, purpose, None if purpose == ME else rid)
+        await sign_in(request, claim)
+        return RedirectResponse(request.url.path, status_code=303)
+    return current_person(request)
+
+
+async def member_group(web: Web, person: Person, rid: str) -> RelationshipState:
+    """The group, if ``person`` is (or was) in it; the same 404 whether it exists or not."""
+    state = await web.reader.relationship(rid)
+    if (
+        state is None
+        or state.programme_id != person.programme_id
+        or person.person_id not in state.members
+    ):
+        raise Refused(404, N_("There is no such group, or you are not in it."))
+    return state
+
+
+async def dates_for(request: Request, web: Web, programme_id: str) -> Dates:
+    programme = await web.reader.programme(programme_id)
+    return Dates(programme.timezone if programme else "UTC", locale_of(request))
+
+
+async def send_update(web: Web, rid: str, update: Any, command: Command) -> tuple[str, str] | None:
+    """Send the Update; None when accepted, else (translatable reason, the domain's sentence)."""
+    handle = web.client.get_workflow_handle(workflow_id(rid))
+    try:
+        await asyncio.wait_for(handle.execute_update(update, command), UPDATE_TIMEOUT)
+    except WorkflowUpdateFailedError as e:
+        cause = e.cause
+        if isinstance(cause, ApplicationError) and cause.type in REFUSALS:
+            return REFUSALS[cause.type], cause.message
+        return N_("The request was refused."), str(
+            cause.message if isinstance(cause, ApplicationError) else e
+        )
+    except RPCError as e:
+        return REFUSALS["relationship_closed"], e.message
+    except TimeoutError as e:
+        raise Refused(503, N_("The service is busy. Try again in a moment.")) from e
+    return None
+
+
+def confirmed(rid: str, what: str) -> Response:
+    return RedirectResponse(f"/g/{quote(rid, safe='')}?done={what}", status_code=303)
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    return RedirectResponse("/me" if request.session.get("person") else "/signin", status_code=303)
+
+
+@router.get("/me")
+async def my_groups(request: Request, t: str | None = None) -> Response:
+    entered = await enter(request, "", ME, t)
+    if isinstance(entered, Response):
+        return entered
+    web = web_of(request)
+    groups = []
+    for rid in await web.reader.groups_of(entered.programme_id, entered.person_id):
+        state = await web.reader.relationship(rid)
+        if state is not None:
+            groups.append(state)
+    if len(groups) == 1:
+        return RedirectResponse(f"/g/{quote(groups[0].relationship_id, safe='')}", status_code=303)
+    programme = await web.reader.programme(entered.programme_id)
+    coordinator = programme is not None and programme.coordinator_id == entered.person_id
+    return render(request, "me.html", groups=groups, programme=programme, coordinator=coordinator)
+
+
+@router.get("/g/{rid}")
+async def group_page(request: Request, rid: str, t: str | None = None, done: str = "") -> Response:
+    entered = await enter(request, rid, GROUP, t)
+    if isinstance(entered, Response):
+        return entered
+    web = web_of(request)
+    state = await member_group(web, entered, rid)
+    programme = await web.reader.programme(state.programme_id)
+    dates = Dates(programme.timezone if programme else "UTC", locale_of(request))
+    context = await _group_view(web, state, entered, dates)
+    context["programme"] = programme
+    return render(request, "group.html", done=DONE.get(done), **context)
+
+
+async def names_of(web: Web, state: RelationshipState) -> dict[str, str]:
+    contacts = await web.reader.directory.people(state.programme_id, state.members)
+    return {p: (contacts[p].name if p in contacts else p) for p in state.members}
+
+
+async def _group_view(web: Web, s: RelationshipState, me: Person, dates: Dates) -> dict[str, Any]:
+    names = await names_of(web, s)
+    mine = s.members[me.person_id]
+    base = f"/g/{quote(s.relationship_id, safe='')}"
+    todo: list[tuple[str, str, str]] = []  # (what, by when, link)
+    if not s.closed and mine.active and s.paused_since is None:
+        if s.agreement.recorded_at is None:
+            todo.append(
+                (
+                    N_("Record the group agreement and goals"),
+                    dates.day(s.agreement.due_at),
+                    f"{base}/agreement",
+                )
+            )
+        for r in s.feedback.values():
+            if r.requested_at is not None and not r.closed and me.person_id not in r.answers:
+                todo.append((ROUNDS[r.round], dates.day(r.due_at), f"{base}/feedback/{r.round}"))
+        if s.open_meetings():
+            todo.append(
+                (
+                    N_("Meet and record the meeting"),
+                    dates.day(s.open_meetings()[0].due_at),
+                    f"{base}/meeting",
+                )
+            )
+    meetings = [
+        {
+            "number": m.number,
+            "due": dates.day(m.due_at),
+            "status": m.status.value,
+            "held_on": dates.day(m.held_on) if m.held_on else None,
+            "attendees": ", ".join(names.get(p, p) for p in m.attendees),
+        }
+        for m in s.meetings
+    ]
+    rounds = [
+        {
+            "name": ROUNDS[r.round],
+            "due": dates.day(r.due_at),
+            "answered": me.person_id in r.answers,
+            "open": r.requested_at is not None and not r.closed,
+            "opens": dates.day(r.opens_at),
+            "link": f"{base}/feedback/{r.round}",
+        }
+        for r in s.feedback.values()
+    ]
+    return {
+        "s": s,
+        "base": base,
+        "me": me.person_id,
+        "active": mine.active,
+        "members": [(names[p], ROLES[m.role], m.active) for p, m in s.members.items()],
+        "agreement_on": dates.day(s.agreement.recorded_at) if s.agreement.recorded_at else None,
+        "agreement_due": dates.day(s.agreement.due_at),
+        "meetings": meetings,
+        "rounds": rounds,
+        "todo": todo,
+        "starts": dates.day(s.starts_at),
+        "ends": dates.day(s.ends_at),
+        "closed_on": dates.day(s.closure.closed_at) if s.closure else None,
+        "paused_since": dates.day(s.paused_since) if s.paused_since else None,
+    }

@@ -1,0 +1,99 @@
+"""Rendering: one Jinja2 environment, the person's language, the CSRF token, local dates."""
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from babel.dates import format_date, format_datetime
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from temporalio.client import Client
+
+from activities.links import Links
+from activities.mail.smtp import SmtpConfig
+from mentorflow.web import i18n
+from mentorflow.web.reading import Reader
+
+
+@dataclass
+class Web:
+    """What the app's routes need, built once by the entry point."""
+
+    client: Client
+    pool: asyncpg.Pool
+    links: Links
+    mail: SmtpConfig
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    reader: Reader = field(init=False)
+    translations: i18n.Translations = field(init=False)
+    templates: Environment = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reader = Reader(self.pool)
+        self.translations = i18n.Translations()
+        self.templates = Environment(
+            loader=PackageLoader("mentorflow.web", "templates"),
+            autoescape=select_autoescape(default=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+
+def web_of(request: Request) -> Web:
+    web: Web = request.app.state.web
+    return web
+
+
+def locale_of(request: Request) -> str:
+    chosen = i18n.supported(request.session.get("locale"))
+    return chosen or i18n.from_header(request.headers.get("accept-language"))
+
+
+def csrf_token(request: Request) -> str:
+    """This session's CSRF token (made on first use); every form posts it back."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+class Dates:
+    """Dates as the reader's local dates, in the programme's zone and the reader's language."""
+
+    def __init__(self, zone: str, locale: str):
+        self._zone, self._locale = ZoneInfo(zone), locale
+
+    def day(self, moment: datetime | date) -> str:
+        value = moment.astimezone(self._zone).date() if isinstance(moment, datetime) else moment
+        return str(format_date(value, "long", locale=self._locale))
+
+    def when(self, moment: datetime) -> str:
+        local = moment.astimezone(self._zone)
+        return str(format_datetime(local, "long", tzinfo=self._zone, locale=self._locale))
+
+    def today(self, now: datetime) -> date:
+        return now.astimezone(self._zone).date()
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    web, locale = web_of(request), locale_of(request)
+
+    def gettext(message: str) -> str:
+        return web.translations.gettext(locale, message)
+
+    html = web.templates.get_template(name).render(
+        _=gettext,
+        lang=locale,
+        locales=[(code, i18n.language_name(code)) for code in i18n.LOCALES],
+        csrf=csrf_token(request),
+        signed_in=request.session.get("person") is not None,
+        path=request.url.path,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)
