@@ -19,7 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.archiving import Archivist
-from activities.launching import Launcher
+from activities.launching import GroupInspector, Launcher
 from activities.mail.postman import Postman
 from activities.mail.smtp import SmtpConfig
 from activities.matching import propose_matching
@@ -57,6 +57,8 @@ def activities(
         reporting.programme_report,
         propose_matching,
         Launcher(client, task_queue).launch_relationship,
+        GroupInspector(client).check_relationships,
+        reporting.recorded_closure,
         Postman(pool, mail).deliver_notifications,
         Archivist(client, pool).archive_history,
     ]

@@ -51,6 +51,7 @@ KINDS = (
     "approval_escalated",
     "midpoint_survey",
     "closing_invitation",
+    "groups_checked",
     "programme_closed",
     # both
     "delivery_failed",
