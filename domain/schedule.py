@@ -40,9 +40,12 @@ PHASE, OPEN, REMIND, ESCALATE, CLOSE = range(5)
 
 
 def pending(s: RelationshipState) -> list[Due]:
-    """Every time-driven step still ahead (or overdue). Nothing runs while closed or paused."""
-    if s.closed or s.paused_since is not None:
+    """Every time-driven step still ahead (or overdue). Nothing runs while closed; while paused,
+    only (rules 2) the escalation of a pause too long and the closure at the programme's end."""
+    if s.closed:
         return []
+    if s.paused_since is not None:
+        return _paused_steps(s) if s.rules >= 2 else []
     return [
         *_phase_steps(s),
         *_agreement_steps(s),
@@ -243,13 +246,30 @@ def _feedback_steps(s: RelationshipState, r: FeedbackRoundState) -> list[Due]:
     return steps
 
 
-def _closure_step(s: RelationshipState) -> Due:
+def _paused_steps(s: RelationshipState) -> list[Due]:
+    assert s.paused_since is not None
+    steps = []
+    subject = "pause"
+    escalated = (e for e in s.escalations if e.kind == EscalationKind.PAUSED_TOO_LONG)
+    if not any(e.at >= s.paused_since for e in escalated):  # once per pause
+        at = durations.add(s.paused_since, s.policy.max_pause, zone=s.zone)
+        reason = f"paused for longer than {s.policy.max_pause} and not resumed"
+        members = tuple(s.active_members())
+        steps.append(_escalation(s, subject, EscalationKind.PAUSED_TOO_LONG, at, members, reason))
+    end = s.programme_ends_at or s.ends_at
+    steps.append(_closure_step(s, end, "the programme ended while the group was paused"))
+    return steps
+
+
+def _closure_step(
+    s: RelationshipState, at: datetime | None = None, reason: str = "end date reached"
+) -> Due:
     build: Build = lambda f: [  # noqa: E731
         f.make(
             RelationshipClosed,
             outcome=Outcome.COMPLETED,
-            reason="end date reached",
+            reason=reason,
             recipients=s.everyone(),
         )
     ]
-    return Due(s.ends_at, CLOSE, "closure", build)
+    return Due(at or s.ends_at, CLOSE, "closure", build)

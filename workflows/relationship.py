@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         Withdraw,
     )
     from domain.errors import RuleViolation
-    from domain.events import RelationshipEvent
+    from domain.events import RULES, RelationshipEvent
     from domain.factory import EventFactory
     from domain.fold import apply, fold
     from domain.state import RelationshipState
@@ -64,7 +64,8 @@ class RelationshipWorkflow:
         self._liveness = workflow.patched(LIVENESS_PATCH)  # decided once per run, at its start
         if self._state is None:
             try:
-                started = commands.start(self._spec, plumbing.factory())
+                rules = RULES if self._liveness else 1
+                started = commands.start(self._spec, plumbing.factory(), rules)
             except RuleViolation as e:
                 raise plumbing.rejected(e) from e
             # Under the lock: an Update may arrive while the start is being delivered.
