@@ -75,6 +75,8 @@ def demo(
     Prints the groups, one group's timeline read back from the event store, and the auditor's
     checks.
     """
+    import asyncpg
+
     from mentorflow.demo import run_demo
     from mentorflow.demo_view import show_report
 
@@ -87,12 +89,15 @@ def demo(
         try:
             with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
                 maildir = server.maildir if server else None
-                report = asyncio.run(run_demo(url, update, mail, maildir))
+                migrate = settings.migrate or database_url is None
+                report = asyncio.run(run_demo(url, update, mail, maildir, migrate))
         finally:
             if server:
                 server.stop()
     except embedded.StackError as e:
         fail(str(e))
+    except asyncpg.PostgresError as e:
+        fail(f"the database refused the request: {e}")
     if json_output:
         print(report.model_dump_json(indent=2))
     else:
@@ -138,6 +143,8 @@ def simulate(
     seed gives the same results. Dates in the past are fine: the calendar is shifted to the
     virtual clock and reported back in the scenario's own dates.
     """
+    import asyncpg
+
     from domain.calendar import calendar
     from domain.programme_rules import earliest_launch, group_calendar_problem
     from mentorflow.programme_files import ProgrammeFileError, load_programme
@@ -155,12 +162,17 @@ def simulate(
         url, (mail, server) = _dry_run_stack(settings, database_url, send_mail)
         try:
             with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
-                report = asyncio.run(run_simulation(scenario, seed, url, update, mail))
+                # Its own database is always brought up to date; another only if allowed.
+                migrate = settings.migrate or database_url is None
+                run = run_simulation(scenario, seed, url, update, mail, migrate)
+                report = asyncio.run(run)
         finally:
             if server:
                 server.stop()
     except (ProgrammeFileError, embedded.StackError) as e:
         fail(str(e))
+    except asyncpg.PostgresError as e:
+        fail(f"the database refused the request: {e}")
     if json_output:
         print(report.model_dump_json(indent=2))
         return
@@ -296,6 +308,8 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
     """Connect, run one request, turn known refusals into the one-line error."""
     global _client_used
     _client_used = True
+    import asyncpg
+
     from mentorflow.programme_files import ProgrammeFileError
     from mentorflow.programmes import ProgrammeError
 
@@ -311,6 +325,8 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
         return asyncio.run(go())
     except (ProgrammeError, ProgrammeFileError, embedded.StackError) as e:
         fail(str(e))
+    except asyncpg.PostgresError as e:
+        fail(f"the database refused the request: {e}")
 
 
 @programme_app.command("start")
@@ -335,7 +351,8 @@ def programme_start(
 
     async def start(client: "Client") -> str:
         # The contacts go to the event store's database, where the worker's deliveries read them.
-        pool = await open_database(database_url(Settings()))
+        settings = Settings()
+        pool = await open_database(database_url(settings), settings.migrate)
         try:
             return await programmes.start(client, pool, prepared)
         finally:

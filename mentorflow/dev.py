@@ -17,7 +17,7 @@ from worker import build_worker, database_url, mail_config, open_database, serve
 
 async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[str], None]) -> None:
     url = database_url(settings)
-    pool = await open_database(url)
+    pool = await open_database(url, settings.migrate)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         env = await embedded.start_dev_server(

@@ -267,12 +267,17 @@ async def _record_meeting(
 
 
 async def simulate(
-    file: Path, seed: int | None, database_url: str, progress: Progress, mail: SmtpConfig
+    file: Path,
+    seed: int | None,
+    database_url: str,
+    progress: Progress,
+    mail: SmtpConfig,
+    migrate_schema: bool = True,
 ) -> SimulationReport:
     scenario = load_programme(file)
     behaviour = scenario.behaviour or Behaviour()
     seed = behaviour.seed if seed is None else seed
-    pool = await open_database(database_url)
+    pool = await open_database(database_url, migrate_schema)
     try:
         async with await embedded.start_time_skipping() as env:
             task_queue = f"simulate-{uuid.uuid4()}"
