@@ -10,7 +10,7 @@ import asyncpg
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel
 
-from mentorflow.audit.checkpoint import Checkpoint, check
+from mentorflow.audit.checkpoint import Checkpoint, check, fingerprint
 from mentorflow.audit.histories import HistoryReplay, replay_archived
 from mentorflow.audit.records import AuditError, RelationshipAsOf, relationship_as_of
 from store.integrity import verify_log, verify_stream
@@ -29,6 +29,8 @@ class AuditReport(BaseModel):
     histories: HistoryReplay
     checkpoint: str | None
     """``ok``, or what is wrong with the log against the checkpoint; None without one."""
+    checkpoint_key: str | None = None
+    """The fingerprint of the trusted key the checkpoint was checked with."""
     seconds: float
 
 
@@ -38,6 +40,8 @@ async def verify(
     relationship_id: str | None = None,
     checkpoint_file: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    trusted_key: str | None = None,
+    trusted_fingerprint: str | None = None,
 ) -> AuditReport:
     started = time.perf_counter()
     async with pool.acquire() as conn:
@@ -48,10 +52,12 @@ async def verify(
             if log.events == 0:
                 raise AuditError(f"no relationship {relationship_id!r} in the event store")
         log.seconds = round(time.perf_counter() - started, 3)
-        checkpoint = None
+        checkpoint = checkpoint_key = None
         if checkpoint_file is not None:
-            problem = await check(conn, load_checkpoint(checkpoint_file))
+            taken = load_checkpoint(checkpoint_file)
+            problem = await check(conn, taken, trusted_key, trusted_fingerprint)
             checkpoint = problem or "ok"
+            checkpoint_key = fingerprint(trusted_key) if trusted_key else trusted_fingerprint
     ids = None if relationship_id is None else [workflow_id(relationship_id)]
     histories = await replay_archived(pool, workflows, ids)
     return AuditReport(
@@ -60,6 +66,7 @@ async def verify(
         log=log.as_json(),
         histories=histories,
         checkpoint=checkpoint,
+        checkpoint_key=checkpoint_key,
         seconds=round(time.perf_counter() - started, 3),
     )
 
