@@ -279,7 +279,9 @@ def relationship_spec(
         coordinator_id=s.programme.coordinator.id,
         members=members,
         policy=s.programme.relationship_policy(),
-        starts_at=max(now, s.calendar.starts_at),
+        # Whole seconds: a launch lands a few milliseconds after its decision, and the group's
+        # whole calendar follows from its start.
+        starts_at=max(_whole_second(now), s.calendar.starts_at),
         ends_at=s.calendar.ends_at,
         zone=s.calendar.zone,
         report_to=report_to,
@@ -316,6 +318,10 @@ def group_calendar_problem(
     except RuleViolation as e:
         return f"groups starting on {starts_at.date()} cannot run: {e}"
     return None
+
+
+def _whole_second(at: datetime) -> datetime:
+    return at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0)
 
 
 def earliest_launch(cal: ProgrammeCalendar) -> datetime:

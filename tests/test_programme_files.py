@@ -78,7 +78,7 @@ def test_the_example_programme_loads_with_its_people_and_policy():
         (
             "action: withdraw,",
             "action: vanish,",
-            "behaviour.script[1].action: Input should be 'withdraw' or 'skip_feedback'",
+            "behaviour.script[1].action: Input should be 'record_agreement', 'record_meeting'",
         ),
         (
             "{date: 2021-02-10, person: a3,",
