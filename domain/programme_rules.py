@@ -249,9 +249,12 @@ def _milestone(milestone: Milestone, to: tuple[PersonId, ...]) -> Build:
 def proposal_events(
     s: ProgrammeState, result: MatchingResult, f: EventFactory
 ) -> list[ProgrammeEvent]:
-    """The matching's result recorded; approved at once when the programme approves itself."""
+    """The matching's result recorded; approved at once when the programme approves itself
+    (and its groups can still run: if not, the coordinator gets the proposal, whose approval
+    then says why it cannot be)."""
     coordinator = (s.programme.coordinator.id,)
-    if s.programme.matching.approval == "automatic":
+    fits = group_calendar_problem(s.programme, s.calendar, max(f.now, s.calendar.starts_at))
+    if s.programme.matching.approval == "automatic" and fits is None:
         return [
             f.make(MatchingProposed, result=result, approval_due=None, recipients=coordinator),
             f.make(
