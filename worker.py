@@ -19,7 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.archiving import Archivist
-from activities.launching import Launcher
+from activities.launching import GroupInspector, Launcher
 from activities.links import Links
 from activities.mail.postman import Postman
 from activities.mail.smtp import SmtpConfig
@@ -60,6 +60,8 @@ def activities(
         reporting.programme_report,
         propose_matching,
         Launcher(client, task_queue).launch_relationship,
+        GroupInspector(client).check_relationships,
+        reporting.recorded_closure,
         Postman(pool, mail, links).deliver_notifications,
         Archivist(client, pool).archive_history,
     ]
@@ -126,11 +128,26 @@ async def open_database(url: str, migrate_schema: bool = True) -> asyncpg.Pool:
         pool = await create_pool(url)
     except (OSError, asyncpg.PostgresError) as e:
         raise embedded.StackError(f"cannot reach the database at {where}: {e}") from e
+    except ValueError as e:  # asyncpg's parser; its message may quote the URL, password too
+        raise embedded.StackError(f"the database URL for {where} is not valid") from e
     if migrate_schema:
-        await migrate(pool)
+        try:
+            await migrate(pool)
+        except asyncpg.PostgresError as e:
+            await pool.close()
+            raise embedded.StackError(
+                f"cannot migrate the database at {where} ({e}): run `mentorflow migrate` as its"
+                " owner, and MENTORFLOW_MIGRATE=false for this login"
+            ) from e
         return pool
     try:
         missing = await pending(pool)
+    except asyncpg.UndefinedTableError as e:
+        await pool.close()
+        raise embedded.StackError(
+            f"the database at {where} has no Mentorflow schema: run `mentorflow migrate` as its"
+            " owner first"
+        ) from e
     except asyncpg.PostgresError as e:
         await pool.close()
         raise embedded.StackError(f"cannot read the schema version at {where}: {e}") from e

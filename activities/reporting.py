@@ -3,7 +3,7 @@
 from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 
-from domain.events import from_record
+from domain.events import Outcome, RelationshipClosed, from_record
 from domain.programme_events import ProgrammeReport
 from domain.summary import add_up, summarise
 from store.event_store import EventStore
@@ -14,6 +14,17 @@ class ReportInput(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     relationship_ids: list[str]
     unmatched: int
+
+
+class ClosureInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    relationship_id: str
+
+
+class RecordedClosure(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    outcome: Outcome
+    reason: str
 
 
 class Reporting:
@@ -30,3 +41,18 @@ class Reporting:
             ]
             summaries.append(summarise(events)[1])
         return ProgrammeReport.model_validate({**add_up(summaries), "unmatched": request.unmatched})
+
+    @activity.defn
+    async def recorded_closure(self, request: ClosureInput) -> RecordedClosure | None:
+        """How a group closed, as its own workflow recorded it; none if it has not closed.
+
+        A ``relationship_ended`` signal is believed only when this confirms it: anyone who can
+        reach Temporal can send a signal, but only the group's workflow appends to its stream.
+        """
+        records = await self._store.read_stream(workflow_id(request.relationship_id))
+        for r in reversed(records):
+            if r.type == "relationship_closed":
+                closed = from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
+                assert isinstance(closed, RelationshipClosed)
+                return RecordedClosure(outcome=closed.outcome, reason=closed.reason)
+        return None

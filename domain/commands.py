@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 from domain import durations
 from domain.errors import RuleViolation
 from domain.events import (
+    RULES,
     AgreementRecorded,
     FeedbackRound,
     FeedbackSubmitted,
@@ -106,8 +107,11 @@ class Resume(Frozen):
 Command = RecordAgreement | RecordMeeting | SubmitFeedback | Withdraw | Pause | Resume
 
 
-def start(spec: RelationshipSpec, f: EventFactory) -> RelationshipStarted:
-    """The first event of a relationship, once its calendar is shown to be coherent."""
+def start(spec: RelationshipSpec, f: EventFactory, rules: int = RULES) -> RelationshipStarted:
+    """The first event of a relationship, once its calendar is shown to be coherent.
+
+    ``rules``: the workflow passes the rules its run was recorded with (``RULES`` for new runs).
+    """
     policy = spec.policy
     for role, minimum in ((Role.MENTOR, policy.min_mentors), (Role.MENTEE, policy.min_mentees)):
         if sum(m.role == role for m in spec.members) < minimum:
@@ -115,6 +119,7 @@ def start(spec: RelationshipSpec, f: EventFactory) -> RelationshipStarted:
     started = f.make(
         RelationshipStarted,
         recipients=(*(m.person_id for m in spec.members), spec.coordinator_id),
+        rules=rules,
         **spec.model_dump(exclude={"report_to"}),
     )
     _check_calendar(started)

@@ -44,6 +44,7 @@ class EscalationKind(StrEnum):
     AGREEMENT_OVERDUE = "agreement_overdue"
     FEEDBACK_OVERDUE = "feedback_overdue"
     INACTIVE = "inactive"
+    PAUSED_TOO_LONG = "paused_too_long"
 
 
 class Outcome(StrEnum):
@@ -83,6 +84,16 @@ class RelationshipStarted(Notifying):
     zone: ZoneOffsets | None = None
     """The programme's zone: local dates and calendar months are reckoned in it (none in
     relationships started before zones were carried: those reckon in UTC)."""
+    rules: int = 1
+    """Which rules the relationship runs by (``RULES``); histories recorded before a change of
+    rules keep the rules they were recorded with."""
+
+
+RULES = 2
+"""The rules new relationships run by. 2: a pause never outlasts the programme (the group closes
+at the programme's end, paused or not), a pause longer than ``policy.max_pause`` is escalated,
+and every deadline whose grace or escalation was still ahead when the pause began moves with it.
+"""
 
 
 class PhaseChanged(Event):

@@ -115,6 +115,8 @@ def initial_state(started: RelationshipStarted) -> RelationshipState:
         meeting_anchor=starts,
         feedback=rounds,
         zone=zone,
+        rules=started.rules,
+        programme_ends_at=ends if started.rules >= 2 else None,
     )
 
 
@@ -167,7 +169,11 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
         case Paused():
             s.paused_since = event.occurred_at
         case Resumed():
-            _shift_deadlines(s, event.paused_since, event.occurred_at - event.paused_since)
+            by = event.occurred_at - event.paused_since
+            if s.rules >= 2:
+                _shift_deadlines_within_programme(s, event.paused_since, by)
+            else:
+                _shift_deadlines(s, event.paused_since, by)
             s.paused_since = None
         case DeliveryFailed():
             if event.person_id not in s.unreachable:
@@ -213,3 +219,44 @@ def _shift_deadlines(s: RelationshipState, since: datetime, by: timedelta) -> No
             feedback_round.due_at += by
     s.meeting_anchor += by
     s.ends_at += by
+
+
+def _shift_deadlines_within_programme(s: RelationshipState, since: datetime, by: timedelta) -> None:
+    """Rules 2: move every deadline whose grace or escalation was still ahead when the pause
+    began (a meeting inside its recording grace is not found missed on resume), but never past
+    the programme's end: the group's end moves only as far as that, and its final feedback with
+    it."""
+    p, z = s.policy, s.zone
+    escalated = {e.subject for e in s.escalations}
+
+    def ahead(deadline: datetime, grace: str) -> bool:
+        return durations.add(deadline, grace, zone=z) > since
+
+    agreement = s.agreement
+    if (
+        agreement.recorded_at is None
+        and "agreement" not in escalated
+        and ahead(agreement.due_at, p.overdue_after)
+    ):
+        agreement.due_at += by
+    for slot in s.open_meetings():
+        if ahead(slot.due_at, p.meeting_record_grace):
+            slot.due_at += by
+    for feedback_round in s.feedback.values():
+        if feedback_round.opens_at > since:
+            feedback_round.opens_at += by
+        if (
+            not feedback_round.closed
+            and f"feedback:{feedback_round.round}" not in escalated
+            and ahead(feedback_round.due_at, p.overdue_after)
+        ):
+            feedback_round.due_at += by
+    s.meeting_anchor += by
+    end = s.programme_ends_at or s.ends_at + by
+    s.ends_at = min(s.ends_at + by, end)
+    final = s.feedback[FeedbackRound.FINAL]
+    if final.requested_at is None:
+        final.due_at = min(final.due_at, durations.subtract(s.ends_at, p.overdue_after, zone=z))
+        final.opens_at = min(
+            final.opens_at, durations.subtract(final.due_at, p.final_window, zone=z)
+        )

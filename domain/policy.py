@@ -34,6 +34,8 @@ class RelationshipPolicy(Frozen):
     """A deadline missed by this long is escalated to the coordinator."""
     inactive_after_missed_meetings: int = Field(2, ge=1)
     """This many missed meetings in a row mark the group at risk and escalate."""
+    max_pause: IsoDuration = "P60D"
+    """A pause longer than this is escalated to the coordinator (rules 2)."""
     min_mentors: int = Field(1, ge=1)
     min_mentees: int = Field(1, ge=1)
     """Below this shape (after withdrawals) the group is dissolved."""

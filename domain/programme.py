@@ -153,6 +153,8 @@ class Programme(Frozen):
     agreement: Agreement = Agreement()
     feedback: Feedback = Feedback()
     reminders: tuple[IsoDuration, ...] = ("P3D", "P1D")
+    max_pause: IsoDuration = "P60D"
+    """A group paused for longer than this is escalated to the coordinator."""
     escalation: Escalation = Escalation()
     closing: Closing = Closing()
 
@@ -198,6 +200,7 @@ class Programme(Frozen):
             reminders=self.reminders,
             overdue_after=self.escalation.overdue_after,
             inactive_after_missed_meetings=self.escalation.inactive_after_missed_meetings,
+            max_pause=self.max_pause,
             # A group goes on with one mentor, but not with fewer mentees than its shape's minimum.
             min_mentors=1,
             min_mentees=self.group_shape.mentees.min,

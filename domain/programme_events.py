@@ -130,6 +130,36 @@ class RelationshipEnded(Event):
     reason: str
 
 
+class GroupStatus(StrEnum):
+    """What Temporal says of a group's workflow when the programme checks it after its end."""
+
+    COMPLETED = "completed"
+    """Closed normally, but its report never reached the programme."""
+    FAILED = "failed"
+    TERMINATED = "terminated"
+    TIMED_OUT = "timed_out"
+    CANCELED = "canceled"
+    RUNNING = "running"
+    """Still running after the programme's end (it never reported back)."""
+    NOT_FOUND = "not_found"
+
+
+class GroupFinding(Frozen):
+    relationship_id: str
+    status: GroupStatus
+    outcome: Outcome | None = None
+    """The group's own outcome, when it completed."""
+    reason: str
+
+
+class GroupsChecked(Notifying):
+    """After the programme's end: the groups that had not reported back, and what became of
+    them. The coordinator is told of those that did not end normally (escalation)."""
+
+    type: Literal["groups_checked"] = "groups_checked"
+    findings: tuple[GroupFinding, ...]
+
+
 class ProgrammeReport(Frozen):
     """The programme's numbers, counted from the stored events of its relationships."""
 
@@ -145,6 +175,9 @@ class ProgrammeReport(Frozen):
     closure_reasons: dict[str, str]
     """Per relationship id."""
     unmatched: int
+    ended_abnormally: dict[str, str] = {}
+    """Per relationship id, how a group ended that did not close normally (failed, terminated,
+    never reported back), as the programme found it after its end."""
 
 
 class ProgrammeClosed(Notifying):
@@ -167,6 +200,7 @@ ProgrammeEvent = Annotated[
     | RelationshipLaunched
     | MilestoneReached
     | RelationshipEnded
+    | GroupsChecked
     | ProgrammeClosed
     | DeliveryFailed,
     Field(discriminator="type"),

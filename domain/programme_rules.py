@@ -23,6 +23,9 @@ from domain.model import Frozen, Member, PersonId, Role
 from domain.programme import Profile, Programme
 from domain.programme_events import (
     ApprovalEscalated,
+    GroupFinding,
+    GroupsChecked,
+    GroupStatus,
     MatchingApproved,
     MatchingProposed,
     MentorTrained,
@@ -53,7 +56,13 @@ Reason = Annotated[
 class Action(StrEnum):
     MATCH = "match"
     LAUNCH = "launch"
+    CHECK_GROUPS = "check_groups"
     CLOSE = "close"
+
+
+GROUPS_REPORT_WITHIN = timedelta(days=1)
+"""Groups close at the programme's end and report at once; after this, the programme asks
+Temporal about those that have not (failed, terminated, or still running)."""
 
 
 def start_programme(
@@ -96,8 +105,8 @@ def pending(s: ProgrammeState) -> list[Due]:
     return []
 
 
-def next_wakeup(s: ProgrammeState) -> datetime | None:
-    action = next_action(s)
+def next_wakeup(s: ProgrammeState, check_groups: bool = True) -> datetime | None:
+    action = next_action(s, check_groups)
     times = [d.at for d in pending(s)] + ([action[0]] if action else [])
     return min(times, default=None)
 
@@ -106,8 +115,12 @@ def due_events(s: ProgrammeState, f: EventFactory) -> list[ProgrammeEvent]:
     return steps.run_due(s, f, pending, apply_programme)
 
 
-def next_action(s: ProgrammeState) -> tuple[datetime, Action] | None:
-    """The next step that needs I/O, and when; the workflow performs it."""
+def next_action(s: ProgrammeState, check_groups: bool = True) -> tuple[datetime, Action] | None:
+    """The next step that needs I/O, and when; the workflow performs it.
+
+    ``check_groups``: after the end, ask about groups that never reported back, and close a
+    programme never approved (runs recorded before that existed replay without it).
+    """
     if s.phase == ProgrammePhase.MATCHING:
         return s.calendar.matching_at, Action.MATCH
     if s.phase == ProgrammePhase.RUNNING:
@@ -119,6 +132,11 @@ def next_action(s: ProgrammeState) -> tuple[datetime, Action] | None:
             return s.approved_at, Action.LAUNCH  # as soon as approved
         if not s.open_relationships():
             return s.calendar.ends_at, Action.CLOSE
+        if check_groups:
+            return s.calendar.ends_at + GROUPS_REPORT_WITHIN, Action.CHECK_GROUPS
+    if s.phase == ProgrammePhase.APPROVAL and check_groups:
+        # Never approved: at the end there is nothing left to run, and the programme closes.
+        return s.calendar.ends_at, Action.CLOSE
     return None
 
 
@@ -233,9 +251,12 @@ def _milestone(milestone: Milestone, to: tuple[PersonId, ...]) -> Build:
 def proposal_events(
     s: ProgrammeState, result: MatchingResult, f: EventFactory
 ) -> list[ProgrammeEvent]:
-    """The matching's result recorded; approved at once when the programme approves itself."""
+    """The matching's result recorded; approved at once when the programme approves itself
+    (and its groups can still run: if not, the coordinator gets the proposal, whose approval
+    then says why it cannot be)."""
     coordinator = (s.programme.coordinator.id,)
-    if s.programme.matching.approval == "automatic":
+    fits = group_calendar_problem(s.programme, s.calendar, max(f.now, s.calendar.starts_at))
+    if s.programme.matching.approval == "automatic" and fits is None:
         return [
             f.make(MatchingProposed, result=result, approval_due=None, recipients=coordinator),
             f.make(
@@ -263,7 +284,9 @@ def relationship_spec(
         coordinator_id=s.programme.coordinator.id,
         members=members,
         policy=s.programme.relationship_policy(),
-        starts_at=max(now, s.calendar.starts_at),
+        # Whole seconds: a launch lands a few milliseconds after its decision, and the group's
+        # whole calendar follows from its start.
+        starts_at=max(_whole_second(now), s.calendar.starts_at),
         ends_at=s.calendar.ends_at,
         zone=s.calendar.zone,
         report_to=report_to,
@@ -302,6 +325,10 @@ def group_calendar_problem(
     return None
 
 
+def _whole_second(at: datetime) -> datetime:
+    return at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0)
+
+
 def earliest_launch(cal: ProgrammeCalendar) -> datetime:
     """Groups start when the matching is approved, and not before the programme's start."""
     return max(cal.starts_at, cal.matching_at)
@@ -314,9 +341,23 @@ def relationship_ended(
     s: ProgrammeState, rid: str, outcome: str, reason: str, f: EventFactory
 ) -> list[ProgrammeEvent]:
     launched = s.launched.get(rid)
-    if launched is None or launched.outcome is not None:
+    if s.closed or launched is None or launched.outcome is not None or launched.abnormal:
         return []  # not ours, or told twice: signals cannot be refused, so they are ignored
     return [f.make(RelationshipEnded, relationship_id=rid, outcome=outcome, reason=reason)]
+
+
+def groups_checked(
+    s: ProgrammeState, findings: list[GroupFinding], f: EventFactory
+) -> list[ProgrammeEvent]:
+    """What the check after the end found of the groups still open; the coordinator is told
+    when any of them did not end normally."""
+    still_open = set(s.open_relationships())
+    found = tuple(g for g in findings if g.relationship_id in still_open)
+    if not found:
+        return []
+    abnormal = any(g.status != GroupStatus.COMPLETED for g in found)
+    to = (s.programme.coordinator.id,) if abnormal else ()
+    return [f.make(GroupsChecked, findings=found, recipients=to)]
 
 
 # --- commands from people -----------------------------------------------------------------

@@ -13,6 +13,8 @@ from domain.model import PersonId, Role
 from domain.programme import Profile, Programme
 from domain.programme_events import (
     ApprovalEscalated,
+    GroupsChecked,
+    GroupStatus,
     MatchingApproved,
     MatchingProposed,
     MentorTrained,
@@ -40,6 +42,8 @@ class Launched(BaseModel):
     mentees: list[PersonId]
     outcome: Outcome | None = None
     reason: str | None = None
+    abnormal: str | None = None
+    """How the group ended when it did not close normally (``GroupStatus``), found at the end."""
 
 
 class ProgrammeState(BaseModel):
@@ -83,7 +87,10 @@ class ProgrammeState(BaseModel):
         return (*self.participants, self.programme.coordinator.id)
 
     def open_relationships(self) -> list[str]:
-        return [rid for rid, r in self.launched.items() if r.outcome is None]
+        return [rid for rid, r in self.launched.items() if r.outcome is None and r.abnormal is None]
+
+    def ended_abnormally(self) -> dict[str, str]:
+        return {rid: r.abnormal for rid, r in self.launched.items() if r.abnormal is not None}
 
 
 def fold_programme(events: Iterable[ProgrammeEvent]) -> ProgrammeState:
@@ -145,6 +152,12 @@ def _apply(s: ProgrammeState, event: ProgrammeEvent) -> None:
         case RelationshipEnded():
             s.launched[event.relationship_id].outcome = event.outcome
             s.launched[event.relationship_id].reason = event.reason
+        case GroupsChecked():
+            for finding in event.findings:
+                group = s.launched[finding.relationship_id]
+                group.outcome, group.reason = finding.outcome, finding.reason
+                if finding.status != GroupStatus.COMPLETED:
+                    group.abnormal = finding.status
         case DeliveryFailed():
             if event.person_id not in s.unreachable:
                 s.unreachable.append(event.person_id)

@@ -18,20 +18,64 @@ Probability = float
 
 
 class ScriptedAction(Frozen):
-    """An exact action: ``withdraw`` on a date (with a reason), or ``skip_feedback`` of a round."""
+    """One exact action of a person, on a date, with its data: handled exactly as the real one.
+
+    A member acts in their own group; the coordinator acts in the group of ``member``. An action
+    the rules refuse (a person no longer in a group, a duplicate, a closed round) is refused with
+    its reason and counted in the report's ``actions`` by that reason, as a person would see it.
+    ``skip_feedback`` (no date) means the person never answers that round.
+    """
 
     person: Id
-    action: Literal["withdraw", "skip_feedback"]
-    date: dt.date | None = None
-    reason: str | None = None
-    round: FeedbackRound | None = None
+    """Who acts: a participant, or the programme's coordinator."""
+    action: Literal[
+        "record_agreement",
+        "record_meeting",
+        "submit_feedback",
+        "withdraw",
+        "pause",
+        "resume",
+        "skip_feedback",
+        "approve_matching",
+        "mark_trained",
+        "remove",
+    ]
+    date: dt.date | None = Field(None, description="The day the person acts (the scenario's date).")
+    member: Id | None = Field(
+        None,
+        description="The coordinator's actions: the member withdrawn, removed or marked trained,"
+        " or whose group is paused, resumed or recorded for. Default: the person.",
+    )
+    reason: str | None = Field(
+        None, description="withdraw, pause, remove, approve_matching; record_meeting not held."
+    )
+    round: FeedbackRound | None = Field(None, description="submit_feedback, skip_feedback.")
+    text: str | None = Field(None, description="record_agreement: the agreement.")
+    goals: tuple[str, ...] = Field((), description="record_agreement: the group's goals.")
+    held_on: dt.date | None = Field(
+        None, description="record_meeting: the day it was held (default: the action's date)."
+    )
+    held: bool = Field(True, description="record_meeting: false when it did not take place.")
+    attendees: tuple[Id, ...] = Field(
+        (), description="record_meeting: who attended (default: the person)."
+    )
+    answers: dict[str, str] = Field(
+        default_factory=dict, description="submit_feedback: answers by question."
+    )
+    trained_on: dt.date | None = Field(
+        None, description="mark_trained: the day training was completed (default: the date)."
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
-        if self.action == "withdraw" and self.date is None:
-            raise ValueError("a scripted withdraw needs a date")
-        if self.action == "skip_feedback" and self.round is None:
-            raise ValueError("a scripted skip_feedback needs a round (midpoint or final)")
+        if self.action == "skip_feedback":
+            if self.round is None:
+                raise ValueError("a scripted skip_feedback needs a round (midpoint or final)")
+            return self
+        if self.date is None:
+            raise ValueError(f"a scripted {self.action} needs a date")
+        if self.action in ("submit_feedback",) and self.round is None:
+            raise ValueError("a scripted submit_feedback needs a round (midpoint or final)")
         return self
 
 

@@ -40,9 +40,12 @@ PHASE, OPEN, REMIND, ESCALATE, CLOSE = range(5)
 
 
 def pending(s: RelationshipState) -> list[Due]:
-    """Every time-driven step still ahead (or overdue). Nothing runs while closed or paused."""
-    if s.closed or s.paused_since is not None:
+    """Every time-driven step still ahead (or overdue). Nothing runs while closed; while paused,
+    only (rules 2) the escalation of a pause too long and the closure at the programme's end."""
+    if s.closed:
         return []
+    if s.paused_since is not None:
+        return _paused_steps(s) if s.rules >= 2 else []
     return [
         *_phase_steps(s),
         *_agreement_steps(s),
@@ -57,9 +60,12 @@ def next_wakeup(s: RelationshipState) -> datetime | None:
     return steps.next_wakeup(pending(s))
 
 
-def due_events(s: RelationshipState, factory: EventFactory) -> list[RelationshipEvent]:
-    """Every event due at ``factory.now``, in order."""
-    return steps.run_due(s, factory, pending, apply)
+def due_events(
+    s: RelationshipState, factory: EventFactory, skip_stale: bool = False
+) -> list[RelationshipEvent]:
+    """Every event due at ``factory.now``, in order; with ``skip_stale``, no reminder whose
+    escalation is due too (see ``steps.Due.stale_from``)."""
+    return steps.run_due(s, factory, pending, apply, skip_stale)
 
 
 def _phase_steps(s: RelationshipState) -> list[Due]:
@@ -87,8 +93,12 @@ def _reminders(
     kind: ReminderKind,
     recipients: tuple[str, ...],
     not_before: datetime,
+    escalated_at: datetime,
 ) -> list[Due]:
-    """One reminder per offset before ``deadline``; none that would fall before ``not_before``."""
+    """One reminder per offset before ``deadline``; none that would fall before ``not_before``;
+    each stale once the deadline's escalation (at ``escalated_at``) is due."""
+    if _escalated(s, subject):
+        return []  # a reminder left unsent as stale (see run_due) stays unsent
     offsets = (
         (s.policy.preparation_reminder,)
         if kind == ReminderKind.MEETING_PREPARATION
@@ -107,7 +117,7 @@ def _reminders(
             offset=offset,
             scheduled_for=at,
         )
-        steps.append(Due(at, REMIND, reminder_key(subject, offset), build))
+        steps.append(Due(at, REMIND, reminder_key(subject, offset), build, escalated_at))
     return steps
 
 
@@ -148,11 +158,11 @@ def _agreement_steps(s: RelationshipState) -> list[Due]:
     if agreement.recorded_at is not None:
         return []
     members = tuple(s.active_members())
+    at = durations.add(agreement.due_at, s.policy.overdue_after, zone=s.zone)
     steps = _reminders(
-        s, "agreement", agreement.due_at, ReminderKind.AGREEMENT, members, s.starts_at
+        s, "agreement", agreement.due_at, ReminderKind.AGREEMENT, members, s.starts_at, at
     )
     if not _escalated(s, "agreement"):
-        at = durations.add(agreement.due_at, s.policy.overdue_after, zone=s.zone)
         # Reasons name durations, not dates: the dates are in the event's own fields, and a
         # simulation shifted in time then reads the same.
         reason = f"group agreement not recorded {s.policy.overdue_after} after it was due"
@@ -180,10 +190,10 @@ def _meeting_steps(s: RelationshipState) -> list[Due]:
 def _open_meeting_steps(s: RelationshipState, slot: MeetingSlot) -> list[Due]:
     subject = f"meeting:{slot.number}"
     mentors = tuple(s.active_members(Role.MENTOR))
-    steps = _reminders(
-        s, subject, slot.due_at, ReminderKind.MEETING_PREPARATION, mentors, s.starts_at
-    )
     at = durations.add(slot.due_at, s.policy.meeting_record_grace, zone=s.zone)
+    steps = _reminders(
+        s, subject, slot.due_at, ReminderKind.MEETING_PREPARATION, mentors, s.starts_at, at
+    )
     reason = f"not recorded within {s.policy.meeting_record_grace} of its due date"
     build: Build = lambda f: [  # noqa: E731
         f.make(MeetingMissed, number=slot.number, reason=reason),
@@ -225,9 +235,9 @@ def _feedback_steps(s: RelationshipState, r: FeedbackRoundState) -> list[Due]:
         ]
         return [Due(r.opens_at, OPEN, f"{subject}:request", build)]
     missing = tuple(p for p in s.active_members() if p not in r.answers)
-    steps = _reminders(s, subject, r.due_at, ReminderKind.FEEDBACK, missing, r.opens_at)
+    at = durations.add(r.due_at, s.policy.overdue_after, zone=s.zone)
+    steps = _reminders(s, subject, r.due_at, ReminderKind.FEEDBACK, missing, r.opens_at, at)
     if missing and not _escalated(s, subject):
-        at = durations.add(r.due_at, s.policy.overdue_after, zone=s.zone)
         reason = (
             f"{r.round} feedback missing from {len(missing)} member(s)"
             f" {s.policy.overdue_after} after it was due"
@@ -236,13 +246,30 @@ def _feedback_steps(s: RelationshipState, r: FeedbackRoundState) -> list[Due]:
     return steps
 
 
-def _closure_step(s: RelationshipState) -> Due:
+def _paused_steps(s: RelationshipState) -> list[Due]:
+    assert s.paused_since is not None
+    steps = []
+    subject = "pause"
+    escalated = (e for e in s.escalations if e.kind == EscalationKind.PAUSED_TOO_LONG)
+    if not any(e.at >= s.paused_since for e in escalated):  # once per pause
+        at = durations.add(s.paused_since, s.policy.max_pause, zone=s.zone)
+        reason = f"paused for longer than {s.policy.max_pause} and not resumed"
+        members = tuple(s.active_members())
+        steps.append(_escalation(s, subject, EscalationKind.PAUSED_TOO_LONG, at, members, reason))
+    end = s.programme_ends_at or s.ends_at
+    steps.append(_closure_step(s, end, "the programme ended while the group was paused"))
+    return steps
+
+
+def _closure_step(
+    s: RelationshipState, at: datetime | None = None, reason: str = "end date reached"
+) -> Due:
     build: Build = lambda f: [  # noqa: E731
         f.make(
             RelationshipClosed,
             outcome=Outcome.COMPLETED,
-            reason="end date reached",
+            reason=reason,
             recipients=s.everyone(),
         )
     ]
-    return Due(s.ends_at, CLOSE, "closure", build)
+    return Due(at or s.ends_at, CLOSE, "closure", build)

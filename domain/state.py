@@ -108,6 +108,10 @@ class RelationshipState(_State):
     closure: Closure | None = None
     zone: ZoneOffsets | None = None
     """Where local dates are reckoned (see ``domain.localtime``); none: UTC."""
+    rules: int = 1
+    """The rules it runs by (``domain.events.RULES``), from its start."""
+    programme_ends_at: datetime | None = None
+    """The end no pause can move (rules 2): the relationship's end as it started."""
 
     @property
     def closed(self) -> bool:

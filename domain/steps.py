@@ -26,6 +26,9 @@ class Due(Generic[E]):
     """Tie-break between steps due at the same instant (lower first)."""
     key: str
     build: Callable[[EventFactory], list[E]]
+    stale_from: datetime | None = None
+    """A reminder is not sent once the escalation of its deadline is due too (after an outage,
+    "three days left" would arrive with the escalation)."""
 
 
 def next_wakeup(steps: list[Due[E]]) -> datetime | None:
@@ -38,11 +41,21 @@ def run_due(
     factory: EventFactory,
     pending: Callable[[S], list[Due[E]]],
     apply: Callable[[S, list[E]], S],
+    skip_stale: bool = False,
 ) -> list[E]:
-    """Every event due at ``factory.now``, in order, each step seeing the state the last left."""
+    """Every event due at ``factory.now``, in order, each step seeing the state the last left.
+
+    With ``skip_stale``, steps past their ``stale_from`` are left out (the escalation that makes
+    them stale is due in the same batch, and once recorded the schedule drops them).
+    """
+    now = factory.now
     events: list[E] = []
     for _ in range(10_000):
-        ready = [d for d in pending(state) if d.at <= factory.now]
+        ready = [
+            d
+            for d in pending(state)
+            if d.at <= now and not (skip_stale and d.stale_from is not None and d.stale_from <= now)
+        ]
         if not ready:
             return events
         step = min(ready, key=lambda d: (d.at, d.order, d.key))

@@ -93,6 +93,8 @@ def demo(
     Prints the groups, one group's timeline read back from the event store, and the auditor's
     checks.
     """
+    import asyncpg
+
     from mentorflow.demo import run_demo
     from mentorflow.demo_view import show_report
 
@@ -105,12 +107,15 @@ def demo(
         try:
             with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
                 maildir = server.maildir if server else None
-                report = asyncio.run(run_demo(url, update, mail, maildir))
+                migrate = settings.migrate or database_url is None
+                report = asyncio.run(run_demo(url, update, mail, maildir, migrate))
         finally:
             if server:
                 server.stop()
     except embedded.StackError as e:
         fail(str(e))
+    except asyncpg.PostgresError as e:
+        fail(f"the database refused the request: {e}")
     if json_output:
         print(report.model_dump_json(indent=2))
     else:
@@ -156,6 +161,8 @@ def simulate(
     seed gives the same results. Dates in the past are fine: the calendar is shifted to the
     virtual clock and reported back in the scenario's own dates.
     """
+    import asyncpg
+
     from domain.calendar import calendar
     from domain.programme_rules import earliest_launch, group_calendar_problem
     from mentorflow.programme_files import ProgrammeFileError, load_programme
@@ -173,12 +180,17 @@ def simulate(
         url, (mail, server) = _dry_run_stack(settings, database_url, send_mail)
         try:
             with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
-                report = asyncio.run(run_simulation(scenario, seed, url, update, mail))
+                # Its own database is always brought up to date; another only if allowed.
+                migrate = settings.migrate or database_url is None
+                run = run_simulation(scenario, seed, url, update, mail, migrate)
+                report = asyncio.run(run)
         finally:
             if server:
                 server.stop()
     except (ProgrammeFileError, embedded.StackError) as e:
         fail(str(e))
+    except asyncpg.PostgresError as e:
+        fail(f"the database refused the request: {e}")
     if json_output:
         print(report.model_dump_json(indent=2))
         return
@@ -402,6 +414,8 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
     """Connect, run one request, turn known refusals into the one-line error."""
     global _client_used
     _client_used = True
+    import asyncpg
+
     from mentorflow.deployment import WrongStoreError
     from mentorflow.hr_import.sync import SyncError
     from mentorflow.programme_files import ProgrammeFileError
@@ -425,6 +439,8 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
         WrongStoreError,
     ) as e:
         fail(str(e))
+    except asyncpg.PostgresError as e:
+        fail(f"the database refused the request: {e}")
 
 
 def _require_store(settings: Settings) -> None:
@@ -468,7 +484,7 @@ def programme_start(
         from mentorflow.deployment import check_same_store
 
         url = database_url(settings)
-        pool = await open_database(url)
+        pool = await open_database(url, settings.migrate)
         try:
             store = await check_same_store(client, pool, TASK_QUEUE, url)
             return await programmes.start(client, pool, prepared), url, store
@@ -522,13 +538,22 @@ def programme_sync(
     except ProgrammeFileError as e:
         fail(str(e))
 
+    from mentorflow.deployment import check_same_store
+    from workflows import TASK_QUEUE
+
+    settings = Settings()
+    _require_store(settings)
+
     async def go(client: "Client") -> tuple[sync.SyncPlan, sync.Applied | None]:
-        pool = await open_database(database_url(Settings()))
+        url = database_url(settings)
+        pool = await open_database(url, settings.migrate)
         try:
             state, contacts = await sync.load(client, pool, programme_id)
             plan = sync.plan(state, contacts, people)
             if dry_run or plan.empty:
                 return plan, None
+            # Contact details go to the directory the worker's deliveries read: only that one.
+            await check_same_store(client, pool, TASK_QUEUE, url)
             return plan, await sync.apply(client, pool, state, plan)
         finally:
             await pool.close()
@@ -570,7 +595,7 @@ def programme_status(
 
     async def read(client: "Client") -> "programmes.ProgrammeStatus":
         url = database_url(settings)
-        pool = await open_database(url)
+        pool = await open_database(url, settings.migrate)
         try:
             await check_same_store(client, pool, TASK_QUEUE, url, worker_needed=False)
             return await programmes.status(client, programme_id, pool)

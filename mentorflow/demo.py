@@ -27,9 +27,13 @@ def scenario_path() -> Path:
 
 
 async def run_demo(
-    database_url: str, progress: Progress, mail: SmtpConfig, maildir: Path | None
+    database_url: str,
+    progress: Progress,
+    mail: SmtpConfig,
+    maildir: Path | None,
+    migrate_schema: bool = True,
 ) -> DemoReport:
-    report = await simulate(scenario_path(), None, database_url, progress, mail)
+    report = await simulate(scenario_path(), None, database_url, progress, mail, migrate_schema)
     return DemoReport(
         simulation=report,
         database_url=database_url,

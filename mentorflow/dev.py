@@ -32,7 +32,7 @@ async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[st
         if settings.database_url is None:
             stack.callback(embedded.stop_postgres, settings.data_dir)
         url = database_url(settings)
-        pool = await open_database(url)
+        pool = await open_database(url, settings.migrate)
         stack.push_async_callback(pool.close)
         try:
             env = await embedded.start_dev_server(

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
@@ -128,6 +129,8 @@ async def start_dev_server(
         port=port,
         ui_port=ui_port,
         dev_server_extra_args=["--db-filename", str(db_file)] if db_file else [],
+        # The SDK's default (5 s) is too short on a busy 2-core machine.
+        dev_server_startup_timeout=timedelta(seconds=60),
     )
 
 

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     mail_sender: str = "Mentorflow <mentorflow@localhost>"
     """MENTORFLOW_MAIL_SENDER: the From of every message; Message-IDs use its domain."""
 
+    audit_key_fingerprint: str | None = None
+    """MENTORFLOW_AUDIT_KEY_FINGERPRINT: the checkpoint key auditors trust (``SHA256:...``)."""
     migrate: bool = True
     """MENTORFLOW_MIGRATE: apply migrations at start; false for a worker that is not the owner."""
     health_port: int | None = None

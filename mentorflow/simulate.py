@@ -30,7 +30,14 @@ from temporalio.testing import WorkflowEnvironment
 from activities.mail.smtp import SmtpConfig
 from domain import durations
 from domain.calendar import calendar, shifted
-from domain.commands import RecordAgreement, RecordMeeting, SubmitFeedback, Withdraw
+from domain.commands import (
+    Pause,
+    RecordAgreement,
+    RecordMeeting,
+    Resume,
+    SubmitFeedback,
+    Withdraw,
+)
 from domain.events import from_record
 from domain.localtime import local_date
 from domain.model import Role
@@ -38,7 +45,7 @@ from domain.programme import ProgrammeFile
 from domain.programme_events import ProgrammeReport, programme_event_from_record
 from domain.programme_rules import ApproveMatching, MarkTrained, Remove
 from domain.programme_state import ProgrammeState, fold_programme
-from domain.scenario import Behaviour
+from domain.scenario import Behaviour, ScriptedAction
 from domain.state import RelationshipState
 from domain.summary import summarise
 from mentorflow import embedded
@@ -108,8 +115,11 @@ class Simulation:
         self.actions: Counter[str] = Counter()
         self._queue: list[_Planned] = []
         self._seq = itertools.count()
+        # A scripted answer replaces the drawn one, as a scripted skip does.
         self._skips = {
-            (s.person, s.round) for s in self.behaviour.script if s.action == "skip_feedback"
+            (s.person, s.round)
+            for s in self.behaviour.script
+            if s.action in ("skip_feedback", "submit_feedback")
         }
 
     def skips(self, person: str, feedback_round: str) -> bool:
@@ -171,41 +181,113 @@ def _plan_programme(
             command = MarkTrained(by=coordinator, person_id=mentor, trained_on=trained_on)
             sim.plan(at, partial(sim.update, handle, ProgrammeWorkflow.mark_trained, command))
     approve_at = cal.matching_at
-    if state.programme.matching.approval == "coordinator":
+    scripted_approval = any(a.action == "approve_matching" for a in b.script)
+    if state.programme.matching.approval == "coordinator" and not scripted_approval:
         approve_at = durations.add(cal.matching_at, b.coordinator_approval_delay)
         approve = ApproveMatching(by=coordinator, reason="simulated coordinator")
         sim.plan(
             approve_at, partial(sim.update, handle, ProgrammeWorkflow.approve_matching, approve)
         )
+    if scripted_approval:
+        approve_at = max(
+            _scripted_at(sim, a, cal.starts_at.tzinfo)
+            for a in b.script
+            if a.action == "approve_matching"
+        )
     sim.plan(approve_at + timedelta(hours=1), partial(_discover_groups, sim, handle))
     for scripted in sim.behaviour.script:
-        if scripted.action == "withdraw" and scripted.date is not None:
-            at = (
-                datetime.combine(scripted.date, datetime.min.time(), cal.starts_at.tzinfo)
-                + sim.shift
-                + timedelta(hours=12)
-            )
-            sim.plan(
-                at, partial(_withdraw, sim, handle, scripted.person, scripted.reason or "scripted")
-            )
+        if scripted.date is not None:
+            at = _scripted_at(sim, scripted, cal.starts_at.tzinfo)
+            sim.plan(at, partial(_act_as_scripted, sim, handle, scripted))
 
 
-async def _withdraw(
-    sim: Simulation, handle: WorkflowHandle[Any, Any], person: str, reason: str
+def _scripted_at(sim: Simulation, scripted: ScriptedAction, tz: Any) -> datetime:
+    """Noon (UTC) of the scripted date, in the simulation's shifted calendar."""
+    assert scripted.date is not None
+    return (
+        datetime.combine(scripted.date, datetime.min.time(), tz) + sim.shift + timedelta(hours=12)
+    )
+
+
+async def _act_as_scripted(
+    sim: Simulation, handle: WorkflowHandle[Any, Any], a: ScriptedAction
 ) -> None:
-    """In a group: withdraw from it. Not in one: leave the programme (refused after matching)."""
+    """Send the Update the real person would send, with the script's data."""
     state: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
-    for rid, group in state.launched.items():
-        if person in (*group.mentors, *group.mentees) and group.outcome is None:
-            relationship = sim.env.client.get_workflow_handle(workflow_id(rid))
-            await sim.update(
-                relationship,
-                RelationshipWorkflow.withdraw,
-                Withdraw(person_id=person, by=person, reason=reason),
+    coordinator = state.programme.coordinator.id
+    member = a.member or a.person
+    days = timedelta(days=sim.shift.days)  # scenario dates -> the shifted calendar's
+    reason = a.reason or "scripted"
+    if a.action == "approve_matching":
+        approve = ApproveMatching(by=a.person, reason=a.reason)
+        await sim.update(handle, ProgrammeWorkflow.approve_matching, approve)
+        return
+    if a.action == "mark_trained":
+        assert a.date is not None
+        trained_on = (a.trained_on or a.date) + days
+        command = MarkTrained(by=a.person, person_id=member, trained_on=trained_on)
+        await sim.update(handle, ProgrammeWorkflow.mark_trained, command)
+        return
+    if a.action == "remove":
+        await sim.update(
+            handle, ProgrammeWorkflow.remove, Remove(by=a.person, person_id=member, reason=reason)
+        )
+        return
+    group = _group_of(sim, state, member)
+    if group is None:
+        if a.action == "withdraw":  # not in a group: leave the programme (refused after matching)
+            remove = Remove(by=coordinator, person_id=member, reason=reason)
+            await sim.update(handle, ProgrammeWorkflow.remove, remove)
+        else:
+            sim.actions["refused:not_a_member"] += 1  # there is no group to act in
+        return
+    update, command = _group_command(a, member, days)
+    await sim.update(group, update, command)
+
+
+def _group_of(
+    sim: Simulation, state: ProgrammeState, person: str
+) -> WorkflowHandle[Any, Any] | None:
+    """The group ``person`` is in (the open one first); none if never placed in one."""
+    groups = sorted(
+        (g.outcome is not None, rid)
+        for rid, g in state.launched.items()
+        if person in (*g.mentors, *g.mentees)
+    )
+    if not groups:
+        return None
+    return sim.env.client.get_workflow_handle(workflow_id(groups[0][1]))
+
+
+def _group_command(a: ScriptedAction, member: str, days: timedelta) -> tuple[Any, Any]:
+    assert a.date is not None
+    match a.action:
+        case "record_agreement":
+            goals = a.goals or ("scripted goals",)
+            agreement = RecordAgreement(by=a.person, goals=goals, agreement=a.text or "scripted")
+            return RelationshipWorkflow.record_agreement, agreement
+        case "record_meeting":
+            meeting = RecordMeeting(
+                by=a.person,
+                held_on=(a.held_on or a.date) + days,
+                held=a.held,
+                attendees=(a.attendees or (a.person,)) if a.held else (),
+                reason=None if a.held else (a.reason or "scripted"),
             )
-            return
-    remove = Remove(by=state.programme.coordinator.id, person_id=person, reason=reason)
-    await sim.update(handle, ProgrammeWorkflow.remove, remove)
+            return RelationshipWorkflow.record_meeting, meeting
+        case "submit_feedback":
+            assert a.round is not None
+            answers = a.answers or {"useful": "yes"}
+            return RelationshipWorkflow.submit_feedback, SubmitFeedback(
+                by=a.person, round=a.round, answers=answers
+            )
+        case "withdraw":
+            withdraw = Withdraw(person_id=member, by=a.person, reason=a.reason or "scripted")
+            return RelationshipWorkflow.withdraw, withdraw
+        case "pause":
+            return RelationshipWorkflow.pause, Pause(by=a.person, reason=a.reason or "scripted")
+        case _:
+            return RelationshipWorkflow.resume, Resume(by=a.person)
 
 
 async def _discover_groups(sim: Simulation, handle: WorkflowHandle[Any, Any]) -> None:
@@ -222,12 +304,15 @@ def _plan_relationship(
 ) -> None:
     b, rng = sim.behaviour, sim.rng
     mentors, members = s.active_members(Role.MENTOR), s.active_members()
-    if rng.random() < b.agreement_on_time:
+    scripted_agreement = any(
+        a.action == "record_agreement" and (a.member or a.person) in members for a in b.script
+    )
+    if rng.random() < b.agreement_on_time and not scripted_agreement:
         at = s.starts_at + (s.agreement.due_at - s.starts_at) * rng.uniform(0.1, 0.9)
         agree = RecordAgreement(by=mentors[0], goals=("shared goals",), agreement="simulated")
         sim.plan(at, partial(sim.update, handle, RelationshipWorkflow.record_agreement, agree))
     for n in itertools.count(1):
-        due = durations.add(s.meeting_anchor, s.policy.cadence, n)
+        due = durations.add(s.meeting_anchor, s.policy.cadence, n, zone=s.zone)
         if due >= s.ends_at:
             break
         held = rng.random() < b.meeting_held
@@ -241,7 +326,10 @@ def _plan_relationship(
             if sim.skips(member, feedback.round):
                 continue
             window = feedback.due_at - feedback.opens_at
-            late_window = durations.add(feedback.due_at, s.policy.overdue_after) - feedback.due_at
+            late_window = (
+                durations.add(feedback.due_at, s.policy.overdue_after, zone=s.zone)
+                - feedback.due_at
+            )
             if r < b.feedback_on_time:
                 at = feedback.opens_at + window * rng.uniform(0.05, 0.95)
             elif r < b.feedback_on_time + b.feedback_late:
@@ -267,12 +355,17 @@ async def _record_meeting(
 
 
 async def simulate(
-    file: Path, seed: int | None, database_url: str, progress: Progress, mail: SmtpConfig
+    file: Path,
+    seed: int | None,
+    database_url: str,
+    progress: Progress,
+    mail: SmtpConfig,
+    migrate_schema: bool = True,
 ) -> SimulationReport:
     scenario = load_programme(file)
     behaviour = scenario.behaviour or Behaviour()
     seed = behaviour.seed if seed is None else seed
-    pool = await open_database(database_url)
+    pool = await open_database(database_url, migrate_schema)
     try:
         async with await embedded.start_time_skipping() as env:
             task_queue = f"simulate-{uuid.uuid4()}"
@@ -302,6 +395,12 @@ async def _simulate(
     # Whole days, so that the scenario's local midnights stay local midnights (the zone's
     # offsets move with the calendar: see ``shifted``).
     shift = timedelta(days=math.ceil(shift / timedelta(days=1)))
+    # The run then starts exactly LEAD before the first date (the clock skips there), so every
+    # time reported back is the same from run to run.
+    now = min(cal.starts_at, cal.training_deadline, cal.matching_at) - LEAD + shift
+    ahead = now - await env.get_current_time()
+    if ahead > timedelta(0):
+        await env.sleep(ahead)
     virtual = shifted(cal, shift)
     handle = await env.client.start_workflow(
         ProgrammeWorkflow.run,

@@ -76,6 +76,14 @@ async def test_archived_histories_replay_and_an_incompatible_change_is_named(poo
     assert all(f.workflow_id == wid and "ondetermin" in f.error for f in changed.failures)
 
 
+def public_key_of(pem: Path) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(pem.read_bytes(), password=None)
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw.hex()
+
+
 def audit(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MENTORFLOW_DATABASE_URL": database_url}
     return subprocess.run(
@@ -123,7 +131,10 @@ def test_the_audit_commands_answer_and_refuse_in_one_line(database_url, ran, tmp
     taken = audit(database_url, "checkpoint", "--key", str(key))
     assert taken.returncode == 0, taken.stderr
     cp.write_text(taken.stdout)
-    whole = audit(database_url, "verify", "--all", "--checkpoint", str(cp), "--json")
+    trusted = public_key_of(key)  # the auditor's own copy, not the checkpoint's
+    whole = audit(
+        database_url, "verify", "--all", "--checkpoint", str(cp), "--public-key", trusted, "--json"
+    )
     assert whole.returncode == 0, whole.stdout + whole.stderr
     assert json.loads(whole.stdout)["checkpoint"] == "ok"
 

@@ -120,15 +120,17 @@ def test_reminders_go_only_to_those_who_have_not_answered():
 
 
 def test_pause_moves_every_deadline_ahead_by_its_length():
-    """Ten days paused: the agreement due date, the next meeting and the end move ten days."""
+    """Ten days paused: the agreement due date and the next meeting move ten days; the end does
+    not (a group never ends after its programme)."""
     clock = Clock()
     before = clock.state.model_copy(deep=True)
     clock.act(START + timedelta(days=5), Pause(by="m1", reason="summer"))
-    assert next_wakeup(clock.state) is None  # nothing fires while paused
+    # While paused only the escalation of a pause too long (P60D) and the end can fire.
+    assert next_wakeup(clock.state) == START + timedelta(days=65)
     clock.act(START + timedelta(days=15), Resume(by="m1"))
     assert clock.state.agreement.due_at == before.agreement.due_at + timedelta(days=10)
     assert clock.state.meetings[0].due_at == utc(2026, 2, 1, 9) + timedelta(days=10)
-    assert clock.state.ends_at == END + timedelta(days=10)
+    assert clock.state.ends_at == END
 
 
 @pytest.mark.parametrize(

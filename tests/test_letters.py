@@ -31,6 +31,8 @@ from domain.factory import EventFactory
 from domain.matching import MatchingResult
 from domain.programme_events import (
     ApprovalEscalated,
+    GroupFinding,
+    GroupsChecked,
     MatchingProposed,
     Milestone,
     MilestoneReached,
@@ -166,6 +168,14 @@ def programme_cases():
         f.make(ApprovalEscalated, reason="r", scheduled_for=at, recipients=hr),
         f.make(MilestoneReached, milestone=Milestone.MIDPOINT_SURVEY, recipients=("a1",)),
         f.make(MilestoneReached, milestone=Milestone.CLOSING_INVITATION, recipients=("a1",)),
+        f.make(
+            GroupsChecked,
+            findings=(
+                GroupFinding(relationship_id="g:1", status="failed", reason="its workflow failed"),
+                GroupFinding(relationship_id="g:2", status="completed", reason="end date reached"),
+            ),
+            recipients=hr,
+        ),
         f.make(ProgrammeClosed, report=report, recipients=hr),
     ]
     entry = ProgrammeEntry(p.id, p.name, p.timezone, p.coordinator.id)

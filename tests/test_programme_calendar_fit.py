@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from domain.calendar import calendar
 from domain.errors import RuleViolation
+from domain.programme import Matching
 from domain.programme_rules import ApproveMatching, decide, earliest_launch, group_calendar_problem
 from mentorflow.cli import app
 from mentorflow.programmes import ProgrammeError, prepare
@@ -72,3 +73,14 @@ def test_the_pilot_fits_from_its_earliest_launch():
     p = pilot()
     cal = calendar(p)
     assert group_calendar_problem(p, cal, earliest_launch(cal)) is None
+
+
+def test_automatic_approval_never_launches_groups_that_cannot_run():
+    """Matching a month before the end (a file `start` would refuse): not approved by itself."""
+    late = pilot(approval="automatic").model_copy(
+        update={"matching": Matching(runs_on=date(2027, 5, 1), approval="automatic")}
+    )
+    run = ProgrammeRun(late)
+    run.run_until(datetime(2027, 5, 2, tzinfo=UTC))
+    assert run.state.phase == "approval" and run.state.approved is None
+    assert [e.type for e in run.events].count("matching_approved") == 0

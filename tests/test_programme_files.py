@@ -105,8 +105,9 @@ def test_the_example_programme_loads_with_its_people_and_policy():
         (
             "action: withdraw,",
             "action: vanish,",
-            "behaviour.script[1].action: 'vanish' is not allowed:"
-            " use 'withdraw' or 'skip_feedback'",
+            "behaviour.script[1].action: 'vanish' is not allowed: use 'record_agreement',"
+            " 'record_meeting', 'submit_feedback', 'withdraw', 'pause', 'resume', 'skip_feedback',"
+            " 'approve_matching', 'mark_trained' or 'remove'",
         ),
         (
             "{date: 2021-02-10, person: a3,",

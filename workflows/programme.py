@@ -21,14 +21,14 @@ with workflow.unsafe.imports_passed_through():
     # pydantic's EmailStr imports email_validator on first use; load it with the workflow so the
     # sandbox passes it through instead of re-importing it inside a workflow task.
     import email_validator  # noqa: F401
-    from activities.launching import Launcher
+    from activities.launching import CheckGroupsInput, GroupInspector, Launcher
     from activities.matching import ProposeMatchingInput, propose_matching
     from activities.record_keeping import (
         AppendProgrammeEventsInput,
         ReadEventsInput,
         RecordKeeping,
     )
-    from activities.reporting import Reporting, ReportInput
+    from activities.reporting import ClosureInput, RecordedClosure, Reporting, ReportInput
     from domain import programme_rules as rules
     from domain.errors import RuleViolation
     from domain.factory import EventFactory
@@ -60,6 +60,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.relationship import RELATIONSHIP_ENDED
 
 
+LIVENESS_PATCH = "programme-liveness"
+"""Runs recorded before it neither check their groups after the end nor verify reports."""
+
+
+def _liveness() -> bool:
+    return workflow.patched(LIVENESS_PATCH)
+
+
 @workflow.defn
 class ProgrammeWorkflow:
     @workflow.init
@@ -81,6 +89,7 @@ class ProgrammeWorkflow:
             while not await self._step(lambda: [] if self._state is not None else [started]):
                 await self._sleep_before_trying_again()
         await plumbing.archive_previous_run()
+        _liveness()  # decided once per run, at its start (see LIVENESS_PATCH)
         phase = self.state().phase
         while True:
             if not await self._step(
@@ -151,12 +160,17 @@ class ProgrammeWorkflow:
     @workflow.signal(name=RELATIONSHIP_ENDED)
     async def relationship_ended(self, result: RelationshipResult) -> None:
         await workflow.wait_condition(lambda: self._state is not None)
+        outcome, reason = result.outcome, result.reason
+        if _liveness():
+            recorded = await self._recorded_closure(result.relationship_id)
+            if recorded is None:
+                workflow.logger.warning(
+                    "relationship_ended_unconfirmed", extra={"id": result.relationship_id}
+                )
+                return
+            outcome, reason = recorded.outcome, recorded.reason
         ended = lambda: rules.relationship_ended(  # noqa: E731 - decided again on each try
-            self.state(),
-            result.relationship_id,
-            result.outcome,
-            result.reason,
-            plumbing.factory(),
+            self.state(), result.relationship_id, outcome, reason, plumbing.factory()
         )
         while not await self._step(ended):
             await self._sleep_before_trying_again()
@@ -182,12 +196,26 @@ class ProgrammeWorkflow:
                 return False
         return True
 
+    async def _recorded_closure(self, relationship_id: str) -> "RecordedClosure | None":
+        """The group's closure from its own stream (a signal proves nothing about its sender)."""
+        while True:
+            try:
+                return await workflow.execute_activity_method(
+                    Reporting.recorded_closure,
+                    ClosureInput(relationship_id=relationship_id),
+                    start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
+                    retry_policy=plumbing.RECORD_RETRY,
+                )
+            except ActivityError as e:
+                workflow.logger.warning("step_failed", extra={"error": str(e)})
+                await self._sleep_before_trying_again()
+
     async def _sleep_before_trying_again(self) -> None:
         await clock.sleep_until(workflow.now() + plumbing.TRY_AGAIN_AFTER, lambda: False)
 
     async def _act(self) -> None:
         """Carry out the I/O step that is due, if any."""
-        action = rules.next_action(self.state())
+        action = rules.next_action(self.state(), _liveness())
         if action is None or action[0] > workflow.now():
             return
         match action[1]:
@@ -195,8 +223,20 @@ class ProgrammeWorkflow:
                 await self._match()
             case Action.LAUNCH:
                 await self._launch()
+            case Action.CHECK_GROUPS:
+                await self._check_groups()
             case Action.CLOSE:
                 await self._close()
+
+    async def _check_groups(self) -> None:
+        """After the end: ask Temporal about the groups that never reported back."""
+        checked = await workflow.execute_activity_method(
+            GroupInspector.check_relationships,
+            CheckGroupsInput(relationship_ids=self.state().open_relationships()),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=plumbing.RECORD_RETRY,
+        )
+        await self._record(rules.groups_checked(self.state(), checked.findings, plumbing.factory()))
 
     async def _match(self) -> None:
         s = self.state()
@@ -246,6 +286,8 @@ class ProgrammeWorkflow:
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=plumbing.RECORD_RETRY,
         )
+        if s.ended_abnormally():
+            report = report.model_copy(update={"ended_abnormally": s.ended_abnormally()})
         closed = plumbing.factory().make(
             ProgrammeClosed, report=report, recipients=(s.programme.coordinator.id,)
         )
@@ -328,4 +370,4 @@ class ProgrammeWorkflow:
 
     async def _sleep_until_next_step(self) -> None:
         self._woken = False
-        await clock.sleep_until(rules.next_wakeup(self.state()), lambda: self._woken)
+        await clock.sleep_until(rules.next_wakeup(self.state(), _liveness()), lambda: self._woken)

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         Withdraw,
     )
     from domain.errors import RuleViolation
-    from domain.events import RelationshipEvent
+    from domain.events import RULES, RelationshipEvent
     from domain.factory import EventFactory
     from domain.fold import apply, fold
     from domain.state import RelationshipState
@@ -38,6 +38,9 @@ with workflow.unsafe.imports_passed_through():
         RelationshipResult,
         workflow_id,
     )
+
+LIVENESS_PATCH = "relationship-liveness"
+"""Runs recorded before it send stale reminders after an outage (see ``steps.Due.stale_from``)."""
 
 RELATIONSHIP_ENDED = "relationship_ended"
 """The signal a relationship sends to ``spec.report_to`` when it closes."""
@@ -54,12 +57,15 @@ class RelationshipWorkflow:
         self._woken = False
         # The last append failed in a way that may have committed: read the stream before deciding.
         self._in_doubt = False
+        self._liveness = False
 
     @workflow.run
     async def run(self, input: RelationshipInput) -> RelationshipResult:
+        self._liveness = workflow.patched(LIVENESS_PATCH)  # decided once per run, at its start
         if self._state is None:
             try:
-                started = commands.start(self._spec, plumbing.factory())
+                rules = RULES if self._liveness else 1
+                started = commands.start(self._spec, plumbing.factory(), rules)
             except RuleViolation as e:
                 raise plumbing.rejected(e) from e
             # Under the lock: an Update may arrive while the start is being delivered.
@@ -68,7 +74,7 @@ class RelationshipWorkflow:
         await plumbing.archive_previous_run()
         phase = self.state().phase
         while True:
-            if not await self._step(lambda: schedule.due_events(self.state(), plumbing.factory())):
+            if not await self._step(self._due_events):
                 await self._sleep_before_trying_again()
                 continue
             if self.state().closed:
@@ -177,6 +183,9 @@ class RelationshipWorkflow:
                 workflow.logger.warning("step_not_recorded", extra={"error": str(e)})
                 return False
         return True
+
+    def _due_events(self) -> list[RelationshipEvent]:
+        return schedule.due_events(self.state(), plumbing.factory(), skip_stale=self._liveness)
 
     async def _sleep_before_trying_again(self) -> None:
         await clock.sleep_until(workflow.now() + plumbing.TRY_AGAIN_AFTER, lambda: False)

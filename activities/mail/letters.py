@@ -55,6 +55,7 @@ KINDS = (
     "approval_escalated",
     "midpoint_survey",
     "closing_invitation",
+    "groups_checked",
     "programme_closed",
     # both
     "delivery_failed",

@@ -150,6 +150,14 @@ def verify(
         Path | None,
         typer.Option(help="A checkpoint file from `audit checkpoint`: the log must extend it."),
     ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key",
+            help="The checkpoint key you trust (hex, or a file with it or its PEM); default"
+            " MENTORFLOW_AUDIT_KEY_FINGERPRINT.",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Check hash chains, versions and positions; replay archived Temporal histories.
@@ -163,13 +171,22 @@ def verify(
         fail("give a relationship id or --all (not both)")
     if checkpoint is not None and relationship_id is not None:
         fail("--checkpoint checks the whole log: use it with --all")
+    trusted_key, trusted_fingerprint = _trusted(checkpoint, public_key)
 
     def progress(done: int, total: int) -> None:
         if not json_output and sys.stderr.isatty():
             print(f"\r  {done:,} of {total:,} events", end="", file=sys.stderr, flush=True)
 
     report = _with_store(
-        lambda pool: run_verify(pool, WORKFLOWS, relationship_id, checkpoint, progress)
+        lambda pool: run_verify(
+            pool,
+            WORKFLOWS,
+            relationship_id,
+            checkpoint,
+            progress,
+            trusted_key,
+            trusted_fingerprint,
+        )
     )
     if json_output:
         print(report.model_dump_json(indent=2))
@@ -189,10 +206,33 @@ def verify(
         for f in h.failures:
             print(f"  {f.workflow_id} run {f.run_id}: {f.error}")
         if report.checkpoint is not None:
-            print(f"checkpoint: {report.checkpoint}")
+            print(f"checkpoint: {report.checkpoint} (trusted key {report.checkpoint_key})")
         print(f"{'OK' if report.ok else 'FAILED'} in {report.seconds:.2f} s")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _trusted(checkpoint: Path | None, public_key: str | None) -> tuple[str | None, str | None]:
+    """The key a checkpoint is checked with: given, or configured; refused when neither."""
+    from mentorflow.audit.checkpoint import UntrustedKey, trusted_public_key
+    from mentorflow.settings import Settings
+
+    if checkpoint is None:
+        if public_key is not None:
+            fail("--public-key goes with --checkpoint")
+        return None, None
+    if public_key is not None:
+        try:
+            return trusted_public_key(public_key), None
+        except (UntrustedKey, OSError) as e:
+            fail(str(e))
+    configured = Settings().audit_key_fingerprint
+    if configured is None:
+        fail(
+            "--checkpoint needs a key you trust, apart from the checkpoint file: --public-key,"
+            " or MENTORFLOW_AUDIT_KEY_FINGERPRINT"
+        )
+    return None, configured
 
 
 @audit_app.command("checkpoint")
@@ -206,7 +246,7 @@ def checkpoint(
 
     The log is verified first: a checkpoint of a broken log is refused.
     """
-    from mentorflow.audit.checkpoint import load_or_create_key, sign
+    from mentorflow.audit.checkpoint import UntrustedKey, fingerprint, load_or_create_key, sign
     from mentorflow.settings import Settings
     from store.integrity import verify_log
 
@@ -215,8 +255,16 @@ def checkpoint(
             log = await verify_log(conn)
         if log.broken is not None:
             fail(f"the log is broken, no checkpoint: {log.broken.problem}")
-        signing_key = load_or_create_key(key or Settings().data_dir / "audit-key.pem")
+        try:
+            signing_key = load_or_create_key(key or Settings().data_dir / "audit-key.pem")
+        except (UntrustedKey, OSError) as e:
+            fail(str(e))
         taken = sign(signing_key, log.head_position, log.head_hash, datetime.now(UTC))
+        # For the auditor to keep apart from the file: verify takes it as --public-key.
+        print(
+            f"signed with key {fingerprint(taken.public_key)} (public key {taken.public_key})",
+            file=sys.stderr,
+        )
         return taken.model_dump_json(indent=2)
 
     print(_with_store(take))

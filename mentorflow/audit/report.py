@@ -10,7 +10,7 @@ import asyncpg
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel
 
-from mentorflow.audit.checkpoint import Checkpoint, check
+from mentorflow.audit.checkpoint import Checkpoint, check, fingerprint
 from mentorflow.audit.histories import HistoryReplay, replay_archived
 from mentorflow.audit.records import (
     AuditError,
@@ -35,6 +35,8 @@ class AuditReport(BaseModel):
     histories: HistoryReplay
     checkpoint: str | None
     """``ok``, or what is wrong with the log against the checkpoint; None without one."""
+    checkpoint_key: str | None = None
+    """The fingerprint of the trusted key the checkpoint was checked with."""
     seconds: float
 
 
@@ -44,6 +46,8 @@ async def verify(
     relationship_id: str | None = None,
     checkpoint_file: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    trusted_key: str | None = None,
+    trusted_fingerprint: str | None = None,
 ) -> AuditReport:
     started = time.perf_counter()
     relationship_id = relationship_id and relationship_id_of(relationship_id)
@@ -55,10 +59,12 @@ async def verify(
             if log.events == 0:
                 raise AuditError(f"no relationship {relationship_id!r} in the event store")
         log.seconds = round(time.perf_counter() - started, 3)
-        checkpoint = None
+        checkpoint = checkpoint_key = None
         if checkpoint_file is not None:
-            problem = await check(conn, load_checkpoint(checkpoint_file))
+            taken = load_checkpoint(checkpoint_file)
+            problem = await check(conn, taken, trusted_key, trusted_fingerprint)
             checkpoint = problem or "ok"
+            checkpoint_key = fingerprint(trusted_key) if trusted_key else trusted_fingerprint
     ids = None if relationship_id is None else [workflow_id(relationship_id)]
     histories = await replay_archived(pool, workflows, ids)
     return AuditReport(
@@ -67,6 +73,7 @@ async def verify(
         log=log.as_json(),
         histories=histories,
         checkpoint=checkpoint,
+        checkpoint_key=checkpoint_key,
         seconds=round(time.perf_counter() - started, 3),
     )
 

@@ -1,0 +1,88 @@
+"""A scenario's script can say every action a person can take, with its data.
+
+Scripts knew only ``withdraw`` and ``skip_feedback``. Now every action of a member (record the
+agreement or a meeting, answer feedback, withdraw, pause, resume) and of the coordinator
+(approve the matching, mark a mentor trained, remove a participant; pause, resume or withdraw
+for a ``member``) is sent as the real Update, refused with its reason when the rules say so and
+counted in ``actions`` by that reason.
+"""
+
+from pathlib import Path
+
+import yaml
+
+from domain.events import from_record
+from mentorflow.simulate import simulate
+from store.event_store import EventStore
+from workflows.messages import workflow_id
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
+
+SCRIPT = [
+    {"date": "2020-08-20", "person": "hr1", "action": "mark_trained", "member": "m4"},
+    {"date": "2020-09-03", "person": "hr1", "action": "approve_matching", "reason": "as proposed"},
+    {
+        "date": "2020-09-10",
+        "person": "m1",
+        "action": "record_agreement",
+        "text": "monthly, Tuesdays",
+        "goals": ["leadership", "payroll"],
+    },
+    {"date": "2020-09-12", "person": "a1", "action": "record_agreement", "text": "again"},
+    {
+        "date": "2020-10-01",
+        "person": "m1",
+        "action": "record_meeting",
+        "held_on": "2020-10-01",
+        "attendees": ["m1", "a1"],
+    },
+    {"date": "2020-11-10", "person": "a1", "action": "pause", "reason": "parental leave"},
+    {"date": "2020-11-20", "person": "hr1", "action": "resume", "member": "a1"},
+    {
+        "date": "2021-05-05",
+        "person": "a1",
+        "action": "submit_feedback",
+        "round": "midpoint",
+        "answers": {"useful": "very"},
+    },
+    {"date": "2021-05-06", "person": "a1", "action": "submit_feedback", "round": "final"},
+    {"date": "2021-01-10", "person": "nobody", "action": "withdraw", "reason": "not here"},
+    {"date": "2021-01-11", "person": "nobody", "action": "pause", "reason": "not here"},
+]
+
+
+async def test_every_scripted_action_is_the_real_update(mail, tmp_path, database_url, pool):
+    """Each scripted action lands as the event the real one records, in the person's group;
+    what the rules refuse is counted by its reason."""
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["behaviour"].update(
+        script=SCRIPT, training_completion=0, meeting_held=0, feedback_on_time=0, feedback_late=0
+    )
+    path = tmp_path / "scripted.yaml"
+    path.write_text(yaml.safe_dump(data))
+    report = await simulate(path, None, database_url, lambda *_: None, mail.config)
+
+    assert report.actions == {
+        "accepted": 7,
+        "refused:duplicate": 1,  # a1's second agreement
+        "refused:round_not_open": 1,  # the final round opens in November
+        "refused:matching_done": 1,  # withdrawing someone never placed: removal, after matching
+        "refused:not_a_member": 1,  # pausing a group one is not in
+    }
+    [group] = [r for r in report.relationships if "a1" in r.mentees]
+    events = [
+        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
+        for r in await EventStore(pool).read_stream(workflow_id(group.id))
+    ]
+    by_type = {e.type: e for e in events if e.actor != "system"}
+    agreement = by_type["agreement_recorded"]
+    assert (agreement.actor, agreement.agreement, agreement.goals) == (
+        "m1",
+        "monthly, Tuesdays",
+        ("leadership", "payroll"),
+    )
+    meeting = by_type["meeting_recorded"]
+    assert (meeting.actor, meeting.number, meeting.attendees) == ("m1", 1, ("m1", "a1"))
+    assert (by_type["paused"].actor, by_type["resumed"].actor) == ("a1", "hr1")
+    assert by_type["feedback_submitted"].answers == {"useful": "very"}
+    assert group.meetings_held == 1
