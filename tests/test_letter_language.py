@@ -269,3 +269,20 @@ def test_groups_are_numbered_dates_are_the_days_written_and_the_coordinator_is_n
     assert "Heidi Virta, Emma Berg" in asks and "Sami Salo" in asks
     assert "mentorflow programme approve-matching" in asks
     assert "mentorflow programme approve-matching" not in proposals[1].body  # automatic
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_participants_letters_end_with_the_coordinator_and_the_guide(locale):
+    from activities.mail import letters as module
+
+    started = relationship_cases()[0]
+    entry = ProgrammeEntry("test", "Mentorointi 2026", ZONE, COORDINATOR)
+    contacts = {p: Contact(p, n, f"{p}@example.org", locale) for p, n in NAMES.items()}
+    o = occasion("relationship_started", started[0], started, entry, contacts)
+    guide = "https://mentoring.example.org/guide"
+    letter = Stationery(guide_url=guide).write(o, contacts["a1"])
+    footer = letter.body.split("\n-- \n")[1]
+    assert NAMES[COORDINATOR] in footer and footer.endswith(f"{guide}\n")
+    assert footer.split("\n")[0] == module.FOOTERS[locale][0].format(coordinator=NAMES[COORDINATOR])
+    to_coordinator = Stationery(guide_url=guide).write(o, contacts[COORDINATOR])
+    assert "\n-- \n" not in to_coordinator.body
