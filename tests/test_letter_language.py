@@ -33,6 +33,9 @@ from domain.matching import MatchingResult, ProposedGroup, Unmatched
 from domain.model import Role
 from domain.programme_events import (
     ApprovalEscalated,
+    GroupFinding,
+    GroupsChecked,
+    GroupStatus,
     MatchingProposed,
     Milestone,
     MilestoneReached,
@@ -72,6 +75,8 @@ REASONS = {
     "untrained": "not trained by 2026-08-20",
     "no_room": "no room: every compatible group is full (too few trained mentors)",
     "no_contact": "no contact details in the directory",
+    "paused": "paused for longer than P60D and not resumed",
+    "ended_paused": "the programme ended while the group was paused",
 }
 
 ENGLISH = re.compile(
@@ -149,6 +154,8 @@ def relationship_cases():
         [*base, escalation(EscalationKind.AGREEMENT_OVERDUE, REASONS["agreement"])],
         [*base, escalation(EscalationKind.FEEDBACK_OVERDUE, REASONS["feedback"])],
         [*base, escalation(EscalationKind.INACTIVE, REASONS["inactive"])],
+        [*base, escalation(EscalationKind.PAUSED_TOO_LONG, REASONS["paused"])],
+        [*base, closed(Outcome.COMPLETED, REASONS["ended_paused"])],
     ]
 
 
@@ -202,6 +209,14 @@ def programme_cases():
         f.make(MilestoneReached, milestone=Milestone.MIDPOINT_SURVEY, recipients=("a1", *hr)),
         f.make(MilestoneReached, milestone=Milestone.CLOSING_INVITATION, recipients=("a1",)),
         f.make(ProgrammeClosed, report=report, recipients=hr),
+        f.make(
+            GroupsChecked,
+            findings=tuple(
+                GroupFinding(relationship_id=f"{p.id}:{n}", status=status, reason="as recorded")
+                for n, status in enumerate(GroupStatus, start=1)
+            ),
+            recipients=hr,
+        ),
     ]
     entry = ProgrammeEntry(p.id, "Mentorointi 2026", ZONE, p.coordinator.id)
     return entry, [[started]] + [[started, e] for e in events]
@@ -234,7 +249,8 @@ def test_every_reason_the_domain_writes_has_a_code():
 @pytest.mark.parametrize("locale", LOCALES)
 def test_letters_have_no_foreign_fragments_nor_raw_ids(locale):
     for kind, person, letter in letters(locale):
-        text = f"{letter.subject}\n{letter.body}"
+        # A link's path is an address, not words in a language.
+        text = re.sub(r"https?://\S+", "<link>", f"{letter.subject}\n{letter.body}")
         where = f"{locale} {kind} to {person}:\n{text}"
         assert "None" not in text, where
         assert not RAW_IDS.search(text), f"{RAW_IDS.search(text)} in {where}"
@@ -269,3 +285,20 @@ def test_groups_are_numbered_dates_are_the_days_written_and_the_coordinator_is_n
     assert "Heidi Virta, Emma Berg" in asks and "Sami Salo" in asks
     assert "mentorflow programme approve-matching" in asks
     assert "mentorflow programme approve-matching" not in proposals[1].body  # automatic
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_participants_letters_end_with_the_coordinator_and_the_guide(locale):
+    from activities.mail import letters as module
+
+    started = relationship_cases()[0]
+    entry = ProgrammeEntry("test", "Mentorointi 2026", ZONE, COORDINATOR)
+    contacts = {p: Contact(p, n, f"{p}@example.org", locale) for p, n in NAMES.items()}
+    o = occasion("relationship_started", started[0], started, entry, contacts)
+    guide = "https://mentoring.example.org/guide"
+    letter = Stationery(guide_url=guide).write(o, contacts["a1"])
+    footer = letter.body.split("\n-- \n")[1]
+    assert NAMES[COORDINATOR] in footer and footer.endswith(f"{guide}\n")
+    assert footer.split("\n")[0] == module.FOOTERS[locale][0].format(coordinator=NAMES[COORDINATOR])
+    to_coordinator = Stationery(guide_url=guide).write(o, contacts[COORDINATOR])
+    assert "\n-- \n" not in to_coordinator.body

@@ -193,12 +193,25 @@ def people_named(event: Event, history: Sequence[Event]) -> set[str]:
     return ids
 
 
-class Stationery:
-    """The templates, loaded once."""
+FOOTERS = {
+    "en": ("Questions about these e-mails? Ask your coordinator, {coordinator}.", "Guide: {url}"),
+    "fi": ("Kysyttävää näistä viesteistä? Kysy koordinaattorilta: {coordinator}.", "Opas: {url}"),
+    "sv": ("Frågor om dessa meddelanden? Fråga koordinatorn, {coordinator}.", "Guide: {url}"),
+}
+"""The footer of every participant's letter; the guide is docs/participant.md."""
 
-    def __init__(self, links: Links | None = None) -> None:
+
+class Stationery:
+    """The templates, loaded once.
+
+    ``guide_url``: where people read the participant guide (docs/participant.md), once it is
+    served (e.g. MENTORFLOW_PUBLIC_URL + "/guide"); without it the footer names the coordinator.
+    """
+
+    def __init__(self, links: Links | None = None, guide_url: str | None = None) -> None:
         # Without a link maker (tests of wording), letters point at the default address's pages.
         self._links = links or Links("unsigned", "http://127.0.0.1:8000")
+        self._guide_url = guide_url
         self._env = Environment(
             loader=PackageLoader("activities.mail", "templates"),
             undefined=StrictUndefined,  # a missing fact is an error, not an empty sentence
@@ -218,12 +231,22 @@ class Stationery:
         context = template.new_context(facts)
         subject = "".join(template.blocks["subject"](context)).strip()
         body = "".join(template.blocks["body"](context)).strip() + "\n"
+        if to.person_id != occasion.programme.coordinator_id:
+            body += self._footer(occasion, to)
         return Letter(subject=" ".join(subject.split()), body=body, invite=invite)
 
     def _link(self, o: Occasion, to: Contact) -> str:
         """The reader's personal link to the page of what this letter asks of them."""
         claim = claim_for(o.kind, o.event, o.relationship, o.programme.programme_id, to.person_id)
         return self._links.url(claim)
+
+    def _footer(self, o: Occasion, to: Contact) -> str:
+        ask, guide = FOOTERS[to.locale]
+        coordinator = o.contacts.get(o.programme.coordinator_id)
+        lines = [ask.format(coordinator=coordinator.name if coordinator else o.programme.name)]
+        if self._guide_url:
+            lines.append(guide.format(url=self._guide_url))
+        return "\n-- \n" + "\n".join(lines) + "\n"
 
 
 def _facts(o: Occasion, to: Contact, invite: MeetingInvite | None) -> dict[str, Any]:

@@ -31,6 +31,8 @@ FORMS: dict[str, re.Pattern[str]] = {
         "meeting_not_recorded": r"not recorded within {g} of its due date",
         "meetings_not_held": r"(?P<count>\d+) meetings in a row not held",
         "end_reached": r"end date reached",
+        "paused_too_long": r"paused for longer than {d} and not resumed",
+        "ended_while_paused": r"the programme ended while the group was paused",
         "approval_overdue": r"the matching proposal is not approved {d} after it was due",
         "below_minimum": (
             r"(?P<count>\d+) (?P<role>mentor|mentee)\(s\) left, below the minimum of"
@@ -57,6 +59,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "meeting_not_recorded": "the meeting was not recorded within {grace} of its due date",
         "meetings_not_held": "{count} meetings in a row were not held",
         "end_reached": "the programme's end date was reached",
+        "paused_too_long": "the group has been paused for longer than {after} and has not resumed",
+        "ended_while_paused": "the programme ended while the group was paused",
         "approval_overdue": "the proposed groups are still not approved {after} after the due date",
         "below_minimum": "{person} left, and the group has {count} {role}(s), fewer than the"
         " minimum of {minimum}",
@@ -82,6 +86,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "meeting_not_recorded": "tapaamista ei kirjattu {grace} kuluessa sen määräpäivästä",
         "meetings_not_held": "{count} tapaamista peräkkäin jäi pitämättä",
         "end_reached": "ohjelman päättymispäivä on tullut",
+        "paused_too_long": "ryhmän tauko on kestänyt yli {after}, eikä ryhmä ole jatkanut",
+        "ended_while_paused": "ohjelma päättyi ryhmän ollessa tauolla",
         "approval_overdue": "ehdotettuja ryhmiä ei ole vieläkään hyväksytty, vaikka määräajasta"
         " on kulunut {after}",
         "below_minimum": "{person} lähti, ja ryhmään jäi {role}: {count}, vähemmän kuin"
@@ -108,6 +114,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "meeting_not_recorded": "mötet registrerades inte inom {grace} från sista dagen",
         "meetings_not_held": "{count} möten i rad hölls inte",
         "end_reached": "programmets slutdatum har nåtts",
+        "paused_too_long": "gruppen har haft paus i mer än {after} och har inte återupptagits",
+        "ended_while_paused": "programmet tog slut medan gruppen hade paus",
         "approval_overdue": "de föreslagna grupperna är fortfarande inte godkända {after} efter"
         " sista dagen",
         "below_minimum": "{person} lämnade gruppen, som nu har {count} {role}, färre än det"
