@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 
 from activities.archiving import Archivist
 from activities.launching import Launcher
-from activities.mail.postman import Postman
+from activities.mail.postman import Postman, RetryTiming
 from activities.mail.smtp import SmtpConfig
 from activities.matching import propose_matching
 from activities.record_keeping import RecordKeeping
@@ -44,10 +44,15 @@ log = structlog.get_logger(__name__)
 
 
 def activities(
-    client: Client, pool: asyncpg.Pool, task_queue: str, mail: SmtpConfig
+    client: Client,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    mail: SmtpConfig,
+    delivery: RetryTiming | None = None,
 ) -> list[Callable[..., Any]]:
     """Every activity, bound to its dependencies."""
     store = EventStore(pool)
+    postman = Postman(pool, mail, delivery)
     record_keeping, reporting = RecordKeeping(store), Reporting(store)
     return [
         record_keeping.append_events,
@@ -55,7 +60,8 @@ def activities(
         reporting.programme_report,
         propose_matching,
         Launcher(client, task_queue).launch_relationship,
-        Postman(pool, mail).deliver_notifications,
+        postman.deliver_notifications,
+        postman.pending_notifications,
         Archivist(client, pool).archive_history,
     ]
 
@@ -67,13 +73,15 @@ def build_worker(
     task_queue: str = TASK_QUEUE,
     overrides: Sequence[Callable[..., Any]] = (),
     graceful_shutdown: timedelta = timedelta(0),
+    delivery: RetryTiming | None = None,
 ) -> Worker:
     """A worker for every workflow and activity; ``overrides`` replace activities by name.
 
     (Activities keep their function's name, so ``__name__`` is the activity type.)
     """
     replaced = {a.__name__ for a in overrides}
-    bound = [a for a in activities(client, pool, task_queue, mail) if a.__name__ not in replaced]
+    every = activities(client, pool, task_queue, mail, delivery)
+    bound = [a for a in every if a.__name__ not in replaced]
     bound += list(overrides)
     return Worker(
         client,
@@ -159,7 +167,13 @@ async def run(settings: Settings) -> None:
     mail, server = mail_config(settings)
     health = Health(settings.health_port).start() if settings.health_port else None
     grace = settings.shutdown_grace_seconds
-    worker = build_worker(client, pool, mail, graceful_shutdown=timedelta(seconds=grace))
+    worker = build_worker(
+        client,
+        pool,
+        mail,
+        graceful_shutdown=timedelta(seconds=grace),
+        delivery=RetryTiming.within(timedelta(hours=settings.mail_retry_hours)),
+    )
     log.info("worker_starting", task_queue=TASK_QUEUE, temporal=address, smtp=mail.host)
     try:
         await serve(worker, grace, health)
