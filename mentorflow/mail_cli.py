@@ -40,12 +40,6 @@ class ResendResult(BaseModel):
     """The kind of relay fault that held messages again, if one did."""
 
 
-def programme_of(stream_id: str) -> str:
-    """``programme:P`` and ``relationship:P:N`` belong to programme P."""
-    kind, _, rest = stream_id.partition(":")
-    return rest if kind == "programme" else rest.rpartition(":")[0]
-
-
 async def resend(
     pool: asyncpg.Pool, config: SmtpConfig, programme_id: str | None, failed: bool, idle: timedelta
 ) -> ResendResult:
@@ -53,13 +47,13 @@ async def resend(
     from store.deliveries import DeliveryLog
 
     taken = await DeliveryLog(pool).to_resend(programme_id, failed, idle)
-    streams: dict[str, list[UUID]] = {}
-    for stream, event_id in taken:
-        streams.setdefault(stream, []).append(event_id)
+    programmes: dict[str, list[UUID]] = {}
+    for programme, event_id in taken:
+        programmes.setdefault(programme, []).append(event_id)
     postman, owner = Postman(pool, config), f"resend/{uuid4()}"
     sent, faults = 0, Counter[str]()
-    for stream, ids in streams.items():
-        request = DeliverInput(programme_id=programme_of(stream), event_ids=ids, final=True)
+    for programme, ids in programmes.items():
+        request = DeliverInput(programme_id=programme, event_ids=ids, final=True)
         report = await postman.deliver(request, owner)
         sent += report.sent
         if report.relay_fault:

@@ -178,16 +178,19 @@ class DeliveryLog:
     async def to_resend(
         self, programme_id: str | None, failed: bool, idle: timedelta
     ) -> list[tuple[str, UUID]]:
-        """(stream, event id) of what an operator's resend takes up, in log order, and put back
+        """(programme, event id) of what an operator's resend takes up, in log order, and put back
         to ``deferred``: held deliveries; outbox rows not done and untouched for ``idle`` (their
         workflow was reset or terminated between append and delivery, or stopped retrying); and
         with ``failed`` also the deliveries that failed for good."""
         redo = ["held", "deferred"] + (["failed"] if failed else [])
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT o.stream_id, o.event_id FROM outbox o JOIN events e USING (event_id)"
-                " WHERE ($1::text IS NULL OR o.stream_id = 'programme:' || $1"
-                "  OR starts_with(o.stream_id, 'relationship:' || $1 || ':'))"
+                "WITH owners AS (SELECT stream_id, CASE WHEN type = 'relationship_started'"
+                "  THEN payload->>'programme_id' ELSE substr(stream_id, length('programme:') + 1)"
+                "  END AS programme_id FROM events WHERE version = 1)"
+                " SELECT w.programme_id, o.event_id FROM outbox o JOIN events e USING (event_id)"
+                " JOIN owners w ON w.stream_id = o.stream_id"
+                " WHERE ($1::text IS NULL OR w.programme_id = $1)"
                 " AND (EXISTS (SELECT FROM deliveries d WHERE d.event_id = o.event_id"
                 "              AND (d.state = 'held' OR ($2 AND d.state = 'failed')))"
                 "  OR (o.delivered_at IS NULL AND o.created_at < clock_timestamp() - $3::interval"
@@ -211,7 +214,7 @@ class DeliveryLog:
                 " WHERE d.event_id = outbox.event_id AND d.state = 'deferred')",
                 ids,
             )
-        return [(r["stream_id"], r["event_id"]) for r in rows]
+        return [(r["programme_id"], r["event_id"]) for r in rows]
 
     async def states_of(self, event_ids: list[UUID]) -> dict[str, int]:
         """How many deliveries of ``event_ids`` are in each state."""

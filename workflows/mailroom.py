@@ -111,6 +111,7 @@ class Mailroom:
             DeliverInput(programme_id=self._programme_id, event_ids=ids, final=final),
             # A notification to everyone in a large programme is hundreds of messages.
             start_to_close_timeout=timedelta(minutes=10),
-            heartbeat_timeout=timedelta(seconds=45),
+            # The activity heartbeats every 2 s, even during a slow send (see postman.py).
+            heartbeat_timeout=timedelta(seconds=10),
             retry_policy=plumbing.RETRY,
         )

@@ -20,6 +20,7 @@ proves the send), and receivers that drop a repeated Message-ID (the embedded Ma
 does) file one copy; others may show two.
 """
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from email.message import EmailMessage
@@ -128,9 +129,19 @@ class Postman:
         info = activity.info()
         details = info.heartbeat_details
         owner = f"{info.workflow_run_id}/{info.activity_id}/{info.attempt}"
-        return await self.deliver(
-            request, owner, set(details[0]) if details else set(), activity.heartbeat
-        )
+        proof: list[str] = sorted(details[0]) if details else []
+
+        def prove(sent: list[str]) -> None:
+            proof[:] = sent
+            activity.heartbeat(sent)
+
+        # Heartbeats go on during a slow send too: a short heartbeat timeout then tells a dead
+        # worker from a slow relay, and the retry comes soon after a crash.
+        beating = asyncio.create_task(_heartbeat(lambda: list(proof)))
+        try:
+            return await self.deliver(request, owner, set(proof), prove)
+        finally:
+            beating.cancel()
 
     @activity.defn
     async def pending_notifications(self, stream_id: str) -> list[UUID]:
@@ -370,3 +381,12 @@ def _relay_health(fault: smtp.RelayFault | None, attempted: bool) -> None:
     """The relay's state for operators: the worker's metrics and health say when it fails."""
     if fault is not None or attempted:
         metrics.relay_failing(fault is not None)
+
+
+async def _heartbeat(details: Callable[[], list[str]]) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
+        activity.heartbeat(details())
+
+
+HEARTBEAT_EVERY = timedelta(seconds=2)

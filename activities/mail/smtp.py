@@ -119,7 +119,8 @@ class Session:
             raise classify_recipient(refusal.code, refusal.message) from None
         except aiosmtplib.SMTPSenderRefused as e:
             await self._reset()
-            raise RelayFault("sender", e.code, redact(e.message)) from None
+            kind = "sender" if e.code >= 500 else "unavailable"
+            raise RelayFault(kind, e.code, redact(e.message)) from None
         except aiosmtplib.SMTPResponseException as e:
             await self._close()
             kind = "policy" if e.code >= 500 else "unavailable"
