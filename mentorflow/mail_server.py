@@ -43,16 +43,19 @@ class Faults:
     login_refused: bool = False
     """Answer 535 5.7.8 to AUTH (a wrong or revoked relay password)."""
     hold_next: bool = False
-    """Hold the 250 to the next message (filed once ``release`` is set): a send in flight."""
+    """File the next message but hold its 250 until ``release`` is set: a send in flight."""
     held: threading.Event = field(default_factory=threading.Event)
     """Set when a message is being held."""
     release: threading.Event = field(default_factory=threading.Event)
+    held_messages: list[str] = field(default_factory=list)
+    """Message-IDs held so far."""
 
     def clear(self) -> None:
         self.full.clear()
         self.login_refused = self.hold_next = False
         self.held.clear()
         self.release.clear()
+        self.held_messages.clear()
 
 
 class MaildirHandler:
@@ -81,19 +84,19 @@ class MaildirHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         mid = str(message["Message-ID"])
-        if self.faults.hold_next:
-            self.faults.hold_next = False
-            self.faults.held.set()
-            await asyncio.to_thread(self.faults.release.wait, 60)
         with self._lock:
             self.received[mid] += 1
             self._queued += 1
-            queue_id = f"{self._queued:08X}"
-            if mid in self._filed:
-                return f"250 2.0.0 Ok: queued as {queue_id} (already delivered)"
-            self.maildir.add(envelope.content)
-            self._filed.add(mid)
-        return f"250 2.0.0 Ok: queued as {queue_id}"
+            reply = f"250 2.0.0 Ok: queued as {self._queued:08X}"
+            if mid not in self._filed:
+                self.maildir.add(envelope.content)
+                self._filed.add(mid)
+        if self.faults.hold_next:  # filed, but the sender waits for the 250 (and may die)
+            self.faults.hold_next = False
+            self.faults.held_messages.append(mid)
+            self.faults.held.set()
+            await asyncio.to_thread(self.faults.release.wait, 60)
+        return reply
 
     def authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
