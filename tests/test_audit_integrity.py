@@ -348,7 +348,7 @@ async def test_a_worker_logged_in_as_a_writer_does_its_work_but_cannot_rewrite(
         entry = ProgrammeEntry("writer-test", "W", "Europe/Helsinki", "hr1")
         await Directory(pool).register(entry, [Contact("m1", "M", "m1@example.org", "fi")])
         log = DeliveryLog(pool)
-        await log.claim(told.event_id, "m1", "<x@test>")
+        await log.claim(told.event_id, "m1", "<x@test>", "test", timedelta(seconds=30))
         await log.finish(told.event_id, "m1", "<x@test>", DeliveryState.SENT)
         await pool.execute(
             "INSERT INTO workflow_histories (workflow_id, run_id, complete, history)"
@@ -364,7 +364,45 @@ async def test_a_worker_logged_in_as_a_writer_does_its_work_but_cannot_rewrite(
                 await pool.execute(sql, stream)
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await pool.execute("DROP TRIGGER events_append_only ON events")
+        # The log's head, the streams' versions and recorded_at are the database's alone.
+        for sql in (
+            "UPDATE log_head SET position = position + 1",
+            "UPDATE streams SET version = 0 WHERE stream_id = $1",
+            "INSERT INTO events (global_position, stream_id, version, event_id, type,"
+            " schema_version, occurred_at, recorded_at, actor, payload) VALUES (0, $1, 3,"
+            " gen_random_uuid(), 't', 1, now(), '2000-01-01', 'a', '{}')",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await pool.execute(sql, *([stream] if "$1" in sql else []))
         async with pool.acquire() as conn:
             assert (await verify_stream(conn, stream)).ok
     finally:
         await pool.close()
+
+
+async def test_positions_versions_and_recorded_at_are_assigned_by_the_database(audit_pool):
+    """Even the owner's direct INSERT cannot choose them: a backdated recorded_at, a skipped
+    version and a far position are replaced by the trigger, and the chain still verifies."""
+    stream = f"relationship:assigned-{uuid.uuid4().hex[:6]}"
+    await EventStore(audit_pool).append(stream, 0, [event(1, 0)])
+    head = await audit_pool.fetchval("SELECT position FROM log_head")
+    row = await audit_pool.fetchrow(
+        "INSERT INTO events (global_position, stream_id, version, event_id, type,"
+        " schema_version, occurred_at, recorded_at, actor, payload) VALUES (999999, $1, 7,"
+        " gen_random_uuid(), 't', 1, now(), '2000-01-01', 'a', '{}')"
+        " RETURNING global_position, version, recorded_at",
+        stream,
+    )
+    assert row["global_position"] == head + 1 and row["version"] == 2
+    assert row["recorded_at"].year > 2000
+    async with audit_pool.acquire() as conn:
+        assert (await verify_stream(conn, stream)).ok
+        assert (await verify_log(conn)).ok
+
+
+async def test_auditors_do_not_read_names_and_addresses(audit_pool):
+    async with audit_pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL ROLE mentorflow_auditor")
+        assert await conn.fetchval("SELECT count(*) FROM events") > 0
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("SELECT name, email FROM people")
