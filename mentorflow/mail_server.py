@@ -40,6 +40,8 @@ class Faults:
 
     full: set[str] = field(default_factory=set)
     """Addresses answered 452 4.2.2 (mailbox full) at RCPT."""
+    answered_full: int = 0
+    """How many 452 replies were given."""
     login_refused: bool = False
     """Answer 535 5.7.8 to AUTH (a wrong or revoked relay password)."""
     hold_next: bool = False
@@ -53,6 +55,7 @@ class Faults:
     def clear(self) -> None:
         self.full.clear()
         self.login_refused = self.hold_next = False
+        self.answered_full = 0
         self.held.clear()
         self.release.clear()
         self.held_messages.clear()
@@ -77,6 +80,7 @@ class MaildirHandler:
         if self._refuse(address):
             return "550 5.1.1 Recipient address rejected: mailbox unavailable"
         if address in self.faults.full:
+            self.faults.answered_full += 1
             return "452 4.2.2 Mailbox full, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"

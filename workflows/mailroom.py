@@ -8,8 +8,9 @@ still deferred at the end, comes back to the workflow as ``delivery_failed`` eve
 under the lock like any decision (the coordinator escalation rule of ``domain.delivery``). A
 relay fault at the end of the window is held for ``mentorflow mail resend``.
 
-A run that continues as new leaves its batches to the next run, which takes up every outbox row
-of its stream not delivered yet (``take_up``). Histories recorded before this module delivered
+A run continues as new only between attempts (``quiet``); batches waiting for their next attempt
+are left to the next run, which takes up every outbox row of its stream not delivered yet
+(``take_up``). Histories recorded before this module delivered
 inline, under the lock (``plumbing.deliver``); they replay on that path (``BESIDE_PATCH``).
 """
 
@@ -42,7 +43,7 @@ class Mailroom:
         self._stream_id = stream_id
         self._record_failures = record_failures
         self._tasks: set[asyncio.Task[None]] = set()
-        self._recording = 0
+        self._busy = 0  # activities in flight and failures being recorded
 
     @staticmethod
     def beside() -> bool:
@@ -75,8 +76,11 @@ class Mailroom:
 
     @property
     def quiet(self) -> bool:
-        """No failure waiting to be recorded: the workflow may continue as new."""
-        return self._recording == 0
+        """No delivery attempt in flight and no failure waiting to be recorded (batches may be
+        waiting for their next attempt): the workflow may continue as new, and the next run
+        takes those batches up. A run never closes under a running attempt, so an attempt never
+        outlives its run and races the next one for the same claims."""
+        return self._busy == 0
 
     def _start(self, ids: list[UUID]) -> None:
         task = asyncio.create_task(self._deliver(ids))
@@ -86,17 +90,16 @@ class Mailroom:
     async def _deliver(self, ids: list[UUID]) -> None:
         started, interval, final = workflow.now(), timedelta(0), False
         while True:
+            self._busy += 1
             try:
                 report = await self._attempt(ids, final)
+                if report.failed:
+                    await self._record_failures(report.failed)
             except ActivityError as e:  # a non-retryable fault: `mail resend` sweeps it up
                 workflow.logger.error("delivery_stopped", extra={"error": str(e.cause or e)})
                 return
-            if report.failed:
-                self._recording += 1
-                try:
-                    await self._record_failures(report.failed)
-                finally:
-                    self._recording -= 1
+            finally:
+                self._busy -= 1
             if report.waiting == 0 or final:
                 return
             timing = report.retry or RetryTiming()
