@@ -22,6 +22,7 @@ from tests.faults.delivery_fixtures import (
     wait_closed,
     worker,
 )
+from tests.mailbox_helpers import headers
 from workflows.messages import workflow_id
 
 __all__ = ["faults", "relay"]  # fixtures
@@ -90,3 +91,37 @@ async def test_a_dead_address_fails_at_once_and_is_told_once(
     assert {(f.person_id, f.smtp_code) for f in failed} == {("a2", 550)}
     assert [f.recipients for f in failed if f.recipients] == [(COORDINATOR,)]
     assert all("@" not in f.reason for f in failed)
+
+
+async def test_what_failed_for_good_is_resent_once_the_address_is_fixed(
+    faults, dev_env, pool, database_url
+):
+    """`mail resend --failed` after the directory has a working address: every refused message
+    goes out once; the stream keeps its record of the earlier failures."""
+    from tests.faults.test_delivery_relay_faults import resend
+
+    people = [
+        Contact(p, f"Person {p}", f"{BOUNCING if p == 'a2' else ''}{p}@example.org", locale)
+        for p, locale in PEOPLE.items()
+    ]
+    entry = ProgrammeEntry("faults-fixed", "Fixed later", "Europe/Helsinki", COORDINATOR)
+    directory = Directory(pool)
+    await directory.register(entry, people)
+    async with worker(dev_env.client, pool, faults) as task_queue:
+        rid, handle = await start_group(dev_env.client, task_queue, "fixed-later", "faults-fixed")
+        await dissolve(handle)
+        await wait_closed(handle)
+    assert {f.person_id for f in await failures(pool, rid)} == {"a2"}
+
+    fixed = [Contact(c.person_id, c.name, c.email.removeprefix(BOUNCING), c.locale) for c in people]
+    await directory.register(entry, fixed)
+    await asyncio.to_thread(resend, database_url, faults, "faults-fixed", "--failed")
+
+    summary = await DeliveryLog(pool).summary([workflow_id(rid)])
+    assert summary["sent"] == summary["messages"] and summary["failed"] == 0
+    filed = {str(h["Message-ID"]) for h in headers(faults)}
+    outbox = await EventStore(pool).outbox(workflow_id(rid))
+    for event_id, _, recipients in outbox:
+        deliveries = await DeliveryLog(pool).deliveries(event_id)
+        assert all(deliveries[p].message_id in filed for p in recipients)
+    assert {f.person_id for f in await failures(pool, rid)} == {"a2"}  # the record stays

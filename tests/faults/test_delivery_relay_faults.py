@@ -43,7 +43,7 @@ def _accept_login(relay: MailServer) -> None:
     relay.handler.faults.login_refused = False
 
 
-def resend(database_url: str, relay: MailServer, programme: str) -> str:
+def resend(database_url: str, relay: MailServer, programme: str, *options: str) -> str:
     """`mentorflow mail resend` against the test database and relay, as an operator runs it."""
     c = relay.config
     env = {
@@ -56,7 +56,9 @@ def resend(database_url: str, relay: MailServer, programme: str) -> str:
         "MENTORFLOW_LOG_LEVEL": "WARNING",
     }
     result = CliRunner().invoke(
-        app, ["mail", "resend", "--programme", programme, "--json"], env={**os.environ, **env}
+        app,
+        ["mail", "resend", "--programme", programme, "--json", *options],
+        env={**os.environ, **env},
     )
     assert result.exit_code == 0, result.output
     return result.stdout
