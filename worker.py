@@ -21,7 +21,7 @@ from temporalio.worker import Worker
 from activities.archiving import Archivist
 from activities.launching import GroupInspector, Launcher
 from activities.links import Links
-from activities.mail.postman import Postman
+from activities.mail.postman import Postman, RetryTiming
 from activities.mail.smtp import SmtpConfig
 from activities.matching import propose_matching
 from activities.record_keeping import RecordKeeping
@@ -47,10 +47,16 @@ log = structlog.get_logger(__name__)
 
 
 def activities(
-    client: Client, pool: asyncpg.Pool, task_queue: str, mail: SmtpConfig, links: Links | None
+    client: Client,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    mail: SmtpConfig,
+    delivery: RetryTiming | None = None,
+    links: Links | None = None,
 ) -> list[Callable[..., Any]]:
     """Every activity, bound to its dependencies (``links`` writes the personal links)."""
     store = EventStore(pool)
+    postman = Postman(pool, mail, delivery, links=links)
     record_keeping, reporting = RecordKeeping(store), Reporting(store)
     return [
         record_keeping.append_events,
@@ -62,7 +68,8 @@ def activities(
         Launcher(client, task_queue).launch_relationship,
         GroupInspector(client).check_relationships,
         reporting.recorded_closure,
-        Postman(pool, mail, links).deliver_notifications,
+        postman.deliver_notifications,
+        postman.pending_notifications,
         Archivist(client, pool).archive_history,
     ]
 
@@ -76,6 +83,7 @@ def build_worker(
     graceful_shutdown: timedelta = timedelta(0),
     identity: str | None = None,
     links: Links | None = None,
+    delivery: RetryTiming | None = None,
 ) -> Worker:
     """A worker for every workflow and activity; ``overrides`` replace activities by name.
 
@@ -84,9 +92,8 @@ def build_worker(
     (Activities keep their function's name, so ``__name__`` is the activity type.)
     """
     replaced = {a.__name__ for a in overrides}
-    bound = [
-        a for a in activities(client, pool, task_queue, mail, links) if a.__name__ not in replaced
-    ]
+    every = activities(client, pool, task_queue, mail, delivery, links)
+    bound = [a for a in every if a.__name__ not in replaced]
     bound += list(overrides)
     return Worker(
         client,
@@ -205,6 +212,7 @@ async def run(settings: Settings) -> None:
         graceful_shutdown=timedelta(seconds=grace),
         identity=worker_identity(store),
         links=links_of(settings),
+        delivery=RetryTiming.within(timedelta(hours=settings.mail_retry_hours)),
     )
     log.info(
         "worker_starting", task_queue=TASK_QUEUE, temporal=address, smtp=mail.host, store=store

@@ -20,6 +20,7 @@ from mentorflow import embedded
 from mentorflow.audit.cli import audit_app
 from mentorflow.cli_common import JsonFlag, fail
 from mentorflow.log_setup import configure_logging
+from mentorflow.mail_cli import mail_app
 from mentorflow.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(mail_app, name="mail")
 
 ProgrammeFileArg = Annotated[Path, typer.Argument(help="The programme file (YAML).")]
 DryRunDatabase = Annotated[

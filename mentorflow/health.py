@@ -1,6 +1,8 @@
 """The worker's health, readiness and own metrics over HTTP, for orchestrators and Prometheus.
 
-``/healthz``: the process answers. ``/readyz``: 200 while the worker polls its task queue, 503
+``/healthz``: the process answers. ``/healthz/mail``: 200 while the SMTP relay takes messages, 503
+after an attempt on it failed (a relay or configuration fault: deliveries wait; see README,
+Guarantees). ``/readyz``: 200 while the worker polls its task queue, 503
 before it starts and once it is draining after SIGTERM. ``/metrics``: Mentorflow's counters
 (``activities/metrics.py``). A stdlib server on a thread: three fixed answers need no framework.
 """
@@ -9,6 +11,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from activities import metrics
 
 
 class Health:
@@ -20,6 +24,11 @@ class Health:
             def do_GET(self) -> None:
                 if self.path == "/healthz":
                     self._answer(200, b"ok\n", "text/plain")
+                elif self.path == "/healthz/mail":
+                    failing = metrics.relay_failing()
+                    self._answer(
+                        503 if failing else 200, b"smtp relay failing\n" if failing else b"ok\n"
+                    )
                 elif self.path == "/readyz":
                     ok = health.ready
                     self._answer(200 if ok else 503, b"ready\n" if ok else b"not ready\n")

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     """MENTORFLOW_SMTP_PASSWORD."""
     mail_sender: str = "Mentorflow <mentorflow@localhost>"
     """MENTORFLOW_MAIL_SENDER: the From of every message; Message-IDs use its domain."""
+    mail_retry_hours: float = Field(48.0, gt=0)
+    """MENTORFLOW_MAIL_RETRY_HOURS: how long a delivery is retried before it is given up."""
 
     audit_key_fingerprint: str | None = None
     """MENTORFLOW_AUDIT_KEY_FINGERPRINT: the checkpoint key auditors trust (``SHA256:...``)."""

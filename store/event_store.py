@@ -1,9 +1,11 @@
 """Append-only event store: one stream per aggregate, a gapless global log, an outbox.
 
-An append is one transaction: lock the stream, check idempotency (the same event ids with the
-same content were already written: success; the same ids with other content: error), check the
-expected version, take the next global positions, insert the events and their outbox rows.
-Conflicts are raised, never hidden behind ``ON CONFLICT DO NOTHING``.
+An append checks idempotency (the same event ids with the same content were already written:
+success; the same ids with other content: error), then calls the database's ``mentorflow_append``
+(one transaction: lock the stream, check the expected version, insert the events, whose
+positions, versions and recorded_at a trigger assigns, and their outbox rows). The writer role
+can append only through that function. Conflicts are raised, never hidden behind ``ON CONFLICT
+DO NOTHING``.
 """
 
 from collections.abc import Sequence
@@ -80,7 +82,11 @@ class EventStore:
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
     ) -> AppendResult:
-        """Append ``events`` after version ``expected_version`` of ``stream_id``, atomically."""
+        """Append ``events`` after version ``expected_version`` of ``stream_id``, atomically.
+
+        Through ``mentorflow_append`` (``migrations/0007_append_function.sql``): the database
+        locks the stream, checks the version and assigns positions, versions and recorded_at.
+        """
         if not events:
             raise ValueError("nothing to append")
         try:
@@ -95,23 +101,29 @@ class EventStore:
     async def _append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
     ) -> AppendResult:
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO streams (stream_id, version) VALUES ($1, 0)"
-                " ON CONFLICT (stream_id) DO NOTHING",
-                stream_id,
-            )
-            current = await conn.fetchval(
-                "SELECT version FROM streams WHERE stream_id = $1 FOR UPDATE", stream_id
-            )
+        async with self._pool.acquire() as conn:
             earlier = await self._already_recorded(conn, stream_id, expected_version, events)
             if earlier is not None:
                 return earlier
-            if current != expected_version:
-                raise ConcurrencyConflict(
-                    f"stream {stream_id} is at version {current}, expected {expected_version}"
+            try:
+                row = await conn.fetchrow(
+                    "SELECT * FROM mentorflow_append($1, $2, $3::jsonb)",
+                    stream_id,
+                    expected_version,
+                    [_as_json(e) for e in events],
                 )
-            return await self._insert(conn, stream_id, expected_version, events)
+            except asyncpg.PostgresError as e:
+                if getattr(e, "sqlstate", None) not in (_CONFLICT, _UNIQUE):
+                    raise
+                # A retried batch that committed meanwhile is a success; anything else conflicts.
+                earlier = await self._already_recorded(conn, stream_id, expected_version, events)
+                if earlier is not None:
+                    return earlier
+                raise ConcurrencyConflict(str(e)) from e
+        assert row is not None
+        return AppendResult(
+            row["new_version"], row["first_position"], row["last_position"], already_recorded=False
+        )
 
     async def _already_recorded(
         self,
@@ -155,50 +167,6 @@ class EventStore:
             already_recorded=True,
         )
 
-    async def _insert(
-        self,
-        conn: "Connection",
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[NewEvent],
-    ) -> AppendResult:
-        last = await conn.fetchval(
-            "UPDATE log_head SET position = position + $1 RETURNING position", len(events)
-        )
-        first = last - len(events) + 1
-        await conn.executemany(
-            "INSERT INTO events (global_position, stream_id, version, event_id, type,"
-            " schema_version, occurred_at, actor, payload)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            [
-                (
-                    first + i,
-                    stream_id,
-                    expected_version + 1 + i,
-                    e.event_id,
-                    e.type,
-                    e.schema_version,
-                    e.occurred_at,
-                    e.actor,
-                    e.payload,
-                )
-                for i, e in enumerate(events)
-            ],
-        )
-        await conn.executemany(
-            "INSERT INTO outbox (event_id, stream_id, kind, recipients) VALUES ($1, $2, $3, $4)",
-            [
-                (e.event_id, stream_id, e.notification.kind, list(e.notification.recipients))
-                for e in events
-                if e.notification is not None
-            ],
-        )
-        new_version = expected_version + len(events)
-        await conn.execute(
-            "UPDATE streams SET version = $2 WHERE stream_id = $1", stream_id, new_version
-        )
-        return AppendResult(new_version, first, last, already_recorded=False)
-
     async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
         """Every event of ``stream_id`` in version order."""
         async with self._pool.acquire() as conn:
@@ -218,3 +186,23 @@ class EventStore:
                 stream_id,
             )
         return [(r["event_id"], r["kind"], r["recipients"]) for r in rows]
+
+
+_CONFLICT = "MF409"
+_UNIQUE = "23505"
+
+
+def _as_json(e: NewEvent) -> dict[str, Any]:
+    """One event as ``mentorflow_append`` reads it."""
+    notification = e.notification
+    return {
+        "event_id": str(e.event_id),
+        "type": e.type,
+        "schema_version": e.schema_version,
+        "occurred_at": e.occurred_at.isoformat(),
+        "actor": e.actor,
+        "payload": e.payload,
+        "notification": None
+        if notification is None
+        else {"kind": notification.kind, "recipients": list(notification.recipients)},
+    }

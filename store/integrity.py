@@ -1,14 +1,17 @@
 """Verifying the event log: gapless positions, consecutive versions, and both hash chains.
 
-The database computes the chains as events are inserted (``migrations/0003_integrity.sql``);
+The database computes the chains as events are inserted (``migrations/0003_integrity.sql``, with
+the hash input of ``migrations/0008_hash_format.sql`` for events stored since);
 this module recomputes them from the stored columns, independently, and names the first link
 that does not hold. It reads inside one snapshot, so appends going on meanwhile do not matter.
 """
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
 _SELECT = (
     "SELECT global_position, stream_id, version, event_id::text AS event_id, type,"
     " schema_version, occurred_at, recorded_at, actor, payload::text AS payload_text,"
-    " stream_hash, global_hash FROM events"
+    " hash_format, stream_hash, global_hash FROM events"
 )
 
 
@@ -56,20 +59,63 @@ class Verification:
 
 
 def record_text(row: asyncpg.Record | dict[str, Any]) -> bytes:
-    """The bytes an event's stream hash covers (same as ``mentorflow_event_text`` in SQL)."""
-    parts = (
+    """The bytes an event's stream hash covers (``mentorflow_event_bytes`` in SQL).
+
+    Format 1 (events stored before migration 0008): the columns joined with '|', the payload as
+    PostgreSQL printed its jsonb. Format 2: length-prefixed fields, the payload as canonical JSON
+    (see ``canonical_json``), so the proof does not depend on how a PostgreSQL version prints.
+    """
+    times = (_utc(row["occurred_at"]), _utc(row["recorded_at"]))
+    columns = (
         str(row["global_position"]),
         row["stream_id"],
         str(row["version"]),
-        row["event_id"],
+        str(row["event_id"]),
         row["type"],
         str(row["schema_version"]),
-        _utc(row["occurred_at"]),
-        _utc(row["recorded_at"]),
+        *times,
         row["actor"],
-        row["payload_text"],
     )
-    return "|".join(parts).encode("utf-8")
+    if _format(row) == 1:
+        return "|".join((*columns, row["payload_text"])).encode("utf-8")
+    payload = canonical_json(json.loads(row["payload_text"], parse_float=Decimal))
+    return b"".join(_field(f) for f in ("mentorflow-event-2", *columns, payload))
+
+
+def canonical_json(value: Any) -> str:
+    """Keys sorted by code point, no whitespace, strings escaped as RFC 8785 does, numbers as
+    plain decimals (no exponent, no trailing zeros)."""
+    if isinstance(value, dict):
+        items = sorted(value.items())
+        return "{" + ",".join(f"{_string(k)}:{canonical_json(v)}" for k, v in items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(canonical_json(v) for v in value) + "]"
+    if isinstance(value, str):
+        return _string(value)
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value)
+    text = format(Decimal(value), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _field(text: str) -> bytes:
+    data = text.encode("utf-8")
+    return len(data).to_bytes(4, "big") + data
+
+
+def _format(row: asyncpg.Record | dict[str, Any]) -> int:
+    try:
+        return int(row["hash_format"])
+    except KeyError:
+        return 1
 
 
 def _utc(moment: datetime) -> str:

@@ -8,6 +8,7 @@ import random
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -18,8 +19,8 @@ from mentorflow.audit.checkpoint import check, load_or_create_key, sign
 from store.deliveries import DeliveryLog, DeliveryState
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore, NewEvent, Notification
-from store.integrity import record_text, verify_log, verify_stream
-from store.migrate import migrate
+from store.integrity import canonical_json, record_text, verify_log, verify_stream
+from store.migrate import available, migrate
 from store.pool import create_pool
 from worker import open_database
 
@@ -163,7 +164,7 @@ async def test_every_tamper_case_is_detected_at_its_place(audit_pool):
         row = dict(
             await conn.fetchrow(
                 "SELECT global_position, stream_id, version, event_id::text AS event_id, type,"
-                " schema_version, occurred_at, recorded_at, actor,"
+                " schema_version, occurred_at, recorded_at, actor, hash_format,"
                 " jsonb_set(payload, '{number}', '999')::text AS payload_text FROM events"
                 " WHERE global_position = 50"
             )
@@ -348,7 +349,7 @@ async def test_a_worker_logged_in_as_a_writer_does_its_work_but_cannot_rewrite(
         entry = ProgrammeEntry("writer-test", "W", "Europe/Helsinki", "hr1")
         await Directory(pool).register(entry, [Contact("m1", "M", "m1@example.org", "fi")])
         log = DeliveryLog(pool)
-        await log.claim(told.event_id, "m1", "<x@test>")
+        await log.claim(told.event_id, "m1", "<x@test>", "test", timedelta(seconds=30))
         await log.finish(told.event_id, "m1", "<x@test>", DeliveryState.SENT)
         await pool.execute(
             "INSERT INTO workflow_histories (workflow_id, run_id, complete, history)"
@@ -364,7 +365,100 @@ async def test_a_worker_logged_in_as_a_writer_does_its_work_but_cannot_rewrite(
                 await pool.execute(sql, stream)
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await pool.execute("DROP TRIGGER events_append_only ON events")
+        # The log's head, the streams' versions and recorded_at are the database's alone.
+        for sql in (
+            "UPDATE log_head SET position = position + 1",
+            "UPDATE streams SET version = 0 WHERE stream_id = $1",
+            "INSERT INTO events (global_position, stream_id, version, event_id, type,"
+            " schema_version, occurred_at, recorded_at, actor, payload) VALUES (0, $1, 3,"
+            " gen_random_uuid(), 't', 1, now(), '2000-01-01', 'a', '{}')",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await pool.execute(sql, *([stream] if "$1" in sql else []))
         async with pool.acquire() as conn:
             assert (await verify_stream(conn, stream)).ok
+    finally:
+        await pool.close()
+
+
+async def test_positions_versions_and_recorded_at_are_assigned_by_the_database(audit_pool):
+    """Even the owner's direct INSERT cannot choose them: a backdated recorded_at, a skipped
+    version and a far position are replaced by the trigger, and the chain still verifies."""
+    stream = f"relationship:assigned-{uuid.uuid4().hex[:6]}"
+    await EventStore(audit_pool).append(stream, 0, [event(1, 0)])
+    head = await audit_pool.fetchval("SELECT position FROM log_head")
+    row = await audit_pool.fetchrow(
+        "INSERT INTO events (global_position, stream_id, version, event_id, type,"
+        " schema_version, occurred_at, recorded_at, actor, payload) VALUES (999999, $1, 7,"
+        " gen_random_uuid(), 't', 1, now(), '2000-01-01', 'a', '{}')"
+        " RETURNING global_position, version, recorded_at",
+        stream,
+    )
+    assert row["global_position"] == head + 1 and row["version"] == 2
+    assert row["recorded_at"].year > 2000
+    async with audit_pool.acquire() as conn:
+        assert (await verify_stream(conn, stream)).ok
+        assert (await verify_log(conn)).ok
+
+
+async def test_auditors_do_not_read_names_and_addresses(audit_pool):
+    async with audit_pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL ROLE mentorflow_auditor")
+        assert await conn.fetchval("SELECT count(*) FROM events") > 0
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("SELECT name, email FROM people")
+
+
+PAYLOADS = [
+    {"b": [1, 2.5, 100, 1e-7, 1e21, True, None, -0.0], "a": 'x\u0001"ä\n\t/', "é": {}},
+    {"note": "😀 \u2028 \\", "z": [[], {}], "n": 12.75, "big": 12345678901234567890},
+]
+
+
+async def test_python_and_postgresql_write_the_same_canonical_json(audit_pool):
+    """The hash input of format 2 does not depend on how PostgreSQL prints jsonb: both sides
+    write the payload the same, documented way."""
+    for payload in PAYLOADS:
+        text = json.dumps(payload)
+        stored = await audit_pool.fetchval("SELECT $1::text::jsonb::text", text)
+        in_sql = await audit_pool.fetchval(
+            "SELECT mentorflow_canonical_json($1::text::jsonb)", text
+        )
+        assert in_sql == canonical_json(json.loads(stored, parse_float=Decimal))
+        assert json.loads(in_sql) == json.loads(stored)
+
+
+async def test_a_log_begun_with_the_old_hash_input_verifies_across_the_change(database_url):
+    """Events hashed with format 1 ('|'-joined, jsonb text) before migration 0008 and with
+    format 2 after it: one unbroken pair of chains, verified in Python."""
+    name = f"formats_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(f"CREATE DATABASE {name}")
+    await admin.close()
+    pool = await create_pool(urlsplit(database_url)._replace(path=f"/{name}").geturl())
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
+                " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for version, migration, sql in available():
+                if version < 8:
+                    await conn.execute(sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations VALUES ($1, $2)", version, migration
+                    )
+        store = EventStore(pool)
+        for k in range(3):
+            await store.append(STREAMS[0], k, [event(k, k)])
+        assert await migrate(pool) == [v for v, _, _ in available() if v >= 8]
+        for k in range(3, 6):
+            await store.append(STREAMS[0], k, [event(k, k)])
+        formats = await pool.fetch("SELECT hash_format FROM events ORDER BY global_position")
+        assert [r["hash_format"] for r in formats] == [1, 1, 1, 2, 2, 2]
+        async with pool.acquire() as conn:
+            result = await verify_log(conn)
+            assert result.ok and result.events == 6, result.broken
+            assert (await verify_stream(conn, STREAMS[0])).ok
     finally:
         await pool.close()

@@ -135,5 +135,6 @@ async def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
         for event_id, _, _ in outbox:
             for delivery in (await DeliveryLog(pool).deliveries(event_id)).values():
                 assert delivery.state == "sent"
-                # A message is sent again only when its claim recorded a second attempt.
-                assert mail.handler.received[delivery.message_id] == delivery.attempts
+                # Sent again only after a claim recorded another attempt (a claim whose sender
+                # died or was cancelled before the DATA counts an attempt and sends nothing).
+                assert 1 <= mail.handler.received[delivery.message_id] <= delivery.attempts

@@ -16,6 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import clock, plumbing
+from workflows.mailroom import Mailroom
 
 with workflow.unsafe.imports_passed_through():
     # pydantic's EmailStr imports email_validator on first use; load it with the workflow so the
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.reporting import ClosureInput, RecordedClosure, Reporting, ReportInput
     from domain import programme_rules as rules
+    from domain.delivery import Undelivered, failure_events
     from domain.errors import RuleViolation
     from domain.factory import EventFactory
     from domain.matching import ProposedGroup
@@ -78,6 +80,9 @@ class ProgrammeWorkflow:
         self._woken = False
         # The last append failed in a way that may have committed: read the stream before deciding.
         self._in_doubt = False
+        self._mail = Mailroom(
+            input.programme.id, programme_workflow_id(input.programme.id), self._failed
+        )
 
     @workflow.run
     async def run(self, input: ProgrammeInput) -> ProgrammeReport:
@@ -90,6 +95,7 @@ class ProgrammeWorkflow:
                 await self._sleep_before_trying_again()
         await plumbing.archive_previous_run()
         _liveness()  # decided once per run, at its start (see LIVENESS_PATCH)
+        await self._mail.take_up()
         phase = self.state().phase
         while True:
             if not await self._step(
@@ -100,12 +106,14 @@ class ProgrammeWorkflow:
             if self.state().closed:
                 break
             if self.state().phase != phase or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await workflow.wait_condition(
+                    lambda: workflow.all_handlers_finished() and self._mail.quiet
+                )
                 workflow.continue_as_new(
                     self._input.model_copy(update={"carried_state": self._state})
                 )
             await self._sleep_until_next_step()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._mail.idle)
         await plumbing.archive_this_run()
         report = self.state().report
         assert report is not None
@@ -318,13 +326,26 @@ class ProgrammeWorkflow:
             raise plumbing.rejected(e) from e
 
     async def _record(self, events: list[ProgrammeEvent]) -> None:
-        """Append ``events``, then deliver their notifications (and record any that failed)."""
+        """Append ``events`` and hand their notifications to the mailroom (histories recorded
+        before it delivered here, under the lock, and recorded what failed)."""
         if not events:
             return
         await self._append(events)
+        if self._mail.beside():
+            self._mail.send(events)
+            return
         p, unreachable = self._input.programme, self.state().unreachable
         failed = await plumbing.deliver(p.id, p.coordinator.id, unreachable, events)
         await self._record(list(failed))
+
+    async def _failed(self, failures: list[Undelivered]) -> None:
+        """Record the recipients the mailroom could not reach (and tell the coordinator)."""
+        async with self._lock:
+            unreachable = self.state().unreachable
+            coordinator = self._input.programme.coordinator.id
+            await self._record(
+                list(failure_events(failures, coordinator, unreachable, plumbing.factory()))
+            )
 
     async def _append(self, events: list[ProgrammeEvent]) -> None:
         try:

@@ -13,6 +13,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import clock, plumbing
+from workflows.mailroom import Mailroom
 
 with workflow.unsafe.imports_passed_through():
     from activities.record_keeping import AppendEventsInput, ReadEventsInput, RecordKeeping
@@ -26,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitFeedback,
         Withdraw,
     )
+    from domain.delivery import Undelivered, failure_events
     from domain.errors import RuleViolation
     from domain.events import RULES, RelationshipEvent
     from domain.factory import EventFactory
@@ -58,6 +60,9 @@ class RelationshipWorkflow:
         # The last append failed in a way that may have committed: read the stream before deciding.
         self._in_doubt = False
         self._liveness = False
+        self._mail = Mailroom(
+            self._spec.programme_id, workflow_id(self._spec.relationship_id), self._failed
+        )
 
     @workflow.run
     async def run(self, input: RelationshipInput) -> RelationshipResult:
@@ -72,6 +77,7 @@ class RelationshipWorkflow:
             while not await self._step(lambda: [] if self._state is not None else [started]):
                 await self._sleep_before_trying_again()
         await plumbing.archive_previous_run()
+        await self._mail.take_up()
         phase = self.state().phase
         while True:
             if not await self._step(self._due_events):
@@ -81,12 +87,14 @@ class RelationshipWorkflow:
                 break
             # A new run per phase, or sooner if the history grows long (weekly meetings for years).
             if self.state().phase != phase or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await workflow.wait_condition(
+                    lambda: workflow.all_handlers_finished() and self._mail.quiet
+                )
                 workflow.continue_as_new(
                     RelationshipInput(spec=self._spec, carried_state=self._state)
                 )
             await self._sleep_until_next_step()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._mail.idle)
         await plumbing.archive_this_run()
         closure = self.state().closure
         assert closure is not None
@@ -211,13 +219,26 @@ class RelationshipWorkflow:
             raise plumbing.rejected(e) from e
 
     async def _record(self, events: list[RelationshipEvent]) -> None:
-        """Append ``events``, then deliver their notifications (and record any that failed)."""
+        """Append ``events`` and hand their notifications to the mailroom (histories recorded
+        before it delivered here, under the lock, and recorded what failed)."""
         if not events:
             return
         await self._append(events)
+        if self._mail.beside():
+            self._mail.send(events)
+            return
         spec, unreachable = self._spec, self.state().unreachable
         failed = await plumbing.deliver(spec.programme_id, spec.coordinator_id, unreachable, events)
         await self._record(list(failed))
+
+    async def _failed(self, failures: list[Undelivered]) -> None:
+        """Record the recipients the mailroom could not reach (and tell the coordinator)."""
+        async with self._lock:
+            unreachable = self.state().unreachable
+            coordinator = self._spec.coordinator_id
+            await self._record(
+                list(failure_events(failures, coordinator, unreachable, plumbing.factory()))
+            )
 
     async def _append(self, events: list[RelationshipEvent]) -> None:
         expected = self._state.version if self._state is not None else 0

@@ -1,14 +1,34 @@
-"""Sending one message over SMTP, with the server's answer sorted into retry-later or never.
+"""Sending one message over SMTP, with the server's answer sorted by whose fault it is.
 
-A 4xx reply or a lost connection is transient (the activity raises and Temporal retries it with
-back-off); a 5xx reply to the recipient or the message is permanent for that recipient.
+Three outcomes besides success (the relay's 250 reply, returned so it can be recorded)::
+
+    SmtpFault
+    ├── Refused      the recipient's address, for good: a RCPT reply 5.1.x (bad address) or
+    │                5.2.x (mailbox disabled), or a bare 550/551/553 to RCPT
+    ├── Deferred     the recipient, for now: a 4xx reply to RCPT (452 mailbox full...)
+    └── RelayFault   the relay or our configuration, not the recipient: no connection, 421,
+                     535/530 authentication, STARTTLS, our sender refused, a 5.7.x policy
+                     refusal, a refused DATA. Retried, raised to operators, never recorded
+                     against a person.
 """
 
 import re
+import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 import aiosmtplib
+
+__all__ = [
+    "Deferred",
+    "Refused",
+    "RelayFault",
+    "Session",
+    "SmtpConfig",
+    "SmtpFault",
+    "redact",
+    "sender_domain",
+]
 
 
 @dataclass(frozen=True)
@@ -23,21 +43,53 @@ class SmtpConfig:
     timeout: float = 30.0
 
 
-class PermanentRejection(Exception):
-    """The server refused this recipient or message for good (a 5xx reply)."""
+class SmtpFault(Exception):
+    """A message not accepted; ``code`` is the reply code (None without a reply)."""
 
-    def __init__(self, code: int, message: str):
-        super().__init__(f"{code} {message}")
+    def __init__(self, code: int | None, message: str):
+        super().__init__(f"{code} {message}" if code else message)
         self.code = code
         self.message = message
 
 
+class Refused(SmtpFault):
+    """The recipient's address is refused for good."""
+
+
+class Deferred(SmtpFault):
+    """The recipient cannot take the message now: try again later."""
+
+
+class RelayFault(SmtpFault):
+    """The relay or its configuration failed; ``kind`` names which, for operators."""
+
+    def __init__(self, kind: str, code: int | None, message: str):
+        super().__init__(code, message)
+        self.kind = kind
+
+
 _ADDRESS = re.compile(r"[^\s<>\"']+@[^\s<>\"']+")
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})")
 
 
 def redact(text: str) -> str:
     """Server replies often quote the address; ours go to events and logs, which take ids only."""
     return _ADDRESS.sub("<address>", text)
+
+
+def classify_recipient(code: int, message: str) -> SmtpFault:
+    """A RCPT refusal: only 5.1.x/5.2.x (or a bare 550/551/553) is the address's own fault."""
+    text = redact(message)
+    enhanced = _ENHANCED.match(message)
+    if code < 500:
+        return Deferred(code, text)
+    if enhanced is not None:
+        if enhanced.group(2) in ("1", "2"):
+            return Refused(code, text)
+        return RelayFault("policy", code, text)
+    if code in (550, 551, 553):
+        return Refused(code, text)
+    return RelayFault("policy", code, text)
 
 
 class Session:
@@ -54,43 +106,63 @@ class Session:
     async def __aexit__(self, *exc: object) -> None:
         await self._close()
 
-    async def send(self, message: EmailMessage, to: str) -> None:
-        """Send ``message`` to ``to``; PermanentRejection on a 5xx, anything else to retry."""
+    async def send(self, message: EmailMessage, to: str) -> str:
+        """Send ``message`` to ``to``; return the relay's reply (its queue id), redacted."""
+        client = await self._connected()
         try:
-            client = await self._connected()
-            await client.send_message(
+            _, reply = await client.send_message(
                 message, sender=_envelope_sender(self._config.sender), recipients=[to]
             )
         except aiosmtplib.SMTPRecipientsRefused as e:
             await self._reset()
             refusal = e.recipients[0]
-            if refusal.code >= 500:
-                raise PermanentRejection(refusal.code, redact(refusal.message)) from None
-            raise
-        except aiosmtplib.SMTPResponseException as e:
+            raise classify_recipient(refusal.code, refusal.message) from None
+        except aiosmtplib.SMTPSenderRefused as e:
             await self._reset()
-            if e.code >= 500 and not isinstance(e, aiosmtplib.SMTPSenderRefused):
-                raise PermanentRejection(e.code, redact(e.message)) from None
-            raise  # 4xx, or our own sender refused: configuration to fix, retrying meanwhile
+            kind = "sender" if e.code >= 500 else "unavailable"
+            raise RelayFault(kind, e.code, redact(e.message)) from None
+        except aiosmtplib.SMTPResponseException as e:
+            await self._close()
+            kind = "policy" if e.code >= 500 else "unavailable"
+            raise RelayFault(kind, e.code, redact(e.message)) from None
+        except (aiosmtplib.SMTPException, OSError) as e:
+            await self._close()
+            raise RelayFault("unavailable", None, redact(str(e))) from None
         except BaseException:
             await self._close()
             raise
+        return redact(reply)[:200]
 
     async def _connected(self) -> aiosmtplib.SMTP:
-        if self._client is None:
-            c = self._config
-            client = aiosmtplib.SMTP(
-                hostname=c.host,
-                port=c.port,
-                start_tls=c.starttls,
-                use_tls=False,
-                username=c.username,
-                password=c.password,
-                timeout=c.timeout,
-            )
+        if self._client is not None:
+            return self._client
+        c = self._config
+        client = aiosmtplib.SMTP(
+            hostname=c.host,
+            port=c.port,
+            start_tls=c.starttls,
+            use_tls=False,
+            username=c.username,
+            password=c.password,
+            timeout=c.timeout,
+        )
+        try:
             await client.connect()
-            self._client = client
-        return self._client
+        except aiosmtplib.SMTPAuthenticationError as e:
+            client.close()
+            raise RelayFault("authentication", e.code, redact(e.message)) from None
+        except (ssl.SSLError, aiosmtplib.SMTPNotSupported) as e:
+            client.close()
+            raise RelayFault("tls", None, redact(str(e))) from None
+        except aiosmtplib.SMTPResponseException as e:
+            client.close()
+            kind = "authentication" if e.code in (530, 534, 535, 538) else "unavailable"
+            raise RelayFault(kind, e.code, redact(e.message)) from None
+        except (aiosmtplib.SMTPException, OSError) as e:
+            client.close()
+            raise RelayFault("unavailable", None, redact(str(e))) from None
+        self._client = client
+        return client
 
     async def _reset(self) -> None:
         """After a refusal the connection stays usable once the transaction is reset."""

@@ -1,0 +1,37 @@
+"""A worker process the kill test can SIGKILL: ``python -m tests.faults.delivery_worker
+TEMPORAL_ADDRESS DATABASE_URL SMTP_PORT TASK_QUEUE``. Prints ``ready`` once it polls."""
+
+import asyncio
+import sys
+from datetime import timedelta
+
+from activities.mail.postman import RetryTiming
+from activities.mail.smtp import SmtpConfig
+from mentorflow import embedded
+from mentorflow.mail_server import PASSWORD, USERNAME
+from store.pool import create_pool
+from worker import build_worker
+
+TIMING = RetryTiming(
+    first_retry=timedelta(milliseconds=200),
+    max_retry=timedelta(seconds=1),
+    give_up_after=timedelta(minutes=5),  # longer than every kill and restart of the test
+)
+
+
+async def main(address: str, database_url: str, smtp_port: int, task_queue: str) -> None:
+    client = await embedded.connect(address, "default")
+    pool = await create_pool(database_url)
+    # A short SMTP timeout makes a short claim lease (twice the timeout): a killed sender's
+    # claim can be taken over ten seconds later.
+    config = SmtpConfig(
+        host="127.0.0.1", port=smtp_port, username=USERNAME, password=PASSWORD, timeout=5
+    )
+    async with build_worker(client, pool, config, task_queue, delivery=TIMING):
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    address, url, port, queue = sys.argv[1:5]
+    asyncio.run(main(address, url, int(port), queue))
