@@ -201,6 +201,7 @@ def programme_cases():
         f.make(ApprovalEscalated, reason=REASONS["approval"], scheduled_for=at, recipients=hr),
         f.make(MilestoneReached, milestone=Milestone.MIDPOINT_SURVEY, recipients=("a1", *hr)),
         f.make(MilestoneReached, milestone=Milestone.CLOSING_INVITATION, recipients=("a1",)),
+        f.make(MilestoneReached, milestone=Milestone.PROGRAMME_START, recipients=hr),
         f.make(ProgrammeClosed, report=report, recipients=hr),
     ]
     entry = ProgrammeEntry(p.id, "Mentorointi 2026", ZONE, p.coordinator.id)

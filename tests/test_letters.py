@@ -166,6 +166,7 @@ def programme_cases():
         f.make(ApprovalEscalated, reason="r", scheduled_for=at, recipients=hr),
         f.make(MilestoneReached, milestone=Milestone.MIDPOINT_SURVEY, recipients=("a1",)),
         f.make(MilestoneReached, milestone=Milestone.CLOSING_INVITATION, recipients=("a1",)),
+        f.make(MilestoneReached, milestone=Milestone.PROGRAMME_START, recipients=hr),
         f.make(ProgrammeClosed, report=report, recipients=hr),
     ]
     entry = ProgrammeEntry(p.id, p.name, p.timezone, p.coordinator.id)

@@ -62,9 +62,16 @@ class ProgrammeWorkflow:
         self._state: ProgrammeState | None = input.carried_state
         self._lock = asyncio.Lock()
         self._woken = False
+        self._announce_start = False
 
     @workflow.run
     async def run(self, input: ProgrammeInput) -> ProgrammeReport:
+        # The first-day message to the coordinator is new: runs recorded before it replay without
+        # it, and a run that begins after the first day does not send it late.
+        self._announce_start = (
+            workflow.patched("announce-programme-start")
+            and workflow.now() < input.calendar.starts_at
+        )
         if self._state is None:
             started = rules.start_programme(
                 input.programme, input.calendar, tuple(input.participants), plumbing.factory()
@@ -76,7 +83,9 @@ class ProgrammeWorkflow:
         phase = self.state().phase
         while True:
             async with self._lock:
-                await self._record(rules.due_events(self.state(), plumbing.factory()))
+                await self._record(
+                    rules.due_events(self.state(), plumbing.factory(), self._announce_start)
+                )
                 await self._act()
             if self.state().closed:
                 break
@@ -259,4 +268,5 @@ class ProgrammeWorkflow:
 
     async def _sleep_until_next_step(self) -> None:
         self._woken = False
-        await clock.sleep_until(rules.next_wakeup(self.state()), lambda: self._woken)
+        wakeup = rules.next_wakeup(self.state(), self._announce_start)
+        await clock.sleep_until(wakeup, lambda: self._woken)
