@@ -27,6 +27,8 @@ class ProgrammePhase(StrEnum):
 
 
 class Milestone(StrEnum):
+    PROGRAMME_START = "programme_start"
+    """The first day: the coordinator is told (the set-up message came at ``programme start``)."""
     MIDPOINT_SURVEY = "midpoint_survey"
     CLOSING_INVITATION = "closing_invitation"
 

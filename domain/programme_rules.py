@@ -92,27 +92,44 @@ def matching_rules(s: ProgrammeState) -> MatchingRules:
     )
 
 
-def pending(s: ProgrammeState) -> list[Due]:
+def pending(s: ProgrammeState, announce_start: bool = True) -> list[Due]:
+    """``announce_start``: tell the coordinator on the first day (runs recorded before that
+    message existed pass False, so that they replay)."""
     if s.closed:
         return []
+    found = _start_announcement(s) if announce_start else []
     match s.phase:
         case ProgrammePhase.ENROLMENT:
-            return [*_training_reminders(s), _training_deadline(s)]
+            return [*found, *_training_reminders(s), _training_deadline(s)]
         case ProgrammePhase.APPROVAL:
-            return _approval_steps(s)
+            return [*found, *_approval_steps(s)]
         case ProgrammePhase.RUNNING:
-            return _milestones(s)
-    return []
+            return [*found, *_milestones(s)]
+    return found
 
 
-def next_wakeup(s: ProgrammeState, check_groups: bool = True) -> datetime | None:
+def next_wakeup(
+    s: ProgrammeState, check_groups: bool = True, announce_start: bool = True
+) -> datetime | None:
     action = next_action(s, check_groups)
-    times = [d.at for d in pending(s)] + ([action[0]] if action else [])
+    times = [d.at for d in pending(s, announce_start)] + ([action[0]] if action else [])
     return min(times, default=None)
 
 
-def due_events(s: ProgrammeState, f: EventFactory) -> list[ProgrammeEvent]:
-    return steps.run_due(s, f, pending, apply_programme)
+def due_events(
+    s: ProgrammeState, f: EventFactory, announce_start: bool = True
+) -> list[ProgrammeEvent]:
+    return steps.run_due(s, f, lambda state: pending(state, announce_start), apply_programme)
+
+
+def _start_announcement(s: ProgrammeState) -> list[Due]:
+    """The coordinator hears "the programme starts today" on its first day, unless it was set up
+    on or after that day (then the set-up message was that news)."""
+    starts = s.calendar.starts_at
+    if Milestone.PROGRAMME_START in s.milestones or s.started_at >= starts:
+        return []
+    to = (s.programme.coordinator.id,)
+    return [Due(starts, REMIND, "programme_start", _milestone(Milestone.PROGRAMME_START, to))]
 
 
 def next_action(s: ProgrammeState, check_groups: bool = True) -> tuple[datetime, Action] | None:

@@ -208,6 +208,7 @@ def programme_cases():
         f.make(ApprovalEscalated, reason=REASONS["approval"], scheduled_for=at, recipients=hr),
         f.make(MilestoneReached, milestone=Milestone.MIDPOINT_SURVEY, recipients=("a1", *hr)),
         f.make(MilestoneReached, milestone=Milestone.CLOSING_INVITATION, recipients=("a1",)),
+        f.make(MilestoneReached, milestone=Milestone.PROGRAMME_START, recipients=hr),
         f.make(ProgrammeClosed, report=report, recipients=hr),
         f.make(
             GroupsChecked,

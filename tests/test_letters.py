@@ -176,6 +176,7 @@ def programme_cases():
             ),
             recipients=hr,
         ),
+        f.make(MilestoneReached, milestone=Milestone.PROGRAMME_START, recipients=hr),
         f.make(ProgrammeClosed, report=report, recipients=hr),
     ]
     entry = ProgrammeEntry(p.id, p.name, p.timezone, p.coordinator.id)

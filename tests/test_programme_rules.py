@@ -225,11 +225,14 @@ def test_automatic_approval_and_milestones():
     run.state = run.state.model_copy(update={"approved": []})
     run.run_until(datetime(2027, 5, 30, tzinfo=UTC))
     milestones = {e.milestone: e.occurred_at for e in run.of_type("milestone_reached")}
+    [first_day] = [e for e in run.of_type("milestone_reached") if e.milestone == "programme_start"]
+    assert first_day.recipients == (run.state.programme.coordinator.id,)
     # One midpoint e-mail: members hear of it in their group's feedback request.
     [midpoint] = [e for e in run.of_type("milestone_reached") if e.milestone == "midpoint_survey"]
     assert midpoint.recipients == (run.state.programme.coordinator.id,)
     cal = calendar(pilot())
     assert milestones == {
+        Milestone.PROGRAMME_START: cal.starts_at,  # the coordinator hears it on the first day
         Milestone.MIDPOINT_SURVEY: cal.midpoint_survey_at,
         Milestone.CLOSING_INVITATION: cal.closing_event_at - timedelta(days=14),
     }

@@ -12,7 +12,7 @@ from domain.events import from_record
 from domain.matching import GroupAssignment
 from domain.model import Role
 from domain.programme import Coordinator, Matching, Participant, Programme, Training
-from domain.programme_events import programme_event_from_record
+from domain.programme_events import Milestone, programme_event_from_record
 from domain.programme_rules import ApproveMatching, MarkTrained
 from mentorflow.programmes import register
 from mentorflow.synthetic import cohort
@@ -83,6 +83,36 @@ async def test_a_coordinator_who_never_approves_is_reminded_then_escalated(mail,
     )
     assert escalation.scheduled_for == due + timedelta(days=7)
     assert timedelta(0) <= escalation.occurred_at - escalation.scheduled_for < timedelta(seconds=1)
+
+
+async def test_the_coordinator_hears_of_the_start_on_the_first_day(mail, env, pool, store):
+    """The "has started" message used to come at set-up, days before the first day: now set-up
+    says so, and the first day brings its own message, at 00:00 of that day."""
+    today = (await env.get_current_time()).date()
+    p = programme(today)
+    async with running_worker(env.client, pool, mail) as task_queue:
+        handle = await start(env, pool, task_queue, p, cohort(4, 8, seed=3, trained_share=1.0))
+        starts = calendar(p).starts_at
+        await sleep_until(env, starts - timedelta(hours=1))
+        before = await handle.query(ProgrammeWorkflow.state)
+        await sleep_until(env, starts + timedelta(hours=1))
+        after = await handle.query(ProgrammeWorkflow.state)
+        await handle.terminate("test done")
+        await replay_all_runs(env.client, handle)
+
+    assert Milestone.PROGRAMME_START not in before.milestones
+    assert Milestone.PROGRAMME_START in after.milestones
+    [first_day] = [
+        e
+        for e in await programme_events(store, p.id)
+        if getattr(e, "milestone", None) == "programme_start"
+    ]
+    assert timedelta(0) <= first_day.occurred_at - starts < timedelta(seconds=1)
+    assert first_day.recipients == ("hr1",)
+    kinds = await pool.fetch(
+        "SELECT kind FROM outbox WHERE stream_id = $1", programme_workflow_id(p.id)
+    )
+    assert "programme_start" in {r["kind"] for r in kinds}
 
 
 async def test_an_edited_approval_that_breaks_a_hard_rule_is_refused(mail, env, pool, store):

@@ -83,9 +83,16 @@ class ProgrammeWorkflow:
         self._mail = Mailroom(
             input.programme.id, programme_workflow_id(input.programme.id), self._failed
         )
+        self._announce_start = False
 
     @workflow.run
     async def run(self, input: ProgrammeInput) -> ProgrammeReport:
+        # The first-day message to the coordinator is new: runs recorded before it replay without
+        # it, and a run that begins after the first day does not send it late.
+        self._announce_start = (
+            workflow.patched("announce-programme-start")
+            and workflow.now() < input.calendar.starts_at
+        )
         if self._state is None:
             started = rules.start_programme(
                 input.programme, input.calendar, tuple(input.participants), plumbing.factory()
@@ -99,7 +106,8 @@ class ProgrammeWorkflow:
         phase = self.state().phase
         while True:
             if not await self._step(
-                lambda: rules.due_events(self.state(), plumbing.factory()), act=True
+                lambda: rules.due_events(self.state(), plumbing.factory(), self._announce_start),
+                act=True,
             ):
                 await self._sleep_before_trying_again()
                 continue
@@ -391,4 +399,5 @@ class ProgrammeWorkflow:
 
     async def _sleep_until_next_step(self) -> None:
         self._woken = False
-        await clock.sleep_until(rules.next_wakeup(self.state(), _liveness()), lambda: self._woken)
+        wakeup = rules.next_wakeup(self.state(), _liveness(), self._announce_start)
+        await clock.sleep_until(wakeup, lambda: self._woken)
