@@ -44,6 +44,9 @@ class Mailroom:
         self._record_failures = record_failures
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy = 0  # activities in flight and failures being recorded
+        # One attempt at a time per workflow (batches waiting for a retry do not hold it): mail
+        # goes out in decision order, and a busy programme does not flood the workers.
+        self._turn = asyncio.Lock()
 
     @staticmethod
     def beside() -> bool:
@@ -90,16 +93,21 @@ class Mailroom:
     async def _deliver(self, ids: list[UUID]) -> None:
         started, interval, final = workflow.now(), timedelta(0), False
         while True:
-            self._busy += 1
-            try:
-                report = await self._attempt(ids, final)
-                if report.failed:
+            async with self._turn:
+                self._busy += 1
+                try:
+                    report = await self._attempt(ids, final)
+                except ActivityError as e:  # a non-retryable fault: `mail resend` sweeps it up
+                    workflow.logger.error("delivery_stopped", extra={"error": str(e.cause or e)})
+                    return
+                finally:
+                    self._busy -= 1
+            if report.failed:
+                self._busy += 1
+                try:
                     await self._record_failures(report.failed)
-            except ActivityError as e:  # a non-retryable fault: `mail resend` sweeps it up
-                workflow.logger.error("delivery_stopped", extra={"error": str(e.cause or e)})
-                return
-            finally:
-                self._busy -= 1
+                finally:
+                    self._busy -= 1
             if report.waiting == 0 or final:
                 return
             timing = report.retry or RetryTiming()
