@@ -158,6 +158,8 @@ async def register(
 ) -> None:
     """Put the programme's people (the coordinator too) in the directory notifications use."""
     coordinator = programme.coordinator
+    if coordinator.name is None or coordinator.email is None:
+        raise ProgrammeError(f"programme {programme.id}: the coordinator needs a name and an email")
     people = [
         Contact(coordinator.id, coordinator.name, str(coordinator.email), coordinator.locale),
         *(Contact(p.id, p.name, str(p.email), p.locale.value) for p in participants),

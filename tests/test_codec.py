@@ -5,6 +5,7 @@ returns it, holds no clear payload; a run started under one key continues under 
 still replays; a payload under a key nobody configured is refused, saying which key.
 """
 
+import asyncio
 import base64
 import uuid
 from collections.abc import Iterator
@@ -214,3 +215,81 @@ def test_a_key_file_readable_by_others_is_refused(tmp_path: Path):
     path.chmod(0o644)
     with pytest.raises(CodecKeyError, match=r"open to others \(mode 644\): chmod 600"):
         key_file_keys(path)
+
+
+async def test_a_programme_input_and_its_events_hold_the_coordinator_by_id_only(
+    mail, env, pool, store
+):
+    """Decoded with the key, the workflow input and the stored events name the coordinator by id;
+    the name and address are in the directory, where notifications find them."""
+    from domain.calendar import calendar
+    from domain.programme import Coordinator, Matching, Programme, Training
+    from mentorflow.programmes import register
+    from mentorflow.synthetic import cohort
+    from store.directory import Directory
+    from workflows.messages import ProgrammeInput, programme_workflow_id
+    from workflows.programme import ProgrammeWorkflow
+
+    today = (await env.get_current_time()).date()
+    coordinator = Coordinator(id="hr-quokka", name="Quentin Quokka", email="quentin@quokka.example")
+    p = Programme(
+        id=f"p-{uuid.uuid4().hex[:8]}",
+        name="Privacy",
+        timezone="UTC",
+        starts_on=today + timedelta(days=10),
+        ends_on=today + timedelta(days=130),
+        coordinator=coordinator,
+        training=Training(required=False, deadline=today + timedelta(days=5)),
+        matching=Matching(runs_on=today + timedelta(days=10)),
+    )
+    people = cohort(2, 4, seed=1, trained_share=1.0)
+    await register(pool, p, people)
+    request = ProgrammeInput(
+        programme=p, calendar=calendar(p), participants=[x.profile() for x in people]
+    )
+    async with running_worker(env.client, pool, mail) as task_queue:
+        handle = await env.client.start_workflow(
+            ProgrammeWorkflow.run, request, id=programme_workflow_id(p.id), task_queue=task_queue
+        )
+        for _ in range(100):  # until ProgrammeStarted is recorded
+            stored = [r.payload for r in await store.read_stream(programme_workflow_id(p.id))]
+            if stored:
+                break
+            await asyncio.sleep(0.1)
+        state = await handle.query(ProgrammeWorkflow.state)
+        history = await handle.fetch_history()
+        await handle.terminate("test done")
+
+    codec = env.client.data_converter.payload_codec
+    assert codec is not None
+    start = history.events[0].workflow_execution_started_event_attributes
+    [clear] = await codec.decode(start.input.payloads)
+    assert b"hr-quokka" in clear.data  # decoded: the id is there, the contact is not
+    assert (
+        b"Quokka" not in clear.data.replace(b"hr-quokka", b"")
+        and b"quokka.example" not in clear.data
+    )
+    assert state.programme.coordinator == Coordinator(id="hr-quokka")
+    assert stored and "Quentin" not in str(stored) and "quokka.example" not in str(stored)
+    contacts = await Directory(pool).people(p.id, ["hr-quokka"])
+    assert contacts["hr-quokka"].email == "quentin@quokka.example"
+
+
+def test_a_programme_file_still_needs_the_coordinators_name_and_address():
+    """Optional in workflow inputs only: a file without the contact is refused saying so."""
+    from pydantic import ValidationError
+
+    from domain.programme import ProgrammeFile
+
+    programme = {
+        "id": "p1",
+        "name": "P",
+        "timezone": "UTC",
+        "starts_on": "2030-01-10",
+        "ends_on": "2030-06-10",
+        "coordinator": {"id": "hr1"},
+        "training": {"required": False, "deadline": "2030-01-05"},
+        "matching": {"runs_on": "2030-01-10"},
+    }
+    with pytest.raises(ValidationError, match="the coordinator needs a name and an email"):
+        ProgrammeFile.model_validate({"programme": programme})
