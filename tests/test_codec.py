@@ -293,3 +293,24 @@ def test_a_programme_file_still_needs_the_coordinators_name_and_address():
     }
     with pytest.raises(ValidationError, match="the coordinator needs a name and an email"):
         ProgrammeFile.model_validate({"programme": programme})
+
+
+def test_a_worker_with_bad_keys_says_so_in_one_line_and_starts_nothing(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "MENTORFLOW_DATA_DIR": str(data_dir), "MENTORFLOW_CODEC_KEYS": "k1:xx"}
+    env.pop("MENTORFLOW_DATABASE_URL", None)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "mentorflow"), "worker"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert done.stderr == "mentorflow: codec key 'k1' is not valid base64\n"
+    assert not data_dir.exists()  # no database was created, nothing was migrated
