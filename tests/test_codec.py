@@ -314,3 +314,44 @@ def test_a_worker_with_bad_keys_says_so_in_one_line_and_starts_nothing(tmp_path:
     assert done.returncode != 0
     assert done.stderr == "mentorflow: codec key 'k1' is not valid base64\n"
     assert not data_dir.exists()  # no database was created, nothing was migrated
+
+
+def test_an_input_recorded_with_the_coordinators_contact_still_loads_without_it():
+    """Old histories: their input (and a carried state) holding the contact still deserialize,
+    and the contact goes no further than the validator."""
+    from datetime import UTC, datetime
+
+    from domain.calendar import calendar
+    from domain.programme import Coordinator, Matching, Programme, Training
+    from domain.programme_state import ProgrammeState
+    from workflows.messages import ProgrammeInput
+
+    today = datetime(2030, 1, 1, tzinfo=UTC).date()
+    p = Programme(
+        id="p-old",
+        name="Old",
+        timezone="UTC",
+        starts_on=today + timedelta(days=10),
+        ends_on=today + timedelta(days=130),
+        coordinator=Coordinator(id="hr1", name="Pia Coordinator", email="pia@example.org"),
+        training=Training(required=False, deadline=today + timedelta(days=5)),
+        matching=Matching(runs_on=today + timedelta(days=10)),
+    )
+    state = ProgrammeState(
+        programme=p,
+        calendar=calendar(p),
+        started_at=datetime(2030, 1, 1, tzinfo=UTC),
+        participants={},
+    )
+    recorded = {
+        "programme": p.model_dump(mode="json"),
+        "calendar": calendar(p).model_dump(mode="json"),
+        "participants": [],
+        "carried_state": state.model_dump(mode="json"),
+    }
+    assert "pia@example.org" in str(recorded)
+    loaded = ProgrammeInput.model_validate(recorded)
+    assert (
+        "Pia" not in loaded.model_dump_json() and "pia@example.org" not in loaded.model_dump_json()
+    )
+    assert loaded.programme.coordinator.id == "hr1"

@@ -57,6 +57,15 @@ class ProgrammeInput(BaseModel):
         """
         return programme.model_copy(update={"coordinator": programme.coordinator.reference()})
 
+    @field_validator("carried_state", mode="after")
+    @classmethod
+    def _carried_coordinator_by_id(cls, state: ProgrammeState | None) -> ProgrammeState | None:
+        """A programme started before carries the contact in its state: not into the next run."""
+        if state is None:
+            return None
+        programme = cls._coordinator_by_id(state.programme)
+        return state.model_copy(update={"programme": programme})
+
 
 def programme_workflow_id(programme_id: str) -> str:
     return f"programme:{programme_id}"
