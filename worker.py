@@ -198,9 +198,10 @@ async def serve(
 
 
 async def run(settings: Settings) -> None:
+    converter = embedded.converter(settings)  # bad codec keys are refused before anything starts
     pool = await open_database(database_url(settings), settings.migrate)
     address = settings.temporal_address or "localhost:7233"
-    client = await embedded.connect(address, settings.temporal_namespace)
+    client = await embedded.connect(address, settings.temporal_namespace, converter)
     mail, server = mail_config(settings)
     health = Health(settings.health_port).start() if settings.health_port else None
     grace = settings.shutdown_grace_seconds

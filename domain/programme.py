@@ -7,10 +7,17 @@ validate their files. Every field has the meaning documented here; unknown field
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import EmailStr, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from domain.durations import IsoDuration
 from domain.model import Frozen, Id, PersonId, Role
@@ -43,11 +50,31 @@ class Conflict(StrEnum):
     """A mentor and a mentee from the same unit are never matched."""
 
 
+def _contact_required(schema: dict[str, Any]) -> None:
+    """A programme file gives the coordinator's name and address (``ProgrammeFile`` checks)."""
+    schema["required"] = ["id", "name", "email"]
+    for field in ("name", "email"):
+        prop = schema["properties"][field]
+        prop.update(prop.pop("anyOf")[0])
+        prop.pop("default", None)
+
+
 class Coordinator(Frozen):
+    """The programme's coordinator, who gets escalations and replies.
+
+    The name and e-mail address go to the directory only: workflows and events carry the id.
+    """
+
+    # Workflow inputs and events hold ``reference()``; inputs recorded before still hold them.
+    model_config = ConfigDict(json_schema_extra=_contact_required)
     id: Id
-    name: Name
-    email: EmailStr
+    name: Name | None = None
+    email: EmailStr | None = None
     locale: Locale = Locale.EN
+
+    def reference(self) -> "Coordinator":
+        """The coordinator without contact details: what travels in workflows and events."""
+        return Coordinator(id=self.id, locale=self.locale)
 
 
 class Profile(Frozen):
@@ -243,4 +270,6 @@ class ProgrammeFile(Frozen):
             seen.add(p.id)
         if self.programme.coordinator.id in seen:
             raise ValueError("the coordinator cannot also be a participant")
+        if self.programme.coordinator.name is None or self.programme.coordinator.email is None:
+            raise ValueError("the coordinator needs a name and an email (the contact for replies)")
         return self

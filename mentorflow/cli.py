@@ -428,7 +428,9 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
     address = settings.temporal_address or "localhost:7233"
 
     async def go() -> T:
-        client = await embedded.connect(address, settings.temporal_namespace)
+        client = await embedded.connect(
+            address, settings.temporal_namespace, embedded.converter(settings)
+        )
         return await make(client)
 
     try:

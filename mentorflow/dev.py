@@ -34,9 +34,14 @@ async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[st
         url = database_url(settings)
         pool = await open_database(url, settings.migrate)
         stack.push_async_callback(pool.close)
+        converter = embedded.converter(settings)  # refuses bad codec keys before starting
         try:
             env = await embedded.start_dev_server(
-                ui=True, port=port, ui_port=ui_port, db_file=settings.data_dir / "temporal.db"
+                ui=True,
+                port=port,
+                ui_port=ui_port,
+                db_file=settings.data_dir / "temporal.db",
+                data_converter=converter,
             )
         except RuntimeError as e:
             raise embedded.StackError(

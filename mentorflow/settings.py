@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from activities.mail.smtp import SmtpConfig
+from mentorflow.codec import KEY_FILE, CodecKeys, key_file_keys, parse_keys
 
 PLACEHOLDER_SECRET = "changethis"
 """The signing secret's default: accepted in development only."""
@@ -75,6 +76,18 @@ class Settings(BaseSettings):
         if self.environment != "development":
             raise ValueError("MENTORFLOW_SECRET_KEY is the placeholder: set a long random secret")
         return self
+
+    codec_keys: SecretStr | None = None
+    """MENTORFLOW_CODEC_KEYS: Temporal payload keys, ``id:base64key,...`` (AES-256: 32 bytes);
+    unset = the key file DATA_DIR/codec-keys, created on first use."""
+    codec_key_id: str | None = None
+    """MENTORFLOW_CODEC_KEY_ID: the key that encrypts; may be unset when there is only one."""
+
+    def codec(self) -> CodecKeys:
+        """The payload codec's keys: configured, or the data directory's key file."""
+        if self.codec_keys is not None:
+            return parse_keys(self.codec_keys.get_secret_value(), self.codec_key_id)
+        return key_file_keys(self.data_dir / KEY_FILE, self.codec_key_id)
 
     def smtp(self) -> "SmtpConfig | None":
         """The configured relay, or None for the embedded server."""

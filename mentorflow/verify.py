@@ -3,7 +3,7 @@
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
 from worker import WORKFLOWS
@@ -24,9 +24,12 @@ async def run_histories(
     return histories
 
 
-async def replay(histories: list[WorkflowHistory]) -> None:
-    """Replay each history with today's workflow code; raises on any non-determinism."""
-    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+async def replay(histories: list[WorkflowHistory], data_converter: DataConverter) -> None:
+    """Replay each history with today's workflow code; raises on any non-determinism.
+
+    ``data_converter`` must know the codec keys the histories' payloads were sealed with.
+    """
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=data_converter)
     for history in histories:
         await replayer.replay_workflow(history)
 
@@ -38,5 +41,5 @@ async def replay_all_runs(client: Client, handle: WorkflowHandle[Any, Any]) -> i
         description = await handle.describe()
         first_run = description.raw_description.workflow_execution_info.first_run_id
     histories = await run_histories(client, handle.id, first_run)
-    await replay(histories)
+    await replay(histories, client.data_converter)
     return len(histories)

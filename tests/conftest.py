@@ -1,5 +1,6 @@
 """Session-wide real servers: an embedded PostgreSQL and a time-skipping Temporal test server."""
 
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -11,6 +12,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from mentorflow import embedded
+from mentorflow.codec import CodecKeys
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer
 from store.event_store import EventStore
@@ -18,6 +20,11 @@ from store.migrate import migrate
 from store.pool import create_pool
 
 configure_logging("INFO", "console")  # through stdlib logging, so pytest captures it per test
+
+# One codec key for the session, as in one deployment: every client, worker and replayer made
+# here, and every `mentorflow` command the tests start (they inherit the environment), share it.
+os.environ["MENTORFLOW_CODEC_KEYS"] = CodecKeys.generate("test-session").render()
+os.environ["MENTORFLOW_CODEC_KEY_ID"] = "test-session"
 
 
 def private_dir(name: str) -> Path:

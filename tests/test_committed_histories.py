@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from mentorflow import embedded
 from mentorflow.verify import replay
 from tests.changed_workflow import IncompatiblyChangedWorkflow
 
@@ -26,14 +26,17 @@ def test_there_are_committed_histories_covering_every_phase():
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_committed_history_replays_with_current_code(path: Path):
     """Today's workflows make the same decisions as the recorded run (relationships, and a
-    programme recorded before the coordinator's first-day message existed)."""
-    await replay([WorkflowHistory.from_json(path.stem, path.read_text())])
+    programme recorded before the coordinator's first-day message existed).
+
+    The histories were recorded without the codec: its converter passes their clear payloads on.
+    """
+    await replay([WorkflowHistory.from_json(path.stem, path.read_text())], embedded.converter())
 
 
 async def test_an_incompatible_change_is_caught_by_replay():
     """The replay check can fail: a changed workflow does not replay the committed first run."""
     replayer = Replayer(
-        workflows=[IncompatiblyChangedWorkflow], data_converter=pydantic_data_converter
+        workflows=[IncompatiblyChangedWorkflow], data_converter=embedded.converter()
     )
     first = next(p for p in HISTORIES if p.stem.startswith("relationship_"))
     history = WorkflowHistory.from_json("run1", first.read_text())

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import yaml
 from temporalio.client import WorkflowHistory, WorkflowQueryFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from domain.model import Role
@@ -157,7 +156,7 @@ async def test_sync_applies_an_export_once_and_then_changes_nothing(
         history = await handle.fetch_history()
         await handle.terminate("test done")
     await Replayer(
-        workflows=[ProgrammeWorkflow], data_converter=pydantic_data_converter
+        workflows=[ProgrammeWorkflow], data_converter=dev_env.client.data_converter
     ).replay_workflow(WorkflowHistory.from_json(history.workflow_id, history.to_json()))
 
 

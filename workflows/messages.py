@@ -8,7 +8,7 @@ from domain.events import Outcome
 from domain.programme import Profile, Programme
 from domain.programme_state import ProgrammeState
 from domain.state import RelationshipState
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 
 class RelationshipInput(BaseModel):
@@ -47,6 +47,24 @@ class ProgrammeInput(BaseModel):
     calendar: ProgrammeCalendar
     participants: list[Profile]
     carried_state: ProgrammeState | None = None
+
+    @field_validator("programme", mode="after")
+    @classmethod
+    def _coordinator_by_id(cls, programme: Programme) -> Programme:
+        """The coordinator travels by id: the contact stays in the directory, out of Temporal.
+
+        An input recorded before this still holds the contact; it is dropped here, never used.
+        """
+        return programme.model_copy(update={"coordinator": programme.coordinator.reference()})
+
+    @field_validator("carried_state", mode="after")
+    @classmethod
+    def _carried_coordinator_by_id(cls, state: ProgrammeState | None) -> ProgrammeState | None:
+        """A programme started before carries the contact in its state: not into the next run."""
+        if state is None:
+            return None
+        programme = cls._coordinator_by_id(state.programme)
+        return state.model_copy(update={"programme": programme})
 
 
 def programme_workflow_id(programme_id: str) -> str:

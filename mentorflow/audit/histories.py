@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import asyncpg
 from pydantic import BaseModel
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
 
@@ -26,15 +26,26 @@ class HistoryReplay(BaseModel):
 
 
 async def replay_archived(
-    pool: asyncpg.Pool, workflows: Sequence[type], workflow_ids: Sequence[str] | None = None
+    pool: asyncpg.Pool,
+    workflows: Sequence[type],
+    workflow_ids: Sequence[str] | None = None,
+    data_converter: DataConverter | None = None,
 ) -> HistoryReplay:
-    """Replay every archived run (or those of ``workflow_ids``)."""
+    """Replay every archived run (or those of ``workflow_ids``).
+
+    The archives hold Temporal's payloads as Temporal stored them, encrypted: ``data_converter``
+    (default: the configured one, ``embedded.converter()``) must know every key they use.
+    """
+    from mentorflow import embedded
+
     query = "SELECT workflow_id, run_id, history FROM workflow_histories"
     args: list[object] = []
     if workflow_ids is not None:
         query += " WHERE workflow_id = ANY($1::text[])"
         args.append(list(workflow_ids))
-    replayer = Replayer(workflows=list(workflows), data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=list(workflows), data_converter=data_converter or embedded.converter()
+    )
     failures, replayed = [], 0
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         async for row in conn.cursor(query + " ORDER BY archived_at, run_id", *args):
