@@ -12,6 +12,8 @@ COPY workflows workflows
 COPY activities activities
 COPY store store
 COPY mentorflow mentorflow
+# the participant guide the web app serves (mentorflow/web/guide links to it)
+COPY docs/participant.md docs/participant.md
 RUN pip install .
 
 USER mentorflow

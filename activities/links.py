@@ -77,6 +77,10 @@ def path_of(purpose: str, relationship_id: str | None) -> str:
     return f"{group}/{purpose}"
 
 
+GUIDE = "/guide"
+"""Where the web app serves the participant guide."""
+
+
 class Links:
     def __init__(self, secret: str, public_url: str):
         self._serializer = URLSafeSerializer(secret, salt="mentorflow-personal-link")
@@ -92,6 +96,10 @@ class Links:
             claim.token_id,
         ]
         return str(self._serializer.dumps(data))
+
+    def guide_url(self) -> str:
+        """The participant guide's page (``mentorflow/web/guide.py``), named in every footer."""
+        return f"{self.public_url}{GUIDE}"
 
     def url(self, claim: Claim) -> str:
         page = path_of(claim.purpose, claim.relationship_id)

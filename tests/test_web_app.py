@@ -414,3 +414,15 @@ async def test_the_sign_in_page_speaks_the_browsers_language_until_one_is_chosen
         assert 'lang="fi"' in finnish.text and "Kirjaudu sisään" in finnish.text
         away = await browser.get("/language/fi?back=//evil.example/")
         assert away.headers["location"] == "/"
+
+
+async def test_the_participant_guide_is_a_page(env, pool, mail):
+    """/guide shows docs/participant.md (the e-mails' footer links it), marked as English."""
+    app, links = app_for(env.client, pool, mail)
+    async with browser_client(app) as browser:
+        page = await browser.get("/guide")
+    assert page.status_code == 200
+    assert '<article lang="en" class="guide">' in page.text
+    assert "<h1>Mentoring with Mentorflow: a guide for mentors and mentees</h1>" in page.text
+    assert "<table>" in page.text
+    assert links.guide_url() == "http://testserver/guide"

@@ -82,6 +82,17 @@ async def link_in(mail, to: str, page: str, rid: str) -> str:
     raise AssertionError(f"no link to {page} of {rid} in a message to {to}")
 
 
+async def guide_in(mail, to: str) -> str:
+    """The guide's address in the footer of a message to ``to``."""
+    wanted = re.compile(r"(http://127\.0\.0\.1:\d+/guide)\b")
+    for message in filed(mail).values():
+        if message["To"].addresses[0].addr_spec == to:
+            found = wanted.search(message.get_body(preferencelist=("plain",)).get_content())
+            if found:
+                return found.group(1)
+    raise AssertionError(f"no guide link in a message to {to}")
+
+
 async def check_page(page: Page, shots, name: str) -> None:
     """Screenshot the page and fail on serious or critical accessibility violations."""
     assert await page.locator("script").count() == 0  # works without JavaScript: it has none
@@ -148,6 +159,12 @@ async def _walk(pool, mail, browser, shots, rid) -> None:
     await mentor.get_by_role("button", name="Kirjaa sopimus").click()
     await mentor.get_by_text("Sopimus ja tavoitteet on kirjattu.").wait_for()
     await check_page(mentor, shots, "03-group-fi")
+    # The footer of each participant's e-mail links the guide for mentors and mentees.
+    await mentor.goto(await guide_in(mail, "m1@example.org"))
+    await mentor.get_by_role(
+        "heading", name=re.compile("a guide for mentors and mentees")
+    ).wait_for()
+    await check_page(mentor, shots, "03b-guide")
 
     # A mentee (English, on a phone) records the first meeting from its invitation.
     context = await browser.new_context(viewport=PHONE)

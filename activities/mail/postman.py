@@ -123,7 +123,7 @@ class Postman:
         self._timing = timing or RetryTiming()
         # Longer than one send can take: a lease runs out only on a sender that died.
         self._lease = lease or timedelta(seconds=2 * config.timeout)
-        self._stationery = Stationery(links)
+        self._stationery = Stationery(links, guide_url=links.guide_url() if links else None)
         self._domain = smtp.sender_domain(config.sender)
 
     @activity.defn

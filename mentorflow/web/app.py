@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from mentorflow.web import forms, groups, identity
+from mentorflow.web import forms, groups, guide, identity
 from mentorflow.web.i18n import N_
 from mentorflow.web.pages import Web, render
 
@@ -38,6 +38,7 @@ def create_app(web: Web, secret: str, secure_cookies: bool) -> FastAPI:
     app.include_router(identity.router)
     app.include_router(groups.router)
     app.include_router(forms.router)
+    app.include_router(guide.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
