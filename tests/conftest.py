@@ -18,6 +18,7 @@ from mentorflow.mail_server import MailServer
 from store.event_store import EventStore
 from store.migrate import migrate
 from store.pool import create_pool
+from tests.temporal_helpers import terminate_open_workflows
 
 configure_logging("INFO", "console")  # through stdlib logging, so pytest captures it per test
 
@@ -66,11 +67,28 @@ def store(pool: asyncpg.Pool) -> EventStore:
     return EventStore(pool)
 
 
+_time_skipping: list[WorkflowEnvironment] = []
+"""The session's time-skipping server, once a test has asked for it."""
+
+
 @pytest_asyncio.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await embedded.start_time_skipping()
+    _time_skipping.append(environment)
     yield environment
     await environment.shutdown()
+
+
+@pytest_asyncio.fixture(scope="module", autouse=True)
+async def _nothing_left_running_on_the_test_server() -> AsyncIterator[None]:
+    """End what a test module left running on the shared time-skipping server.
+
+    A workflow whose worker has gone keeps a task outstanding, and the server then holds its
+    clock for good: every later ``env.sleep`` of the session times out ("Timeout expired").
+    """
+    yield
+    for environment in _time_skipping:
+        await terminate_open_workflows(environment.client)
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from mentorflow.mail_server import MailServer
@@ -50,3 +52,24 @@ async def start_relationship(env: WorkflowEnvironment, task_queue: str, relation
 async def whole_seconds_now(env: WorkflowEnvironment) -> datetime:
     """The server's now, rounded up to a whole second (times in reports stay whole)."""
     return (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
+
+
+async def terminate_open_workflows(client: Client) -> int:
+    """Terminate every workflow still open on the server (the test server lists them this way:
+    it does not implement ListWorkflowExecutions); how many there were."""
+    request = ListOpenWorkflowExecutionsRequest(namespace=client.namespace, maximum_page_size=1000)
+    ended = 0
+    while True:
+        page = await client.workflow_service.list_open_workflow_executions(request)
+        for execution in page.executions:
+            handle = client.get_workflow_handle(
+                execution.execution.workflow_id, run_id=execution.execution.run_id
+            )
+            try:
+                await handle.terminate(reason="left running by a finished test module")
+                ended += 1
+            except RPCError:
+                pass  # it closed meanwhile
+        if not page.next_page_token:
+            return ended
+        request.next_page_token = page.next_page_token
