@@ -187,7 +187,7 @@ def programme_cases():
         meetings_missed=1,
         feedback={},
         escalations={},
-        closures={"completed": 1, "dissolved": 1},
+        closures={"completed": 1, "dissolved": 1, "open": 1},
         closure_reasons={},
         unmatched=1,
     )
