@@ -142,7 +142,9 @@ def prepare(
     loaded = load_programme(file, participants, columns, sheet)
     programme = loaded.programme
     cal = calendar(programme)
-    if cal.starts_at <= (now or datetime.now(UTC)):
+    # Today is the programme's own date: one starting today may start (its first day has begun).
+    today = (now or datetime.now(UTC)).astimezone(ZoneInfo(programme.timezone)).date()
+    if programme.starts_on < today:
         raise ProgrammeError(
             f"programme {programme.id} starts on {programme.starts_on}, which is in the past:"
             " move its dates, or try it with `mentorflow simulate`"

@@ -84,3 +84,13 @@ def test_automatic_approval_never_launches_groups_that_cannot_run():
     run.run_until(datetime(2027, 5, 2, tzinfo=UTC))
     assert run.state.phase == "approval" and run.state.approved is None
     assert [e.type for e in run.events].count("matching_approved") == 0
+
+
+def test_a_programme_may_start_on_its_first_local_day_but_not_after_it(tmp_path):
+    """Starting on 1 March in Helsinki: accepted all that day (its midnight has passed), refused
+    once 2 March has begun there, although it is still 1 March in UTC."""
+    path = short_file(tmp_path, date(2031, 3, 1), date(2032, 2, 28))
+    assert prepare(path, None, now=datetime(2031, 3, 1, 9, 0, tzinfo=UTC)).request
+    with pytest.raises(ProgrammeError) as refused:
+        prepare(path, None, now=datetime(2031, 3, 1, 22, 30, tzinfo=UTC))
+    assert "starts on 2031-03-01, which is in the past" in str(refused.value)
