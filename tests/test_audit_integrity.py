@@ -265,8 +265,9 @@ async def test_a_signed_checkpoint_catches_a_tail_cut_and_re_headed(audit_pool, 
     key = load_or_create_key(tmp_path / "audit.key")
     checkpoint = sign(key, before.head_position, before.head_hash, datetime.now(UTC))
     assert load_or_create_key(tmp_path / "audit.key").public_key() is not None
+    trusted = checkpoint.public_key  # the auditor's own copy of the key: this test signed it
     async with audit_pool.acquire() as conn:
-        assert await check(conn, checkpoint) is None
+        assert await check(conn, checkpoint, trusted_key=trusted) is None
         tx = conn.transaction()
         await tx.start()
         try:
@@ -279,13 +280,13 @@ async def test_a_signed_checkpoint_catches_a_tail_cut_and_re_headed(audit_pool, 
                 " WHERE e.stream_id = s.stream_id)"
             )
             assert (await verify_log(conn)).ok  # consistent, and shorter
-            problem = await check(conn, checkpoint)
+            problem = await check(conn, checkpoint, trusted_key=trusted)
         finally:
             await tx.rollback()
     assert problem is not None and "no longer reaches position" in problem
     forged = checkpoint.model_copy(update={"position": checkpoint.position - 1})
     async with audit_pool.acquire() as conn:
-        assert "signature is not valid" in (await check(conn, forged) or "")
+        assert "signature is not valid" in (await check(conn, forged, trusted_key=trusted) or "")
 
 
 async def test_concurrent_appends_from_many_writers_give_a_gapless_chained_log(audit_pool):
