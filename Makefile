@@ -4,13 +4,18 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck check clean
+.PHONY: demo test chromium lint typecheck check clean
 
 demo: $(VENV)/.installed  ## the main job: a 40-person programme year on the embedded stack
 	$(BIN)/mentorflow demo
 
-test: $(VENV)/.installed  ## the whole test suite against real PostgreSQL and Temporal servers
+test: $(VENV)/.installed chromium  ## the whole test suite against real PostgreSQL and Temporal servers
 	$(BIN)/pytest
+
+# The browser tests drive the system's Chromium (Playwright never downloads a browser here):
+# Debian's package, installed with apt when it is missing (as root, as on CI).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
