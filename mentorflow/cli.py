@@ -419,7 +419,6 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
     import asyncpg
 
     from mentorflow.deployment import WrongStoreError
-    from mentorflow.hr_import.sync import SyncError
     from mentorflow.programme_files import ProgrammeFileError
     from mentorflow.programmes import ProgrammeError
 
@@ -438,7 +437,6 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
     except (
         ProgrammeError,
         ProgrammeFileError,
-        SyncError,
         embedded.StackError,
         WrongStoreError,
     ) as e:

@@ -207,7 +207,7 @@ async def status(
 ) -> ProgrammeStatus:
     """The programme's state; with ``pool`` (the worker's event store) also people's names and
     the deliveries that failed."""
-    state = await _state(client, programme_id)
+    state = await programme_state(client, programme_id)
     proposal = None
     if state.proposal is not None:
         proposal = {
@@ -261,7 +261,7 @@ async def approve_matching(
     groups: tuple[GroupAssignment, ...] | None = None,
 ) -> int:
     """Approve the proposal (or ``groups`` instead), as the coordinator; return the group count."""
-    state = await _state(client, programme_id)
+    state = await programme_state(client, programme_id)
     wid = programme_workflow_id(programme_id)
     handle = client.get_workflow_handle_for(ProgrammeWorkflow.run, wid)
     command = ApproveMatching(by=state.programme.coordinator.id, reason=reason, groups=groups)
@@ -274,7 +274,8 @@ async def approve_matching(
     return len(state.proposal.groups) if state.proposal else 0
 
 
-async def _state(client: Client, programme_id: str) -> ProgrammeState:
+async def programme_state(client: Client, programme_id: str) -> ProgrammeState:
+    """The running programme's state (its workflow's query); a one-line refusal if none."""
     handle = client.get_workflow_handle_for(
         ProgrammeWorkflow.run, programme_workflow_id(programme_id)
     )

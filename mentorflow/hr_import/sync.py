@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client, WorkflowUpdateFailedError
 
 from domain.model import PersonId
 from domain.programme import Participant, Profile
@@ -23,7 +22,6 @@ from domain.programme_rules import Enrol, Remove, UpdateProfile
 from domain.programme_state import ProgrammeState
 from store.directory import Contact, Directory
 from workflows.messages import programme_workflow_id
-from workflows.programme import ProgrammeWorkflow
 
 REASON = "HR import"
 PROFILE_FIELDS = (
@@ -31,10 +29,6 @@ PROFILE_FIELDS = (
 )  # fmt: skip
 CONTACT_FIELDS = ("name", "email", "locale")
 _OPEN = (ProgrammePhase.ENROLMENT, ProgrammePhase.MATCHING)
-
-
-class SyncError(RuntimeError):
-    """A sync that cannot be made; the message is for the coordinator."""
 
 
 @dataclass
@@ -182,17 +176,9 @@ async def load(
     client: Client, pool: asyncpg.Pool, programme_id: str
 ) -> tuple[ProgrammeState, dict[PersonId, Contact]]:
     """The programme's state (from its workflow) and its people's contacts (the directory)."""
-    handle = client.get_workflow_handle_for(
-        ProgrammeWorkflow.run, programme_workflow_id(programme_id)
-    )
-    try:
-        state: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
-    except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND:
-            raise SyncError(f"no programme {programme_id!r}") from e
-        raise
-    except WorkflowQueryFailedError as e:
-        raise SyncError(f"programme {programme_id}: {e}") from e
+    from mentorflow.programmes import programme_state
+
+    state = await programme_state(client, programme_id)
     contacts = await Directory(pool).people(programme_id, state.participants)
     return state, contacts
 
