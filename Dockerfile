@@ -6,6 +6,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 
 RUN useradd --system --create-home --home-dir /var/lib/mentorflow mentorflow
 WORKDIR /app
+# The locked versions first (their own layer), each checked against its recorded hashes: a
+# rebuilt image runs the same code as the one that recorded the running workflows' histories.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md worker.py ./
 COPY domain domain
 COPY workflows workflows
@@ -14,7 +18,7 @@ COPY store store
 COPY mentorflow mentorflow
 # the participant guide the web app serves (mentorflow/web/guide links to it)
 COPY docs/participant.md docs/participant.md
-RUN pip install .
+RUN pip install --no-deps . && pip check
 
 USER mentorflow
 # Health and readiness (/healthz, /readyz) and Prometheus metrics (/metrics) of our own;
