@@ -1,5 +1,7 @@
 """A worker process the kill test can SIGKILL: ``python -m tests.faults.delivery_worker
-TEMPORAL_ADDRESS DATABASE_URL SMTP_PORT TASK_QUEUE``. Prints ``ready`` once it polls."""
+TEMPORAL_ADDRESS DATABASE_URL SMTP_PORT TASK_QUEUE``. Prints ``loaded`` once its imports are
+done, waits for a line on its standard input, then prints ``ready`` once it polls: the test keeps
+the next worker loaded while the current one sends, so that a kill costs no start-up time."""
 
 import asyncio
 import sys
@@ -34,4 +36,6 @@ async def main(address: str, database_url: str, smtp_port: int, task_queue: str)
 
 if __name__ == "__main__":
     address, url, port, queue = sys.argv[1:5]
+    print("loaded", flush=True)
+    sys.stdin.readline()
     asyncio.run(main(address, url, int(port), queue))
