@@ -99,6 +99,17 @@ async def wait_closed(handle: WorkflowHandle, within: float = 60.0) -> None:
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
 
 
+async def all_sent(pool: asyncpg.Pool, rid: str, within: float = 120) -> None:
+    """Until every message of the group is sent: the delivery activity has completed."""
+    log = DeliveryLog(pool)
+    for _ in range(int(within * 10)):
+        summary = await log.summary([workflow_id(rid)])
+        if summary["sent"] == summary["messages"]:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not all sent: {summary}")
+
+
 async def check_delivered(
     pool: asyncpg.Pool, relay: MailServer, rid: str, refused: frozenset[str] = frozenset()
 ) -> Counter[str]:

@@ -12,8 +12,8 @@ from asyncio.subprocess import Process
 from pathlib import Path
 
 from domain.commands import Pause, Resume
-from store.deliveries import DeliveryLog
 from tests.faults.delivery_fixtures import (
+    all_sent,
     check_delivered,
     dissolve,
     faults,
@@ -21,7 +21,6 @@ from tests.faults.delivery_fixtures import (
     start_group,
     wait_closed,
 )
-from workflows.messages import workflow_id
 from workflows.relationship import RelationshipWorkflow
 
 __all__ = ["faults", "relay"]  # fixtures
@@ -60,17 +59,6 @@ async def activate(proc: Process) -> Process:
     line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
     assert line.strip() == b"ready", line
     return proc
-
-
-async def all_sent(pool, rid: str, within: float = 120) -> None:
-    """Until every message of the group is sent: the delivery activity has completed."""
-    log = DeliveryLog(pool)
-    for _ in range(int(within * 10)):
-        summary = await log.summary([workflow_id(rid)])
-        if summary["sent"] == summary["messages"]:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not all sent: {summary}")
 
 
 async def test_a_worker_killed_between_the_relays_250_and_the_commit_loses_and_doubles_nothing(
