@@ -17,6 +17,7 @@ from domain.events import EscalationRaised, Outcome, RelationshipClosed, from_re
 from domain.factory import EventFactory
 from domain.fold import apply, fold
 from mentorflow.verify import replay_all_runs
+from store.integrity import verify_log
 from tests.builders import COORDINATOR, spec, utc
 from tests.temporal_helpers import (
     running_worker,
@@ -106,10 +107,13 @@ async def test_a_pause_never_resumed_is_escalated_and_the_group_closes_at_the_en
         result = await handle.result()
         await replay_all_runs(env.client, handle)
 
-    events = [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in await store.read_stream(workflow_id(rid))
-    ]
+    records = await store.read_stream(workflow_id(rid))
+    events = [from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records]
+    assert [r.version for r in records] == list(range(1, len(records) + 1))  # nothing doubled
+    assert result.version == len(records)
+    async with pool.acquire() as conn:
+        verification = await verify_log(conn)
+    assert verification.ok, verification.broken
     assert result.outcome == Outcome.COMPLETED
     after_pause = [e for e in events if e.occurred_at > starts + timedelta(days=10, seconds=1)]
     assert [e.type for e in after_pause] == ["escalation_raised", "relationship_closed"]

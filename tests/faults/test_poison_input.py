@@ -24,6 +24,15 @@ from mentorflow.verify import replay_all_runs
 from store.errors import InvalidEventData
 from store.event_store import EventStore, NewEvent
 from tests.builders import SHORT, spec
+from tests.faults.delivery_fixtures import (
+    check_delivered,
+    dissolve,
+    faults,
+    relay,
+    start_group,
+    wait_closed,
+    worker,
+)
 from tests.temporal_helpers import (
     running_worker,
     sleep_until,
@@ -32,6 +41,8 @@ from tests.temporal_helpers import (
 )
 from workflows.messages import workflow_id
 from workflows.relationship import RelationshipWorkflow
+
+__all__ = ["faults", "relay"]  # fixtures
 
 
 async def stored(store: EventStore, rid: str):
@@ -212,3 +223,26 @@ async def test_an_append_in_doubt_is_read_back_before_the_next_decision(mail, en
 
     events = await stored(store, rid)
     assert events[-1].type == "paused" and fold(events) == state
+
+
+async def test_poison_text_changes_nothing_and_the_group_closes_whole(faults, dev_env, pool, store):
+    """The fault matrix's end for NUL and 100,000-character texts, on the dev server: each Update
+    is refused with its reason and writes nothing; the group then closes as usual, every message
+    is sent once, and the hash chains verify."""
+    async with worker(dev_env.client, pool, faults) as task_queue:
+        rid, handle = await start_group(dev_env.client, task_queue, "poison-closes")
+        for text, reason in (("nul \x00 inside", "U+0000"), ("x" * 100_000, "4000")):
+            agreement = {"by": "m1", "goals": ["g"], "agreement": text}
+            for update, arguments in (
+                ("record_agreement", agreement),
+                ("pause", {"by": "m1", "reason": text}),
+            ):
+                with pytest.raises(WorkflowUpdateFailedError) as refused:
+                    await handle.execute_update(update, arguments)
+                assert reason in str(refused.value.cause.cause)
+        await dissolve(handle)
+        await wait_closed(handle)
+    events = await stored(store, rid)
+    assert events[-1].type == "relationship_closed"
+    assert not {"agreement_recorded", "paused"} & {e.type for e in events}  # nothing written
+    assert set(await check_delivered(pool, faults, rid)) == {"sent"}
