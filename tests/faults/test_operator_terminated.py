@@ -1,21 +1,16 @@
 """A group terminated by an operator (``temporal workflow terminate``): the programme still
 closes after its end date, its report names the group, the other groups end normally.
 
-The programme's year runs in virtual time on a time-skipping server of this test's own: a group
-terminated with deliveries in flight can hold a time-skipping server's clock, and the shared one
-(``env``) must keep running for every later test.
+The programme's year runs in virtual time on a time-skipping server of this module's own
+(``own_env``, see conftest.py).
 """
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest_asyncio
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import calendar
-from mentorflow import embedded
 from mentorflow.synthetic import cohort
 from mentorflow.verify import replay_all_runs
 from store.integrity import verify_log
@@ -23,13 +18,6 @@ from tests.temporal_helpers import running_worker, sleep_until, terminate_open_w
 from tests.test_programme_workflow import programme, programme_events, start
 from workflows.messages import programme_workflow_id, workflow_id
 from workflows.programme import ProgrammeWorkflow
-
-
-@pytest_asyncio.fixture(scope="module")
-async def own_env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await embedded.start_time_skipping()
-    yield environment
-    await environment.shutdown()
 
 
 async def test_a_group_terminated_by_an_operator_is_named_and_the_programme_closes(

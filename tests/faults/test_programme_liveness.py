@@ -12,6 +12,7 @@ from datetime import timedelta
 from domain.events import Outcome
 from mentorflow.synthetic import cohort
 from mentorflow.verify import replay_all_runs
+from store.integrity import verify_log
 from tests.temporal_helpers import running_worker, sleep_until
 from tests.test_programme_workflow import programme, programme_events, start
 from workflows.messages import RelationshipResult, workflow_id
@@ -20,30 +21,30 @@ from workflows.relationship import RELATIONSHIP_ENDED
 
 
 async def test_a_terminated_group_and_a_forged_report_do_not_keep_the_programme_open(
-    mail, env, pool, store
+    mail, own_env, pool, store
 ):
     """Two groups: one is terminated by an operator, the other gets a forged 'dissolved' report
     it never recorded. The forged report is ignored; after the end the programme finds the
     terminated group, escalates it and closes; the report names it."""
-    today = (await env.get_current_time()).date()
+    today = (await own_env.get_current_time()).date()
     p = programme(today, approval="automatic")
-    async with running_worker(env.client, pool, mail) as task_queue:
-        handle = await start(env, pool, task_queue, p, cohort(4, 4, seed=3, trained_share=1.0))
-        await sleep_until(env, p_cal(p).matching_at + timedelta(days=1))
+    async with running_worker(own_env.client, pool, mail) as task_queue:
+        handle = await start(own_env, pool, task_queue, p, cohort(4, 4, seed=3, trained_share=1.0))
+        await sleep_until(own_env, p_cal(p).matching_at + timedelta(days=1))
         state = await handle.query(ProgrammeWorkflow.state)
         first, second = sorted(state.launched)
-        await env.client.get_workflow_handle(workflow_id(first)).terminate("operator")
+        await own_env.client.get_workflow_handle(workflow_id(first)).terminate("operator")
         forged = RelationshipResult(
             relationship_id=second, outcome=Outcome.DISSOLVED, reason="forged", version=1
         )
         await handle.signal(RELATIONSHIP_ENDED, forged)
-        await sleep_until(env, p_cal(p).matching_at + timedelta(days=2))
+        await sleep_until(own_env, p_cal(p).matching_at + timedelta(days=2))
         assert (await handle.query(ProgrammeWorkflow.state)).open_relationships() == [
             first,
             second,
         ]
         report = await handle.result()
-        await replay_all_runs(env.client, handle)
+        await replay_all_runs(own_env.client, handle)
 
     assert report.groups == 2
     assert report.ended_abnormally == {first: "terminated"}
@@ -57,6 +58,9 @@ async def test_a_terminated_group_and_a_forged_report_do_not_keep_the_programme_
     ended = [e for e in events if e.type == "relationship_ended"]
     assert [(e.relationship_id, e.outcome) for e in ended] == [(second, "completed")]
     assert events[-1].type == "programme_closed"
+    async with pool.acquire() as conn:
+        verification = await verify_log(conn)
+    assert verification.ok, verification.broken
 
 
 async def test_a_programme_never_approved_closes_at_its_end(mail, env, pool, store):
