@@ -92,7 +92,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         lang=locale,
         locales=[(code, i18n.language_name(code)) for code in i18n.LOCALES],
         csrf=csrf_token(request),
-        signed_in=request.session.get("person") is not None,
+        signed_in=bool(request.session.get("person") or request.session.get("staff")),
         path=request.url.path,
         **context,
     )
