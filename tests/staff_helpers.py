@@ -11,7 +11,13 @@ import httpx
 
 from activities.links import SIGN_IN_LIFETIME, STAFF_SIGN_IN, Claim, Links
 from activities.record_keeping import to_new_event
-from domain.events import AgreementRecorded, Event, MeetingScheduled, RelationshipStarted
+from domain.events import (
+    AgreementRecorded,
+    Event,
+    MeetingRecorded,
+    MeetingScheduled,
+    RelationshipStarted,
+)
 from domain.policy import RelationshipPolicy
 from mentorflow.mail_server import MailServer
 from store.directory import Contact, Directory, ProgrammeEntry
@@ -131,3 +137,20 @@ async def tamper(pool: asyncpg.Pool, relationship_id: str, version: int) -> int:
             version,
         )
     return position
+
+
+async def record_meeting(pool: asyncpg.Pool, relationship_id: str) -> None:
+    """m1 records the first meeting as held (appended as the workflow appends it)."""
+    stream = workflow_id(relationship_id)
+    version = await pool.fetchval("SELECT version FROM streams WHERE stream_id = $1", stream)
+    last = await pool.fetchval("SELECT max(occurred_at) FROM events WHERE stream_id = $1", stream)
+    held = MeetingRecorded(
+        event_id=uuid.uuid4(),
+        occurred_at=last + timedelta(days=3),
+        actor="m1",
+        number=1,
+        held=True,
+        held_on=(last + timedelta(days=2)).date(),
+        attendees=("m1", "a1"),
+    )
+    await EventStore(pool).append(stream, version, [to_new_event(held)])

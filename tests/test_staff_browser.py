@@ -55,6 +55,13 @@ async def test_an_auditor_moves_the_as_of_date_and_sees_a_tampered_log_named(
         await page.get_by_role("button", name="Sign in to Mentorflow").click()
         await page.get_by_text("Auditor (read only)").wait_for()
         await check_page(page, shots, "02-staff-home")
+        await page.get_by_role("link", name="Programmes and their groups").click()
+        await page.get_by_role("link", name="pilot").click()
+        await page.get_by_text("0 held, 0 not held, of 1").wait_for()
+        await check_page(page, shots, "02b-staff-groups")
+        await page.get_by_role("link", name="Programmes").click()
+        await check_page(page, shots, "02a-staff-programmes")
+        await page.get_by_role("link", name="Staff").click()
 
         await page.get_by_role("link", name="Inspect a relationship's record").click()
         await page.get_by_label("Relationship id").fill("pilot:9")
@@ -90,4 +97,4 @@ async def test_an_auditor_moves_the_as_of_date_and_sees_a_tampered_log_named(
         server.should_exit = True
         await serving
         await pool.close()
-    assert len(list(shots.glob("*.png"))) == 7
+    assert len(list(shots.glob("*.png"))) == 9

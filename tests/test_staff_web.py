@@ -24,10 +24,12 @@ from starlette.routing import Mount
 from temporalio.api.common.v1 import Payload
 
 from activities.links import ME, Claim
+from mentorflow.web.staff import views
 from store.staff import Role, StaffRegister
 from tests.staff_helpers import (
     mailed_staff_link,
     own_database,
+    record_meeting,
     recorded_relationship,
     sign_in_staff,
     staff_member,
@@ -208,6 +210,8 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/g/{rid}/{action}"): MEMBER,
     # staff: anyone on the staff; the codec server for the Temporal UI
     ("GET", "/staff"): STAFF,
+    ("GET", "/staff/programmes"): STAFF,
+    ("GET", "/api/v1/programmes"): STAFF,
     ("GET", "/api/v1/me"): STAFF,
     ("POST", "/codec/decode"): STAFF,
     ("POST", "/codec/encode"): STAFF,
@@ -220,6 +224,9 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/relationships/{relationship_id}"): RECORD,
     ("GET", "/api/v1/relationships/{relationship_id}/verification"): RECORD,
     ("GET", "/api/v1/relationships/{relationship_id}/export"): RECORD,
+    # a programme's groups: its coordinators, auditors and admins (programme "test" here)
+    ("GET", "/staff/programmes/{programme_id}/groups"): RECORD,
+    ("GET", "/api/v1/programmes/{programme_id}/groups"): RECORD,
 }
 """Who may use each route. A route the app gains without a rule here fails the test."""
 
@@ -259,6 +266,7 @@ async def test_authorization_matrix_over_every_route_and_role(env, pool, mail):
         group = await started_group(env.client, pool, queue, await whole_seconds_now(env))
         rid = group.relationship_id
         values = {"rid": rid, "relationship_id": rid, "round_name": "midpoint", "locale": "fi"}
+        values["programme_id"] = "test"
         values["action"] = "pause"  # posted without a reason: refused as input, nothing written
         clients = {role: browser_client(app) for role in ROLES}
         try:
@@ -400,6 +408,8 @@ async def test_openapi_describes_the_api_with_problem_details(env, pool, mail):
     api = {p: ops for p, ops in document["paths"].items() if p.startswith("/api/v1/")}
     assert set(api) == {
         "/api/v1/me",
+        "/api/v1/programmes",
+        "/api/v1/programmes/{programme_id}/groups",
         "/api/v1/relationships/{relationship_id}",
         "/api/v1/relationships/{relationship_id}/verification",
         "/api/v1/relationships/{relationship_id}/export",
@@ -409,3 +419,32 @@ async def test_openapi_describes_the_api_with_problem_details(env, pool, mail):
         assert "application/problem+json" in responses["401"]["content"]
         assert "application/problem+json" in responses["403"]["content"]
     assert not [p for p in document["paths"] if p.startswith(("/staff", "/codec"))]
+
+
+async def test_programmes_and_groups_come_from_the_projection_as_events_arrive(env, mail, audited):
+    """A coordinator sees their own programmes only; the groups' health follows new events
+    (applied incrementally past the projection's position) and equals a rebuild from scratch."""
+    pool, rids = audited
+    app, links = app_for(env.client, pool, mail)
+    async with browser_client(app) as coordinator:
+        await sign_in_staff(coordinator, links, await staff_member(pool, Role.COORDINATOR, "hel"))
+        listed = await coordinator.get("/api/v1/programmes")
+        assert [p["programme_id"] for p in listed.json()] == ["hel"]
+        page = await coordinator.get("/staff/programmes")
+        assert "/staff/programmes/hel/groups" in page.text and "nyc" not in page.text
+        before = (await coordinator.get("/api/v1/programmes/hel/groups")).json()
+        assert before[0]["meetings_held"] == 0 and before[0]["meetings_planned"] == 1
+        position = await views.catch_up(pool)
+        await record_meeting(pool, rids["hel"])
+        after = (await coordinator.get("/api/v1/programmes/hel/groups")).json()
+        assert after[0]["meetings_held"] == 1
+        assert await views.catch_up(pool) > position
+        groups_page = await coordinator.get("/staff/programmes/hel/groups")
+        assert "1 held, 0 not held, of 1" in groups_page.text
+        assert "/staff/audit/" not in groups_page.text  # coordinators do not open the record
+        other = await coordinator.get("/staff/programmes/nyc/groups")
+        other_api = await coordinator.get("/api/v1/programmes/nyc/groups")
+    assert other.status_code == other_api.status_code == 403
+    await pool.execute("DELETE FROM staff_views")
+    await pool.execute("UPDATE staff_view_position SET position = 0")
+    assert [g.model_dump(mode="json") for g in await views.groups(pool, "hel")] == after

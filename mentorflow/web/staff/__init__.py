@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from mentorflow.web.codec import codec_router
-from mentorflow.web.staff import api, audit, identity
+from mentorflow.web.staff import api, audit, identity, programmes
 
 __all__ = ["install"]
 
@@ -25,6 +25,7 @@ MACHINE_PATHS = ("/api/", "/codec/")
 def install(app: FastAPI) -> None:
     app.include_router(identity.router)
     app.include_router(audit.router)
+    app.include_router(programmes.router)
     app.include_router(api.router)
     codec = app.state.web.client.data_converter.payload_codec
     if codec is not None:

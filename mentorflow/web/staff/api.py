@@ -12,8 +12,10 @@ from pydantic import BaseModel, ConfigDict
 from mentorflow.audit.records import RelationshipAsOf
 from mentorflow.audit.report import AuditExport, AuditReport
 from mentorflow.web.pages import web_of
-from mentorflow.web.staff import record
+from mentorflow.web.staff import record, views
 from mentorflow.web.staff.identity import CurrentStaff, RecordReader
+from mentorflow.web.staff.programmes import check_reads, readable
+from mentorflow.web.staff.views import GroupHealth, ProgrammeSummary
 
 
 class Problem(BaseModel):
@@ -107,3 +109,24 @@ async def verification(request: Request, relationship_id: str, member: RecordRea
 )
 async def export(request: Request, relationship_id: str, member: RecordReader) -> AuditExport:
     return await record.exported(web_of(request).pool, relationship_id)
+
+
+@router.get(
+    "/programmes",
+    tags=["programmes"],
+    summary="The programmes the signed-in member reads, with counts and what needs attention",
+)
+async def programme_list(request: Request, member: CurrentStaff) -> list[ProgrammeSummary]:
+    return await views.programmes(web_of(request).pool, readable(member))
+
+
+@router.get(
+    "/programmes/{programme_id}/groups",
+    tags=["programmes"],
+    summary="The health of a programme's groups (counts only)",
+)
+async def group_health(
+    request: Request, programme_id: str, member: CurrentStaff
+) -> list[GroupHealth]:
+    check_reads(member, programme_id)
+    return await views.groups(web_of(request).pool, programme_id)
