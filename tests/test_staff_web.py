@@ -25,6 +25,7 @@ from temporalio.api.common.v1 import Payload
 
 from activities.links import ME, Claim
 from mentorflow.web.staff import views
+from store.event_store import EventStore, NewEvent
 from store.staff import Role, StaffRegister
 from tests.staff_helpers import (
     mailed_staff_link,
@@ -448,3 +449,21 @@ async def test_programmes_and_groups_come_from_the_projection_as_events_arrive(e
     await pool.execute("DELETE FROM staff_views")
     await pool.execute("UPDATE staff_view_position SET position = 0")
     assert [g.model_dump(mode="json") for g in await views.groups(pool, "hel")] == after
+
+
+async def test_a_stream_the_domain_cannot_read_does_not_take_the_overview_down(env, mail, audited):
+    """A relationship stream that does not begin with relationship_started is skipped (and
+    logged); every other programme is still shown."""
+    pool, _ = audited
+    odd = NewEvent(
+        event_id=uuid.uuid4(),
+        type="meeting_recorded",
+        schema_version=1,
+        occurred_at=datetime(2026, 4, 1, tzinfo=UTC),
+        actor="m1",
+        payload={"number": 1},
+    )
+    await EventStore(pool).append("relationship:odd:1", 0, [odd])
+    found = await views.programmes(pool, None)
+    assert {"hel", "nyc"} <= {p.programme_id for p in found}
+    assert "odd" not in {p.programme_id for p in found}

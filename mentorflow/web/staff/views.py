@@ -11,8 +11,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+import structlog
 from pydantic import BaseModel, ConfigDict
 
+from domain.errors import InvalidHistory
 from domain.events import from_record
 from domain.fold import apply as apply_relationship
 from domain.fold import fold
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from store.pool import AnyConnection
 
 __all__ = ["GroupHealth", "ProgrammeSummary", "catch_up", "groups", "programmes"]
+
+log = structlog.get_logger(__name__)
 
 _LOCK_KEY = 0x73746166  # "staf": one projector at a time
 _BATCH = 5000
@@ -69,6 +73,27 @@ async def _project(conn: "AnyConnection", stream_id: str, new: list[asyncpg.Reco
             stream_id,
             new[-1]["version"],
         )
+    try:
+        state, programme_id = _folded(stream_id, held, new)
+    except (InvalidHistory, ValueError) as e:  # pydantic's ValidationError is a ValueError
+        # One stream the domain cannot read must not take the overview of every other down.
+        log.warning("staff_view_skipped", stream_id=stream_id, error=type(e).__name__)
+        return
+    await conn.execute(
+        "INSERT INTO staff_views (stream_id, programme_id, version, state)"
+        " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (stream_id) DO UPDATE"
+        " SET version = excluded.version, state = excluded.state",
+        stream_id,
+        programme_id,
+        new[-1]["version"],
+        state.model_dump_json(),
+    )
+
+
+def _folded(
+    stream_id: str, held: asyncpg.Record | None, new: list[asyncpg.Record]
+) -> tuple[RelationshipState | ProgrammeState, str]:
+    """The stream's state after ``new``, from ``held`` (None: from its first event)."""
     state: RelationshipState | ProgrammeState
     if stream_id.startswith(_RELATIONSHIP):
         events = [_event(from_record, r) for r in new]
@@ -88,15 +113,7 @@ async def _project(conn: "AnyConnection", stream_id: str, new: list[asyncpg.Reco
             )
         )
         programme_id = state.programme.id
-    await conn.execute(
-        "INSERT INTO staff_views (stream_id, programme_id, version, state)"
-        " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (stream_id) DO UPDATE"
-        " SET version = excluded.version, state = excluded.state",
-        stream_id,
-        programme_id,
-        new[-1]["version"],
-        state.model_dump_json(),
-    )
+    return state, programme_id
 
 
 def _event(reader: Any, row: asyncpg.Record) -> Any:
