@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import pytest_asyncio
 from fastapi.routing import iter_route_contexts
@@ -25,8 +26,10 @@ from temporalio.api.common.v1 import Payload
 
 from activities.links import ME, Claim
 from mentorflow.web.staff import views
+from mentorflow.web.staff.oidc import OidcConfig
 from store.event_store import EventStore, NewEvent
 from store.staff import Role, StaffRegister
+from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, ISSUER, Provider
 from tests.staff_helpers import (
     mailed_staff_link,
     own_database,
@@ -125,6 +128,63 @@ async def test_staff_sign_in_by_e_mailed_single_use_link(env, pool, mail):
         assert gone.status_code == 303 and gone.headers["location"] == "/staff/signin"
 
 
+def provider_config(provider: Provider) -> OidcConfig:
+    """The web app's OIDC settings for ``provider``, reached in process."""
+    return OidcConfig(ISSUER, CLIENT_ID, CLIENT_SECRET, httpx.ASGITransport(app=provider.app()))
+
+
+async def oidc_round_trip(browser: httpx.AsyncClient, oidc: OidcConfig) -> httpx.Response:
+    """Start the sign-in, let the provider answer, and bring its answer back to the app."""
+    start = await browser.get("/staff/oidc/login")
+    assert start.status_code == 302 and start.headers["location"].startswith(f"{ISSUER}/authorize?")
+    assert oidc.transport is not None
+    async with httpx.AsyncClient(transport=oidc.transport, base_url=ISSUER) as idp:
+        answer = await idp.get(start.headers["location"].removeprefix(ISSUER))
+    assert answer.status_code == 302
+    return await browser.get(answer.headers["location"].removeprefix("http://testserver"))
+
+
+async def test_staff_sign_in_with_openid_connect(env, pool, mail):
+    """The organisation's provider signs a staff member in (code flow; the ID token's signature,
+    issuer, audience and nonce checked); an address not on the staff, an unverified address, a
+    token signed with another key and a replayed answer are refused."""
+    provider = Provider()
+    oidc = provider_config(provider)
+    app, _ = app_for(env.client, pool, mail, oidc=oidc)
+    admin = await staff_member(pool, Role.ADMIN)
+    async with browser_client(app) as browser:
+        assert "/staff/oidc/login" in (await browser.get("/staff/signin")).text
+        provider.user_email = admin.email.upper()
+        done = await oidc_round_trip(browser, oidc)
+        assert done.status_code == 303 and done.headers["location"] == "/staff"
+        assert "Administrator" in (await browser.get("/staff")).text
+    for change in (
+        {"user_email": "stranger@example.org"},
+        {"email_verified": False},
+        {"forge": True},
+    ):
+        provider = Provider(**{"user_email": admin.email, **change})
+        oidc = provider_config(provider)
+        app, _ = app_for(env.client, pool, mail, oidc=oidc)
+        async with browser_client(app) as browser:
+            refused = await oidc_round_trip(browser, oidc)
+            assert refused.status_code == 403, change
+            assert (await browser.get("/staff")).headers["location"] == "/staff/signin"
+    async with browser_client(app) as browser:
+        provider.forge = False
+        start = await browser.get("/staff/oidc/login")
+        assert oidc.transport is not None
+        async with httpx.AsyncClient(transport=oidc.transport, base_url=ISSUER) as idp:
+            answer = await idp.get(start.headers["location"].removeprefix(ISSUER))
+        callback = answer.headers["location"].removeprefix("http://testserver")
+        assert (await browser.get(callback)).status_code == 303
+        assert (await browser.get(callback)).status_code == 403  # the state was used up
+    unset, _ = app_for(env.client, pool, mail)
+    async with browser_client(unset) as browser:
+        assert (await browser.get("/staff/oidc/login")).status_code == 404
+        assert "/staff/oidc/login" not in (await browser.get("/staff/signin")).text
+
+
 SEALED_JSON = Payload(metadata={"encoding": b"json/plain"}, data=b'{"reason":"long sick leave"}')
 
 
@@ -197,6 +257,8 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/staff/signin"): EVERYONE,
     ("GET", "/staff/signin/link"): LINK,
     ("POST", "/staff/signin/link"): LINK,
+    ("GET", "/staff/oidc/login"): EVERYONE,  # off to the organisation's provider
+    ("GET", "/staff/oidc/callback"): LINK,  # the provider's answer to this session's request
     # a participant's own pages and Updates (the group of the path is theirs)
     ("GET", "/"): MEMBER,
     ("GET", "/me"): MEMBER,
@@ -262,7 +324,7 @@ def refused(method: str, status: int, location: str | None) -> bool:
 
 async def test_authorization_matrix_over_every_route_and_role(env, pool, mail):
     """Each role is allowed exactly the routes its rule names and refused every other."""
-    app, links = app_for(env.client, pool, mail)
+    app, links = app_for(env.client, pool, mail, oidc=provider_config(Provider()))
     async with worker_with_links(env.client, pool, mail, links) as queue:
         group = await started_group(env.client, pool, queue, await whole_seconds_now(env))
         rid = group.relationship_id
@@ -467,3 +529,21 @@ async def test_a_stream_the_domain_cannot_read_does_not_take_the_overview_down(e
     found = await views.programmes(pool, None)
     assert {"hel", "nyc"} <= {p.programme_id for p in found}
     assert "odd" not in {p.programme_id for p in found}
+
+
+def test_the_oidc_settings_go_together(monkeypatch):
+    """Two of the three OIDC settings are refused with a message naming all three."""
+    from mentorflow.settings import Settings
+    from mentorflow.web.server import oidc_of
+
+    monkeypatch.setenv("MENTORFLOW_OIDC_ISSUER", "https://idp.example.org")
+    monkeypatch.setenv("MENTORFLOW_OIDC_CLIENT_ID", "mentorflow")
+    with pytest.raises(ValueError, match="MENTORFLOW_OIDC_CLIENT_SECRET go together"):
+        Settings()
+    monkeypatch.setenv("MENTORFLOW_OIDC_CLIENT_SECRET", "s3cret")
+    config = oidc_of(Settings())
+    assert config is not None and config.issuer == "https://idp.example.org"
+    monkeypatch.delenv("MENTORFLOW_OIDC_ISSUER")
+    monkeypatch.delenv("MENTORFLOW_OIDC_CLIENT_ID")
+    monkeypatch.delenv("MENTORFLOW_OIDC_CLIENT_SECRET")
+    assert oidc_of(Settings()) is None

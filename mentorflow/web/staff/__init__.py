@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from mentorflow.web.codec import codec_router
-from mentorflow.web.staff import api, audit, identity, programmes
+from mentorflow.web.staff import api, audit, identity, oidc, programmes
 
 __all__ = ["install"]
 
@@ -24,6 +24,7 @@ MACHINE_PATHS = ("/api/", "/codec/")
 
 def install(app: FastAPI) -> None:
     app.include_router(identity.router)
+    app.include_router(oidc.router)
     app.include_router(audit.router)
     app.include_router(programmes.router)
     app.include_router(api.router)

@@ -69,7 +69,9 @@ async def is_staff(request: Request) -> bool:
 
 @router.get("/signin", include_in_schema=False)
 async def staff_sign_in_page(request: Request) -> Response:
-    return render(request, "staff/signin.html", errors={}, email="")
+    return render(
+        request, "staff/signin.html", errors={}, email="", oidc=web_of(request).oidc is not None
+    )
 
 
 @router.post("/signin", include_in_schema=False)
@@ -80,7 +82,8 @@ async def send_staff_sign_in_link(request: Request) -> Response:
         email = validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError:
         errors = {"email": N_("Enter your work e-mail address, like name@example.org.")}
-        return render(request, "staff/signin.html", status_code=400, errors=errors, email=raw[:200])
+        oidc = web_of(request).oidc is not None
+        return render(request, "staff/signin.html", 400, errors=errors, email=raw[:200], oidc=oidc)
     client = request.client.host if request.client else "unknown"
     if per_client.allow(f"client:{client}") and per_address.allow(f"address:{email.lower()}"):
         member = await StaffRegister(web_of(request).pool).by_email(email)
