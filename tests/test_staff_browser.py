@@ -93,8 +93,13 @@ async def test_an_auditor_moves_the_as_of_date_and_sees_a_tampered_log_named(
         named = f"The first broken link: position {position} (stream relationship:{rid}, version 2)"
         await page.get_by_text(named).wait_for()
         await check_page(page, shots, "07-audit-tampered")
+        await page.goto(f"http://127.0.0.1:{port}/staff/audit/log")
+        await check_page(page, shots, "08-audit-log")
+        await page.get_by_role("button", name="Verify the whole log").click()
+        await page.get_by_text("Enter the public key you trust").first.wait_for()
+        await check_page(page, shots, "09-audit-log-errors")
     finally:
         server.should_exit = True
         await serving
         await pool.close()
-    assert len(list(shots.glob("*.png"))) == 9
+    assert len(list(shots.glob("*.png"))) == 11

@@ -280,6 +280,8 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/codec/encode"): STAFF,
     # the record, read only: auditors and admins
     ("GET", "/staff/audit"): RECORD,
+    ("GET", "/staff/audit/log"): RECORD,
+    ("POST", "/staff/audit/log"): RECORD,  # verifies the whole log: reads, writes nothing
     ("GET", "/staff/audit/r/{relationship_id}"): RECORD,
     ("GET", "/staff/audit/r/{relationship_id}/verification"): RECORD,
     ("GET", "/staff/audit/r/{relationship_id}/export.html"): RECORD,
@@ -547,3 +549,58 @@ def test_the_oidc_settings_go_together(monkeypatch):
     monkeypatch.delenv("MENTORFLOW_OIDC_CLIENT_ID")
     monkeypatch.delenv("MENTORFLOW_OIDC_CLIENT_SECRET")
     assert oidc_of(Settings()) is None
+
+
+async def test_the_whole_log_is_verified_against_a_checkpoint_and_a_trusted_key(
+    env, database_url, mail, tmp_path
+):
+    """A checkpoint signed by the trusted key holds; under another key, or after a tail is cut,
+    the page says why; a malformed checkpoint or key is named at its field."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from mentorflow.audit.checkpoint import sign
+    from store.integrity import verify_log
+
+    pool = await own_database(database_url)
+    try:
+        await recorded_relationship(
+            pool,
+            "log",
+            HELSINKI,
+            datetime(2026, 3, 2, tzinfo=UTC),
+            datetime(2026, 3, 5, tzinfo=UTC),
+        )
+        async with pool.acquire() as conn:
+            head = await verify_log(conn)
+        key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+        taken = sign(key, head.head_position, head.head_hash, datetime.now(UTC))
+        trusted = taken.public_key
+        foreign = sign(other, head.head_position, head.head_hash, datetime.now(UTC))
+        app, links = app_for(env.client, pool, mail)
+        async with browser_client(app) as auditor:
+            await sign_in_staff(auditor, links, await staff_member(pool, Role.AUDITOR))
+
+            async def post(checkpoint: str, public_key: str) -> httpx.Response:
+                form = await auditor.get("/staff/audit/log")
+                data = {"csrf": csrf_of(form.text), "checkpoint": checkpoint}
+                return await auditor.post(
+                    "/staff/audit/log", data={**data, "public_key": public_key}
+                )
+
+            held = await post(taken.model_dump_json(), trusted.upper())
+            assert held.status_code == 200 and "Verified: the record is complete" in held.text
+            assert "the log still extends the checkpoint" in held.text
+            wrong = await post(foreign.model_dump_json(), trusted)
+            assert "Not verified" in wrong.text and "not by the trusted key" in wrong.text
+            bad = await post("{not json", "/etc/passwd")
+            assert bad.status_code == 400
+            assert 'href="#checkpoint"' in bad.text and 'href="#public_key"' in bad.text
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute("SET LOCAL session_replication_role = replica")
+                await conn.execute(
+                    "DELETE FROM events WHERE global_position = $1", head.head_position
+                )
+            cut = await post(taken.model_dump_json(), trusted)
+            assert "Not verified" in cut.text and f"position {head.head_position}" in cut.text
+    finally:
+        await pool.close()

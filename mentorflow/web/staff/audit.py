@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from mentorflow.audit.records import RelationshipAsOf
 from mentorflow.audit.report import AuditExport, to_html
-from mentorflow.web.identity import Refused
+from mentorflow.web.i18n import N_
+from mentorflow.web.identity import Refused, checked_form
 from mentorflow.web.pages import Dates, locale_of, render, web_of
 from mentorflow.web.staff import record
 from mentorflow.web.staff.identity import RecordReader
@@ -30,6 +31,34 @@ async def search(request: Request, member: RecordReader, q: str = "") -> Respons
         errors = {"q": record.NOT_FOUND}
         return render(request, "staff/audit_search.html", 404, errors=errors, q=q[:200])
     return RedirectResponse(page_of(rid), status_code=303)
+
+
+@router.get("/log")
+async def log_form(request: Request, member: RecordReader) -> Response:
+    return render(request, "staff/audit_log.html", errors={}, values={}, v=None)
+
+
+@router.post("/log")
+async def log_verification(request: Request, member: RecordReader) -> Response:
+    """Verify the whole log against a checkpoint the auditor kept (reads, writes nothing)."""
+    form = await checked_form(request)
+    values = {
+        "checkpoint": str(form.get("checkpoint") or "")[:4000],
+        "public_key": str(form.get("public_key") or "")[:200],
+    }
+    taken, key = (
+        record.checkpoint_of(values["checkpoint"]),
+        record.trusted_key(values["public_key"]),
+    )
+    errors = {}
+    if taken is None:
+        errors["checkpoint"] = N_("Paste the checkpoint that mentorflow audit checkpoint printed.")
+    if key is None:
+        errors["public_key"] = N_("Enter the public key you trust: 64 hexadecimal digits.")
+    if taken is None or key is None:
+        return render(request, "staff/audit_log.html", 400, errors=errors, values=values, v=None)
+    report = await record.log_verified(web_of(request).pool, taken, key)
+    return render(request, "staff/audit_log.html", errors={}, values=values, v=report)
 
 
 @router.get("/r/{relationship_id}")

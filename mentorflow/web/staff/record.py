@@ -7,7 +7,9 @@ verification the CLI runs), so a page and ``mentorflow audit ...`` always agree.
 from datetime import date
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from mentorflow.audit.checkpoint import Checkpoint
 from mentorflow.audit.records import (
     AuditError,
     RelationshipAsOf,
@@ -20,7 +22,16 @@ from mentorflow.web.identity import Refused
 from store.event_store import EventStore
 from workflows.messages import workflow_id
 
-__all__ = ["as_of", "exported", "found", "parse_as_of", "verified"]
+__all__ = [
+    "as_of",
+    "checkpoint_of",
+    "exported",
+    "found",
+    "log_verified",
+    "parse_as_of",
+    "trusted_key",
+    "verified",
+]
 
 NOT_FOUND = N_("There is no relationship with this id in the record.")
 BAD_DATE = N_("Enter a date like 2026-03-01.")
@@ -65,6 +76,28 @@ async def verified(pool: asyncpg.Pool, relationship_id: str) -> AuditReport:
         return await verify(pool, _workflows(), relationship_id)
     except AuditError as e:
         raise Refused(404, NOT_FOUND) from e
+
+
+def trusted_key(value: str) -> str | None:
+    """An Ed25519 public key typed as 64 hex digits (never read as a path: this is web input)."""
+    text = value.strip().lower()
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+    except ValueError:
+        return None
+    return text
+
+
+def checkpoint_of(value: str) -> Checkpoint | None:
+    try:
+        return Checkpoint.model_validate_json(value)
+    except ValueError:
+        return None
+
+
+async def log_verified(pool: asyncpg.Pool, taken: Checkpoint, key: str) -> AuditReport:
+    """The whole log: both chains, positions, every archived run, and the checkpoint."""
+    return await verify(pool, _workflows(), None, trusted_key=key, taken=taken)
 
 
 async def exported(pool: asyncpg.Pool, relationship_id: str) -> AuditExport:
