@@ -282,6 +282,7 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/staff/audit"): RECORD,
     ("GET", "/staff/audit/log"): RECORD,
     ("POST", "/staff/audit/log"): RECORD,  # verifies the whole log: reads, writes nothing
+    ("POST", "/api/v1/log/verification"): RECORD,
     ("GET", "/staff/audit/r/{relationship_id}"): RECORD,
     ("GET", "/staff/audit/r/{relationship_id}/verification"): RECORD,
     ("GET", "/staff/audit/r/{relationship_id}/export.html"): RECORD,
@@ -478,9 +479,10 @@ async def test_openapi_describes_the_api_with_problem_details(env, pool, mail):
         "/api/v1/relationships/{relationship_id}",
         "/api/v1/relationships/{relationship_id}/verification",
         "/api/v1/relationships/{relationship_id}/export",
+        "/api/v1/log/verification",
     }
     for ops in api.values():
-        responses = ops["get"]["responses"]
+        responses = next(iter(ops.values()))["responses"]
         assert "application/problem+json" in responses["401"]["content"]
         assert "application/problem+json" in responses["403"]["content"]
     assert not [p for p in document["paths"] if p.startswith(("/staff", "/codec"))]
@@ -587,6 +589,17 @@ async def test_the_whole_log_is_verified_against_a_checkpoint_and_a_trusted_key(
                     "/staff/audit/log", data={**data, "public_key": public_key}
                 )
 
+            api = await auditor.post(
+                "/api/v1/log/verification",
+                json={"checkpoint": taken.model_dump(mode="json"), "public_key": trusted},
+            )
+            assert api.status_code == 200 and api.json()["checkpoint"] == "ok", api.text
+            refused = await auditor.post(
+                "/api/v1/log/verification",
+                json={"checkpoint": taken.model_dump(mode="json"), "public_key": "zz"},
+            )
+            assert refused.status_code == 422
+            assert refused.headers["content-type"] == "application/problem+json"
             held = await post(taken.model_dump_json(), trusted.upper())
             assert held.status_code == 200 and "Verified: the record is complete" in held.text
             assert "the log still extends the checkpoint" in held.text

@@ -7,10 +7,12 @@ details (``application/problem+json``), described with every operation in ``/ope
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from mentorflow.audit.checkpoint import Checkpoint
 from mentorflow.audit.records import RelationshipAsOf
 from mentorflow.audit.report import AuditExport, AuditReport
+from mentorflow.web.identity import Refused
 from mentorflow.web.pages import web_of
 from mentorflow.web.staff import record, views
 from mentorflow.web.staff.identity import CurrentStaff, RecordReader
@@ -130,3 +132,25 @@ async def group_health(
 ) -> list[GroupHealth]:
     check_reads(member, programme_id)
     return await views.groups(web_of(request).pool, programme_id)
+
+
+class LogVerificationRequest(BaseModel):
+    """A checkpoint the auditor kept, and the public key they trust (apart from it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    checkpoint: Checkpoint
+    public_key: str = Field(max_length=200, description="Ed25519 public key, 64 hex digits")
+
+
+@router.post(
+    "/log/verification",
+    tags=["audit"],
+    summary="Verify the whole log against a checkpoint and a trusted key (reads, writes nothing)",
+)
+async def log_verification(
+    request: Request, body: LogVerificationRequest, member: RecordReader
+) -> AuditReport:
+    key = record.trusted_key(body.public_key)
+    if key is None:
+        raise Refused(422, "public_key: not an Ed25519 public key (64 hexadecimal digits)")
+    return await record.log_verified(web_of(request).pool, body.checkpoint, key)
