@@ -25,6 +25,8 @@ AGREEMENT = "agreement"
 MEETING = "meeting"
 ME = "me"
 SIGN_IN = "signin"
+STAFF_SIGN_IN = "staff-signin"
+"""A staff member's sign-in link: the claim's person is the staff id, its programme empty."""
 FEEDBACK_PREFIX = "feedback:"
 
 
@@ -67,6 +69,8 @@ def path_of(purpose: str, relationship_id: str | None) -> str:
     """The page a purpose opens (without the token)."""
     if purpose == SIGN_IN:
         return "/signin/link"
+    if purpose == STAFF_SIGN_IN:
+        return "/staff/signin/link"
     if purpose == ME or relationship_id is None:
         return "/me"
     group = f"/g/{quote(relationship_id, safe='')}"

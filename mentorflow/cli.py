@@ -22,6 +22,7 @@ from mentorflow.cli_common import JsonFlag, fail
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_cli import mail_app
 from mentorflow.settings import Settings
+from mentorflow.staff_cli import staff_app
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -40,6 +41,7 @@ app = typer.Typer(
 err = Console(stderr=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(mail_app, name="mail")
+app.add_typer(staff_app, name="staff")
 
 ProgrammeFileArg = Annotated[Path, typer.Argument(help="The programme file (YAML).")]
 DryRunDatabase = Annotated[

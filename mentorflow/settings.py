@@ -69,6 +69,23 @@ class Settings(BaseSettings):
     web_port: int = 8000
     """MENTORFLOW_WEB_PORT: the port `mentorflow web` listens on."""
 
+    oidc_issuer: str | None = None
+    """MENTORFLOW_OIDC_ISSUER: the OpenID Connect provider staff may sign in with; unset = none."""
+    oidc_client_id: str | None = None
+    """MENTORFLOW_OIDC_CLIENT_ID: the web app's client id at that provider."""
+    oidc_client_secret: SecretStr | None = None
+    """MENTORFLOW_OIDC_CLIENT_SECRET: the web app's client secret at that provider."""
+
+    @model_validator(mode="after")
+    def _oidc_all_or_nothing(self) -> "Settings":
+        given = (self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret)
+        if any(v is not None for v in given) and any(v is None for v in given):
+            raise ValueError(
+                "MENTORFLOW_OIDC_ISSUER, MENTORFLOW_OIDC_CLIENT_ID and"
+                " MENTORFLOW_OIDC_CLIENT_SECRET go together: set all three or none"
+            )
+        return self
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":
         if self.secret_key.get_secret_value() != PLACEHOLDER_SECRET:

@@ -22,6 +22,7 @@ from domain.commands import RelationshipSpec
 from mentorflow.mail_server import MailServer
 from mentorflow.web.app import create_app
 from mentorflow.web.pages import Web
+from mentorflow.web.staff.oidc import OidcConfig
 from store.event_store import EventStore
 from tests.builders import SHORT, spec
 from worker import build_worker
@@ -37,9 +38,10 @@ def app_for(
     mail: MailServer,
     public_url: str = "http://testserver",
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    oidc: OidcConfig | None = None,
 ) -> tuple[FastAPI, Links]:
     links = Links(SECRET, public_url)
-    web = Web(client=client, pool=pool, links=links, mail=mail.config, now=now)
+    web = Web(client=client, pool=pool, links=links, mail=mail.config, now=now, oidc=oidc)
     return create_app(web, SECRET, secure_cookies=False), links
 
 

@@ -48,7 +48,9 @@ async def verify(
     progress: Callable[[int, int], None] | None = None,
     trusted_key: str | None = None,
     trusted_fingerprint: str | None = None,
+    taken: Checkpoint | None = None,
 ) -> AuditReport:
+    """``taken``: a checkpoint already read (the web form), instead of ``checkpoint_file``."""
     started = time.perf_counter()
     relationship_id = relationship_id and relationship_id_of(relationship_id)
     async with pool.acquire() as conn:
@@ -62,6 +64,7 @@ async def verify(
         checkpoint = checkpoint_key = None
         if checkpoint_file is not None:
             taken = load_checkpoint(checkpoint_file)
+        if taken is not None:
             problem = await check(conn, taken, trusted_key, trusted_fingerprint)
             checkpoint = problem or "ok"
             checkpoint_key = fingerprint(trusted_key) if trusted_key else trusted_fingerprint

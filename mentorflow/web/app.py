@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from mentorflow.web import forms, groups, guide, identity
+from mentorflow.web import forms, groups, guide, identity, staff
 from mentorflow.web.i18n import N_
 from mentorflow.web.pages import Web, render
 
@@ -59,6 +59,7 @@ def create_app(web: Web, secret: str, secure_cookies: bool) -> FastAPI:
         )
         return _problem(request, exc.status_code, str(message))
 
+    staff.install(app)  # after the pages' handlers: it answers machines in problem details
     return app
 
 

@@ -4,7 +4,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -19,6 +19,9 @@ from activities.mail.smtp import SmtpConfig
 from mentorflow.web import i18n
 from mentorflow.web.reading import Reader
 
+if TYPE_CHECKING:
+    from mentorflow.web.staff.oidc import OidcConfig
+
 
 @dataclass
 class Web:
@@ -29,6 +32,8 @@ class Web:
     links: Links
     mail: SmtpConfig
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    oidc: "OidcConfig | None" = None
+    """Staff sign-in with the organisation's OpenID Connect provider; None: e-mailed links only."""
     reader: Reader = field(init=False)
     translations: i18n.Translations = field(init=False)
     templates: Environment = field(init=False)
@@ -92,7 +97,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         lang=locale,
         locales=[(code, i18n.language_name(code)) for code in i18n.LOCALES],
         csrf=csrf_token(request),
-        signed_in=request.session.get("person") is not None,
+        signed_in=bool(request.session.get("person") or request.session.get("staff")),
         path=request.url.path,
         **context,
     )

@@ -13,6 +13,7 @@ from activities.mail.smtp import SmtpConfig
 from mentorflow.settings import Settings
 from mentorflow.web.app import create_app
 from mentorflow.web.pages import Web
+from mentorflow.web.staff.oidc import OidcConfig
 from worker import links_of
 
 
@@ -31,7 +32,7 @@ def build_server(
     mail: SmtpConfig,
     port: int | None = None,
 ) -> EmbeddedServer:
-    web = Web(client=client, pool=pool, links=links_of(settings), mail=mail)
+    web = Web(client=client, pool=pool, links=links_of(settings), mail=mail, oidc=oidc_of(settings))
     secure = settings.public_url.startswith("https://")
     app = create_app(web, settings.secret_key.get_secret_value(), secure)
     config = uvicorn.Config(
@@ -44,6 +45,14 @@ def build_server(
         server_header=False,
     )
     return EmbeddedServer(config)
+
+
+def oidc_of(settings: Settings) -> OidcConfig | None:
+    """Staff sign-in with OpenID Connect, when the three settings are given."""
+    if settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret:
+        secret = settings.oidc_client_secret.get_secret_value()
+        return OidcConfig(settings.oidc_issuer, settings.oidc_client_id, secret)
+    return None
 
 
 async def started(server: uvicorn.Server) -> asyncio.Task[None]:

@@ -1,0 +1,156 @@
+"""The staff JSON API under ``/api/v1``: what the auditor's pages show, for machines.
+
+Same sign-in (the session cookie) and the same rules as the pages; errors are RFC 9457 problem
+details (``application/problem+json``), described with every operation in ``/openapi.json``.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from mentorflow.audit.checkpoint import Checkpoint
+from mentorflow.audit.records import RelationshipAsOf
+from mentorflow.audit.report import AuditExport, AuditReport
+from mentorflow.web.identity import Refused
+from mentorflow.web.pages import web_of
+from mentorflow.web.staff import record, views
+from mentorflow.web.staff.identity import CurrentStaff, RecordReader
+from mentorflow.web.staff.programmes import check_reads, readable
+from mentorflow.web.staff.views import GroupHealth, ProgrammeSummary
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "model": Problem,
+        "content": {"application/problem+json": {}},
+    }
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: _problem("Not signed in as staff"),
+    403: _problem("The signed-in role may not do this"),
+    400: _problem("A parameter is not valid"),
+    422: _problem("A parameter is not valid"),
+}
+FOUND_OR_NOT: dict[int | str, dict[str, Any]] = {
+    **PROBLEMS,
+    404: _problem("No relationship with this id in the record"),
+}
+
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+
+
+class StaffIdentity(BaseModel):
+    """The signed-in staff member (ids and role only)."""
+
+    model_config = ConfigDict(frozen=True)
+    staff_id: str
+    role: str
+    programmes: list[str]
+    """A coordinator's programmes; empty for auditors and admins (every programme)."""
+
+
+@router.get("/me", tags=["staff"], summary="Who is signed in")
+async def me(member: CurrentStaff) -> StaffIdentity:
+    return StaffIdentity(
+        staff_id=member.staff_id, role=str(member.role), programmes=list(member.programmes)
+    )
+
+
+AsOf = Annotated[
+    str | None,
+    Query(
+        max_length=10,
+        description="A local date (YYYY-MM-DD) in the programme's zone: the state at the end of"
+        " that day. Default: now.",
+    ),
+]
+
+
+@router.get(
+    "/relationships/{relationship_id}",
+    tags=["audit"],
+    summary="A relationship's state and timeline as of a date",
+    responses=FOUND_OR_NOT,
+)
+async def relationship(
+    request: Request, relationship_id: str, member: RecordReader, as_of: AsOf = None
+) -> RelationshipAsOf:
+    when = record.parse_as_of(as_of)
+    return await record.as_of(web_of(request).pool, relationship_id, when)
+
+
+@router.get(
+    "/relationships/{relationship_id}/verification",
+    tags=["audit"],
+    summary="Verify a relationship's record: hash chains, positions, archived runs replayed",
+    responses=FOUND_OR_NOT,
+)
+async def verification(request: Request, relationship_id: str, member: RecordReader) -> AuditReport:
+    return await record.verified(web_of(request).pool, relationship_id)
+
+
+@router.get(
+    "/relationships/{relationship_id}/export",
+    tags=["audit"],
+    summary="The relationship's audit export: state, timeline and verification",
+    responses=FOUND_OR_NOT,
+)
+async def export(request: Request, relationship_id: str, member: RecordReader) -> AuditExport:
+    return await record.exported(web_of(request).pool, relationship_id)
+
+
+@router.get(
+    "/programmes",
+    tags=["programmes"],
+    summary="The programmes the signed-in member reads, with counts and what needs attention",
+)
+async def programme_list(request: Request, member: CurrentStaff) -> list[ProgrammeSummary]:
+    return await views.programmes(web_of(request).pool, readable(member))
+
+
+@router.get(
+    "/programmes/{programme_id}/groups",
+    tags=["programmes"],
+    summary="The health of a programme's groups (counts only)",
+)
+async def group_health(
+    request: Request, programme_id: str, member: CurrentStaff
+) -> list[GroupHealth]:
+    check_reads(member, programme_id)
+    return await views.groups(web_of(request).pool, programme_id)
+
+
+class LogVerificationRequest(BaseModel):
+    """A checkpoint the auditor kept, and the public key they trust (apart from it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    checkpoint: Checkpoint
+    public_key: str = Field(max_length=200, description="Ed25519 public key, 64 hex digits")
+
+
+@router.post(
+    "/log/verification",
+    tags=["audit"],
+    summary="Verify the whole log against a checkpoint and a trusted key (reads, writes nothing)",
+)
+async def log_verification(
+    request: Request, body: LogVerificationRequest, member: RecordReader
+) -> AuditReport:
+    key = record.trusted_key(body.public_key)
+    if key is None:
+        raise Refused(422, "public_key: not an Ed25519 public key (64 hexadecimal digits)")
+    return await record.log_verified(web_of(request).pool, body.checkpoint, key)

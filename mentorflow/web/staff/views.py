@@ -1,0 +1,244 @@
+"""The staff's programme and group overviews, from a projection of the event log.
+
+``catch_up`` applies the events recorded since the projection's position to the folded state of
+their stream (the domain's ``apply`` and ``apply_programme``, the workflows' own), so a request
+costs the events that are new since the last one, never a replay of the log. ``programmes`` and
+``groups`` then read summaries from the folded states.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import structlog
+from pydantic import BaseModel, ConfigDict
+
+from domain.errors import InvalidHistory
+from domain.events import from_record
+from domain.fold import apply as apply_relationship
+from domain.fold import fold
+from domain.programme_events import ProgrammePhase, programme_event_from_record
+from domain.programme_state import ProgrammeState, apply_programme, fold_programme
+from domain.state import MeetingStatus, RelationshipState
+
+if TYPE_CHECKING:
+    from store.pool import AnyConnection
+
+__all__ = ["GroupHealth", "ProgrammeSummary", "catch_up", "groups", "programmes"]
+
+log = structlog.get_logger(__name__)
+
+_LOCK_KEY = 0x73746166  # "staf": one projector at a time
+_BATCH = 5000
+_RELATIONSHIP, _PROGRAMME = "relationship:", "programme:"
+
+
+async def catch_up(pool: asyncpg.Pool) -> int:
+    """Apply every event past the projection's position; the position reached."""
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+            position: int = await conn.fetchval("SELECT position FROM staff_view_position")
+            rows = await conn.fetch(
+                "SELECT global_position, stream_id, version, type, event_id, occurred_at, actor,"
+                " payload FROM events WHERE global_position > $1 ORDER BY global_position"
+                " LIMIT $2",
+                position,
+                _BATCH,
+            )
+            if not rows:
+                return position
+            by_stream: dict[str, list[asyncpg.Record]] = defaultdict(list)
+            for row in rows:
+                if row["stream_id"].startswith((_RELATIONSHIP, _PROGRAMME)):
+                    by_stream[row["stream_id"]].append(row)
+            for stream_id, new in by_stream.items():
+                await _project(conn, stream_id, new)
+            await conn.execute(
+                "UPDATE staff_view_position SET position = $1", rows[-1]["global_position"]
+            )
+
+
+async def _project(conn: "AnyConnection", stream_id: str, new: list[asyncpg.Record]) -> None:
+    held = await conn.fetchrow(
+        "SELECT version, state FROM staff_views WHERE stream_id = $1", stream_id
+    )
+    if held is not None and held["version"] + 1 != new[0]["version"]:
+        held = None  # not the next event (the projection was emptied): fold from the start
+    if held is None and new[0]["version"] != 1:
+        new = await conn.fetch(
+            "SELECT stream_id, version, type, event_id, occurred_at, actor, payload FROM events"
+            " WHERE stream_id = $1 AND version <= $2 ORDER BY version",
+            stream_id,
+            new[-1]["version"],
+        )
+    try:
+        state, programme_id = _folded(stream_id, held, new)
+    except (InvalidHistory, ValueError) as e:  # pydantic's ValidationError is a ValueError
+        # One stream the domain cannot read must not take the overview of every other down.
+        log.warning("staff_view_skipped", stream_id=stream_id, error=type(e).__name__)
+        return
+    await conn.execute(
+        "INSERT INTO staff_views (stream_id, programme_id, version, state)"
+        " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (stream_id) DO UPDATE"
+        " SET version = excluded.version, state = excluded.state",
+        stream_id,
+        programme_id,
+        new[-1]["version"],
+        state.model_dump_json(),
+    )
+
+
+def _folded(
+    stream_id: str, held: asyncpg.Record | None, new: list[asyncpg.Record]
+) -> tuple[RelationshipState | ProgrammeState, str]:
+    """The stream's state after ``new``, from ``held`` (None: from its first event)."""
+    state: RelationshipState | ProgrammeState
+    if stream_id.startswith(_RELATIONSHIP):
+        events = [_event(from_record, r) for r in new]
+        state = (
+            fold(events)
+            if held is None
+            else apply_relationship(RelationshipState.model_validate_json(held["state"]), events)
+        )
+        programme_id = state.programme_id
+    else:
+        programme_events = [_event(programme_event_from_record, r) for r in new]
+        state = (
+            fold_programme(programme_events)
+            if held is None
+            else apply_programme(
+                ProgrammeState.model_validate_json(held["state"]), programme_events
+            )
+        )
+        programme_id = state.programme.id
+    return state, programme_id
+
+
+def _event(reader: Any, row: asyncpg.Record) -> Any:
+    return reader(row["type"], row["event_id"], row["occurred_at"], row["actor"], row["payload"])
+
+
+class ProgrammeSummary(BaseModel):
+    """One programme at a glance, and what needs the coordinator's attention."""
+
+    model_config = ConfigDict(frozen=True)
+    programme_id: str
+    timezone: str
+    phase: ProgrammePhase | None
+    """None: groups are recorded but the programme's own stream is not (started before it was)."""
+    participants: int
+    groups: int
+    groups_open: int
+    at_risk: int
+    paused: int
+    escalations: int
+    unreachable: int
+    approval_due: datetime | None
+    """While the matching waits for the coordinator's approval."""
+
+    @property
+    def needs_attention(self) -> bool:
+        counts = (self.at_risk, self.escalations, self.unreachable, self.paused)
+        return any(counts) or self.approval_due is not None
+
+
+class GroupHealth(BaseModel):
+    """One group at a glance (counts only: what was said stays in the group)."""
+
+    model_config = ConfigDict(frozen=True)
+    relationship_id: str
+    phase: str
+    members: int
+    meetings_held: int
+    meetings_missed: int
+    meetings_planned: int
+    feedback_answered: int
+    feedback_asked: int
+    at_risk: bool
+    paused_since: datetime | None
+    escalations: int
+    closed: str | None
+
+
+async def _states(
+    pool: asyncpg.Pool, programme_ids: list[str] | None
+) -> tuple[dict[str, ProgrammeState], dict[str, list[RelationshipState]]]:
+    await catch_up(pool)
+    rows = await pool.fetch(
+        "SELECT stream_id, programme_id, state FROM staff_views"
+        " WHERE $1::text[] IS NULL OR programme_id = ANY($1) ORDER BY stream_id",
+        programme_ids,
+    )
+    programme_states: dict[str, ProgrammeState] = {}
+    relationships: dict[str, list[RelationshipState]] = defaultdict(list)
+    for row in rows:
+        if row["stream_id"].startswith(_PROGRAMME):
+            programme_states[row["programme_id"]] = ProgrammeState.model_validate_json(row["state"])
+        else:
+            state = RelationshipState.model_validate_json(row["state"])
+            relationships[row["programme_id"]].append(state)
+    return programme_states, relationships
+
+
+async def programmes(pool: asyncpg.Pool, programme_ids: list[str] | None) -> list[ProgrammeSummary]:
+    """Every programme of ``programme_ids`` (None: all) with a record."""
+    programme_states, relationships = await _states(pool, programme_ids)
+    zones = {
+        r["programme_id"]: r["timezone"]
+        for r in await pool.fetch("SELECT programme_id, timezone FROM programmes")
+    }
+    found = sorted(set(programme_states) | set(relationships))
+    return [
+        _summary(pid, programme_states.get(pid), relationships.get(pid, []), zones) for pid in found
+    ]
+
+
+def _summary(
+    pid: str, p: ProgrammeState | None, groups_: list[RelationshipState], zones: dict[str, str]
+) -> ProgrammeSummary:
+    waiting = p is not None and p.phase == ProgrammePhase.APPROVAL and p.approved is None
+    return ProgrammeSummary(
+        programme_id=pid,
+        timezone=p.programme.timezone if p else zones.get(pid, "UTC"),
+        phase=p.phase if p else None,
+        participants=len(p.participants) if p else len({m for g in groups_ for m in g.members}),
+        groups=len(groups_),
+        groups_open=sum(1 for g in groups_ if g.closure is None),
+        at_risk=sum(1 for g in groups_ if g.at_risk and g.closure is None),
+        paused=sum(1 for g in groups_ if g.paused_since and g.closure is None),
+        escalations=sum(len(g.escalations) for g in groups_ if g.closure is None)
+        + (1 if p is not None and p.approval_escalated and waiting else 0),
+        unreachable=len(
+            set(p.unreachable if p else []) | {u for g in groups_ for u in g.unreachable}
+        ),
+        approval_due=p.approval_due if waiting and p is not None else None,
+    )
+
+
+async def groups(pool: asyncpg.Pool, programme_id: str) -> list[GroupHealth]:
+    _, relationships = await _states(pool, [programme_id])
+    return [_health(g) for g in relationships.get(programme_id, [])]
+
+
+def _health(g: RelationshipState) -> GroupHealth:
+    statuses = [m.status for m in g.meetings]
+    asked = [r for r in g.feedback.values() if r.requested_at is not None]
+    active = sum(1 for m in g.members.values() if m.active)
+    return GroupHealth(
+        relationship_id=g.relationship_id,
+        phase=str(g.phase),
+        members=active,
+        meetings_held=statuses.count(MeetingStatus.HELD),
+        meetings_missed=sum(
+            1 for s in statuses if s in (MeetingStatus.NOT_HELD, MeetingStatus.MISSED)
+        ),
+        meetings_planned=len(statuses),
+        feedback_answered=sum(len(r.answers) for r in asked),
+        feedback_asked=active * len(asked),
+        at_risk=g.at_risk,
+        paused_since=g.paused_since,
+        escalations=len(g.escalations),
+        closed=str(g.closure.outcome) if g.closure else None,
+    )

@@ -1,0 +1,156 @@
+"""Staff in tests: members in the register, signed in like people are, a record to audit."""
+
+import asyncio
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+
+from activities.links import SIGN_IN_LIFETIME, STAFF_SIGN_IN, Claim, Links
+from activities.record_keeping import to_new_event
+from domain.events import (
+    AgreementRecorded,
+    Event,
+    MeetingRecorded,
+    MeetingScheduled,
+    RelationshipStarted,
+)
+from domain.policy import RelationshipPolicy
+from mentorflow.mail_server import MailServer
+from store.directory import Contact, Directory, ProgrammeEntry
+from store.event_store import EventStore
+from store.migrate import migrate
+from store.pool import create_pool
+from store.staff import Role, StaffMember, StaffRegister
+from tests.builders import COORDINATOR, group
+from tests.web_helpers import csrf_of, filed
+from workflows.messages import workflow_id
+
+
+async def staff_member(pool: asyncpg.Pool, role: Role, *programmes: str) -> StaffMember:
+    """A new member with an address of their own."""
+    email = f"{role}-{uuid.uuid4().hex[:8]}@staff.example.org"
+    return await StaffRegister(pool).add(email, role, programmes)
+
+
+async def sign_in_staff(browser: httpx.AsyncClient, links: Links, member: StaffMember) -> None:
+    """Use a staff sign-in link as the e-mailed one would be used (page, then its button)."""
+    claim = Claim(
+        "",
+        member.staff_id,
+        STAFF_SIGN_IN,
+        None,
+        datetime.now(UTC) + SIGN_IN_LIFETIME,
+        token_id=str(uuid.uuid4()),
+    )
+    url = links.url(claim)
+    page = await browser.get(url.removeprefix(links.public_url))
+    assert page.status_code == 200, page.text
+    used = await browser.post(
+        "/staff/signin/link", data={"csrf": csrf_of(page.text), "t": url.split("?t=")[1]}
+    )
+    assert used.status_code == 303 and used.headers["location"] == "/staff"
+
+
+async def mailed_staff_link(mail: MailServer, to: str) -> str:
+    """The staff sign-in link in the latest message to ``to`` (waiting for it)."""
+    wanted = re.compile(r"(http://\S+/staff/signin/link\?t=\S+)")
+    for _ in range(100):
+        for message in reversed(list(filed(mail).values())):
+            if message["To"].addresses[0].addr_spec.lower() == to.lower():
+                found = wanted.search(message.get_body(preferencelist=("plain",)).get_content())
+                if found:
+                    return found.group(1)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no staff sign-in link in a message to {to}")
+
+
+async def own_database(database_url: str) -> asyncpg.Pool:
+    """A migrated database of its own (its record can be tampered with, as a superuser could)."""
+    name = f"staff_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(f"CREATE DATABASE {name}")
+    await admin.close()
+    pool = await create_pool(urlsplit(database_url)._replace(path=f"/{name}").geturl())
+    await migrate(pool)
+    return pool
+
+
+async def recorded_relationship(
+    pool: asyncpg.Pool, programme_id: str, zone: str, starts: datetime, agreed: datetime
+) -> str:
+    """Group 1 of ``programme_id`` (in ``zone``): formed at ``starts``, agreement recorded by m1
+    at ``agreed``, first meeting scheduled; written to the store as the workflow writes it."""
+    rid = f"{programme_id}:1"
+    await Directory(pool).register(
+        ProgrammeEntry(programme_id, "Audited programme", zone, COORDINATOR),
+        [Contact("m1", "Person M1", "m1@example.org", "fi")],
+    )
+    members = group()
+    everyone = tuple(m.person_id for m in members)
+    events: list[Event] = [
+        RelationshipStarted(
+            event_id=uuid.uuid4(),
+            occurred_at=starts,
+            actor="system",
+            recipients=everyone,
+            relationship_id=rid,
+            programme_id=programme_id,
+            coordinator_id=COORDINATOR,
+            members=members,
+            policy=RelationshipPolicy(),
+            starts_at=starts,
+            ends_at=starts + timedelta(days=300),
+        ),
+        AgreementRecorded(
+            event_id=uuid.uuid4(),
+            occurred_at=agreed,
+            actor="m1",
+            goals=("Goal one",),
+            agreement="Monthly",
+            late=False,
+        ),
+        MeetingScheduled(
+            event_id=uuid.uuid4(),
+            occurred_at=agreed + timedelta(minutes=1),
+            actor="system",
+            recipients=everyone,
+            number=1,
+            due_at=agreed + timedelta(days=30),
+        ),
+    ]
+    await EventStore(pool).append(workflow_id(rid), 0, [to_new_event(e) for e in events])
+    return rid
+
+
+async def tamper(pool: asyncpg.Pool, relationship_id: str, version: int) -> int:
+    """Change one stored event as a superuser would (triggers off); its global position."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        position: int = await conn.fetchval(
+            "UPDATE events SET actor = 'm2' WHERE stream_id = $1 AND version = $2"
+            " RETURNING global_position",
+            workflow_id(relationship_id),
+            version,
+        )
+    return position
+
+
+async def record_meeting(pool: asyncpg.Pool, relationship_id: str) -> None:
+    """m1 records the first meeting as held (appended as the workflow appends it)."""
+    stream = workflow_id(relationship_id)
+    version = await pool.fetchval("SELECT version FROM streams WHERE stream_id = $1", stream)
+    last = await pool.fetchval("SELECT max(occurred_at) FROM events WHERE stream_id = $1", stream)
+    held = MeetingRecorded(
+        event_id=uuid.uuid4(),
+        occurred_at=last + timedelta(days=3),
+        actor="m1",
+        number=1,
+        held=True,
+        held_on=(last + timedelta(days=2)).date(),
+        attendees=("m1", "a1"),
+    )
+    await EventStore(pool).append(stream, version, [to_new_event(held)])
