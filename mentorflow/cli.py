@@ -136,7 +136,7 @@ def _dry_run_stack(
     A dry run of the real programme file must not mail real employees a year of messages, nor
     leave its programmes in the real hash-chained log.
     """
-    from worker import mail_config
+    from mentorflow.runtime import mail_config
 
     url = database_url or embedded.start_postgres(settings.data_dir)
     if not send_mail:
@@ -210,9 +210,9 @@ def migrate() -> None:
     """
     import asyncpg
 
+    from mentorflow.runtime import database_url
     from store.migrate import migrate as apply
     from store.pool import create_pool
-    from worker import database_url
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format, temporal_core=False)
@@ -263,10 +263,16 @@ def worker() -> None:
     Connects to TEMPORAL_ADDRESS (default localhost:7233) and MENTORFLOW_DATABASE_URL (default:
     the embedded PostgreSQL under MENTORFLOW_DATA_DIR).
     """
-    import worker as composition_root
+    from mentorflow.runtime import run
 
+    settings = Settings()
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        temporal_metrics_port=settings.temporal_metrics_port,
+    )
     try:
-        composition_root.main()
+        asyncio.run(run(settings))
     except KeyboardInterrupt:
         pass
     except (embedded.StackError, OSError) as e:
@@ -470,7 +476,7 @@ def programme_start(
     """
     from mentorflow import programmes
     from mentorflow.programme_files import ProgrammeFileError
-    from worker import database_url, open_database
+    from mentorflow.runtime import database_url, open_database
 
     try:
         prepared = programmes.prepare(file, participants, columns=columns, sheet=sheet)
@@ -532,7 +538,7 @@ def programme_sync(
     """
     from mentorflow.hr_import import sync
     from mentorflow.programme_files import ProgrammeFileError, load_columns, load_participants
-    from worker import database_url, open_database
+    from mentorflow.runtime import database_url, open_database
 
     try:
         mapping = load_columns(columns) if columns is not None else None
@@ -589,7 +595,7 @@ def programme_status(
     """
     from mentorflow import programmes
     from mentorflow.deployment import check_same_store
-    from worker import database_url, open_database
+    from mentorflow.runtime import database_url, open_database
     from workflows import TASK_QUEUE
 
     settings = Settings()

@@ -85,7 +85,7 @@ def resend_command(
 ) -> None:
     """Re-send what could not be delivered: held after a relay fault, left behind by a stopped
     workflow, and with --failed what failed for good."""
-    from worker import database_url, links_of, mail_config, open_database
+    from mentorflow.runtime import database_url, links_of, mail_config, open_database
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format, temporal_core=False)
