@@ -53,6 +53,7 @@ def _with_store(use: "Callable[..., Awaitable[T]]") -> T:
     from mentorflow.log_setup import configure_logging
     from mentorflow.runtime import database_url
     from mentorflow.settings import Settings
+    from store.migrate import schema_version
     from store.pool import create_pool
 
     settings = Settings()
@@ -65,8 +66,7 @@ def _with_store(use: "Callable[..., Awaitable[T]]") -> T:
         except (OSError, asyncpg.PostgresError) as e:
             raise AuditError(f"cannot reach the event store: {e}") from e
         try:
-            schema = await pool.fetchval("SELECT max(version) FROM schema_migrations")
-            if (schema or 0) < 3:
+            if await schema_version(pool) < 3:
                 raise AuditError(
                     "the event store has no hash chains yet: start a worker once to migrate it"
                 )
