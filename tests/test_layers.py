@@ -1,0 +1,106 @@
+"""The layer rules of docs/architecture.md hold, and the import contracts that state them bite.
+
+``make lint`` runs ``lint-imports`` over the tree; here the same contracts (pyproject.toml) run
+over a copy of the tree with one forbidden import added, and must fail naming it. No database and
+no Temporal server: these tests need neither.
+"""
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("domain", "contracts", "workflows", "activities", "store", "mentorflow")
+LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
+
+
+def lint_imports(tree: Path, contract: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LINT_IMPORTS, "--no-cache", "--contract", contract],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the packages, worker.py and pyproject.toml (the contracts), to add imports to."""
+    copy = tmp_path_factory.mktemp("tree")
+    for package in PACKAGES:
+        shutil.copytree(
+            ROOT / package, copy / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    for name in ("worker.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, copy / name)
+    return copy
+
+
+FORBIDDEN = [
+    # (contract id, the module added, its source, the chain the report must name)
+    ("layers", "activities/leak.py", "from workflows import TASK_QUEUE\n", "activities.leak"),
+    ("layers", "store/leak.py", "import activities.metrics\n", "store.leak"),
+    ("layers", "contracts/leak.py", "import store.errors\n", "contracts.leak"),
+    (
+        "composition-root",
+        "mentorflow/leak.py",
+        "def inside() -> None:\n    from worker import WORKFLOWS  # noqa: F401\n",
+        "mentorflow.leak -> worker",
+    ),
+    ("pure-domain", "domain/leak.py", "import asyncpg\n", "domain.leak -> asyncpg"),
+    ("deterministic-workflows", "workflows/leak.py", "import store.pool\n", "workflows.leak"),
+]
+
+
+@pytest.mark.parametrize(("contract", "module", "source", "named"), FORBIDDEN)
+def test_a_forbidden_import_breaks_its_contract(
+    tree: Path, contract: str, module: str, source: str, named: str
+) -> None:
+    """Each contract passes on today's tree and fails once one forbidden import is added."""
+    kept = lint_imports(tree, contract)
+    assert kept.returncode == 0, kept.stdout
+    (tree / module).write_text(source)
+    try:
+        broken = lint_imports(tree, contract)
+    finally:
+        (tree / module).unlink()
+    assert broken.returncode != 0
+    assert "BROKEN" in broken.stdout
+    assert named in " ".join(broken.stdout.split())
+
+
+SQL = re.compile(r"^\s*(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE|ALTER|DROP)\b")
+SHOWN_NOT_RUN = {"mentorflow/demo_view.py"}  # prints a query for the reader to try; runs none
+
+
+def sql_outside_store() -> list[str]:
+    found = []
+    sources = [ROOT / "worker.py"] + [
+        path
+        for package in PACKAGES
+        if package != "store"
+        for path in (ROOT / package).rglob("*.py")
+    ]
+    for path in sources:
+        name = str(path.relative_to(ROOT))
+        if name in SHOWN_NOT_RUN:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and SQL.match(node.value)
+            ):
+                found.append(f"{name}:{node.lineno}: {node.value.strip()[:60]}")
+    return found
+
+
+def test_store_owns_every_table() -> None:
+    """No module outside store/ holds a SQL statement: each table is read and written there."""
+    assert sql_outside_store() == []
