@@ -104,3 +104,22 @@ def sql_outside_store() -> list[str]:
 def test_store_owns_every_table() -> None:
     """No module outside store/ holds a SQL statement: each table is read and written there."""
     assert sql_outside_store() == []
+
+
+PURE = ["tests/test_domain.py", "tests/test_layers.py"]
+SERVERS = {"_postgres", "pool", "database_url", "store", "env", "dev_env", "mail"}
+
+
+def test_pure_tests_start_no_server() -> None:
+    """The domain's tests and these need no PostgreSQL, Temporal or mail server, and start none."""
+    plan = subprocess.run(
+        [sys.executable, "-m", "pytest", "--setup-plan", "-q", "-p", "no:cacheprovider", *PURE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert plan.returncode == 0, plan.stdout[-2000:]
+    set_up = set(re.findall(r"SETUP\s+[SMF] (\w+)", plan.stdout))
+    assert "_remove_private_dirs" in set_up  # the plan lists session fixtures
+    assert set_up & SERVERS == set()
