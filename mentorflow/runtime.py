@@ -29,6 +29,7 @@ from activities.record_keeping import RecordKeeping
 from activities.reporting import Reporting
 from mentorflow import embedded
 from mentorflow.deployment import worker_identity
+from mentorflow.errors import DatabaseUnavailable
 from mentorflow.health import Health
 from mentorflow.mail_server import MailServer
 from mentorflow.settings import Settings
@@ -129,20 +130,22 @@ def mail_config(settings: Settings) -> tuple[SmtpConfig, MailServer | None]:
 
 async def open_database(url: str, migrate_schema: bool = True) -> asyncpg.Pool:
     """A pool to ``url``, migrated to the current schema (or checked to be current: a worker
-    logging in as a ``mentorflow_writer`` member may not change the schema)."""
+    logging in as a ``mentorflow_writer`` member may not change the schema).
+
+    Raises ``DatabaseUnavailable`` (a ``StackError``) with what to do when it cannot."""
     where = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
     try:
         pool = await create_pool(url)
     except (OSError, asyncpg.PostgresError) as e:
-        raise embedded.StackError(f"cannot reach the database at {where}: {e}") from e
+        raise DatabaseUnavailable(f"cannot reach the database at {where}: {e}") from e
     except ValueError as e:  # asyncpg's parser; its message may quote the URL, password too
-        raise embedded.StackError(f"the database URL for {where} is not valid") from e
+        raise DatabaseUnavailable(f"the database URL for {where} is not valid") from e
     if migrate_schema:
         try:
             await migrate(pool)
         except asyncpg.PostgresError as e:
             await pool.close()
-            raise embedded.StackError(
+            raise DatabaseUnavailable(
                 f"cannot migrate the database at {where} ({e}): run `mentorflow migrate` as its"
                 " owner, and MENTORFLOW_MIGRATE=false for this login"
             ) from e
@@ -151,16 +154,16 @@ async def open_database(url: str, migrate_schema: bool = True) -> asyncpg.Pool:
         missing = await pending(pool)
     except asyncpg.UndefinedTableError as e:
         await pool.close()
-        raise embedded.StackError(
+        raise DatabaseUnavailable(
             f"the database at {where} has no Mentorflow schema: run `mentorflow migrate` as its"
             " owner first"
         ) from e
     except asyncpg.PostgresError as e:
         await pool.close()
-        raise embedded.StackError(f"cannot read the schema version at {where}: {e}") from e
+        raise DatabaseUnavailable(f"cannot read the schema version at {where}: {e}") from e
     if missing:
         await pool.close()
-        raise embedded.StackError(
+        raise DatabaseUnavailable(
             f"the database at {where} lacks migrations {missing}: run `mentorflow migrate` as"
             " its owner first"
         )
