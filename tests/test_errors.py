@@ -63,3 +63,12 @@ async def test_an_unreachable_database_is_database_unavailable_in_one_line() -> 
     assert "\n" not in message
     assert message.startswith("cannot reach the database at postgresql://127.0.0.1/app")
     assert "secret" not in message
+
+
+def test_the_append_error_types_are_the_store_errors_names() -> None:
+    """The types record keeping raises and the retry policies name are the store's errors."""
+    from contracts import errors as types
+    from store import errors as store
+
+    raised = (store.ConcurrencyConflict, store.EventIdReused, store.InvalidEventData)
+    assert tuple(cls.__name__ for cls in raised) == types.APPEND_FAILURES
