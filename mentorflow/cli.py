@@ -430,7 +430,7 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
 
     settings = Settings()
     configure_logging("WARNING", settings.log_format, temporal_core=False)
-    address = settings.temporal_address or "localhost:7233"
+    address = settings.temporal_address
 
     async def go() -> T:
         client = await embedded.connect(

@@ -204,7 +204,7 @@ async def run(settings: Settings) -> None:
     """Serve the task queue with the configured (or embedded) database, Temporal and mail."""
     converter = embedded.converter(settings)  # bad codec keys are refused before anything starts
     pool = await open_database(database_url(settings), settings.migrate)
-    address = settings.temporal_address or "localhost:7233"
+    address = settings.temporal_address
     client = await embedded.connect(address, settings.temporal_namespace, converter)
     mail, server = mail_config(settings)
     health = Health(settings.health_port).start() if settings.health_port else None

@@ -123,3 +123,37 @@ def test_pure_tests_start_no_server() -> None:
     set_up = set(re.findall(r"SETUP\s+[SMF] (\w+)", plan.stdout))
     assert "_remove_private_dirs" in set_up  # the plan lists session fixtures
     assert set_up & SERVERS == set()
+
+
+def code_strings(path: Path) -> list[tuple[int, str]]:
+    """The string constants of a module that are not docstrings (which may quote defaults)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if id(node) not in docstrings
+    ]
+
+
+def test_the_temporal_address_default_lives_in_settings_only() -> None:
+    """``localhost:7233`` is written once, in Settings; every entry point reads it from there."""
+    from mentorflow.settings import Settings
+
+    assert Settings.model_fields["temporal_address"].default == "localhost:7233"
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        for line, text in code_strings(path)
+        if "localhost:7233" in text
+    ]
+    assert found == ["mentorflow/settings.py:26"]

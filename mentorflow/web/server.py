@@ -68,8 +68,7 @@ async def run_web(settings: Settings) -> None:
     pool = await open_database(database_url(settings), settings.migrate)
     mail, mail_server = mail_config(settings)
     try:
-        address = settings.temporal_address or "localhost:7233"
-        client = await embedded.connect(address, settings.temporal_namespace)
+        client = await embedded.connect(settings.temporal_address, settings.temporal_namespace)
         server = build_server(settings, client, pool, mail)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
