@@ -1,4 +1,4 @@
-"""The composition root: settings -> logging -> database -> Temporal client -> Worker.run().
+"""The composition root: settings -> logging, telemetry -> database -> client -> Worker.run().
 
 ``python worker.py`` (or ``mentorflow worker``) serves the task queue until interrupted. The parts
 (database, client, worker, serving) live in ``mentorflow.runtime``, which every entry point shares;
@@ -21,6 +21,7 @@ from mentorflow.runtime import (
     serve,
 )
 from mentorflow.settings import Settings
+from mentorflow.telemetry import configure_telemetry
 
 __all__ = [  # kept importable from here for scripts written against the composition root
     "WORKFLOWS",
@@ -37,11 +38,8 @@ __all__ = [  # kept importable from here for scripts written against the composi
 
 def main() -> None:
     settings = Settings()
-    configure_logging(
-        settings.log_level,
-        settings.log_format,
-        temporal_metrics_port=settings.temporal_metrics_port,
-    )
+    configure_logging(settings.log_level, settings.log_format)
+    configure_telemetry(settings.temporal_metrics_port)
     asyncio.run(run(settings))
 
 

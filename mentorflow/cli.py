@@ -22,6 +22,7 @@ from mentorflow.cli_common import JsonFlag, fail
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_cli import mail_app
 from mentorflow.settings import Settings
+from mentorflow.telemetry import configure_telemetry
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -102,6 +103,7 @@ def demo(
 
     settings = Settings()
     configure_logging("WARNING", settings.log_format)
+    configure_telemetry()
     # The test server lacks a capability only real clusters need; its start-up warning is noise.
     logging.getLogger("temporalio.core").setLevel(logging.ERROR)
     try:
@@ -172,6 +174,7 @@ def simulate(
 
     settings = Settings()
     configure_logging("WARNING", settings.log_format)
+    configure_telemetry()
     logging.getLogger("temporalio.core").setLevel(logging.ERROR)
     try:
         loaded = load_programme(scenario)  # refuse a bad file before starting any server
@@ -215,7 +218,7 @@ def migrate() -> None:
     from store.pool import create_pool
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format, temporal_core=False)
+    configure_logging(settings.log_level, settings.log_format)
 
     async def go() -> list[int]:
         pool = await create_pool(database_url(settings))
@@ -246,6 +249,7 @@ def dev(
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
+    configure_telemetry()
 
     def say(line: str) -> None:
         print(line, flush=True)
@@ -266,11 +270,8 @@ def worker() -> None:
     from mentorflow.runtime import run
 
     settings = Settings()
-    configure_logging(
-        settings.log_level,
-        settings.log_format,
-        temporal_metrics_port=settings.temporal_metrics_port,
-    )
+    configure_logging(settings.log_level, settings.log_format)
+    configure_telemetry(settings.temporal_metrics_port)
     try:
         asyncio.run(run(settings))
     except KeyboardInterrupt:
@@ -296,6 +297,7 @@ def web() -> None:
     except ValidationError as e:
         fail("; ".join(str(error["msg"]).removeprefix("Value error, ") for error in e.errors()))
     configure_logging(settings.log_level, settings.log_format)
+    configure_telemetry()
     try:
         asyncio.run(run_web(settings))
     except KeyboardInterrupt:
@@ -429,7 +431,7 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
     from mentorflow.programmes import ProgrammeError
 
     settings = Settings()
-    configure_logging("WARNING", settings.log_format, temporal_core=False)
+    configure_logging("WARNING", settings.log_format)
     address = settings.temporal_address
 
     async def go() -> T:

@@ -88,7 +88,7 @@ def resend_command(
     from mentorflow.runtime import database_url, links_of, mail_config, open_database
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format, temporal_core=False)
+    configure_logging(settings.log_level, settings.log_format)
 
     async def go() -> ResendResult:
         pool = await open_database(database_url(settings), settings.migrate)

@@ -19,12 +19,14 @@ from mentorflow import embedded
 from mentorflow.codec import CodecKeys
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer
+from mentorflow.telemetry import configure_telemetry
 from store.event_store import EventStore
 from store.migrate import migrate
 from store.pool import create_pool
 from tests.temporal_helpers import terminate_open_workflows
 
 configure_logging("INFO", "console")  # through stdlib logging, so pytest captures it per test
+configure_telemetry()  # Temporal's core logs too
 
 # One codec key for the session, as in one deployment: every client, worker and replayer made
 # here, and every `mentorflow` command the tests start (they inherit the environment), share it.

@@ -19,6 +19,7 @@ from domain.commands import Pause, RecordAgreement, RecordMeeting, Resume, Submi
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer
+from mentorflow.telemetry import configure_telemetry
 from mentorflow.verify import run_histories
 from store.migrate import migrate
 from store.pool import create_pool
@@ -92,6 +93,7 @@ async def record(name: str) -> list[Path]:
 
 if __name__ == "__main__":
     configure_logging("WARNING")
+    configure_telemetry()
     # A new name per release keeps the older histories: each must still replay.
     for path in asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "relationship_current")):
         print(path)

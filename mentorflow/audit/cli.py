@@ -57,7 +57,7 @@ def _with_store(use: "Callable[..., Awaitable[T]]") -> T:
     from store.pool import create_pool
 
     settings = Settings()
-    configure_logging("WARNING", settings.log_format, temporal_core=False)
+    configure_logging("WARNING", settings.log_format)
 
     async def go() -> T:
         url = database_url(settings)
