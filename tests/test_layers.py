@@ -157,3 +157,16 @@ def test_the_temporal_address_default_lives_in_settings_only() -> None:
         if "localhost:7233" in text
     ]
     assert found == ["mentorflow/settings.py:26"]
+
+
+def test_the_architecture_page_states_every_contract() -> None:
+    """docs/architecture.md names each import contract that make lint enforces."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    ids = [c["id"] for c in config["tool"]["importlinter"]["contracts"]]
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert ids
+    assert [i for i in ids if f"| `{i}` |" not in page] == []
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert [p for p in (*PACKAGES, "bench") if f"\n{p}/ " not in readme] == []
