@@ -23,6 +23,7 @@ from mentorflow.telemetry import configure_telemetry
 from store.event_store import EventStore
 from store.migrate import migrate
 from store.pool import create_pool
+from tests.mail_relay import FaultyMailServer
 from tests.temporal_helpers import terminate_open_workflows
 
 configure_logging("INFO", "console")  # through stdlib logging, so pytest captures it per test
@@ -123,6 +124,8 @@ BOUNCING = "bounce"
 @pytest.fixture(scope="session")
 def mail() -> Iterator[MailServer]:
     """A real SMTP server (aiosmtpd) filing into a Maildir; refuses addresses starting "bounce"."""
-    server = MailServer(private_dir("mail") / "Maildir", refuse=lambda a: a.startswith(BOUNCING))
+    server = FaultyMailServer(
+        private_dir("mail") / "Maildir", refuse=lambda a: a.startswith(BOUNCING)
+    )
     with server:
         yield server
