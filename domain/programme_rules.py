@@ -8,7 +8,7 @@ workflow to carry out. Commands from the coordinator go through :func:`decide`.
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, assert_never
 from uuid import UUID
 
 from pydantic import Field, StringConstraints
@@ -449,6 +449,8 @@ def decide(s: ProgrammeState, command: ProgrammeCommand, f: EventFactory) -> lis
             return _mark_trained(s, command, f)
         case ApproveMatching():
             return _approve(s, command, f)
+        case _:
+            assert_never(command)
 
 
 def _before_matching(s: ProgrammeState, what: str) -> None:
