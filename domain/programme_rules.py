@@ -47,7 +47,7 @@ from domain.text import Actor, Storable
 
 Due = steps.Due[ProgrammeEvent]
 Build = Callable[[EventFactory], list[ProgrammeEvent]]
-PHASE, REMIND, ESCALATE = range(3)
+PHASE, REMIND, ESCALATE = steps.Order.PHASE, steps.Order.REMIND, steps.Order.ESCALATE
 Reason = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Storable
 ]
