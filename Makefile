@@ -17,10 +17,11 @@ test: $(VENV)/.installed chromium  ## the whole test suite against real PostgreS
 chromium:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed  ## ruff, and the layer rules as import contracts (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m tests.lockfile  # the lock files still say what pyproject.toml asks for
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy

@@ -1,240 +1,45 @@
-"""The composition root: settings -> logging -> database -> Temporal client -> Worker.run().
+"""The composition root: settings -> logging, telemetry -> database -> client -> Worker.run().
 
-``python worker.py`` (or ``mentorflow worker``) serves the task queue until interrupted. Without
-``MENTORFLOW_DATABASE_URL`` it uses the embedded PostgreSQL under the data directory; without
-``TEMPORAL_ADDRESS`` it connects to a local server on localhost:7233.
+``python worker.py`` (or ``mentorflow worker``) serves the task queue until interrupted. The parts
+(database, client, worker, serving) live in ``mentorflow.runtime``, which every entry point shares;
+this module only wires them in order. Without ``MENTORFLOW_DATABASE_URL`` it uses the embedded
+PostgreSQL under the data directory; ``TEMPORAL_ADDRESS`` defaults as ``Settings`` says.
 """
 
 import asyncio
-import signal
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
-from typing import Any
-from urllib.parse import urlsplit
 
-import asyncpg
-import structlog
-from temporalio.client import Client
-from temporalio.worker import Worker
-
-from activities.archiving import Archivist
-from activities.launching import GroupInspector, Launcher
-from activities.links import Links
-from activities.mail.postman import Postman, RetryTiming
-from activities.mail.smtp import SmtpConfig
-from activities.matching import propose_matching
-from activities.record_keeping import RecordKeeping
-from activities.reporting import Reporting
-from mentorflow import embedded
-from mentorflow.deployment import worker_identity
-from mentorflow.health import Health
 from mentorflow.log_setup import configure_logging
-from mentorflow.mail_server import MailServer
+from mentorflow.runtime import (
+    WORKFLOWS,
+    activities,
+    build_worker,
+    database_url,
+    links_of,
+    mail_config,
+    open_database,
+    run,
+    serve,
+)
 from mentorflow.settings import Settings
-from store.event_store import EventStore
-from store.identity import store_id
-from store.migrate import migrate, pending
-from store.pool import create_pool
-from workflows import TASK_QUEUE
-from workflows.programme import ProgrammeWorkflow
-from workflows.relationship import RelationshipWorkflow
+from mentorflow.telemetry import configure_telemetry
 
-WORKFLOWS: Sequence[type] = (RelationshipWorkflow, ProgrammeWorkflow)
-"""Every workflow class, for the worker and for the replayer (they must agree)."""
-
-log = structlog.get_logger(__name__)
-
-
-def activities(
-    client: Client,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    mail: SmtpConfig,
-    delivery: RetryTiming | None = None,
-    links: Links | None = None,
-) -> list[Callable[..., Any]]:
-    """Every activity, bound to its dependencies (``links`` writes the personal links)."""
-    store = EventStore(pool)
-    postman = Postman(pool, mail, delivery, links=links)
-    record_keeping, reporting = RecordKeeping(store), Reporting(store)
-    return [
-        record_keeping.append_events,
-        record_keeping.append_programme_events,
-        record_keeping.read_events_after,
-        record_keeping.read_programme_events_after,
-        reporting.programme_report,
-        propose_matching,
-        Launcher(client, task_queue).launch_relationship,
-        GroupInspector(client).check_relationships,
-        reporting.recorded_closure,
-        postman.deliver_notifications,
-        postman.pending_notifications,
-        Archivist(client, pool).archive_history,
-    ]
-
-
-def build_worker(
-    client: Client,
-    pool: asyncpg.Pool,
-    mail: SmtpConfig,
-    task_queue: str = TASK_QUEUE,
-    overrides: Sequence[Callable[..., Any]] = (),
-    graceful_shutdown: timedelta = timedelta(0),
-    identity: str | None = None,
-    links: Links | None = None,
-    delivery: RetryTiming | None = None,
-) -> Worker:
-    """A worker for every workflow and activity; ``overrides`` replace activities by name.
-
-    ``identity``: see ``mentorflow.deployment.worker_identity`` (client commands check it).
-
-    (Activities keep their function's name, so ``__name__`` is the activity type.)
-    """
-    replaced = {a.__name__ for a in overrides}
-    every = activities(client, pool, task_queue, mail, delivery, links)
-    bound = [a for a in every if a.__name__ not in replaced]
-    bound += list(overrides)
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=list(WORKFLOWS),
-        activities=bound,
-        # Matching is CPU work in a plain function: it runs on threads, off the event loop.
-        activity_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="activity"),
-        graceful_shutdown_timeout=graceful_shutdown,
-        identity=identity,
-    )
-
-
-def links_of(settings: Settings) -> Links:
-    """The personal links of e-mails, signed with the secret the web app checks them with."""
-    return Links(settings.secret_key.get_secret_value(), settings.public_url)
-
-
-def database_url(settings: Settings) -> str:
-    """The configured database, or the embedded PostgreSQL (started on first use)."""
-    return settings.database_url or embedded.start_postgres(settings.data_dir)
-
-
-def mail_config(settings: Settings) -> tuple[SmtpConfig, MailServer | None]:
-    """The configured SMTP relay, or the embedded Maildir server (started here) and its config."""
-    configured = settings.smtp()
-    if configured is not None:
-        return configured, None
-    server = MailServer(settings.data_dir / "mail").start()
-    log.info("mail_server_started", maildir=str(server.maildir))
-    return server.config, server
-
-
-async def open_database(url: str, migrate_schema: bool = True) -> asyncpg.Pool:
-    """A pool to ``url``, migrated to the current schema (or checked to be current: a worker
-    logging in as a ``mentorflow_writer`` member may not change the schema)."""
-    where = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
-    try:
-        pool = await create_pool(url)
-    except (OSError, asyncpg.PostgresError) as e:
-        raise embedded.StackError(f"cannot reach the database at {where}: {e}") from e
-    except ValueError as e:  # asyncpg's parser; its message may quote the URL, password too
-        raise embedded.StackError(f"the database URL for {where} is not valid") from e
-    if migrate_schema:
-        try:
-            await migrate(pool)
-        except asyncpg.PostgresError as e:
-            await pool.close()
-            raise embedded.StackError(
-                f"cannot migrate the database at {where} ({e}): run `mentorflow migrate` as its"
-                " owner, and MENTORFLOW_MIGRATE=false for this login"
-            ) from e
-        return pool
-    try:
-        missing = await pending(pool)
-    except asyncpg.UndefinedTableError as e:
-        await pool.close()
-        raise embedded.StackError(
-            f"the database at {where} has no Mentorflow schema: run `mentorflow migrate` as its"
-            " owner first"
-        ) from e
-    except asyncpg.PostgresError as e:
-        await pool.close()
-        raise embedded.StackError(f"cannot read the schema version at {where}: {e}") from e
-    if missing:
-        await pool.close()
-        raise embedded.StackError(
-            f"the database at {where} lacks migrations {missing}: run `mentorflow migrate` as"
-            " its owner first"
-        )
-    return pool
-
-
-async def serve(
-    worker: Worker,
-    grace_seconds: float,
-    health: Health | None = None,
-    on_ready: Callable[[], None] = lambda: None,
-    on_drain: Callable[[], None] = lambda: None,
-    stop: asyncio.Event | None = None,
-) -> None:
-    """Run ``worker`` until SIGTERM or SIGINT, then drain: no new tasks are taken, and activities
-    in flight get ``grace_seconds`` (the worker's graceful shutdown) to finish before they are
-    cancelled and retried by Temporal elsewhere (every activity is idempotent).
-
-    ``stop``: an event the caller set the signal handlers on already (or sets itself)."""
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-    async with worker:
-        if health is not None:
-            health.ready = True
-        on_ready()
-        await stop.wait()
-        if health is not None:
-            health.ready = False
-        on_drain()
-        log.info("worker_draining", grace_seconds=grace_seconds)
-    log.info("worker_stopped")
-
-
-async def run(settings: Settings) -> None:
-    converter = embedded.converter(settings)  # bad codec keys are refused before anything starts
-    pool = await open_database(database_url(settings), settings.migrate)
-    address = settings.temporal_address or "localhost:7233"
-    client = await embedded.connect(address, settings.temporal_namespace, converter)
-    mail, server = mail_config(settings)
-    health = Health(settings.health_port).start() if settings.health_port else None
-    grace = settings.shutdown_grace_seconds
-    store = await store_id(pool)
-    worker = build_worker(
-        client,
-        pool,
-        mail,
-        graceful_shutdown=timedelta(seconds=grace),
-        identity=worker_identity(store),
-        links=links_of(settings),
-        delivery=RetryTiming.within(timedelta(hours=settings.mail_retry_hours)),
-    )
-    log.info(
-        "worker_starting", task_queue=TASK_QUEUE, temporal=address, smtp=mail.host, store=store
-    )
-    try:
-        await serve(worker, grace, health)
-    finally:
-        await pool.close()
-        if server is not None:
-            server.stop()
-        if health is not None:
-            health.stop()
+__all__ = [  # kept importable from here for scripts written against the composition root
+    "WORKFLOWS",
+    "activities",
+    "build_worker",
+    "database_url",
+    "links_of",
+    "mail_config",
+    "main",
+    "open_database",
+    "serve",
+]
 
 
 def main() -> None:
     settings = Settings()
-    configure_logging(
-        settings.log_level,
-        settings.log_format,
-        temporal_metrics_port=settings.temporal_metrics_port,
-    )
+    configure_logging(settings.log_level, settings.log_format)
+    configure_telemetry(settings.temporal_metrics_port)
     asyncio.run(run(settings))
 
 

@@ -2,7 +2,7 @@
 
 The workflows call this for the run they continued from (complete: the run has closed) and for
 their last run as they close (up to this activity: only the run's final completion is missing).
-Archiving the same run twice stores it once.
+Archiving the same run twice stores it once (``store.histories``).
 """
 
 import asyncpg
@@ -10,6 +10,8 @@ import structlog
 from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.client import Client
+
+from store.histories import HistoryArchive
 
 log = structlog.get_logger(__name__)
 
@@ -24,20 +26,15 @@ class ArchiveInput(BaseModel):
 class Archivist:
     def __init__(self, client: Client, pool: asyncpg.Pool):
         self._client = client
-        self._pool = pool
+        self._archive = HistoryArchive(pool)
 
     @activity.defn
     async def archive_history(self, request: ArchiveInput) -> int:
         """Store the run's history as Temporal's JSON; return its number of events."""
         handle = self._client.get_workflow_handle(request.workflow_id, run_id=request.run_id)
         history = await handle.fetch_history()
-        await self._pool.execute(
-            "INSERT INTO workflow_histories (workflow_id, run_id, complete, history)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (workflow_id, run_id) DO NOTHING",
-            request.workflow_id,
-            request.run_id,
-            request.complete,
-            history.to_json(),
+        await self._archive.store(
+            request.workflow_id, request.run_id, request.complete, history.to_json()
         )
         log.info(
             "history_archived",

@@ -13,8 +13,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.messages import RelationshipInput, RelationshipResult, workflow_id
 from domain.programme_events import GroupFinding, GroupStatus
-from workflows.messages import RelationshipInput, RelationshipResult, workflow_id
 
 log = structlog.get_logger(__name__)
 

@@ -12,6 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import metrics
+from contracts import errors
 from domain.events import Event, Notifying, RelationshipEvent, from_record, to_payload
 from domain.programme_events import ProgrammeEvent, programme_event_from_record
 from store.errors import ConcurrencyConflict, EventIdReused, InvalidEventData
@@ -58,7 +59,7 @@ class AppendEventsResult(BaseModel):
 
 log = structlog.get_logger(__name__)
 
-NON_RETRYABLE = ["ConcurrencyConflict", "EventIdReused", "InvalidEventData"]
+NON_RETRYABLE = list(errors.APPEND_FAILURES)
 """Error types retrying cannot fix: the workflow's callers name them in their retry policy."""
 
 
@@ -128,12 +129,16 @@ class RecordKeeping:
                 stream_id, expected_version, [to_new_event(e) for e in events]
             )
         except ConcurrencyConflict as e:
-            raise ApplicationError(str(e), type="ConcurrencyConflict", non_retryable=True) from e
+            raise ApplicationError(
+                str(e), type=errors.CONCURRENCY_CONFLICT, non_retryable=True
+            ) from e
         except EventIdReused as e:
-            raise ApplicationError(str(e), type="EventIdReused", non_retryable=True) from e
+            raise ApplicationError(str(e), type=errors.EVENT_ID_REUSED, non_retryable=True) from e
         except InvalidEventData as e:
             log.error("events_refused", stream_id=stream_id, error=str(e))
-            raise ApplicationError(str(e), type="InvalidEventData", non_retryable=True) from e
+            raise ApplicationError(
+                str(e), type=errors.INVALID_EVENT_DATA, non_retryable=True
+            ) from e
         if not result.already_recorded:
             kind = stream_id.partition(":")[0]
             metrics.EVENTS_APPENDED.labels(kind).inc(len(events))

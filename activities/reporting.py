@@ -3,11 +3,11 @@
 from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 
+from contracts.messages import workflow_id
 from domain.events import Outcome, RelationshipClosed, from_record
 from domain.programme_events import ProgrammeReport
 from domain.summary import add_up, summarise
 from store.event_store import EventStore
-from workflows.messages import workflow_id
 
 
 class ReportInput(BaseModel):

@@ -25,6 +25,7 @@ from mentorflow.mail_server import MailServer
 from mentorflow.settings import Settings
 from mentorflow.simulate import simulate
 from mentorflow.synthetic import cohort
+from mentorflow.telemetry import configure_telemetry
 from worker import database_url
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
@@ -81,4 +82,5 @@ async def main(sizes: list[int]) -> None:
 
 if __name__ == "__main__":
     configure_logging("ERROR", "console")
+    configure_telemetry()
     asyncio.run(main([int(a) for a in sys.argv[1:]] or [100, 300, 1000]))

@@ -32,6 +32,7 @@ from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer
 from mentorflow.settings import Settings
+from mentorflow.telemetry import configure_telemetry
 from mentorflow.web.app import create_app
 from mentorflow.web.pages import Web
 from store.directory import Contact, Directory, ProgrammeEntry
@@ -186,4 +187,5 @@ async def main() -> None:
 
 if __name__ == "__main__":
     configure_logging("WARNING", "console")
+    configure_telemetry()
     asyncio.run(main())

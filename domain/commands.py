@@ -7,7 +7,7 @@ workflow's Update validator runs the same function, so a refused command writes 
 
 import itertools
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, assert_never
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
@@ -173,6 +173,8 @@ def decide(s: RelationshipState, command: Command, f: EventFactory) -> list[Rela
             return _pause(s, command, f)
         case Resume():
             return _resume(s, command, f)
+        case _:
+            assert_never(command)
 
 
 def _require_member(s: RelationshipState, person: PersonId) -> None:

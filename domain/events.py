@@ -68,7 +68,8 @@ class Notifying(Event):
 
     @property
     def notification_kind(self) -> str:
-        """What kind of message the recipients get (one template per kind, later)."""
+        """What kind of message the recipients get: one template per kind and language
+        (``activities/mail/templates/<language>/<kind>.txt``)."""
         return str(getattr(self, "type"))  # noqa: B009 - every concrete event has a `type` literal
 
 

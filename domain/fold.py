@@ -6,6 +6,7 @@ stored stream. Both go through :func:`_apply_in_place`, so they cannot disagree.
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from domain import durations
 from domain.errors import InvalidHistory
@@ -185,6 +186,8 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
             s.phase = Phase.CLOSED
             for feedback_round in s.feedback.values():
                 feedback_round.closed = True
+        case _:
+            assert_never(event)
 
 
 def _slot(s: RelationshipState, number: int) -> MeetingSlot:

@@ -8,7 +8,7 @@ workflow to carry out. Commands from the coordinator go through :func:`decide`.
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, assert_never
 from uuid import UUID
 
 from pydantic import Field, StringConstraints
@@ -47,7 +47,7 @@ from domain.text import Actor, Storable
 
 Due = steps.Due[ProgrammeEvent]
 Build = Callable[[EventFactory], list[ProgrammeEvent]]
-PHASE, REMIND, ESCALATE = range(3)
+PHASE, REMIND, ESCALATE = steps.Order.PHASE, steps.Order.REMIND, steps.Order.ESCALATE
 Reason = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Storable
 ]
@@ -449,6 +449,8 @@ def decide(s: ProgrammeState, command: ProgrammeCommand, f: EventFactory) -> lis
             return _mark_trained(s, command, f)
         case ApproveMatching():
             return _approve(s, command, f)
+        case _:
+            assert_never(command)
 
 
 def _before_matching(s: ProgrammeState, what: str) -> None:

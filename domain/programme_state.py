@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import assert_never
 
 from pydantic import BaseModel, ConfigDict
 
@@ -163,3 +164,5 @@ def _apply(s: ProgrammeState, event: ProgrammeEvent) -> None:
                 s.unreachable.append(event.person_id)
         case ProgrammeClosed():
             s.report, s.closed_at, s.phase = event.report, event.occurred_at, ProgrammePhase.CLOSED
+        case _:
+            assert_never(event)

@@ -34,9 +34,7 @@ from domain.state import FeedbackRoundState, MeetingSlot, RelationshipState
 Build = Callable[[EventFactory], list[RelationshipEvent]]
 Due = steps.Due[RelationshipEvent]
 
-# Steps due at the same instant run in this order: phase changes, then new work, then reminders,
-# then escalations, and closure last (an escalation due at the end date is still raised).
-PHASE, OPEN, REMIND, ESCALATE, CLOSE = range(5)
+PHASE, OPEN, REMIND, ESCALATE, CLOSE = steps.Order  # the order of steps due at the same instant
 
 
 def pending(s: RelationshipState) -> list[Due]:

@@ -8,6 +8,7 @@ each seeing the state the previous one left. Relationships and programmes both u
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import IntEnum
 from typing import Generic, TypeVar
 
 from domain.errors import InvalidHistory
@@ -17,12 +18,24 @@ S = TypeVar("S")
 E = TypeVar("E")
 
 
+class Order(IntEnum):
+    """Steps due at the same instant run in this order, in relationships and programmes alike:
+    phase changes, then new work, then reminders, then escalations, and closure last (an
+    escalation due at the end date is still raised)."""
+
+    PHASE = 0
+    OPEN = 1
+    REMIND = 2
+    ESCALATE = 3
+    CLOSE = 4
+
+
 @dataclass(frozen=True)
 class Due(Generic[E]):
     """One time-driven step: at ``at``, record what ``build`` returns."""
 
     at: datetime
-    order: int
+    order: Order
     """Tie-break between steps due at the same instant (lower first)."""
     key: str
     build: Callable[[EventFactory], list[E]]

@@ -23,6 +23,7 @@ from mentorflow.log_setup import configure_logging
 from mentorflow.mail_cli import mail_app
 from mentorflow.settings import Settings
 from mentorflow.staff_cli import staff_app
+from mentorflow.telemetry import configure_telemetry
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -104,6 +105,7 @@ def demo(
 
     settings = Settings()
     configure_logging("WARNING", settings.log_format)
+    configure_telemetry()
     # The test server lacks a capability only real clusters need; its start-up warning is noise.
     logging.getLogger("temporalio.core").setLevel(logging.ERROR)
     try:
@@ -138,7 +140,7 @@ def _dry_run_stack(
     A dry run of the real programme file must not mail real employees a year of messages, nor
     leave its programmes in the real hash-chained log.
     """
-    from worker import mail_config
+    from mentorflow.runtime import mail_config
 
     url = database_url or embedded.start_postgres(settings.data_dir)
     if not send_mail:
@@ -174,6 +176,7 @@ def simulate(
 
     settings = Settings()
     configure_logging("WARNING", settings.log_format)
+    configure_telemetry()
     logging.getLogger("temporalio.core").setLevel(logging.ERROR)
     try:
         loaded = load_programme(scenario)  # refuse a bad file before starting any server
@@ -212,12 +215,12 @@ def migrate() -> None:
     """
     import asyncpg
 
+    from mentorflow.runtime import database_url
     from store.migrate import migrate as apply
     from store.pool import create_pool
-    from worker import database_url
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format, temporal_core=False)
+    configure_logging(settings.log_level, settings.log_format)
 
     async def go() -> list[int]:
         pool = await create_pool(database_url(settings))
@@ -248,6 +251,7 @@ def dev(
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
+    configure_telemetry()
 
     def say(line: str) -> None:
         print(line, flush=True)
@@ -265,10 +269,13 @@ def worker() -> None:
     Connects to TEMPORAL_ADDRESS (default localhost:7233) and MENTORFLOW_DATABASE_URL (default:
     the embedded PostgreSQL under MENTORFLOW_DATA_DIR).
     """
-    import worker as composition_root
+    from mentorflow.runtime import run
 
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    configure_telemetry(settings.temporal_metrics_port)
     try:
-        composition_root.main()
+        asyncio.run(run(settings))
     except KeyboardInterrupt:
         pass
     except (embedded.StackError, OSError) as e:
@@ -292,6 +299,7 @@ def web() -> None:
     except ValidationError as e:
         fail("; ".join(str(error["msg"]).removeprefix("Value error, ") for error in e.errors()))
     configure_logging(settings.log_level, settings.log_format)
+    configure_telemetry()
     try:
         asyncio.run(run_web(settings))
     except KeyboardInterrupt:
@@ -425,8 +433,8 @@ def _run(make: "Callable[[Client], Awaitable[T]]") -> T:
     from mentorflow.programmes import ProgrammeError
 
     settings = Settings()
-    configure_logging("WARNING", settings.log_format, temporal_core=False)
-    address = settings.temporal_address or "localhost:7233"
+    configure_logging("WARNING", settings.log_format)
+    address = settings.temporal_address
 
     async def go() -> T:
         client = await embedded.connect(
@@ -472,7 +480,7 @@ def programme_start(
     """
     from mentorflow import programmes
     from mentorflow.programme_files import ProgrammeFileError
-    from worker import database_url, open_database
+    from mentorflow.runtime import database_url, open_database
 
     try:
         prepared = programmes.prepare(file, participants, columns=columns, sheet=sheet)
@@ -534,7 +542,7 @@ def programme_sync(
     """
     from mentorflow.hr_import import sync
     from mentorflow.programme_files import ProgrammeFileError, load_columns, load_participants
-    from worker import database_url, open_database
+    from mentorflow.runtime import database_url, open_database
 
     try:
         mapping = load_columns(columns) if columns is not None else None
@@ -591,7 +599,7 @@ def programme_status(
     """
     from mentorflow import programmes
     from mentorflow.deployment import check_same_store
-    from worker import database_url, open_database
+    from mentorflow.runtime import database_url, open_database
     from workflows import TASK_QUEUE
 
     settings = Settings()

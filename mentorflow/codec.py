@@ -32,6 +32,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, PayloadCodec
 
+from mentorflow.errors import MentorflowError
+
 __all__ = [
     "ENCODING",
     "KEY_ID",
@@ -52,7 +54,7 @@ KEY_FILE = "codec-keys"
 """Under the data directory: the keys of the embedded stack when none are configured."""
 
 
-class CodecError(ValueError):
+class CodecError(MentorflowError, ValueError):
     """A payload could not be encrypted or decrypted; the message says why."""
 
 

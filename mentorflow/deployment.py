@@ -18,6 +18,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from mentorflow.errors import MentorflowError
 from store.identity import store_id
 
 __all__ = ["WrongStoreError", "check_same_store", "shown", "worker_identity"]
@@ -25,7 +26,7 @@ __all__ = ["WrongStoreError", "check_same_store", "shown", "worker_identity"]
 _TAG = re.compile(r"\bstore=([0-9a-f]+)\b")
 
 
-class WrongStoreError(RuntimeError):
+class WrongStoreError(MentorflowError, RuntimeError):
     """No worker on the task queue uses the event store this command would write to."""
 
 

@@ -14,10 +14,17 @@ from datetime import timedelta
 
 from mentorflow import embedded
 from mentorflow.deployment import shown, worker_identity
+from mentorflow.runtime import (
+    build_worker,
+    database_url,
+    links_of,
+    mail_config,
+    open_database,
+    serve,
+)
 from mentorflow.settings import Settings
 from mentorflow.web.server import build_server, started
 from store.identity import store_id
-from worker import build_worker, database_url, links_of, mail_config, open_database, serve
 
 
 async def run_dev(settings: Settings, port: int, ui_port: int, say: Callable[[str], None]) -> None:

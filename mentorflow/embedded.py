@@ -20,12 +20,12 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from mentorflow.errors import StackError
+
 if TYPE_CHECKING:
     from mentorflow.settings import Settings
 
-
-class StackError(RuntimeError):
-    """The database or Temporal could not be started or reached; the message says what to do."""
+__all__ = ["StackError"]  # raised here, caught by the entry points as embedded.StackError
 
 
 def binary(name: str, package: str) -> str:

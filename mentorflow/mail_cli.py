@@ -85,10 +85,10 @@ def resend_command(
 ) -> None:
     """Re-send what could not be delivered: held after a relay fault, left behind by a stopped
     workflow, and with --failed what failed for good."""
-    from worker import database_url, links_of, mail_config, open_database
+    from mentorflow.runtime import database_url, links_of, mail_config, open_database
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format, temporal_core=False)
+    configure_logging(settings.log_level, settings.log_format)
 
     async def go() -> ResendResult:
         pool = await open_database(database_url(settings), settings.migrate)

@@ -13,11 +13,12 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from domain.programme import Column, Participant, ParticipantField, ProgrammeFile
+from mentorflow.errors import MentorflowError
 from mentorflow.field_errors import explain
 from mentorflow.hr_import import ParticipantImport, read_participants
 
 
-class ProgrammeFileError(ValueError):
+class ProgrammeFileError(MentorflowError, ValueError):
     """A file that cannot be used; ``problems`` lists every one found, ``str()`` the first."""
 
     def __init__(self, path: Path, problems: list[str]):

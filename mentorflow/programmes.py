@@ -23,6 +23,7 @@ from domain.matching import GOAL_MET, OTHER_UNIT, GroupAssignment
 from domain.programme import Participant, Programme
 from domain.programme_rules import ApproveMatching, earliest_launch, group_calendar_problem
 from domain.programme_state import ProgrammeState
+from mentorflow.errors import MentorflowError
 from mentorflow.programme_files import load_programme
 from store.delivery_report import failed_deliveries
 from store.directory import Contact, Directory, ProgrammeEntry
@@ -31,7 +32,7 @@ from workflows.messages import ProgrammeInput, programme_workflow_id
 from workflows.programme import ProgrammeWorkflow
 
 
-class ProgrammeError(RuntimeError):
+class ProgrammeError(MentorflowError, RuntimeError):
     """A programme request refused; the message is for the person who made it."""
 
 

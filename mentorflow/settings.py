@@ -1,7 +1,8 @@
 """Settings, read once from the environment by an entry point and passed down.
 
-Unset database and Temporal settings mean the embedded stack: a private PostgreSQL under the data
-directory, and a Temporal server the command starts itself.
+An unset database URL means the embedded PostgreSQL under the data directory; ``demo``,
+``simulate`` and ``dev`` start their own Temporal server, the other commands connect to
+``TEMPORAL_ADDRESS``.
 """
 
 from pathlib import Path
@@ -22,8 +23,9 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     """MENTORFLOW_DATABASE_URL: PostgreSQL of the event store; unset = embedded PostgreSQL."""
-    temporal_address: str | None = Field(None, validation_alias="TEMPORAL_ADDRESS")
-    """TEMPORAL_ADDRESS: host:port of the Temporal frontend; unset = embedded server."""
+    temporal_address: str = Field("localhost:7233", validation_alias="TEMPORAL_ADDRESS")
+    """TEMPORAL_ADDRESS: host:port of the Temporal frontend the worker, the web app and the
+    programme commands connect to (``demo``, ``simulate`` and ``dev`` start their own server)."""
     temporal_namespace: str = Field("default", validation_alias="TEMPORAL_NAMESPACE")
     """TEMPORAL_NAMESPACE."""
     data_dir: Path = Path(".mentorflow")

@@ -51,12 +51,12 @@ from domain.summary import summarise
 from mentorflow import embedded
 from mentorflow.programme_files import load_programme
 from mentorflow.programmes import register
+from mentorflow.runtime import build_worker, open_database
 from mentorflow.timeline import TimelineEntry, timeline
 from mentorflow.verify import replay_all_runs
 from store.deliveries import DeliveryLog
 from store.event_store import EventStore
 from store.integrity import verify_log
-from worker import build_worker, open_database
 from workflows.messages import ProgrammeInput, programme_workflow_id, workflow_id
 from workflows.programme import ProgrammeWorkflow
 from workflows.relationship import RelationshipWorkflow

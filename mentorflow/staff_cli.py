@@ -24,10 +24,10 @@ staff_app = typer.Typer(
 
 
 def _with_register(use: Callable[[StaffRegister], Awaitable[T]]) -> T:
-    from worker import database_url, open_database
+    from mentorflow.runtime import database_url, open_database
 
     settings = Settings()
-    configure_logging("WARNING", settings.log_format, temporal_core=False)
+    configure_logging("WARNING", settings.log_format)
 
     async def go() -> T:
         pool = await open_database(database_url(settings), settings.migrate)

@@ -6,7 +6,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
-from worker import WORKFLOWS
+from mentorflow.runtime import WORKFLOWS
 
 
 async def run_histories(

@@ -69,3 +69,16 @@ class Directory:
                 sorted(set(person_ids)),
             )
         return {r["person_id"]: Contact(**dict(r)) for r in rows}
+
+    async def registrations(self, email: str) -> list[tuple[str, Contact]]:
+        """(programme id, contact) of everyone registered with ``email``, any case, by programme."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT programme_id, person_id, name, email, locale FROM people"
+                " WHERE lower(email) = lower($1) ORDER BY programme_id",
+                email,
+            )
+        return [
+            (r["programme_id"], Contact(r["person_id"], r["name"], r["email"], r["locale"]))
+            for r in rows
+        ]

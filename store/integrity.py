@@ -154,6 +154,14 @@ async def verify_log(
     return result
 
 
+async def global_hash_at(conn: "AnyConnection", position: int) -> bytes | None:
+    """The global hash of the event at ``position``; None when the log does not reach it."""
+    stored: bytes | None = await conn.fetchval(
+        "SELECT global_hash FROM events WHERE global_position = $1", position
+    )
+    return stored
+
+
 async def verify_stream(conn: "AnyConnection", stream_id: str) -> Verification:
     """Check one stream: versions 1..n with its hash chain, and n as the streams table says."""
     result = Verification()

@@ -48,6 +48,12 @@ async def migrate(pool: asyncpg.Pool) -> list[int]:
     return applied_now
 
 
+async def schema_version(pool: asyncpg.Pool) -> int:
+    """The latest migration the database has applied (0 for none)."""
+    version = await pool.fetchval("SELECT max(version) FROM schema_migrations")
+    return int(version or 0)
+
+
 async def pending(pool: asyncpg.Pool) -> list[int]:
     """Versions shipped with the package that the database has not applied (read-only)."""
     done = {r["version"] for r in await pool.fetch("SELECT version FROM schema_migrations")}

@@ -1,4 +1,8 @@
-"""Session-wide real servers: an embedded PostgreSQL and a time-skipping Temporal test server."""
+"""Session-wide real servers: an embedded PostgreSQL and a time-skipping Temporal test server.
+
+Each starts only when a test asks for it (``pool``, ``database_url``, ``store``; ``env``,
+``dev_env``; ``mail``): pure tests (the domain's, the layers') run without any server.
+"""
 
 import os
 import shutil
@@ -15,12 +19,15 @@ from mentorflow import embedded
 from mentorflow.codec import CodecKeys
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer
+from mentorflow.telemetry import configure_telemetry
 from store.event_store import EventStore
 from store.migrate import migrate
 from store.pool import create_pool
+from tests.mail_relay import FaultyMailServer
 from tests.temporal_helpers import terminate_open_workflows
 
 configure_logging("INFO", "console")  # through stdlib logging, so pytest captures it per test
+configure_telemetry()  # Temporal's core logs too
 
 # One codec key for the session, as in one deployment: every client, worker and replayer made
 # here, and every `mentorflow` command the tests start (they inherit the environment), share it.
@@ -50,16 +57,27 @@ def _remove_private_dirs() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+def _postgres() -> Iterator[str]:
     yield embedded.start_postgres(private_dir("pg"))
 
 
 @pytest_asyncio.fixture(scope="session")
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, min_size=1, max_size=20)
+async def pool(_postgres: str) -> AsyncIterator[asyncpg.Pool]:
+    """The session's database, migrated, with contacts for the people of ``tests/builders.py``
+    (programme ``test``), as a start would register them."""
+    from tests.builders import register_test_people
+
+    pool = await create_pool(_postgres, min_size=1, max_size=20)
     await migrate(pool)
+    await register_test_people(pool)
     yield pool
     await pool.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(_postgres: str, pool: asyncpg.Pool) -> str:
+    """The URL of ``pool``'s database (migrated, test people registered), for commands."""
+    return _postgres
 
 
 @pytest.fixture
@@ -106,14 +124,8 @@ BOUNCING = "bounce"
 @pytest.fixture(scope="session")
 def mail() -> Iterator[MailServer]:
     """A real SMTP server (aiosmtpd) filing into a Maildir; refuses addresses starting "bounce"."""
-    server = MailServer(private_dir("mail") / "Maildir", refuse=lambda a: a.startswith(BOUNCING))
+    server = FaultyMailServer(
+        private_dir("mail") / "Maildir", refuse=lambda a: a.startswith(BOUNCING)
+    )
     with server:
         yield server
-
-
-@pytest_asyncio.fixture(scope="session", autouse=True)
-async def _test_programme_contacts(pool: asyncpg.Pool) -> None:
-    """Contacts for the people of ``tests/builders.py`` (programme ``test``), as a start would."""
-    from tests.builders import register_test_people
-
-    await register_test_people(pool)

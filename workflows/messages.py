@@ -1,76 +1,20 @@
-"""Inputs and results of RelationshipWorkflow (its Updates take the domain's commands)."""
+"""Inputs and results of the workflows: they live in ``contracts.messages`` (activities and entry
+points use them without importing workflow code); re-exported here for the workflows' imports."""
 
-from uuid import UUID
+from contracts.messages import (
+    CommandAccepted,
+    ProgrammeInput,
+    RelationshipInput,
+    RelationshipResult,
+    programme_workflow_id,
+    workflow_id,
+)
 
-from domain.calendar import ProgrammeCalendar
-from domain.commands import RelationshipSpec
-from domain.events import Outcome
-from domain.programme import Profile, Programme
-from domain.programme_state import ProgrammeState
-from domain.state import RelationshipState
-from pydantic import BaseModel, ConfigDict, field_validator
-
-
-class RelationshipInput(BaseModel):
-    """Start a relationship from ``spec``; after continue-as-new, ``carried_state`` too."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    spec: RelationshipSpec
-    carried_state: RelationshipState | None = None
-
-
-class CommandAccepted(BaseModel):
-    """What an accepted Update recorded, on the relationship or programme ``id``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    id: str
-    version: int
-    event_ids: list[UUID]
-
-
-class RelationshipResult(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    relationship_id: str
-    outcome: Outcome
-    reason: str
-    version: int
-
-
-class ProgrammeInput(BaseModel):
-    """Start a programme; after continue-as-new, ``carried_state`` too.
-
-    Participants are profiles only: names and addresses stay in the database, out of Temporal.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    programme: Programme
-    calendar: ProgrammeCalendar
-    participants: list[Profile]
-    carried_state: ProgrammeState | None = None
-
-    @field_validator("programme", mode="after")
-    @classmethod
-    def _coordinator_by_id(cls, programme: Programme) -> Programme:
-        """The coordinator travels by id: the contact stays in the directory, out of Temporal.
-
-        An input recorded before this still holds the contact; it is dropped here, never used.
-        """
-        return programme.model_copy(update={"coordinator": programme.coordinator.reference()})
-
-    @field_validator("carried_state", mode="after")
-    @classmethod
-    def _carried_coordinator_by_id(cls, state: ProgrammeState | None) -> ProgrammeState | None:
-        """A programme started before carries the contact in its state: not into the next run."""
-        if state is None:
-            return None
-        programme = cls._coordinator_by_id(state.programme)
-        return state.model_copy(update={"programme": programme})
-
-
-def programme_workflow_id(programme_id: str) -> str:
-    return f"programme:{programme_id}"
-
-
-def workflow_id(relationship_id: str) -> str:
-    """Temporal id of a relationship; ids only, never personal data (Temporal stores it plainly)."""
-    return f"relationship:{relationship_id}"
+__all__ = [
+    "CommandAccepted",
+    "ProgrammeInput",
+    "RelationshipInput",
+    "RelationshipResult",
+    "programme_workflow_id",
+    "workflow_id",
+]

@@ -13,6 +13,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.archiving import ArchiveInput, Archivist
     from activities.mail.postman import DeliverInput, Postman
     from activities.record_keeping import NON_RETRYABLE
+    from contracts.errors import INVALID_DATA, INVALID_EVENT_DATA, NOT_RECORDED
+    from contracts.errors import NOT_STARTED as NOT_STARTED  # the workflows' refusal, re-exported
     from domain.delivery import failure_events, to_deliver
     from domain.errors import RuleViolation
     from domain.events import SYSTEM, DeliveryFailed, Event
@@ -39,8 +41,6 @@ RECORD_RETRY = RetryPolicy(
 TRY_AGAIN_AFTER = timedelta(minutes=5)
 """When a workflow's own step could not be recorded, it sleeps this long (lock released)."""
 
-INVALID_DATA = "invalid_data"
-NOT_RECORDED = "not_recorded"
 RECORDING_FAILURES = (INVALID_DATA, NOT_RECORDED)
 """Types of the refusal an Update gets when its events could not be recorded."""
 
@@ -79,7 +79,7 @@ def not_recorded(error: ActivityError) -> tuple[ApplicationError, bool]:
     stream again before it decides anything more.
     """
     cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type == "InvalidEventData":
+    if isinstance(cause, ApplicationError) and cause.type == INVALID_EVENT_DATA:
         refusal = ApplicationError(
             "the request holds data the record cannot store; nothing was recorded",
             type=INVALID_DATA,

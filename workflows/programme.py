@@ -130,7 +130,7 @@ class ProgrammeWorkflow:
     @workflow.query
     def state(self) -> ProgrammeState:
         if self._state is None:
-            raise ApplicationError("the programme has not started yet", type="NotStarted")
+            raise ApplicationError("the programme has not started yet", type=plumbing.NOT_STARTED)
         return self._state
 
     @workflow.update

@@ -119,7 +119,9 @@ class RelationshipWorkflow:
     def state(self) -> RelationshipState:
         """The current state: what ``fold`` of the stored events gives."""
         if self._state is None:
-            raise ApplicationError("the relationship has not started yet", type="NotStarted")
+            raise ApplicationError(
+                "the relationship has not started yet", type=plumbing.NOT_STARTED
+            )
         return self._state
 
     @workflow.update

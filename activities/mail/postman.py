@@ -39,6 +39,7 @@ from activities.links import Links
 from activities.mail import smtp
 from activities.mail.invites import to_ics
 from activities.mail.letters import Occasion, Stationery, occasion, people_named
+from contracts.errors import NO_OUTBOX_ROW
 from domain.delivery import Undelivered
 from domain.events import Event, from_record
 from domain.programme_events import programme_event_from_record
@@ -166,7 +167,7 @@ class Postman:
                 if item is None:
                     raise ApplicationError(
                         f"event {event_id} has no outbox row",
-                        type="NoOutboxRow",
+                        type=NO_OUTBOX_ROW,
                         non_retryable=True,
                     )
                 await self._deliver(session, request.programme_id, item, streams, p)

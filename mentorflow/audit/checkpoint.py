@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from store.integrity import global_hash_at
+
 if TYPE_CHECKING:
     from store.pool import AnyConnection
 
@@ -137,9 +139,7 @@ async def check(
         return "the checkpoint's signature is not valid (the file was altered)"
     if checkpoint.position == 0:
         return None
-    stored = await conn.fetchval(
-        "SELECT global_hash FROM events WHERE global_position = $1", checkpoint.position
-    )
+    stored = await global_hash_at(conn, checkpoint.position)
     if stored is None:
         return (
             f"the log no longer reaches position {checkpoint.position} of the checkpoint"

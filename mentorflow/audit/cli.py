@@ -51,12 +51,13 @@ def _with_store(use: "Callable[..., Awaitable[T]]") -> T:
     from mentorflow import embedded
     from mentorflow.audit.records import AuditError
     from mentorflow.log_setup import configure_logging
+    from mentorflow.runtime import database_url
     from mentorflow.settings import Settings
+    from store.migrate import schema_version
     from store.pool import create_pool
-    from worker import database_url
 
     settings = Settings()
-    configure_logging("WARNING", settings.log_format, temporal_core=False)
+    configure_logging("WARNING", settings.log_format)
 
     async def go() -> T:
         url = database_url(settings)
@@ -65,8 +66,7 @@ def _with_store(use: "Callable[..., Awaitable[T]]") -> T:
         except (OSError, asyncpg.PostgresError) as e:
             raise AuditError(f"cannot reach the event store: {e}") from e
         try:
-            schema = await pool.fetchval("SELECT max(version) FROM schema_migrations")
-            if (schema or 0) < 3:
+            if await schema_version(pool) < 3:
                 raise AuditError(
                     "the event store has no hash chains yet: start a worker once to migrate it"
                 )
@@ -165,7 +165,7 @@ def verify(
     Names the first broken link; exit code 1 unless everything holds.
     """
     from mentorflow.audit.report import verify as run_verify
-    from worker import WORKFLOWS
+    from mentorflow.runtime import WORKFLOWS
 
     if (relationship_id is None) == (not all_):
         fail("give a relationship id or --all (not both)")
@@ -281,7 +281,7 @@ def export(
     """A self-contained report of one relationship: timeline, state and verification."""
     from mentorflow.audit.report import export as run_export
     from mentorflow.audit.report import to_html
-    from worker import WORKFLOWS
+    from mentorflow.runtime import WORKFLOWS
 
     if format_ not in ("json", "html"):
         fail(f"--format {format_!r}: use json or html")

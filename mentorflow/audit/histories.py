@@ -13,6 +13,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
+from store.histories import HistoryArchive
+
 
 class ReplayFailure(BaseModel):
     workflow_id: str
@@ -38,26 +40,20 @@ async def replay_archived(
     """
     from mentorflow import embedded
 
-    query = "SELECT workflow_id, run_id, history FROM workflow_histories"
-    args: list[object] = []
-    if workflow_ids is not None:
-        query += " WHERE workflow_id = ANY($1::text[])"
-        args.append(list(workflow_ids))
     replayer = Replayer(
         workflows=list(workflows), data_converter=data_converter or embedded.converter()
     )
     failures, replayed = [], 0
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        async for row in conn.cursor(query + " ORDER BY archived_at, run_id", *args):
-            history = WorkflowHistory.from_json(row["workflow_id"], row["history"])
-            result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
-            replayed += 1
-            if result.replay_failure is not None:
-                failures.append(
-                    ReplayFailure(
-                        workflow_id=row["workflow_id"],
-                        run_id=row["run_id"],
-                        error=" ".join(str(result.replay_failure).split()),
-                    )
+    async for row in HistoryArchive(pool).each(workflow_ids):
+        history = WorkflowHistory.from_json(row.workflow_id, row.history)
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        replayed += 1
+        if result.replay_failure is not None:
+            failures.append(
+                ReplayFailure(
+                    workflow_id=row.workflow_id,
+                    run_id=row.run_id,
+                    error=" ".join(str(result.replay_failure).split()),
                 )
+            )
     return HistoryReplay(replayed=replayed, failures=failures)

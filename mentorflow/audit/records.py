@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.events import RelationshipStarted, from_record
 from domain.fold import fold
 from domain.state import RelationshipState
+from mentorflow.errors import MentorflowError
 from mentorflow.timeline import TimelineEntry, timeline
 from store.directory import Directory
 from store.event_store import EventStore
@@ -49,7 +50,7 @@ def resolve(moment: Moment, zone: str) -> datetime:
     return next_day.astimezone(UTC) - timedelta(microseconds=1)
 
 
-class AuditError(RuntimeError):
+class AuditError(MentorflowError, RuntimeError):
     """An audit request that cannot be answered; the message says why."""
 
 

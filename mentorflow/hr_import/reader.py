@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 from charset_normalizer import from_bytes
 
+from mentorflow.errors import MentorflowError
+
 MAX_BYTES = 20 * 1024 * 1024
 """The largest file accepted: a staff export of tens of thousands of people is a few MB."""
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
@@ -29,7 +31,7 @@ SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-class ReadError(ValueError):
+class ReadError(MentorflowError, ValueError):
     """A file that cannot be read as a table; the message says why and what to do."""
 
 

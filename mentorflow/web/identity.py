@@ -24,6 +24,7 @@ from activities.mail import smtp
 from mentorflow.web import i18n
 from mentorflow.web.i18n import N_
 from mentorflow.web.pages import Web, csrf_token, render, web_of
+from store.sign_in_links import use_once
 
 router = APIRouter()
 
@@ -170,13 +171,7 @@ async def use_sign_in_link(request: Request) -> Response:
 
 
 async def _first_use(pool: asyncpg.Pool, token_id: str) -> bool:
-    try:
-        await pool.execute(
-            "INSERT INTO used_sign_in_links (token_id) VALUES ($1)", uuid.UUID(token_id)
-        )
-    except asyncpg.UniqueViolationError:
-        return False
-    return True
+    return await use_once(pool, uuid.UUID(token_id))
 
 
 @router.post("/signout")

@@ -11,6 +11,7 @@ import asyncpg
 from domain.events import from_record
 from domain.fold import fold
 from domain.state import RelationshipState
+from store import memberships
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
 from workflows.messages import workflow_id
@@ -40,17 +41,7 @@ class Reader:
 
     async def groups_of(self, programme_id: str, person_id: str) -> list[str]:
         """Ids of the groups ``person_id`` was placed in, oldest first."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT payload->>'relationship_id' AS id FROM events"
-                " WHERE type = 'relationship_started' AND payload->>'programme_id' = $1"
-                " AND payload->'members'"
-                " @> jsonb_build_array(jsonb_build_object('person_id', $2::text))"
-                " ORDER BY global_position",
-                programme_id,
-                person_id,
-            )
-        return [str(r["id"]) for r in rows]
+        return await memberships.groups_of(self._pool, programme_id, person_id)
 
     async def person(self, programme_id: str, person_id: str) -> Contact | None:
         return (await self.directory.people(programme_id, [person_id])).get(person_id)
@@ -60,13 +51,4 @@ class Reader:
 
     async def accounts(self, email: str) -> list[Account]:
         """Everyone registered with ``email`` (one person may be in several programmes)."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT programme_id, person_id, name, email, locale FROM people"
-                " WHERE lower(email) = lower($1) ORDER BY programme_id",
-                email,
-            )
-        return [
-            Account(r["programme_id"], Contact(r["person_id"], r["name"], r["email"], r["locale"]))
-            for r in rows
-        ]
+        return [Account(*found) for found in await self.directory.registrations(email)]

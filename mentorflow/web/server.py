@@ -10,11 +10,11 @@ import uvicorn
 from temporalio.client import Client
 
 from activities.mail.smtp import SmtpConfig
+from mentorflow.runtime import links_of
 from mentorflow.settings import Settings
 from mentorflow.web.app import create_app
 from mentorflow.web.pages import Web
 from mentorflow.web.staff.oidc import OidcConfig
-from worker import links_of
 
 
 class EmbeddedServer(uvicorn.Server):
@@ -72,13 +72,12 @@ async def started(server: uvicorn.Server) -> asyncio.Task[None]:
 async def run_web(settings: Settings) -> None:
     """`mentorflow web`: serve until SIGINT or SIGTERM."""
     from mentorflow import embedded
-    from worker import database_url, mail_config, open_database
+    from mentorflow.runtime import database_url, mail_config, open_database
 
     pool = await open_database(database_url(settings), settings.migrate)
     mail, mail_server = mail_config(settings)
     try:
-        address = settings.temporal_address or "localhost:7233"
-        client = await embedded.connect(address, settings.temporal_namespace)
+        client = await embedded.connect(settings.temporal_address, settings.temporal_namespace)
         server = build_server(settings, client, pool, mail)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

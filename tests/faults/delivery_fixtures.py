@@ -26,6 +26,7 @@ from store.event_store import EventStore
 from store.integrity import verify_log
 from tests.builders import SHORT, spec
 from tests.conftest import BOUNCING, private_dir
+from tests.mail_relay import FaultyMailServer
 from tests.mailbox_helpers import headers
 from worker import build_worker
 from workflows.messages import RelationshipInput, workflow_id
@@ -43,7 +44,7 @@ TIMING = RetryTiming(
 def relay() -> Iterator[MailServer]:
     """A relay that asks for a login, refuses "bounce..." addresses (550 5.1.1) and fails on
     demand; faults are cleared before each test."""
-    server = MailServer(
+    server = FaultyMailServer(
         private_dir("relay") / "Maildir", refuse=lambda a: a.startswith(BOUNCING), login=True
     )
     with server:

@@ -10,8 +10,8 @@ from datetime import timedelta
 from activities.mail.postman import RetryTiming
 from activities.mail.smtp import SmtpConfig
 from mentorflow import embedded
-from mentorflow.mail_server import PASSWORD, USERNAME
 from store.pool import create_pool
+from tests.mail_relay import PASSWORD, USERNAME
 from worker import build_worker
 
 TIMING = RetryTiming(

@@ -38,7 +38,7 @@ BAD_DATE = N_("Enter a date like 2026-03-01.")
 
 
 def _workflows() -> list[type]:
-    from worker import WORKFLOWS  # the composition root: the workflows today's code runs
+    from mentorflow.runtime import WORKFLOWS  # the workflows today's code runs
 
     return list(WORKFLOWS)
 

@@ -1,0 +1,105 @@
+"""The tests' SMTP relay: the embedded mail server with faults to switch on.
+
+It refuses the addresses ``refuse`` names (550 5.1.1), may ask for a login (``login=True``), and
+fails on demand (``Faults``): a refused login, a full mailbox, a 250 held back until the sender
+is killed. None of this belongs in the server that ``mentorflow`` starts for people.
+"""
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.smtp import AuthResult
+
+from activities.mail.smtp import SmtpConfig
+from mentorflow.mail_server import MaildirHandler, MailServer
+
+USERNAME, PASSWORD = "mentorflow", "test-only"
+"""The login of a relay started with ``login=True`` (tests of authentication faults)."""
+
+
+@dataclass
+class Faults:
+    """What the relay gets wrong; all off by default (a good server)."""
+
+    full: set[str] = field(default_factory=set)
+    """Addresses answered 452 4.2.2 (mailbox full) at RCPT."""
+    answered_full: int = 0
+    """How many 452 replies were given."""
+    login_refused: bool = False
+    """Answer 535 5.7.8 to AUTH (a wrong or revoked relay password)."""
+    hold_next: bool = False
+    """File the next message but hold its 250 until ``release`` is set: a send in flight."""
+    held: threading.Event = field(default_factory=threading.Event)
+    """Set when a message is being held."""
+    release: threading.Event = field(default_factory=threading.Event)
+    held_messages: list[str] = field(default_factory=list)
+    """Message-IDs held so far."""
+
+    def clear(self) -> None:
+        self.full.clear()
+        self.login_refused = self.hold_next = False
+        self.answered_full = 0
+        self.held.clear()
+        self.release.clear()
+        self.held_messages.clear()
+
+
+class FaultyHandler(MaildirHandler):
+    def __init__(self, path: Path, refuse: Callable[[str], bool]):
+        super().__init__(path)
+        self.faults = Faults()
+        self._refuse = refuse
+
+    def refusal(self, address: str) -> str | None:
+        if self._refuse(address):
+            return "550 5.1.1 Recipient address rejected: mailbox unavailable"
+        if address in self.faults.full:
+            self.faults.answered_full += 1
+            return "452 4.2.2 Mailbox full, try again later"
+        return None
+
+    async def filed(self, message_id: str) -> None:
+        if self.faults.hold_next:  # filed, but the sender waits for the 250 (and may die)
+            self.faults.hold_next = False
+            self.faults.held_messages.append(message_id)
+            self.faults.held.set()
+            await asyncio.to_thread(self.faults.release.wait, 60)
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = not self.faults.login_refused and (
+            auth_data.login == USERNAME.encode() and auth_data.password == PASSWORD.encode()
+        )
+        return AuthResult(success=ok, handled=False)
+
+
+class FaultyMailServer(MailServer):
+    """The embedded server as the tests' relay; ``handler.faults`` switches faults on."""
+
+    handler: FaultyHandler
+
+    def __init__(
+        self,
+        maildir: Path,
+        refuse: Callable[[str], bool] = lambda address: False,
+        login: bool = False,
+    ):
+        maildir.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(maildir, FaultyHandler(maildir, refuse))
+        self._login = login
+
+    @property
+    def config(self) -> SmtpConfig:
+        if not self._login:
+            return super().config
+        return SmtpConfig(host="127.0.0.1", port=self.port, username=USERNAME, password=PASSWORD)
+
+    def controller_options(self) -> dict[str, Any]:
+        if not self._login:
+            return {}
+        return {"authenticator": self.handler.authenticate, "auth_require_tls": False}
