@@ -1,0 +1,136 @@
+"""Feedback questions from the programme file, and answers checked against them in the domain."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from domain.commands import SubmitFeedback
+from domain.errors import RuleViolation
+from domain.events import FeedbackRound
+from domain.feedback import DEFAULT_FINAL, DEFAULT_MIDPOINT, FeedbackQuestions
+from domain.policy import RelationshipPolicy
+from domain.programme import Programme, ProgrammeFile
+from tests.test_domain import Clock
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
+
+QUESTIONS = """
+midpoint:
+  - {id: useful, type: scale, text: {fi: Hyödyllinen, sv: Nyttig, en: Useful},
+     labels: {1: {fi: Ei lainkaan, sv: Inte alls, en: Not at all},
+              5: {fi: Paljon, sv: Mycket, en: Much}}}
+  - id: pace
+    type: choice
+    text: Pace
+    options: [{id: slow, text: Slow}, {id: fast, text: Fast}]
+  - {id: note, type: text, text: Anything else, required: false}
+"""
+
+
+def _programme(questions: str | None) -> Programme:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    if questions is not None:
+        data["programme"]["feedback"]["questions"] = yaml.safe_load(questions)
+    return ProgrammeFile.model_validate(data).programme
+
+
+def test_a_programme_without_questions_asks_the_default_surveys():
+    """The example file says nothing about questions: every group gets the default surveys."""
+    questions = _programme(None).relationship_policy().feedback_questions
+    assert questions is not None
+    assert (questions.midpoint, questions.final) == (DEFAULT_MIDPOINT, DEFAULT_FINAL)
+    types = {q.type for q in (*DEFAULT_MIDPOINT, *DEFAULT_FINAL)}
+    assert types == {"scale", "choice", "text"}
+    for q in (*DEFAULT_MIDPOINT, *DEFAULT_FINAL):
+        assert len({q.text.fi, q.text.sv, q.text.en}) == 3, q.id  # really translated
+
+
+def test_the_file_questions_reach_the_relationship_policy():
+    """A plain string is the same text in every language; a round not given keeps the default."""
+    questions = _programme(QUESTIONS).relationship_policy().feedback_questions
+    assert questions is not None
+    assert [q.id for q in questions.midpoint] == ["useful", "pace", "note"]
+    assert questions.midpoint[1].text.sv == "Pace"
+    assert questions.midpoint[0].labels[5].fi == "Paljon"
+    assert questions.final == DEFAULT_FINAL
+
+
+@pytest.mark.parametrize(
+    ("questions", "message"),
+    [
+        ("midpoint: [{id: a, type: choice, text: A, options: [{id: x, text: X}]}]", "two options"),
+        ("midpoint: [{id: a, type: text, text: A, labels: {1: L}}]", "only a scale"),
+        ("midpoint: [{id: a, type: scale, text: A, labels: {6: L}}]", "less than or equal to 5"),
+        ("midpoint: [{id: a, type: text, text: A}, {id: a, type: text, text: B}]", "distinct"),
+        ("midpoint: [{id: A B, type: text, text: A}]", "pattern"),
+        ("midpoint: [{id: a, type: stars, text: A}]", "'scale', 'choice' or 'text'"),
+        ("midpoint: []", "at least 1"),
+        ("midpoint: [{id: a, type: text, text: {fi: A, sv: B}}]", "en"),
+    ],
+)
+def test_questions_that_cannot_be_asked_are_refused_with_the_reason(questions, message):
+    """A question file error names what is wrong; nothing starts."""
+    with pytest.raises(ValidationError, match=message):
+        _programme(questions)
+
+
+DEFAULTS = FeedbackQuestions()
+
+
+def _opened(questions: FeedbackQuestions | None = DEFAULTS) -> Clock:
+    clock = Clock(RelationshipPolicy(feedback_questions=questions))
+    clock.run_until(clock.state.feedback[FeedbackRound.MIDPOINT].opens_at)
+    return clock
+
+
+GOOD = {"choices": {"usefulness": "4", "rhythm": "right"}, "answers": {"went_well": "much"}}
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"choices": {"rhythm": "right"}}, "missing_answer"),
+        ({"answers": {}}, "missing_answer"),
+        ({"choices": {"usefulness": "6", "rhythm": "right"}}, "out_of_scale"),
+        ({"choices": {"usefulness": "0", "rhythm": "right"}}, "out_of_scale"),
+        ({"choices": {"usefulness": "4", "rhythm": "sometimes"}}, "unknown_option"),
+        ({"answers": {"went_well": "much", "colour": "blue"}}, "unknown_question"),
+        ({"answers": {"went_well": "much", "rhythm": "right"}}, "wrong_answer_type"),
+    ],
+)
+def test_answers_that_do_not_fit_the_questions_are_refused(change, code):
+    """The relationship refuses a feedback that does not fit its questions, and says why."""
+    clock = _opened()
+    command = SubmitFeedback(by="a1", round="midpoint", **(GOOD | change))
+    with pytest.raises(RuleViolation) as refused:
+        clock.act(clock.state.feedback[FeedbackRound.MIDPOINT].opens_at, command)
+    assert refused.value.code == code
+    assert "a1" not in clock.state.feedback[FeedbackRound.MIDPOINT].answers
+
+
+def test_answers_that_fit_are_recorded_codes_apart_from_text():
+    """Scale and choice answers are recorded as codes, text answers as text; optional ones may
+    be left out."""
+    clock = _opened()
+    at = clock.state.feedback[FeedbackRound.MIDPOINT].opens_at
+    clock.act(at, SubmitFeedback(by="a1", round="midpoint", **GOOD))
+    [submitted] = [e for e in clock.events if e.type == "feedback_submitted"]
+    assert (submitted.choices, submitted.answers) == (GOOD["choices"], GOOD["answers"])
+    recorded = clock.state.feedback[FeedbackRound.MIDPOINT].answers["a1"]
+    assert recorded.choices == GOOD["choices"]
+
+
+def test_groups_started_before_questions_record_answers_as_they_come():
+    """A relationship whose start holds no questions (recorded before them) checks none."""
+    clock = _opened(None)
+    at = clock.state.feedback[FeedbackRound.MIDPOINT].opens_at
+    clock.act(at, SubmitFeedback(by="a1", round="midpoint", answers={"useful": "yes"}))
+    assert clock.state.feedback[FeedbackRound.MIDPOINT].answers["a1"].answers == {"useful": "yes"}
+
+
+def test_a_feedback_without_any_answer_is_refused_at_the_door():
+    """No answers and no choices is not a feedback."""
+    with pytest.raises(ValidationError, match="at least one answer"):
+        SubmitFeedback(by="a1", round="midpoint")
