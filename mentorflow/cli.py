@@ -283,7 +283,7 @@ def web() -> None:
     """
     from pydantic import ValidationError
 
-    from mentorflow.web.server import run_web
+    from mentorflow.web.server import serve_web
 
     try:
         settings = Settings()
@@ -291,7 +291,7 @@ def web() -> None:
         fail("; ".join(str(error["msg"]).removeprefix("Value error, ") for error in e.errors()))
     configure_logging(settings.log_level, settings.log_format)
     try:
-        asyncio.run(run_web(settings))
+        serve_web(settings)
     except KeyboardInterrupt:
         pass
     except (embedded.StackError, OSError) as e:

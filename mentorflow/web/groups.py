@@ -160,7 +160,7 @@ async def group_page(request: Request, rid: str, t: str | None = None, done: str
 
 
 async def names_of(web: Web, state: RelationshipState) -> dict[str, str]:
-    contacts = await web.reader.directory.people(state.programme_id, state.members)
+    contacts = await web.reader.people(state.programme_id, state.members)
     return {p: (contacts[p].name if p in contacts else p) for p in state.members}
 
 
