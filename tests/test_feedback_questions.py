@@ -12,6 +12,7 @@ from domain.events import FeedbackRound
 from domain.feedback import DEFAULT_FINAL, DEFAULT_MIDPOINT, FeedbackQuestions
 from domain.policy import RelationshipPolicy
 from domain.programme import Programme, ProgrammeFile
+from domain.summary import add_up, summarise
 from tests.test_domain import Clock
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
@@ -85,6 +86,7 @@ def _opened(questions: FeedbackQuestions | None = DEFAULTS) -> Clock:
     return clock
 
 
+TEXT = {"went_well": "much"}
 GOOD = {"choices": {"usefulness": "4", "rhythm": "right"}, "answers": {"went_well": "much"}}
 
 
@@ -134,3 +136,17 @@ def test_a_feedback_without_any_answer_is_refused_at_the_door():
     """No answers and no choices is not a feedback."""
     with pytest.raises(ValidationError, match="at least one answer"):
         SubmitFeedback(by="a1", round="midpoint")
+
+
+def test_the_report_shows_how_many_answered_each_number_over_three_people_or_more():
+    """Scale answers are counted per round and question; fewer than three answers are not shown
+    (they could be told apart)."""
+    clock = _opened()
+    at = clock.state.feedback[FeedbackRound.MIDPOINT].opens_at
+    for person, value in (("a1", "4"), ("a2", "4"), ("m1", "2")):
+        choices = {"usefulness": value, "rhythm": "right"}
+        clock.act(at, SubmitFeedback(by=person, round="midpoint", choices=choices, answers=TEXT))
+    three = add_up([summarise(clock.events)[1]])["scales"]
+    assert three == {"midpoint": {"usefulness": {"1": 0, "2": 1, "3": 0, "4": 2, "5": 0}}}
+    two = add_up([summarise(clock.events[:-1])[1]])["scales"]
+    assert two == {}
