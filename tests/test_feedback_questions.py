@@ -1,5 +1,6 @@
 """Feedback questions from the programme file, and answers checked against them in the domain."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from domain.errors import RuleViolation
 from domain.events import FeedbackRound
 from domain.feedback import DEFAULT_FINAL, DEFAULT_MIDPOINT, FeedbackQuestions
 from domain.policy import RelationshipPolicy
-from domain.programme import Programme, ProgrammeFile
+from domain.programme import Feedback, Programme, ProgrammeFile
 from domain.summary import add_up, summarise
 from tests.test_domain import Clock
 
@@ -150,3 +151,13 @@ def test_the_report_shows_how_many_answered_each_number_over_three_people_or_mor
     assert three == {"midpoint": {"usefulness": {"1": 0, "2": 1, "3": 0, "4": 2, "5": 0}}}
     two = add_up([summarise(clock.events[:-1])[1]])["scales"]
     assert two == {}
+
+
+def test_the_readme_example_of_questions_is_a_valid_programme_file_part():
+    """The README's `feedback.questions` example is what a programme file may say."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = re.search(r"```yaml\n(  feedback:\n.*?)```", readme, re.S)
+    assert block is not None
+    feedback = Feedback.model_validate(yaml.safe_load(block.group(1))["feedback"])
+    assert [q.type for q in feedback.questions.midpoint] == ["scale", "choice", "text"]
+    assert feedback.questions.final == DEFAULT_FINAL
