@@ -112,7 +112,7 @@ class Simulation:
     ):
         self.env, self.scenario, self.shift = env, scenario, shift
         self.behaviour = scenario.behaviour or Behaviour()
-        self.rng = random.Random(seed)
+        self.rng, self.seed = random.Random(seed), seed
         self.actions: Counter[str] = Counter()
         self._queue: list[_Planned] = []
         self._seq = itertools.count()
@@ -243,7 +243,7 @@ async def _act_as_scripted(
             sim.actions["refused:not_a_member"] += 1  # there is no group to act in
         return
     questions = sim.scenario.programme.feedback.questions
-    update, command = _group_command(a, member, days, questions)
+    update, command = _group_command(a, member, days, questions, sim.seed)
     await sim.update(group, update, command)
 
 
@@ -262,7 +262,7 @@ def _group_of(
 
 
 def _group_command(
-    a: ScriptedAction, member: str, days: timedelta, questions: FeedbackQuestions
+    a: ScriptedAction, member: str, days: timedelta, questions: FeedbackQuestions, seed: int
 ) -> tuple[Any, Any]:
     assert a.date is not None
     match a.action:
@@ -282,7 +282,7 @@ def _group_command(
         case "submit_feedback":
             assert a.round is not None
             return RelationshipWorkflow.submit_feedback, _feedback(
-                a.person, a.round, questions.of(a.round), a.answers
+                seed, a.person, a.round, questions.of(a.round), a.answers
             )
         case "withdraw":
             withdraw = Withdraw(person_id=member, by=a.person, reason=a.reason or "scripted")
@@ -341,7 +341,7 @@ def _plan_relationship(
                 continue
             questions = s.policy.feedback_questions
             command = (
-                _feedback(member, feedback.round, questions.of(feedback.round))
+                _feedback(sim.seed, member, feedback.round, questions.of(feedback.round))
                 if questions is not None
                 else SubmitFeedback(by=member, round=feedback.round, answers={"useful": "yes"})
             )
@@ -349,6 +349,7 @@ def _plan_relationship(
 
 
 def _feedback(
+    seed: int,
     person: str,
     feedback_round: FeedbackRound,
     questions: tuple[Question, ...],
@@ -356,10 +357,11 @@ def _feedback(
 ) -> SubmitFeedback:
     """A simulated person's answers to the round's questions (a script's answers first).
 
-    Drawn from the person and round alone, so the plan's other draws stay as they were. A scripted
-    answer to a question the round does not ask is sent as it is: the group refuses it.
+    Drawn from the seed, the person and the round alone, so the plan's other draws stay as they
+    were. A scripted answer to a question the round does not ask is sent as it is: the group
+    refuses it.
     """
-    rng = random.Random(f"{person}:{feedback_round}")
+    rng = random.Random(f"{seed}:{person}:{feedback_round}")
     given = dict(scripted or {})
     for q in questions:
         if q.id in given or not (q.required or rng.random() < 0.5):

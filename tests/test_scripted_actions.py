@@ -94,7 +94,8 @@ async def test_every_scripted_action_is_the_real_update(mail, tmp_path, database
     assert (by_type["paused"].actor, by_type["resumed"].actor) == ("a1", "hr1")
     feedback = by_type["feedback_submitted"]
     # The script's answers, and the simulated person's to the other required questions.
-    assert feedback.answers == {"went_well": "the pace"}
+    assert feedback.answers["went_well"] == "the pace"
+    assert set(feedback.answers) <= {"went_well", "to_change"}  # to_change is optional
     assert feedback.choices["usefulness"] == "5"
     assert feedback.choices["rhythm"] in ("too_often", "right", "too_rarely")
     assert group.meetings_held == 1
