@@ -14,6 +14,7 @@ from domain.feedback import DEFAULT_FINAL, DEFAULT_MIDPOINT, FeedbackQuestions
 from domain.policy import RelationshipPolicy
 from domain.programme import Feedback, Programme, ProgrammeFile
 from domain.summary import add_up, summarise
+from mentorflow.web import feedback as web_feedback
 from tests.test_domain import Clock
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
@@ -161,3 +162,32 @@ def test_the_readme_example_of_questions_is_a_valid_programme_file_part():
     feedback = Feedback.model_validate(yaml.safe_load(block.group(1))["feedback"])
     assert [q.type for q in feedback.questions.midpoint] == ["scale", "choice", "text"]
     assert feedback.questions.final == DEFAULT_FINAL
+
+
+def test_scale_and_choice_answers_are_bounded_codes_not_free_text():
+    """At most 20 coded answers, each a short code: a long text is refused at the door."""
+    with pytest.raises(ValidationError, match="at most 20"):
+        SubmitFeedback(by="a1", round="midpoint", choices={f"q{i}": "1" for i in range(21)})
+    with pytest.raises(ValidationError, match="at most 40 characters"):
+        SubmitFeedback(by="a1", round="midpoint", choices={"usefulness": "x" * 41})
+
+
+def test_the_page_checks_a_form_as_the_group_would_and_never_sends_an_empty_feedback():
+    """The web form's check: codes apart from text, errors by question, and a survey of optional
+    questions left blank is an error at its first question (not an empty command)."""
+    answers, choices, errors = web_feedback.check(
+        DEFAULT_MIDPOINT, {"usefulness": "5", "rhythm": "right", "went_well": " ok ", "x": "y"}
+    )
+    assert (answers, choices, errors) == (
+        {"went_well": "ok"},
+        GOOD["choices"] | {"usefulness": "5"},
+        {},
+    )
+    _, _, errors = web_feedback.check(DEFAULT_MIDPOINT, {"usefulness": "0", "went_well": "\x00"})
+    assert list(errors) == ["usefulness", "rhythm", "went_well"]
+    optional = tuple(q.model_copy(update={"required": False}) for q in DEFAULT_MIDPOINT)
+    assert web_feedback.check(optional, {}) == (
+        {},
+        {},
+        {"usefulness": "Answer at least one question."},
+    )

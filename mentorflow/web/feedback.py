@@ -17,6 +17,7 @@ _CHOOSE_OPTION = N_("Choose one of the options.")
 _WRITE = N_("Write an answer.")
 _TOO_LONG = N_("Keep the answer under 4,000 characters.")
 _UNSTORABLE = N_("The answer contains a character that cannot be recorded.")
+_NOTHING = N_("Answer at least one question.")
 
 
 def questions_of(state: RelationshipState, feedback_round: str) -> tuple[Question, ...]:
@@ -54,6 +55,8 @@ def check(
     by_id = {q.id: q for q in questions}
     for key, problem in problems(questions, answers, choices).items():
         errors.setdefault(key, _message(by_id[key], problem.code))
+    if not errors and not answers and not choices and questions:
+        errors[questions[0].id] = _NOTHING  # every question optional, none answered
     # In the order of the questions, so that the error summary reads like the form.
     errors = {q.id: errors[q.id] for q in questions if q.id in errors}
     return (answers, choices, {}) if not errors else ({}, {}, errors)
