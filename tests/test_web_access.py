@@ -84,6 +84,17 @@ async def test_a_feedback_link_opens_its_own_round_of_its_own_group_only(two_gro
         assert (await a2.get(f"/g/{a}/feedback/midpoint?t={token}")).status_code == 303
 
 
+async def test_a_csrf_token_with_characters_no_token_has_is_refused_not_a_server_error(
+    two_groups, pool
+):
+    """A posted token with a non-ASCII character is a forged token: 403, nothing written."""
+    a, m1 = two_groups["a"], two_groups["m1"]
+    for token in ("\x80", "ä" * 43, two_groups["csrf"][:-1] + "é"):
+        posted = await m1.post(f"/g/{a}/pause", data={"csrf": token, "reason": "x"})
+        assert posted.status_code == 403
+    assert {e.actor for e in await stored(pool, a)} == {SYSTEM}
+
+
 TEXT = st.text(max_size=60)
 SEGMENT = st.one_of(TEXT, st.sampled_from([*FORMS, "feedback/final", "feedback/x", "", ".."]))
 FIELDS = st.sampled_from(
