@@ -6,20 +6,25 @@ real Updates, then measures *My group* (the heaviest participant page: it folds 
 stored events and reads the people directory):
 
 1. render time: the app in process (no network), one request after another; median and p95;
-2. throughput: `mentorflow web` in its own process (one uvicorn worker), loaded over HTTP by
-   this process with ``CONCURRENCY`` signed-in clients for ``SECONDS``.
+2. throughput: `mentorflow web` in its own processes (``MENTORFLOW_WEB_WORKERS`` 1, then 2),
+   loaded over HTTP by this process with ``CONCURRENCY`` signed-in keep-alive clients for
+   ``SECONDS``. The clients write raw HTTP/1.1 (a full HTTP client in the same process would take
+   as much of the two cores as the server it measures).
 
 Run: ``.venv/bin/python -m bench.web``.
 """
 
 import asyncio
 import os
+import re
 import statistics
 import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -115,21 +120,62 @@ async def render_times(
     return times
 
 
-async def throughput(public: str, programme: str, rid: str) -> tuple[int, float]:
+async def throughput(port: int, programme: str, rid: str) -> tuple[int, float]:
+    public = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=public) as browser:
+        await browser.get(link(public, programme, rid))  # sign in once: the session cookie
+        cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+    request = (
+        f"GET /g/{quote(rid, safe='')} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n\r\n"
+    ).encode()
     done, deadline = 0, time.monotonic() + SECONDS
 
     async def visitor() -> None:
         nonlocal done
-        async with httpx.AsyncClient(base_url=public) as browser:
-            await browser.get(link(public, programme, rid))
-            while time.monotonic() < deadline:
-                response = await browser.get(f"/g/{rid}")
-                assert response.status_code == 200, response.status_code
-                done += 1
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.monotonic() < deadline:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head[:40]
+            length = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
+            assert length is not None
+            await reader.readexactly(int(length.group(1)))
+            done += 1
+        writer.close()
 
     started = time.monotonic()
     await asyncio.gather(*(visitor() for _ in range(CONCURRENCY)))
     return done, time.monotonic() - started
+
+
+async def serve(env: WorkflowEnvironment, url: str, mail: MailServer, workers: int) -> Any:
+    """`mentorflow web` with ``workers`` processes, once it answers; and its port."""
+    port = embedded.free_port()
+    server = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "mentorflow"),
+        "web",
+        env={
+            **os.environ,
+            "MENTORFLOW_DATABASE_URL": url,
+            "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+            "MENTORFLOW_SECRET_KEY": SECRET,
+            "MENTORFLOW_WEB_PORT": str(port),
+            "MENTORFLOW_WEB_WORKERS": str(workers),
+            "MENTORFLOW_SMTP_HOST": "127.0.0.1",
+            "MENTORFLOW_SMTP_PORT": str(mail.config.port),
+            "MENTORFLOW_SMTP_STARTTLS": "false",
+            "MENTORFLOW_LOG_LEVEL": "WARNING",
+        },
+    )
+    for _ in range(300):
+        try:
+            async with httpx.AsyncClient() as probe:
+                if (await probe.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                    break
+        except httpx.TransportError:
+            await asyncio.sleep(0.1)
+    await asyncio.sleep(1)  # every process listening, not only the first
+    return server, port
 
 
 async def main() -> None:
@@ -146,39 +192,17 @@ async def main() -> None:
             f"My group, in process: median {statistics.median(times) * 1000:.1f} ms,"
             f" p95 {statistics.quantiles(times, n=20)[-1] * 1000:.1f} ms over {RENDERS} renders"
         )
-        port = embedded.free_port()
-        server = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).parent / "mentorflow"),
-            "web",
-            env={
-                **os.environ,
-                "MENTORFLOW_DATABASE_URL": url,
-                "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-                "MENTORFLOW_SECRET_KEY": SECRET,
-                "MENTORFLOW_WEB_PORT": str(port),
-                "MENTORFLOW_SMTP_HOST": "127.0.0.1",
-                "MENTORFLOW_SMTP_PORT": str(mail.config.port),
-                "MENTORFLOW_SMTP_STARTTLS": "false",
-                "MENTORFLOW_LOG_LEVEL": "WARNING",
-            },
-        )
-        public = f"http://127.0.0.1:{port}"
-        for _ in range(200):
+        for workers in (1, 2):
+            server, port = await serve(env, url, mail, workers)
             try:
-                async with httpx.AsyncClient() as probe:
-                    if (await probe.get(f"{public}/healthz")).status_code == 200:
-                        break
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-        try:
-            views, elapsed = await throughput(public, programme, rid)
-        finally:
-            server.terminate()
-            await server.wait()
-        print(
-            f"My group over HTTP (mentorflow web, 1 process, {CONCURRENCY} clients):"
-            f" {views / elapsed:.0f} page views/s ({views} in {elapsed:.1f} s)"
-        )
+                views, elapsed = await throughput(port, programme, rid)
+            finally:
+                server.terminate()
+                await server.wait()
+            print(
+                f"My group over HTTP (mentorflow web, {workers} process(es), {CONCURRENCY}"
+                f" clients): {views / elapsed:.0f} page views/s ({views} in {elapsed:.1f} s)"
+            )
     finally:
         mail.stop()
         await env.shutdown()

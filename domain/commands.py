@@ -28,13 +28,14 @@ from domain.events import (
     Resumed,
 )
 from domain.factory import EventFactory
+from domain.feedback import check as check_answers
 from domain.fold import initial_state
 from domain.localtime import ZoneOffsets, local_date
 from domain.model import Frozen, Member, PersonId, Role
 from domain.policy import RelationshipPolicy
 from domain.schedule import at_risk_events
 from domain.state import MeetingStatus, RelationshipState
-from domain.text import MAX_ITEMS, Actor, Key, Text
+from domain.text import MAX_ITEMS, Actor, Code, Key, Text
 
 # The workflow keeps UTC and cannot see the programme's zone; a date is "in the future" only when
 # it is after today everywhere on Earth (UTC+14), so nobody's "today" is ever refused.
@@ -86,7 +87,16 @@ class RecordMeeting(Frozen):
 class SubmitFeedback(Frozen):
     by: Actor
     round: FeedbackRound
-    answers: dict[Key, Text] = Field(min_length=1, max_length=MAX_ITEMS)
+    answers: dict[Key, Text] = Field({}, max_length=MAX_ITEMS)
+    """Text answers by question id."""
+    choices: dict[Key, Code] = Field({}, max_length=MAX_ITEMS)
+    """Scale (``"1"``..``"5"``) and choice (option id) answers by question id."""
+
+    @model_validator(mode="after")
+    def _something(self) -> "SubmitFeedback":
+        if not self.answers and not self.choices:
+            raise ValueError("a feedback needs at least one answer")
+        return self
 
 
 class Withdraw(Frozen):
@@ -277,8 +287,13 @@ def _submit_feedback(
         raise RuleViolation("round_closed", f"{c.round} feedback is closed")
     if c.by in feedback_round.answers:
         raise RuleViolation("duplicate", f"{c.by} has already answered the {c.round} feedback")
+    questions = s.policy.feedback_questions
+    if questions is not None:
+        check_answers(questions.of(c.round), c.answers, c.choices)
     late = f.now > feedback_round.due_at
-    return [f.make(FeedbackSubmitted, round=c.round, answers=c.answers, late=late)]
+    return [
+        f.make(FeedbackSubmitted, round=c.round, answers=c.answers, choices=c.choices, late=late)
+    ]
 
 
 def _withdraw(s: RelationshipState, c: Withdraw, f: EventFactory) -> list[RelationshipEvent]:

@@ -160,7 +160,10 @@ class FeedbackSubmitted(Event):
     type: Literal["feedback_submitted"] = "feedback_submitted"
     round: FeedbackRound
     answers: dict[str, str]
+    """Text answers by question id (free text)."""
     late: bool
+    choices: dict[str, str] = {}
+    """Scale and choice answers by question id: codes (``"4"``, an option id), not free text."""
 
 
 class MarkedAtRisk(Event):

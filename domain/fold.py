@@ -152,7 +152,10 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
             s.feedback[event.round].due_at = event.due_at
         case FeedbackSubmitted():
             s.feedback[event.round].answers[event.actor] = FeedbackAnswer(
-                submitted_at=event.occurred_at, late=event.late, answers=event.answers
+                submitted_at=event.occurred_at,
+                late=event.late,
+                answers=event.answers,
+                choices=event.choices,
             )
         case EscalationRaised():
             s.escalations.append(

@@ -9,6 +9,7 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from domain.durations import IsoDuration
+from domain.feedback import FeedbackQuestions
 from domain.model import Frozen
 
 
@@ -39,6 +40,9 @@ class RelationshipPolicy(Frozen):
     min_mentors: int = Field(1, ge=1)
     min_mentees: int = Field(1, ge=1)
     """Below this shape (after withdrawals) the group is dissolved."""
+    feedback_questions: FeedbackQuestions | None = None
+    """The questions of the feedback rounds, which answers must fit; none (groups started before
+    programmes had questions): answers are recorded as they come."""
 
     @model_validator(mode="after")
     def _distinct_reminders(self) -> Self:

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from domain.durations import IsoDuration
+from domain.feedback import FeedbackQuestions
 from domain.model import Frozen, Id, PersonId, Role
 from domain.policy import RelationshipPolicy
 from domain.scenario import Behaviour
@@ -153,6 +154,9 @@ class FinalRound(Frozen):
 class Feedback(Frozen):
     midpoint: MidpointRound = MidpointRound()
     final: FinalRound = FinalRound()
+    questions: FeedbackQuestions = FeedbackQuestions()
+    """The questions of each round (``midpoint:``, ``final:``); a round not given asks the
+    default survey (``domain.feedback``)."""
 
 
 class Escalation(Frozen):
@@ -231,6 +235,7 @@ class Programme(Frozen):
             # A group goes on with one mentor, but not with fewer mentees than its shape's minimum.
             min_mentors=1,
             min_mentees=self.group_shape.mentees.min,
+            feedback_questions=self.feedback.questions,
         )
 
 

@@ -177,6 +177,9 @@ class ProgrammeReport(Frozen):
     closure_reasons: dict[str, str]
     """Per relationship id."""
     unmatched: int
+    scales: dict[str, dict[str, dict[str, int]]] = {}
+    """Per round and scale question, how many answered 1, 2 ... 5 (only where at least three
+    people answered: ``domain.summary.MIN_AGGREGATE``)."""
     ended_abnormally: dict[str, str] = {}
     """Per relationship id, how a group ended that did not close normally (failed, terminated,
     never reported back), as the programme found it after its end."""

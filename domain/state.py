@@ -57,6 +57,7 @@ class FeedbackAnswer(_State):
     submitted_at: datetime
     late: bool
     answers: dict[str, str]
+    choices: dict[str, str] = {}
 
 
 class FeedbackRoundState(_State):

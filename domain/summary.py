@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from pydantic import BaseModel
 
 from domain.events import FeedbackRequested, RelationshipEvent
+from domain.feedback import SCALE
 from domain.fold import fold
 from domain.model import PersonId
 from domain.state import MeetingStatus, RelationshipState
@@ -29,6 +30,28 @@ class RelationshipSummary(BaseModel):
     meetings_missed: int
     feedback: dict[str, FeedbackCount]
     escalations: dict[str, int]
+    scales: dict[str, dict[str, dict[str, int]]] = {}
+    """Per round and scale question: how many answered each number."""
+
+
+MIN_AGGREGATE = 3
+"""A distribution of answers is reported only over at least this many people (one person's or
+two people's answers could be told apart)."""
+
+
+def _scales(state: RelationshipState) -> dict[str, dict[str, dict[str, int]]]:
+    questions = state.policy.feedback_questions
+    if questions is None:
+        return {}
+    found: dict[str, dict[str, dict[str, int]]] = {}
+    for r in state.feedback.values():
+        for q in questions.of(r.round):
+            if q.type != "scale":
+                continue
+            values = Counter(a.choices[q.id] for a in r.answers.values() if q.id in a.choices)
+            if values:
+                found.setdefault(str(r.round), {})[q.id] = dict(values)
+    return found
 
 
 def summarise(events: Sequence[RelationshipEvent]) -> tuple[RelationshipState, RelationshipSummary]:
@@ -54,7 +77,19 @@ def summarise(events: Sequence[RelationshipEvent]) -> tuple[RelationshipState, R
         ),
         feedback=feedback,
         escalations=dict(Counter(str(e.kind) for e in state.escalations)),
+        scales=_scales(state),
     )
+
+
+def _distributions(
+    scales: dict[str, dict[str, Counter[str]]],
+) -> dict[str, dict[str, dict[str, int]]]:
+    found: dict[str, dict[str, dict[str, int]]] = {}
+    for name, questions in sorted(scales.items()):
+        for question, values in questions.items():
+            if values.total() >= MIN_AGGREGATE:
+                found.setdefault(name, {})[question] = {n: values[n] for n in SCALE}
+    return found
 
 
 def add_up(summaries: Iterable[RelationshipSummary]) -> dict[str, object]:
@@ -70,6 +105,11 @@ def add_up(summaries: Iterable[RelationshipSummary]) -> dict[str, object]:
     escalations: Counter[str] = Counter()
     for s in items:
         escalations.update(s.escalations)
+    scales: dict[str, dict[str, Counter[str]]] = {}
+    for s in items:
+        for name, questions in s.scales.items():
+            for question, values in questions.items():
+                scales.setdefault(name, {}).setdefault(question, Counter()).update(values)
     return {
         "groups": len(items),
         "meetings_held": sum(s.meetings_held for s in items),
@@ -78,4 +118,5 @@ def add_up(summaries: Iterable[RelationshipSummary]) -> dict[str, object]:
         "escalations": dict(sorted(escalations.items())),
         "closures": dict(sorted(Counter(s.outcome or "open" for s in items).items())),
         "closure_reasons": {s.relationship_id: s.reason or "" for s in items},
+        "scales": _distributions(scales),
     }

@@ -42,5 +42,8 @@ Key = Annotated[
 ]
 """A question's key in feedback answers."""
 
+Code = Annotated[str, StringConstraints(min_length=1, max_length=40), Storable]
+"""A scale or choice answer: a number or an option's id, never free text."""
+
 Actor = Annotated[str, StringConstraints(min_length=1, max_length=128), Storable]
 """A person's id in a command (ids reach the event log's ``actor`` column)."""

@@ -292,7 +292,7 @@ def web() -> None:
     """
     from pydantic import ValidationError
 
-    from mentorflow.web.server import run_web
+    from mentorflow.web.server import serve_web
 
     try:
         settings = Settings()
@@ -301,7 +301,7 @@ def web() -> None:
     configure_logging(settings.log_level, settings.log_format)
     configure_telemetry()
     try:
-        asyncio.run(run_web(settings))
+        serve_web(settings)
     except KeyboardInterrupt:
         pass
     except (embedded.StackError, OSError) as e:

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     """MENTORFLOW_WEB_HOST: the address `mentorflow web` listens on."""
     web_port: int = 8000
     """MENTORFLOW_WEB_PORT: the port `mentorflow web` listens on."""
+    web_workers: int = Field(1, ge=1, le=64)
+    """MENTORFLOW_WEB_WORKERS: processes of `mentorflow web` (one per core serves the most)."""
 
     oidc_issuer: str | None = None
     """MENTORFLOW_OIDC_ISSUER: the OpenID Connect provider staff may sign in with; unset = none."""

@@ -38,7 +38,8 @@ from domain.commands import (
     SubmitFeedback,
     Withdraw,
 )
-from domain.events import from_record
+from domain.events import FeedbackRound, from_record
+from domain.feedback import FeedbackQuestions, Question
 from domain.localtime import local_date
 from domain.model import Role
 from domain.programme import ProgrammeFile
@@ -111,7 +112,7 @@ class Simulation:
     ):
         self.env, self.scenario, self.shift = env, scenario, shift
         self.behaviour = scenario.behaviour or Behaviour()
-        self.rng = random.Random(seed)
+        self.rng, self.seed = random.Random(seed), seed
         self.actions: Counter[str] = Counter()
         self._queue: list[_Planned] = []
         self._seq = itertools.count()
@@ -241,7 +242,8 @@ async def _act_as_scripted(
         else:
             sim.actions["refused:not_a_member"] += 1  # there is no group to act in
         return
-    update, command = _group_command(a, member, days)
+    questions = sim.scenario.programme.feedback.questions
+    update, command = _group_command(a, member, days, questions, sim.seed)
     await sim.update(group, update, command)
 
 
@@ -259,7 +261,9 @@ def _group_of(
     return sim.env.client.get_workflow_handle(workflow_id(groups[0][1]))
 
 
-def _group_command(a: ScriptedAction, member: str, days: timedelta) -> tuple[Any, Any]:
+def _group_command(
+    a: ScriptedAction, member: str, days: timedelta, questions: FeedbackQuestions, seed: int
+) -> tuple[Any, Any]:
     assert a.date is not None
     match a.action:
         case "record_agreement":
@@ -277,9 +281,8 @@ def _group_command(a: ScriptedAction, member: str, days: timedelta) -> tuple[Any
             return RelationshipWorkflow.record_meeting, meeting
         case "submit_feedback":
             assert a.round is not None
-            answers = a.answers or {"useful": "yes"}
-            return RelationshipWorkflow.submit_feedback, SubmitFeedback(
-                by=a.person, round=a.round, answers=answers
+            return RelationshipWorkflow.submit_feedback, _feedback(
+                seed, a.person, a.round, questions.of(a.round), a.answers
             )
         case "withdraw":
             withdraw = Withdraw(person_id=member, by=a.person, reason=a.reason or "scripted")
@@ -336,8 +339,46 @@ def _plan_relationship(
                 at = feedback.due_at + late_window * rng.uniform(0.05, 0.9)
             else:
                 continue
-            command = SubmitFeedback(by=member, round=feedback.round, answers={"useful": "yes"})
+            questions = s.policy.feedback_questions
+            command = (
+                _feedback(sim.seed, member, feedback.round, questions.of(feedback.round))
+                if questions is not None
+                else SubmitFeedback(by=member, round=feedback.round, answers={"useful": "yes"})
+            )
             sim.plan(at, partial(sim.update, handle, RelationshipWorkflow.submit_feedback, command))
+
+
+def _feedback(
+    seed: int,
+    person: str,
+    feedback_round: FeedbackRound,
+    questions: tuple[Question, ...],
+    scripted: dict[str, str] | None = None,
+) -> SubmitFeedback:
+    """A simulated person's answers to the round's questions (a script's answers first).
+
+    Drawn from the seed, the person and the round alone, so the plan's other draws stay as they
+    were. A scripted answer to a question the round does not ask is sent as it is: the group
+    refuses it.
+    """
+    rng = random.Random(f"{seed}:{person}:{feedback_round}")
+    given = dict(scripted or {})
+    for q in questions:
+        if q.id in given or not (q.required or rng.random() < 0.5):
+            continue
+        if q.type == "scale":
+            given[q.id] = rng.choice(("2", "3", "4", "4", "5", "5"))
+        elif q.type == "choice":
+            given[q.id] = rng.choice(q.options).id
+        else:
+            given[q.id] = "simulated"
+    coded = {q.id for q in questions if q.coded}
+    return SubmitFeedback(
+        by=person,
+        round=feedback_round,
+        answers={k: v for k, v in given.items() if k not in coded},
+        choices={k: v for k, v in given.items() if k in coded},
+    )
 
 
 async def _record_meeting(

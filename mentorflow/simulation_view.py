@@ -30,3 +30,8 @@ def show_simulation(report: SimulationReport, console: Console) -> None:
     console.print(f"e-mail: {report.mail}")
     console.print(f"people's actions: {report.actions}")
     console.print(f"events stored: {report.events}; checks: {report.checks}")
+    if report.report is not None:
+        for name, questions in report.report.scales.items():
+            for question, values in questions.items():
+                counts = "  ".join(f"{n}: {count}" for n, count in values.items())
+                console.print(f"{name} feedback, {question} (1-5): {counts}")

@@ -167,12 +167,14 @@ class EventStore:
             already_recorded=True,
         )
 
-    async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
-        """Every event of ``stream_id`` in version order."""
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+        """The events of ``stream_id`` after ``after_version`` (every one by default), in order."""
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
-                f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version",
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2"
+                " ORDER BY version",
                 stream_id,
+                after_version,
             )
         return [RecordedEvent(**dict(r)) for r in rows]
 

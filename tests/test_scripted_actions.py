@@ -43,7 +43,14 @@ SCRIPT = [
         "person": "a1",
         "action": "submit_feedback",
         "round": "midpoint",
-        "answers": {"useful": "very"},
+        "answers": {"usefulness": "5", "went_well": "the pace"},
+    },
+    {
+        "date": "2021-05-05",
+        "person": "m1",
+        "action": "submit_feedback",
+        "round": "midpoint",
+        "answers": {"usefulness": "9"},
     },
     {"date": "2021-05-06", "person": "a1", "action": "submit_feedback", "round": "final"},
     {"date": "2021-01-10", "person": "nobody", "action": "withdraw", "reason": "not here"},
@@ -68,6 +75,7 @@ async def test_every_scripted_action_is_the_real_update(mail, tmp_path, database
         "refused:round_not_open": 1,  # the final round opens in November
         "refused:matching_done": 1,  # withdrawing someone never placed: removal, after matching
         "refused:not_a_member": 1,  # pausing a group one is not in
+        "refused:out_of_scale": 1,  # m1's answer 9 on a scale of 1 to 5
     }
     [group] = [r for r in report.relationships if "a1" in r.mentees]
     events = [
@@ -84,5 +92,10 @@ async def test_every_scripted_action_is_the_real_update(mail, tmp_path, database
     meeting = by_type["meeting_recorded"]
     assert (meeting.actor, meeting.number, meeting.attendees) == ("m1", 1, ("m1", "a1"))
     assert (by_type["paused"].actor, by_type["resumed"].actor) == ("a1", "hr1")
-    assert by_type["feedback_submitted"].answers == {"useful": "very"}
+    feedback = by_type["feedback_submitted"]
+    # The script's answers, and the simulated person's to the other required questions.
+    assert feedback.answers["went_well"] == "the pace"
+    assert set(feedback.answers) <= {"went_well", "to_change"}  # to_change is optional
+    assert feedback.choices["usefulness"] == "5"
+    assert feedback.choices["rhythm"] in ("too_often", "right", "too_rarely")
     assert group.meetings_held == 1

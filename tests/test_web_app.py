@@ -272,7 +272,10 @@ async def fuzz_target(env, pool, mail):
             yield browser, rid, csrf
 
 
-FIELDS = ["goals", "agreement", "held_on", "held", "attendees", "reason", "usefulness", "by"]
+FIELDS = [
+    "goals", "agreement", "held_on", "held", "attendees", "reason", "by",
+    "usefulness", "rhythm", "went_well", "to_change", "goals_met", "recommend", "learned",
+]  # fmt: skip
 PAGES = ["agreement", "meeting", "feedback/midpoint", "feedback/x", "pause", "leave", "resume"]
 
 

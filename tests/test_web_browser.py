@@ -203,6 +203,7 @@ async def _answer_midpoint(browser, mail, shots, rid: str, person: str) -> None:
     if person == "a1":
         await check_page(page, shots, "06-feedback-en")
     await page.locator("#usefulness-4").check()
+    await page.locator("#rhythm-right").check()
     await page.locator("#went_well").fill("Hyvät keskustelut / Good talks")
     await page.locator("main button[type=submit]").click()
     await page.wait_for_url(re.compile(r"done=feedback"))

@@ -203,7 +203,8 @@ async def feedback_page(
         f"{FEEDBACK_PREFIX}{feedback_round}",
         t,
         "feedback.html",
-        questions=feedback.QUESTIONS,
+        round_key=feedback_round.value,
+        questions_of=feedback.questions_of,
         round_name=ROUNDS[feedback_round],
         scale=feedback.SCALE,
         status=status,
@@ -226,18 +227,22 @@ async def submit_feedback(request: Request, rid: str, round_name: str) -> Respon
     feedback_round = _round(round_name)
     person = current_person(request)
     form = await checked_form(request)
-    await member_group(web_of(request), person, rid)
-    values = {q.id: str(form.get(q.id) or "") for q in feedback.QUESTIONS}
-    answers, errors = feedback.check(values)
+    state = await member_group(web_of(request), person, rid)
+    questions = feedback.questions_of(state, feedback_round)
+    values = {q.id: str(form.get(q.id) or "") for q in questions}
+    answers, choices, errors = feedback.check(questions, values)
     extra = {
-        "questions": feedback.QUESTIONS,
+        "round_key": feedback_round.value,
+        "questions_of": feedback.questions_of,
         "round_name": ROUNDS[feedback_round],
         "scale": feedback.SCALE,
         "status": None,
     }
     if errors:
         return await _refused_form(request, rid, "feedback.html", errors, None, values, **extra)
-    command = SubmitFeedback(by=person.person_id, round=feedback_round, answers=answers)
+    command = SubmitFeedback(
+        by=person.person_id, round=feedback_round, answers=answers, choices=choices
+    )
     refusal = await send_update(web_of(request), rid, RelationshipWorkflow.submit_feedback, command)
     if refusal:
         return await _refused_form(request, rid, "feedback.html", {}, refusal, values, **extra)

@@ -61,6 +61,11 @@ REFUSALS = {
     "no_open_meeting": N_("No meeting is open for recording."),
     "round_not_open": N_("This feedback round is not open yet."),
     "round_closed": N_("This feedback round is closed."),
+    "missing_answer": N_("A required question has no answer."),
+    "out_of_scale": N_("An answer is not a number from 1 to 5."),
+    "unknown_option": N_("An answer is not one of the options."),
+    "unknown_question": N_("An answer is to a question this round does not ask."),
+    "wrong_answer_type": N_("An answer does not fit its question."),
     "paused": N_("The group is paused: resume it first."),
     "not_paused": N_("The group is not paused."),
     "relationship_closed": N_("The group has closed."),
@@ -155,7 +160,7 @@ async def group_page(request: Request, rid: str, t: str | None = None, done: str
 
 
 async def names_of(web: Web, state: RelationshipState) -> dict[str, str]:
-    contacts = await web.reader.directory.people(state.programme_id, state.members)
+    contacts = await web.reader.people(state.programme_id, state.members)
     return {p: (contacts[p].name if p in contacts else p) for p in state.members}
 
 

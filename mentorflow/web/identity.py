@@ -79,7 +79,8 @@ async def checked_form(request: Request) -> FormData:
     sent, expected = form.get("csrf"), request.session.get("csrf")
     if not (isinstance(sent, str) and isinstance(expected, str)):
         raise Refused(403, N_("The form had expired. Go back, reload the page and try again."))
-    if not secrets.compare_digest(sent, expected):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    if not secrets.compare_digest(sent.encode(), expected.encode()):
         raise Refused(403, N_("The form had expired. Go back, reload the page and try again."))
     return form
 

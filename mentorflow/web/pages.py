@@ -46,6 +46,8 @@ class Web:
             autoescape=select_autoescape(default=True),
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates are package files: compiled once per process, not checked on disk per view.
+            auto_reload=False,
         )
 
 

@@ -1,15 +1,21 @@
 """What the pages show, read from the event store and the people directory (never written).
 
 A relationship's state is the domain's ``fold`` of its stored events: exactly what the workflow
-holds after its last append, readable even when no worker runs.
+holds after its last append, readable even when no worker runs. The process keeps the states it
+has folded and reads only the events recorded since (one short query per view, no fold); the
+directory's programme entries and names, which change with a programme file or an HR sync, are
+kept for ``DIRECTORY_TTL`` seconds.
 """
 
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import asyncpg
 
 from domain.events import from_record
-from domain.fold import fold
+from domain.fold import apply, fold
 from domain.state import RelationshipState
 from store import memberships
 from store.directory import Contact, Directory, ProgrammeEntry
@@ -25,19 +31,54 @@ class Account:
     contact: Contact
 
 
+STATES_KEPT = 2000
+"""Relationships whose folded state the process keeps (least recently viewed go first)."""
+
+DIRECTORY_TTL = 30.0
+"""Seconds a programme entry or a group's names are shown from memory before being read again."""
+
+
 class Reader:
     def __init__(self, pool: asyncpg.Pool):
         self._pool = pool
         self._events = EventStore(pool)
         self.directory = Directory(pool)
+        self._states: OrderedDict[str, RelationshipState] = OrderedDict()
+        self._programmes: dict[str, tuple[float, ProgrammeEntry | None]] = {}
+        self._names: dict[tuple[str, frozenset[str]], tuple[float, dict[str, Contact]]] = {}
 
     async def relationship(self, relationship_id: str) -> RelationshipState | None:
-        records = await self._events.read_stream(workflow_id(relationship_id))
-        if not records or records[0].type != "relationship_started":
-            return None
-        return fold(
-            from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records
+        """The state as the store holds it now: the kept one, with the events recorded since."""
+        kept = self._states.get(relationship_id)
+        records = await self._events.read_stream(
+            workflow_id(relationship_id), kept.version if kept is not None else 0
         )
+        events = [
+            from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records
+        ]
+        if kept is not None:
+            state = apply(kept, events) if events else kept  # apply returns a new state
+        elif not events or events[0].type != "relationship_started":
+            return None
+        else:
+            state = fold(events)
+        self._states[relationship_id] = state
+        self._states.move_to_end(relationship_id)
+        while len(self._states) > STATES_KEPT:
+            self._states.popitem(last=False)
+        return state
+
+    async def people(self, programme_id: str, person_ids: Iterable[str]) -> dict[str, Contact]:
+        """The directory's contacts of ``person_ids`` (kept for ``DIRECTORY_TTL`` seconds)."""
+        key = (programme_id, frozenset(person_ids))
+        kept = self._names.get(key)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        if len(self._names) > STATES_KEPT:
+            self._names.clear()
+        contacts = await self.directory.people(programme_id, key[1])
+        self._names[key] = (time.monotonic() + DIRECTORY_TTL, contacts)
+        return contacts
 
     async def groups_of(self, programme_id: str, person_id: str) -> list[str]:
         """Ids of the groups ``person_id`` was placed in, oldest first."""
@@ -47,7 +88,13 @@ class Reader:
         return (await self.directory.people(programme_id, [person_id])).get(person_id)
 
     async def programme(self, programme_id: str) -> ProgrammeEntry | None:
-        return await self.directory.programme(programme_id)
+        """The programme's entry (kept for ``DIRECTORY_TTL`` seconds)."""
+        kept = self._programmes.get(programme_id)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        entry = await self.directory.programme(programme_id)
+        self._programmes[programme_id] = (time.monotonic() + DIRECTORY_TTL, entry)
+        return entry
 
     async def accounts(self, email: str) -> list[Account]:
         """Everyone registered with ``email`` (one person may be in several programmes)."""

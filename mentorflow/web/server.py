@@ -2,11 +2,14 @@
 
 import asyncio
 import contextlib
+import multiprocessing
 import signal
+import socket
 from collections.abc import Iterator
 
 import asyncpg
 import uvicorn
+from pydantic import SecretStr
 from temporalio.client import Client
 
 from activities.mail.smtp import SmtpConfig
@@ -69,8 +72,78 @@ async def started(server: uvicorn.Server) -> asyncio.Task[None]:
     return task
 
 
-async def run_web(settings: Settings) -> None:
-    """`mentorflow web`: serve until SIGINT or SIGTERM."""
+def serve_web(settings: Settings) -> None:
+    """`mentorflow web`: one process, or ``MENTORFLOW_WEB_WORKERS`` processes on one socket.
+
+    A Python process renders pages on one core; more processes use the others. The first one
+    resolves what they share (the database, migrated once; the mail relay) and supervises them.
+    """
+    if settings.web_workers == 1:
+        asyncio.run(run_web(settings))
+        return
+    from worker import database_url, mail_config, open_database
+
+    url = database_url(settings)
+
+    async def migrate_once() -> None:
+        await (await open_database(url, settings.migrate)).close()
+
+    asyncio.run(migrate_once())
+    mail, mail_server = mail_config(settings)
+    shared = settings.model_copy(
+        update={
+            "database_url": url,
+            "migrate": False,
+            "smtp_host": mail.host,
+            "smtp_port": mail.port,
+            "smtp_starttls": mail.starttls,
+            "smtp_username": mail.username,
+            "smtp_password": None if mail.password is None else SecretStr(mail.password),
+        }
+    )
+    # The app is built in each process; the socket is bound here, once, and shared.
+    sock = uvicorn.Config("-", host=settings.web_host, port=settings.web_port).bind_socket()
+    spawn = multiprocessing.get_context("spawn")  # fresh interpreters: no forked threads or loops
+    workers = [
+        spawn.Process(target=_serve_worker, args=(shared, sock), daemon=True)
+        for _ in range(settings.web_workers)
+    ]
+
+    def stop(*_: object) -> None:
+        for w in workers:
+            if w.is_alive():
+                w.terminate()  # SIGTERM: each process finishes its requests and closes
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for w in workers:
+            w.start()
+        for s in previous:
+            signal.signal(s, stop)
+        for w in workers:
+            w.join()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for w in workers:
+            if w.is_alive():
+                w.terminate()
+                w.join()
+        sock.close()
+        if mail_server is not None:
+            mail_server.stop()
+
+
+def _serve_worker(settings: Settings, sock: socket.socket) -> None:
+    from mentorflow.log_setup import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_web(settings, sock))
+
+
+async def run_web(settings: Settings, sock: socket.socket | None = None) -> None:
+    """One process of `mentorflow web`: serve until SIGINT or SIGTERM (on ``sock`` if given)."""
     from mentorflow import embedded
     from mentorflow.runtime import database_url, mail_config, open_database
 
@@ -82,7 +155,7 @@ async def run_web(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
-        await server.serve()
+        await server.serve(sockets=None if sock is None else [sock])
     finally:
         await pool.close()
         if mail_server is not None:
