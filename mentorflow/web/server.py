@@ -81,7 +81,7 @@ def serve_web(settings: Settings) -> None:
     if settings.web_workers == 1:
         asyncio.run(run_web(settings))
         return
-    from worker import database_url, mail_config, open_database
+    from mentorflow.runtime import database_url, mail_config, open_database
 
     url = database_url(settings)
 
