@@ -24,6 +24,7 @@ from domain.programme import Participant, Programme
 from domain.programme_rules import ApproveMatching, earliest_launch, group_calendar_problem
 from domain.programme_state import ProgrammeState
 from mentorflow.programme_files import load_programme
+from store import cohorts
 from store.delivery_report import failed_deliveries
 from store.directory import Contact, Directory, ProgrammeEntry
 from workflows import TASK_QUEUE
@@ -152,8 +153,8 @@ def prepare(
     problem = group_calendar_problem(programme, cal, earliest_launch(cal))
     if problem is not None:
         raise ProgrammeError(f"programme {programme.id}: {problem}")
-    profiles = [p.profile() for p in loaded.participants]
-    request = ProgrammeInput(programme=programme, calendar=cal, participants=profiles)
+    # The cohort goes to the store (``start`` stages it), never into Temporal's payloads.
+    request = ProgrammeInput(programme=programme, calendar=cal, participants=[], cohort_staged=True)
     return Prepared(request, loaded.participants, programme)
 
 
@@ -161,7 +162,8 @@ async def register(
     pool: asyncpg.Pool, programme: Programme, participants: Sequence[Participant]
 ) -> None:
     """Put the programme's people in the directory notifications use; the coordinator too when
-    ``programme`` comes from a file (a running programme's state names the coordinator by id)."""
+    ``programme`` comes from a file (a running programme's state names the coordinator by id).
+    """
     coordinator = programme.coordinator
     people = [Contact(p.id, p.name, str(p.email), p.locale.value) for p in participants]
     if coordinator.name is not None and coordinator.email is not None:
@@ -170,6 +172,14 @@ async def register(
         )
     entry = ProgrammeEntry(programme.id, programme.name, programme.timezone, coordinator.id)
     await Directory(pool).register(entry, people)
+
+
+async def stage_cohort(
+    pool: asyncpg.Pool, programme: Programme, participants: Sequence[Participant]
+) -> None:
+    """Stage the participants' profiles for the programme's start (``cohort_staged``)."""
+    profiles = [p.profile().model_dump(mode="json") for p in participants]
+    await cohorts.stage(pool, programme.id, profiles)
 
 
 async def start(client: Client, pool: asyncpg.Pool, prepared: Prepared) -> str:
@@ -183,6 +193,7 @@ async def start(client: Client, pool: asyncpg.Pool, prepared: Prepared) -> str:
     if await _exists(client, wid):
         raise ProgrammeError(f"programme {programme.id} is already running")
     await register(pool, programme, prepared.contacts)
+    await stage_cohort(pool, programme, prepared.contacts)
     try:
         await client.start_workflow(
             ProgrammeWorkflow.run, prepared.request, id=wid, task_queue=TASK_QUEUE

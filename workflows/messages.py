@@ -40,6 +40,7 @@ class ProgrammeInput(BaseModel):
     """Start a programme; after continue-as-new, ``carried_state`` too.
 
     Participants are profiles only: names and addresses stay in the database, out of Temporal.
+    ``mentorflow programme start`` stages them in the store instead (``cohort_staged``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -47,6 +48,11 @@ class ProgrammeInput(BaseModel):
     calendar: ProgrammeCalendar
     participants: list[Profile]
     carried_state: ProgrammeState | None = None
+    cohort_staged: bool = False
+    """The cohort is staged in the store (``store.cohorts``), ``participants`` empty: the start
+    reads it there, so that a cohort of any size stays out of Temporal's payloads."""
+    resume: bool = False
+    """A run continued from another: its state is read from the programme's stored events."""
 
     @field_validator("programme", mode="after")
     @classmethod
