@@ -3,6 +3,7 @@
 Used by the CLI (and later the API) against a running Temporal server and worker.
 """
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from store import cohorts
 from store.delivery_report import failed_deliveries
 from store.directory import Contact, Directory, ProgrammeEntry
 from workflows import TASK_QUEUE
-from workflows.messages import ProgrammeInput, programme_workflow_id
+from workflows.messages import RESUMING, ProgrammeInput, programme_workflow_id
 from workflows.programme import ProgrammeWorkflow
 
 
@@ -290,15 +291,24 @@ async def programme_state(client: Client, programme_id: str) -> ProgrammeState:
     handle = client.get_workflow_handle_for(
         ProgrammeWorkflow.run, programme_workflow_id(programme_id)
     )
-    try:
-        state: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
-    except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND:
-            raise ProgrammeError(f"no programme {programme_id!r}") from e
-        raise
-    except WorkflowQueryFailedError as e:
-        raise ProgrammeError(f"programme {programme_id}: {e}") from e
-    return state
+    for _ in range(RESUMING_TRIES):
+        try:
+            state: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:
+                raise ProgrammeError(f"no programme {programme_id!r}") from e
+            raise
+        except WorkflowQueryFailedError as e:
+            if str(e) != RESUMING:
+                raise ProgrammeError(f"programme {programme_id}: {e}") from e
+            await asyncio.sleep(0.2)  # a new run is reading its state from the store
+            continue
+        return state
+    raise ProgrammeError(f"programme {programme_id}: {RESUMING}")
+
+
+RESUMING_TRIES = 150
+"""Half a minute: a new run of a programme of thousands reads its state in a few seconds."""
 
 
 def status_lines(s: ProgrammeStatus) -> list[str]:

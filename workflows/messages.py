@@ -73,6 +73,10 @@ class ProgrammeInput(BaseModel):
         return state.model_copy(update={"programme": programme})
 
 
+RESUMING = "the programme is reading its state from the record (a new run); ask again in a moment"
+"""The ``state`` query's refusal in the moment a new run reads its state (``resume``)."""
+
+
 def programme_workflow_id(programme_id: str) -> str:
     return f"programme:{programme_id}"
 

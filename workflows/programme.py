@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.programme_state import ProgrammeState, apply_programme, fold_programme
 
     from workflows.messages import (
+        RESUMING,
         CommandAccepted,
         ProgrammeInput,
         RelationshipInput,
@@ -168,6 +169,8 @@ class ProgrammeWorkflow:
 
     @workflow.query
     def state(self) -> ProgrammeState:
+        if self._state is None and self._input.resume:
+            raise ApplicationError(RESUMING, type="Resuming")
         if self._state is None:
             raise ApplicationError("the programme has not started yet", type="NotStarted")
         return self._state
