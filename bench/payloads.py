@@ -98,6 +98,15 @@ async def payload_size(client: Client, value: Any) -> tuple[int, int]:
     return encoded.ByteSize(), decoded.ByteSize()
 
 
+def largest_of_each_kind(measured: Iterable[Measured]) -> list[Measured]:
+    """The largest payload of each kind (event type and activity, Update or signal name)."""
+    largest: dict[str, Measured] = {}
+    for m in measured:
+        if m.event not in largest or m.encoded > largest[m.event].encoded:
+            largest[m.event] = m
+    return sorted(largest.values(), key=lambda m: m.encoded, reverse=True)
+
+
 def table(measured: Iterable[Measured], top: int = 10) -> list[str]:
     """The largest payloads, one line each, for people."""
     lines = []

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from temporalio.client import Client
 
-from bench.payloads import KB, largest_payloads, payload_size, table
+from bench.payloads import KB, largest_of_each_kind, largest_payloads, payload_size, table
 from domain.calendar import calendar
 from domain.programme import Coordinator, Matching, Programme, Training
 from mentorflow import embedded
@@ -90,8 +90,8 @@ async def measure(client: Client, pool: asyncpg.Pool, mail: MailServer, people: 
         for wid in [handle.id, *groups]:
             await client.get_workflow_handle(wid).terminate("bench done")
     print(f"\n{people} people, {approved} groups launched in {elapsed:.0f} s")
-    print("programme's histories, largest payloads:")
-    print("\n".join(table(measured, top=8)))
+    print("programme's histories, the largest payload of each kind:")
+    print("\n".join(table(largest_of_each_kind(measured), top=12)))
     print("three groups' histories, largest payloads:")
     print("\n".join(table(in_groups, top=3)))
     print(
