@@ -121,6 +121,12 @@ class RecordKeeping:
             ]
         )
 
+    async def append_programme(
+        self, stream_id: str, expected_version: int, events: Sequence[ProgrammeEvent]
+    ) -> AppendEventsResult:
+        """For activities that build a programme's events themselves (``activities.cohort``)."""
+        return await self._append(stream_id, expected_version, events)
+
     async def _append(
         self, stream_id: str, expected_version: int, events: Sequence[Event]
     ) -> AppendEventsResult:

@@ -42,6 +42,7 @@ class ProgrammeInput(BaseModel):
     """Start a programme; after continue-as-new, ``carried_state`` too.
 
     Participants are profiles only: names and addresses stay in the database, out of Temporal.
+    ``mentorflow programme start`` stages them in the store instead (``cohort_staged``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -49,6 +50,11 @@ class ProgrammeInput(BaseModel):
     calendar: ProgrammeCalendar
     participants: list[Profile]
     carried_state: ProgrammeState | None = None
+    cohort_staged: bool = False
+    """The cohort is staged in the store (``store.cohorts``), ``participants`` empty: the start
+    reads it there, so that a cohort of any size stays out of Temporal's payloads."""
+    resume: bool = False
+    """A run continued from another: its state is read from the programme's stored events."""
 
     @field_validator("programme", mode="after")
     @classmethod
@@ -67,6 +73,10 @@ class ProgrammeInput(BaseModel):
             return None
         programme = cls._coordinator_by_id(state.programme)
         return state.model_copy(update={"programme": programme})
+
+
+RESUMING = "the programme is reading its state from the record (a new run); ask again in a moment"
+"""The ``state`` query's refusal in the moment a new run reads its state (``resume``)."""
 
 
 def programme_workflow_id(programme_id: str) -> str:

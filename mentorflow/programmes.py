@@ -3,6 +3,7 @@
 Used by the CLI (and later the API) against a running Temporal server and worker.
 """
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,10 +26,11 @@ from domain.programme_rules import ApproveMatching, earliest_launch, group_calen
 from domain.programme_state import ProgrammeState
 from mentorflow.errors import MentorflowError
 from mentorflow.programme_files import load_programme
+from store import cohorts
 from store.delivery_report import failed_deliveries
 from store.directory import Contact, Directory, ProgrammeEntry
 from workflows import TASK_QUEUE
-from workflows.messages import ProgrammeInput, programme_workflow_id
+from contracts.messages import RESUMING, ProgrammeInput, programme_workflow_id
 from workflows.programme import ProgrammeWorkflow
 
 
@@ -153,8 +155,8 @@ def prepare(
     problem = group_calendar_problem(programme, cal, earliest_launch(cal))
     if problem is not None:
         raise ProgrammeError(f"programme {programme.id}: {problem}")
-    profiles = [p.profile() for p in loaded.participants]
-    request = ProgrammeInput(programme=programme, calendar=cal, participants=profiles)
+    # The cohort goes to the store (``start`` stages it), never into Temporal's payloads.
+    request = ProgrammeInput(programme=programme, calendar=cal, participants=[], cohort_staged=True)
     return Prepared(request, loaded.participants, programme)
 
 
@@ -162,7 +164,8 @@ async def register(
     pool: asyncpg.Pool, programme: Programme, participants: Sequence[Participant]
 ) -> None:
     """Put the programme's people in the directory notifications use; the coordinator too when
-    ``programme`` comes from a file (a running programme's state names the coordinator by id)."""
+    ``programme`` comes from a file (a running programme's state names the coordinator by id).
+    """
     coordinator = programme.coordinator
     people = [Contact(p.id, p.name, str(p.email), p.locale.value) for p in participants]
     if coordinator.name is not None and coordinator.email is not None:
@@ -171,6 +174,14 @@ async def register(
         )
     entry = ProgrammeEntry(programme.id, programme.name, programme.timezone, coordinator.id)
     await Directory(pool).register(entry, people)
+
+
+async def stage_cohort(
+    pool: asyncpg.Pool, programme: Programme, participants: Sequence[Participant]
+) -> None:
+    """Stage the participants' profiles for the programme's start (``cohort_staged``)."""
+    profiles = [p.profile().model_dump(mode="json") for p in participants]
+    await cohorts.stage(pool, programme.id, profiles)
 
 
 async def start(client: Client, pool: asyncpg.Pool, prepared: Prepared) -> str:
@@ -184,6 +195,7 @@ async def start(client: Client, pool: asyncpg.Pool, prepared: Prepared) -> str:
     if await _exists(client, wid):
         raise ProgrammeError(f"programme {programme.id} is already running")
     await register(pool, programme, prepared.contacts)
+    await stage_cohort(pool, programme, prepared.contacts)
     try:
         await client.start_workflow(
             ProgrammeWorkflow.run, prepared.request, id=wid, task_queue=TASK_QUEUE
@@ -280,15 +292,24 @@ async def programme_state(client: Client, programme_id: str) -> ProgrammeState:
     handle = client.get_workflow_handle_for(
         ProgrammeWorkflow.run, programme_workflow_id(programme_id)
     )
-    try:
-        state: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
-    except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND:
-            raise ProgrammeError(f"no programme {programme_id!r}") from e
-        raise
-    except WorkflowQueryFailedError as e:
-        raise ProgrammeError(f"programme {programme_id}: {e}") from e
-    return state
+    for _ in range(RESUMING_TRIES):
+        try:
+            state: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:
+                raise ProgrammeError(f"no programme {programme_id!r}") from e
+            raise
+        except WorkflowQueryFailedError as e:
+            if str(e) != RESUMING:
+                raise ProgrammeError(f"programme {programme_id}: {e}") from e
+            await asyncio.sleep(0.2)  # a new run is reading its state from the store
+            continue
+        return state
+    raise ProgrammeError(f"programme {programme_id}: {RESUMING}")
+
+
+RESUMING_TRIES = 150
+"""Half a minute: a new run of a programme of thousands reads its state in a few seconds."""
 
 
 def status_lines(s: ProgrammeStatus) -> list[str]:

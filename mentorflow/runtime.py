@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.archiving import Archivist
+from activities.cohort import CohortKeeping
 from activities.launching import GroupInspector, Launcher
 from activities.links import Links
 from activities.mail.postman import Postman, RetryTiming
@@ -59,11 +60,15 @@ def activities(
     store = EventStore(pool)
     postman = Postman(pool, mail, delivery, links=links)
     record_keeping, reporting = RecordKeeping(store), Reporting(store)
+    cohort = CohortKeeping(pool, store)
     return [
         record_keeping.append_events,
         record_keeping.append_programme_events,
         record_keeping.read_events_after,
         record_keeping.read_programme_events_after,
+        cohort.record_programme_start,
+        cohort.propose_matching_in_store,
+        cohort.read_programme_chunk,
         reporting.programme_report,
         propose_matching,
         Launcher(client, task_queue).launch_relationship,

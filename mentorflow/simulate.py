@@ -214,7 +214,7 @@ async def _act_as_scripted(
     sim: Simulation, handle: WorkflowHandle[Any, Any], a: ScriptedAction
 ) -> None:
     """Send the Update the real person would send, with the script's data."""
-    state: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
+    state: ProgrammeState = await _query_started(handle, ProgrammeWorkflow.state)
     coordinator = state.programme.coordinator.id
     member = a.member or a.person
     days = timedelta(days=sim.shift.days)  # scenario dates -> the shifted calendar's
@@ -294,7 +294,7 @@ def _group_command(
 
 
 async def _discover_groups(sim: Simulation, handle: WorkflowHandle[Any, Any]) -> None:
-    state: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
+    state: ProgrammeState = await _query_started(handle, ProgrammeWorkflow.state)
     for rid in sorted(state.launched):
         relationship = sim.env.client.get_workflow_handle(workflow_id(rid))
         _plan_relationship(

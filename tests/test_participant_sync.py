@@ -237,11 +237,11 @@ async def test_after_the_groups_start_a_sync_lists_instead_of_changing(
         state = await started_state(handle)
         while state.phase != "approval":
             await asyncio.sleep(0.2)
-            state = await handle.query(ProgrammeWorkflow.state)
+            state = await started_state(handle)  # a new run reads its state from the store
         await handle.execute_update(ProgrammeWorkflow.approve_matching, ApproveMatching(by="hr1"))
         while not state.launched:
             await asyncio.sleep(0.2)
-            state = await handle.query(ProgrammeWorkflow.state)
+            state = await started_state(handle)
         outputs = []
         for _ in range(2):
             code, out, err = await mentorflow(

@@ -3,6 +3,7 @@ points use them without importing workflow code); re-exported here for the workf
 
 from contracts.messages import (
     CommandAccepted,
+    RESUMING,
     ProgrammeInput,
     RelationshipInput,
     RelationshipResult,
@@ -11,6 +12,7 @@ from contracts.messages import (
 )
 
 __all__ = [
+    "RESUMING",
     "CommandAccepted",
     "ProgrammeInput",
     "RelationshipInput",

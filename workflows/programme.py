@@ -15,7 +15,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows import clock, plumbing
+from workflows import clock, cohort, plumbing
 from workflows.mailroom import Mailroom
 
 with workflow.unsafe.imports_passed_through():
@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         ProgrammeClosed,
         ProgrammeEvent,
         ProgrammeReport,
+        ProgrammeStarted,
         RelationshipLaunched,
     )
     from domain.programme_rules import (
@@ -53,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.programme_state import ProgrammeState, apply_programme, fold_programme
 
     from workflows.messages import (
+        RESUMING,
         CommandAccepted,
         ProgrammeInput,
         RelationshipInput,
@@ -84,6 +86,7 @@ class ProgrammeWorkflow:
             input.programme.id, programme_workflow_id(input.programme.id), self._failed
         )
         self._announce_start = False
+        self._bounded = False
 
     @workflow.run
     async def run(self, input: ProgrammeInput) -> ProgrammeReport:
@@ -93,7 +96,13 @@ class ProgrammeWorkflow:
             workflow.patched("announce-programme-start")
             and workflow.now() < input.calendar.starts_at
         )
-        if self._state is None:
+        # Decided once per run, at its start (see cohort.BOUNDED_PATCH).
+        self._bounded = workflow.patched(cohort.BOUNDED_PATCH)
+        if self._state is None and (input.resume or input.cohort_staged):
+            started = rules.start_programme(input.programme, input.calendar, (), plumbing.factory())
+            while not await self._take_in_stream(None if input.resume else started):
+                await self._sleep_before_trying_again()
+        elif self._state is None:
             started = rules.start_programme(
                 input.programme, input.calendar, tuple(input.participants), plumbing.factory()
             )
@@ -117,9 +126,7 @@ class ProgrammeWorkflow:
                 await workflow.wait_condition(
                     lambda: workflow.all_handlers_finished() and self._mail.quiet
                 )
-                workflow.continue_as_new(
-                    self._input.model_copy(update={"carried_state": self._state})
-                )
+                workflow.continue_as_new(self._next_run_input())
             await self._sleep_until_next_step()
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._mail.idle)
         await plumbing.archive_this_run()
@@ -127,8 +134,43 @@ class ProgrammeWorkflow:
         assert report is not None
         return report
 
+    def _next_run_input(self) -> ProgrammeInput:
+        """The next run's input: its state is read from the store (bounded), or carried whole
+        by runs recorded before that."""
+        if self._bounded:
+            return self._input.model_copy(
+                update={
+                    "participants": [],
+                    "carried_state": None,
+                    "cohort_staged": False,
+                    "resume": True,
+                }
+            )
+        return self._input.model_copy(update={"carried_state": self._state})
+
+    async def _take_in_stream(self, started: ProgrammeStarted | None) -> bool:
+        """Start from the store: record ``started`` with its staged cohort (none: the programme
+        has started, this run continues it), then fold the stream; False when the store could
+        not (tried again later)."""
+        stream = programme_workflow_id(self._input.programme.id)
+        async with self._lock:
+            try:
+                if started is not None:
+                    self._in_doubt = True
+                    await cohort.record_start(stream, started)
+                events = await cohort.read_stream(stream, 0)
+            except ActivityError as e:
+                workflow.logger.warning("step_failed", extra={"error": str(e)})
+                return False
+            self._state, self._in_doubt = fold_programme(events), False
+            if started is not None:
+                await self._notify(events)
+        return True
+
     @workflow.query
     def state(self) -> ProgrammeState:
+        if self._state is None and self._input.resume:
+            raise ApplicationError(RESUMING, type="Resuming")
         if self._state is None:
             raise ApplicationError("the programme has not started yet", type=plumbing.NOT_STARTED)
         return self._state
@@ -256,6 +298,13 @@ class ProgrammeWorkflow:
 
     async def _match(self) -> None:
         s = self.state()
+        if self._bounded:
+            # The activity reads the cohort from the store and records the proposal there.
+            self._in_doubt = True
+            stream = programme_workflow_id(s.programme.id)
+            await cohort.propose_matching(stream, s.version, rules.matching_rules(s))
+            await self._notify(await self._catch_up())
+            return
         result = await workflow.execute_activity(
             propose_matching,
             ProposeMatchingInput(
@@ -269,11 +318,20 @@ class ProgrammeWorkflow:
     async def _launch(self) -> None:
         s = self.state()
         assert s.approved is not None
-        for group in s.approved:
-            if rules.relationship_id(s.programme.id, group.number) not in s.launched:
-                await self._start_group(group)
+        waiting = [
+            g
+            for g in s.approved
+            if rules.relationship_id(s.programme.id, g.number) not in s.launched
+        ]
+        if not self._bounded:
+            for group in waiting:
+                await self._record([await self._start_group(group)])
+            return
+        # A batch per step, recorded in one append: the run may continue as new between them.
+        # One start after another (the time-skipping test server stalls on concurrent ones).
+        await self._record([await self._start_group(g) for g in waiting[: cohort.LAUNCH_BATCH]])
 
-    async def _start_group(self, group: ProposedGroup) -> None:
+    async def _start_group(self, group: ProposedGroup) -> RelationshipLaunched:
         s = self.state()
         spec = rules.relationship_spec(
             s, group, workflow.now(), programme_workflow_id(s.programme.id)
@@ -284,14 +342,13 @@ class ProgrammeWorkflow:
             start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
             retry_policy=plumbing.RECORD_RETRY,
         )
-        launched = plumbing.factory().make(
+        return plumbing.factory().make(
             RelationshipLaunched,
             relationship_id=spec.relationship_id,
             number=group.number,
             mentors=group.mentors,
             mentees=group.mentees,
         )
-        await self._record([launched])
 
     async def _close(self) -> None:
         s = self.state()
@@ -339,6 +396,12 @@ class ProgrammeWorkflow:
         if not events:
             return
         await self._append(events)
+        await self._notify(events)
+
+    async def _notify(self, events: list[ProgrammeEvent]) -> None:
+        """Deliver the notifications of ``events``, just recorded."""
+        if not events:
+            return
         if self._mail.beside():
             self._mail.send(events)
             return
@@ -377,10 +440,22 @@ class ProgrammeWorkflow:
             fold_programme(events) if self._state is None else apply_programme(self._state, events)
         )
 
-    async def _catch_up(self) -> None:
-        """After an append in doubt: take in whatever of it the store holds."""
+    async def _catch_up(self) -> list[ProgrammeEvent]:
+        """After an append in doubt: take in whatever of it the store holds; return that."""
         if not self._in_doubt:
-            return
+            return []
+        if self._bounded:
+            try:
+                events = await cohort.read_stream(
+                    programme_workflow_id(self._input.programme.id),
+                    self._state.version if self._state is not None else 0,
+                )
+            except ActivityError as e:
+                raise plumbing.not_recorded(e)[0] from e
+            if events:
+                self._apply(events)
+            self._in_doubt = False
+            return events
         try:
             stored = await workflow.execute_activity_method(
                 RecordKeeping.read_programme_events_after,
@@ -396,6 +471,7 @@ class ProgrammeWorkflow:
         if stored.events:
             self._apply(stored.events)
         self._in_doubt = False
+        return list(stored.events)
 
     async def _sleep_until_next_step(self) -> None:
         self._woken = False

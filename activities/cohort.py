@@ -1,0 +1,133 @@
+"""A programme's cohort kept in the store, out of Temporal's payloads (limited to 2 MB).
+
+The steps of ProgrammeWorkflow whose data grows with the cohort do their work here, against the
+event store: the start reads the staged cohort into ``programme_started``; the matching reads the
+cohort from the programme's own events, computes the groups and records the proposal. Their
+inputs and results are a few ids and numbers. The workflow then takes in its stream by
+:meth:`CohortKeeping.read_programme_chunk`, in pieces of at most ``CHUNK`` characters, so that
+its state is still ``fold(events)`` of exactly what the store holds.
+"""
+
+import asyncio
+from uuid import UUID
+
+import asyncpg
+from pydantic import AwareDatetime, BaseModel, ConfigDict, TypeAdapter
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.record_keeping import AppendEventsResult, RecordKeeping
+from domain import programme_rules as rules
+from domain.factory import EventFactory
+from domain.matching import MatchingRules, match
+from domain.programme import Profile
+from domain.programme_events import (
+    ProgrammeEvent,
+    ProgrammeStarted,
+    programme_event_from_record,
+)
+from domain.programme_state import fold_programme
+from store import cohorts
+from store.event_store import EventStore
+
+CHUNK = 64 * 1024
+"""Characters of a stream's JSON per read: every result stays far below Temporal's limits."""
+
+_EVENTS = TypeAdapter(list[ProgrammeEvent])
+
+
+class RecordStartInput(BaseModel):
+    """``started`` without its participants: the activity adds the cohort staged for it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    stream_id: str
+    started: ProgrammeStarted
+
+
+class ProposeInStoreInput(BaseModel):
+    """Match the cohort of ``stream_id`` at ``expected_version``; the events' ids and time come
+    from the workflow, so a retried activity records the same proposal once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    stream_id: str
+    expected_version: int
+    rules: MatchingRules
+    now: AwareDatetime
+    event_ids: list[UUID]
+
+
+class ReadChunkInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    stream_id: str
+    after_version: int
+    up_to_version: int | None = None
+    """None on the first read: the stream's version then, returned for the following reads."""
+    offset: int = 0
+
+
+class EventsChunk(BaseModel):
+    """Characters ``offset`` to ``offset + len(text)`` of the JSON list of the events after
+    ``after_version`` up to ``up_to_version``; ``total`` is the whole list's length."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    text: str
+    total: int
+    up_to_version: int
+
+
+def parse_events(text: str) -> list[ProgrammeEvent]:
+    """The events of the chunks' texts joined (what the workflow folds)."""
+    return _EVENTS.validate_json(text)
+
+
+class CohortKeeping:
+    def __init__(self, pool: asyncpg.Pool, store: EventStore):
+        self._pool, self._store = pool, store
+        self._recording = RecordKeeping(store)
+
+    @activity.defn
+    async def record_programme_start(self, request: RecordStartInput) -> AppendEventsResult:
+        """Append ``programme_started`` with the cohort staged for the programme."""
+        programme_id = request.started.programme.id
+        profiles = [
+            Profile.model_validate(p) for p in await cohorts.staged(self._pool, programme_id)
+        ]
+        started = request.started.model_copy(update={"participants": tuple(profiles)})
+        return await self._recording.append_programme(request.stream_id, 0, [started])
+
+    @activity.defn
+    async def propose_matching_in_store(self, request: ProposeInStoreInput) -> AppendEventsResult:
+        """Groups for the programme's cohort as its events hold it, recorded as the proposal."""
+        records = await self._store.read_stream(request.stream_id)
+        if len(records) != request.expected_version:
+            raise ApplicationError(
+                f"stream {request.stream_id} is at version {len(records)},"
+                f" not {request.expected_version}",
+                type="ConcurrencyConflict",
+                non_retryable=True,
+            )
+        state = fold_programme(
+            programme_event_from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
+            for r in records
+        )
+        # CPU work of seconds for a large cohort: off the worker's event loop.
+        result = await asyncio.to_thread(match, list(state.participants.values()), request.rules)
+        ids = iter(request.event_ids)
+        events = rules.proposal_events(state, result, EventFactory(request.now, ids.__next__))
+        return await self._recording.append_programme(
+            request.stream_id, request.expected_version, events
+        )
+
+    @activity.defn
+    async def read_programme_chunk(self, request: ReadChunkInput) -> EventsChunk:
+        """A piece of the programme's stream after a version, as JSON text."""
+        records = await self._store.read_stream(request.stream_id)
+        upto = request.up_to_version if request.up_to_version is not None else len(records)
+        events = [
+            programme_event_from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
+            for r in records
+            if request.after_version < r.version <= upto
+        ]
+        text = _EVENTS.dump_json(events).decode()
+        piece = text[request.offset : request.offset + CHUNK]
+        return EventsChunk(text=piece, total=len(text), up_to_version=upto)

@@ -1,0 +1,100 @@
+"""A 5,000-person programme keeps every Temporal payload small (Temporal refuses over 2 MB).
+
+On the real dev server (real time: the programme's dates lie just behind today, so it starts,
+matches and launches at once). Starting the groups' own workflows is mocked: 714 group
+workflows would take the suite minutes, and each group's payloads do not depend on the cohort
+(``python -m bench.programme_payloads`` measures the whole launch).
+"""
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from temporalio import activity
+
+from bench.payloads import KB, largest_of_each_kind, largest_payloads, payload_size, table
+from domain.calendar import calendar
+from domain.programme import Coordinator, Matching, Programme, Training
+from mentorflow.programmes import register, stage_cohort
+from mentorflow.synthetic import cohort
+from mentorflow.verify import replay_all_runs
+from store.event_store import EventStore
+from tests.temporal_helpers import running_worker
+from workflows.messages import ProgrammeInput, RelationshipInput, programme_workflow_id
+from workflows.programme import ProgrammeWorkflow
+
+BOUND = 256 * KB
+"""Temporal's own warning threshold; its hard limit is 2 MB."""
+COORDINATOR = Coordinator(id="hr1", name="Pia Coordinator", email="pia@example.org")
+
+
+def big_programme(today_helsinki: datetime) -> Programme:
+    today = today_helsinki.date()
+    return Programme(
+        id=f"big-{uuid.uuid4().hex[:8]}",
+        name="Big programme",
+        timezone="Europe/Helsinki",
+        starts_on=today - timedelta(days=1),
+        ends_on=today + timedelta(days=300),
+        coordinator=COORDINATOR,
+        training=Training(required=False, deadline=today - timedelta(days=2)),
+        matching=Matching(runs_on=today - timedelta(days=1), approval="automatic"),
+    )
+
+
+@activity.defn
+async def launch_relationship(request: RelationshipInput) -> str:
+    """Stands in for ``Launcher.launch_relationship``: the group's workflow is not started."""
+    return f"relationship:{request.spec.relationship_id}"
+
+
+async def launched(store: EventStore, programme_id: str) -> tuple[int, int | None]:
+    """(groups launched, groups approved) so far, from the programme's stored events."""
+    records = await store.read_stream(programme_workflow_id(programme_id))
+    approved = [len(r.payload["groups"]) for r in records if r.type == "matching_approved"]
+    count = sum(1 for r in records if r.type == "relationship_launched")
+    return count, approved[0] if approved else None
+
+
+async def test_a_programme_of_5000_people_keeps_every_payload_bounded(dev_env, pool, mail, store):
+    """5,000 people (1,429 mentors, 3,571 mentees) start, are matched and their 714 groups
+    launched; no payload in the programme's histories (any run) exceeds 256 KB, encoded or
+    decoded, and every run replays. (The ``state`` query's answer, which is in no history,
+    still grows with the cohort: it is printed, see README "Cohorts of any size".)"""
+    client = dev_env.client
+    p = big_programme(datetime.now(UTC).astimezone(calendar_zone()))
+    people = cohort(1429, 3571, seed=12, trained_share=1.0)
+    await register(pool, p, people)
+    await stage_cohort(pool, p, people)  # as `mentorflow programme start` does
+    started = time.monotonic()
+    async with running_worker(client, pool, mail, [launch_relationship]) as task_queue:
+        handle = await client.start_workflow(
+            ProgrammeWorkflow.run,
+            ProgrammeInput(programme=p, calendar=calendar(p), participants=[], cohort_staged=True),
+            id=programme_workflow_id(p.id),
+            task_queue=task_queue,
+        )
+        while True:
+            count, approved = await launched(store, p.id)
+            if approved is not None and count == approved:
+                break
+            assert time.monotonic() - started < 600, f"{count} of {approved} launched"
+            task = (await handle.describe()).raw_description.pending_workflow_task
+            assert task.attempt < 3, "its workflow task keeps failing (a payload over 2 MB?)"
+            await asyncio.sleep(2)
+        answer = await payload_size(client, await handle.query(ProgrammeWorkflow.state))
+        await handle.terminate("test done")
+        await replay_all_runs(client, handle)
+    measured = await largest_payloads(client, [handle.id])
+    print("\n".join(table(largest_of_each_kind(measured))))
+    print(f"state query answer: {answer[0] / KB:.0f} KB encoded, {answer[1] / KB:.0f} KB decoded")
+    assert approved is not None and approved >= 700  # 1,429 mentors in pairs: 714 groups
+    largest = measured[0]
+    assert max(largest.encoded, largest.decoded) <= BOUND, largest
+
+
+def calendar_zone():  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/Helsinki")
