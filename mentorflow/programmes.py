@@ -19,6 +19,7 @@ from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFa
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.messages import RESUMING, ProgrammeInput, programme_workflow_id
 from domain.calendar import calendar
 from domain.matching import GOAL_MET, OTHER_UNIT, GroupAssignment
 from domain.programme import Participant, Programme
@@ -30,7 +31,6 @@ from store import cohorts
 from store.delivery_report import failed_deliveries
 from store.directory import Contact, Directory, ProgrammeEntry
 from workflows import TASK_QUEUE
-from contracts.messages import RESUMING, ProgrammeInput, programme_workflow_id
 from workflows.programme import ProgrammeWorkflow
 
 

@@ -2,8 +2,8 @@
 points use them without importing workflow code); re-exported here for the workflows' imports."""
 
 from contracts.messages import (
-    CommandAccepted,
     RESUMING,
+    CommandAccepted,
     ProgrammeInput,
     RelationshipInput,
     RelationshipResult,
