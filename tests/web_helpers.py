@@ -23,12 +23,15 @@ from mentorflow.mail_server import MailServer
 from mentorflow.web.app import create_app
 from mentorflow.web.pages import Web
 from store.event_store import EventStore
+from store.sealing import MasterKeys
 from tests.builders import SHORT, spec
 from worker import build_worker
 from workflows.messages import RelationshipInput, workflow_id
 from workflows.relationship import RelationshipWorkflow
 
 SECRET = "a-test-secret-nobody-uses-in-production"
+MASTER = MasterKeys.generate("web-test")
+"""The master key of the app and the worker in web tests, as in one deployment."""
 
 
 def app_for(
@@ -39,7 +42,7 @@ def app_for(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> tuple[FastAPI, Links]:
     links = Links(SECRET, public_url)
-    web = Web(client=client, pool=pool, links=links, mail=mail.config, now=now)
+    web = Web(client=client, pool=pool, links=links, mail=mail.config, now=now, master=MASTER)
     return create_app(web, SECRET, secure_cookies=False), links
 
 
@@ -65,7 +68,7 @@ async def worker_with_links(
     """
     task_queue = f"test-web-{uuid.uuid4()}"
     _started[task_queue] = []
-    async with build_worker(client, pool, mail.config, task_queue, links=links):
+    async with build_worker(client, pool, mail.config, task_queue, links=links, master=MASTER):
         try:
             yield task_queue
         finally:

@@ -21,6 +21,7 @@ does) file one copy; others may show two.
 """
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from email.message import EmailMessage
@@ -45,6 +46,7 @@ from domain.programme_events import programme_event_from_record
 from store.deliveries import FINAL, DeliveryLog, DeliveryState, OutboxItem
 from store.directory import Contact, Directory
 from store.event_store import EventStore, RecordedEvent
+from store.sealing import MasterKeys, Sealer
 
 log = structlog.get_logger(__name__)
 
@@ -115,8 +117,11 @@ class Postman:
         timing: RetryTiming | None = None,
         lease: timedelta | None = None,
         links: Links | None = None,
+        master: MasterKeys | None = None,
     ):
         self._events = EventStore(pool)
+        # Letters quote what people wrote (a withdrawal's reason): opened here, never stored.
+        self._sealer = Sealer(pool, master) if master is not None else None
         self._log = DeliveryLog(pool)
         self._directory = Directory(pool)
         self._config = config
@@ -330,7 +335,13 @@ class Postman:
         stream = item.event.stream_id
         if stream not in streams or streams[stream][-1].version < item.event.version:
             streams[stream] = await self._events.read_stream(stream)
-        history = _decode([e for e in streams[stream] if e.version <= item.event.version])
+        records = [e for e in streams[stream] if e.version <= item.event.version]
+        if self._sealer is not None:
+            records = [
+                dataclasses.replace(r, payload=await self._sealer.open_tree(r.payload))
+                for r in records
+            ]
+        history = _decode(records)
         event = history[-1]
         contacts = await self._directory.people(
             programme_id, people_named(event, history) | {programme.coordinator_id}

@@ -18,6 +18,7 @@ from activities.links import Links
 from activities.mail.smtp import SmtpConfig
 from mentorflow.web import i18n
 from mentorflow.web.reading import Reader
+from store.sealing import MasterKeys, Sealer
 
 
 @dataclass
@@ -29,12 +30,16 @@ class Web:
     links: Links
     mail: SmtpConfig
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    master: MasterKeys | None = None
+    """The master keys of sealing (the settings'); None: a fresh key, for tests only."""
+    sealer: Sealer = field(init=False)
     reader: Reader = field(init=False)
     translations: i18n.Translations = field(init=False)
     templates: Environment = field(init=False)
 
     def __post_init__(self) -> None:
-        self.reader = Reader(self.pool)
+        self.sealer = Sealer(self.pool, self.master or MasterKeys.generate())
+        self.reader = Reader(self.pool, self.sealer)
         self.translations = i18n.Translations()
         self.templates = Environment(
             loader=PackageLoader("mentorflow.web", "templates"),

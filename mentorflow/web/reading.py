@@ -4,6 +4,7 @@ A relationship's state is the domain's ``fold`` of its stored events: exactly wh
 holds after its last append, readable even when no worker runs.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import asyncpg
@@ -13,6 +14,7 @@ from domain.fold import fold
 from domain.state import RelationshipState
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
+from store.sealing import ERASED, Sealer
 from workflows.messages import workflow_id
 
 
@@ -25,18 +27,38 @@ class Account:
 
 
 class Reader:
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(self, pool: asyncpg.Pool, sealer: Sealer):
         self._pool = pool
         self._events = EventStore(pool)
         self.directory = Directory(pool)
+        self.sealer = sealer
 
     async def relationship(self, relationship_id: str) -> RelationshipState | None:
+        """The group's state with its texts opened (an erased person's read ``[erased]``)."""
         records = await self._events.read_stream(workflow_id(relationship_id))
         if not records or records[0].type != "relationship_started":
             return None
         return fold(
-            from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records
+            [
+                from_record(
+                    r.type,
+                    r.event_id,
+                    r.occurred_at,
+                    r.actor,
+                    await self.sealer.open_tree(r.payload),
+                )
+                for r in records
+            ]
         )
+
+    async def names(self, programme_id: str, person_ids: Iterable[str]) -> dict[str, str]:
+        """Each person's name: from the directory, ``[erased]`` once erased, else the id."""
+        ids = set(person_ids)
+        contacts = await self.directory.people(programme_id, ids)
+        erased = await self.sealer.erased(ids)
+        return {
+            p: ERASED if p in erased else (contacts[p].name if p in contacts else p) for p in ids
+        }
 
     async def groups_of(self, programme_id: str, person_id: str) -> list[str]:
         """Ids of the groups ``person_id`` was placed in, oldest first."""

@@ -31,7 +31,9 @@ def build_server(
     mail: SmtpConfig,
     port: int | None = None,
 ) -> EmbeddedServer:
-    web = Web(client=client, pool=pool, links=links_of(settings), mail=mail)
+    web = Web(
+        client=client, pool=pool, links=links_of(settings), mail=mail, master=settings.master()
+    )
     secure = settings.public_url.startswith("https://")
     app = create_app(web, settings.secret_key.get_secret_value(), secure)
     config = uvicorn.Config(
