@@ -52,6 +52,7 @@ from mentorflow import embedded
 from mentorflow.privacy import erase
 from mentorflow.programme_files import load_programme
 from mentorflow.programmes import register
+from mentorflow.settings import Settings
 from mentorflow.timeline import TimelineEntry, timeline
 from mentorflow.verify import replay_all_runs
 from store.deliveries import DeliveryLog
@@ -385,10 +386,11 @@ async def simulate(
 ) -> SimulationReport:
     """Run ``file``'s programme with its simulated people.
 
-    ``master``: the master keys of sealing (the settings'); None: a fresh one, for this run only.
+    ``master``: the master keys of sealing (default: the settings'). Data keys are per person
+    id, and a database keeps them across runs: every run on one database needs the same keys.
     """
     scenario = load_programme(file)
-    master = master or MasterKeys.generate()
+    master = master or Settings().master()
     behaviour = scenario.behaviour or Behaviour()
     seed = behaviour.seed if seed is None else seed
     pool = await open_database(database_url, migrate_schema)

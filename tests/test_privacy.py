@@ -136,11 +136,12 @@ def test_master_keys_come_from_the_settings_or_a_private_key_file(tmp_path: Path
     k = base64.b64encode(os.urandom(32)).decode()
     two = f"a:{k},b:{k}"
     with pytest.raises(CodecKeyError, match="MENTORFLOW_MASTER_KEY_ID must name"):
-        Settings(master_keys=two).master()
+        Settings(master_keys=two, master_key_id=None).master()
     assert Settings(master_keys=two, master_key_id="b").master().current == "b"
-    made = Settings(data_dir=tmp_path).master()
+    unset: dict[str, Any] = {"master_keys": None, "master_key_id": None}  # not the session's
+    made = Settings(data_dir=tmp_path, **unset).master()
     assert (tmp_path / "master-keys").stat().st_mode & 0o777 == 0o600
-    assert Settings(data_dir=tmp_path).master() == made
+    assert Settings(data_dir=tmp_path, **unset).master() == made
 
 
 def _scenario(tmp_path: Path, erase_a3: bool) -> Path:
@@ -230,7 +231,7 @@ async def test_erasing_a_person_mid_programme(mail, tmp_path, pool, database_url
     programme and its groups run on and close, the chains verify, every run replays (archived
     too), the report is the same as without the erasure, a3's texts and name are gone from every
     view and the export, nothing distinctive is stored in clear, and the erasure is recorded."""
-    master = MasterKeys.generate("sim")
+    master = Settings().master()  # the session's (conftest): other tests seal for m1, a3...
     quiet = lambda *_: None  # noqa: E731
     baseline = await simulate(
         _scenario(tmp_path, False), None, database_url, quiet, mail.config, master=master
@@ -330,6 +331,7 @@ async def test_privacy_commands_erase_and_export_with_clear_errors(
         "MENTORFLOW_MASTER_KEYS": ",".join(
             f"{i}:{base64.b64encode(k).decode()}" for i, k in master.keys.items()
         ),
+        "MENTORFLOW_MASTER_KEY_ID": "cli",
         "MENTORFLOW_DATA_DIR": str(tmp_path),
     }
     sealer = Sealer(pool, master)

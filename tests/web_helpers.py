@@ -20,6 +20,7 @@ from temporalio.service import RPCError
 from activities.links import Links
 from domain.commands import RelationshipSpec
 from mentorflow.mail_server import MailServer
+from mentorflow.settings import Settings
 from mentorflow.web.app import create_app
 from mentorflow.web.pages import Web
 from store.event_store import EventStore
@@ -30,8 +31,8 @@ from workflows.messages import RelationshipInput, workflow_id
 from workflows.relationship import RelationshipWorkflow
 
 SECRET = "a-test-secret-nobody-uses-in-production"
-MASTER = MasterKeys.generate("web-test")
-"""The master key of the app and the worker in web tests, as in one deployment."""
+MASTER: MasterKeys = Settings().master()
+"""The session's master key (conftest), shared by the app and the worker as in one deployment."""
 
 
 def app_for(

@@ -29,16 +29,16 @@ class Web:
     pool: asyncpg.Pool
     links: Links
     mail: SmtpConfig
+    master: MasterKeys
+    """The master keys of sealing (the settings'): they open the texts people wrote."""
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    master: MasterKeys | None = None
-    """The master keys of sealing (the settings'); None: a fresh key, for tests only."""
     sealer: Sealer = field(init=False)
     reader: Reader = field(init=False)
     translations: i18n.Translations = field(init=False)
     templates: Environment = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sealer = Sealer(self.pool, self.master or MasterKeys.generate())
+        self.sealer = Sealer(self.pool, self.master)
         self.reader = Reader(self.pool, self.sealer)
         self.translations = i18n.Translations()
         self.templates = Environment(
