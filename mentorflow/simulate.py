@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
@@ -383,11 +384,14 @@ async def simulate(
     mail: SmtpConfig,
     migrate_schema: bool = True,
     master: MasterKeys | None = None,
+    protect: bool = True,
 ) -> SimulationReport:
     """Run ``file``'s programme with its simulated people.
 
     ``master``: the master keys of sealing (default: the settings'). Data keys are per person
     id, and a database keeps them across runs: every run on one database needs the same keys.
+    ``protect=False`` (``bench.privacy`` only) runs without sealing texts and without the payload
+    codec, to measure what they cost.
     """
     scenario = load_programme(file)
     master = master or Settings().master()
@@ -395,10 +399,11 @@ async def simulate(
     seed = behaviour.seed if seed is None else seed
     pool = await open_database(database_url, migrate_schema)
     try:
-        async with await embedded.start_time_skipping() as env:
+        converter = embedded.converter() if protect else pydantic_data_converter
+        async with await embedded.start_time_skipping(converter) as env:
             task_queue = f"simulate-{uuid.uuid4()}"
             async with build_worker(env.client, pool, mail, task_queue, master=master):
-                sealer = Sealer(pool, master)
+                sealer = Sealer(pool, master, seal=protect)
                 return await _simulate(
                     env, pool, task_queue, file, scenario, seed, progress, sealer
                 )

@@ -293,6 +293,14 @@ async def test_erasing_a_person_mid_programme(mail, tmp_path, pool, database_url
     for text in DISTINCTIVE:
         assert text not in exported
 
+    # Mail to a3 after the erasure fails saying why, never with an address.
+    reasons = await pool.fetch(
+        "SELECT DISTINCT payload->>'reason' AS reason FROM events WHERE type = 'delivery_failed'"
+        " AND payload->>'person_id' = 'a3' AND stream_id LIKE $1",
+        f"%{programme_id}%",
+    )
+    assert [r["reason"] for r in reasons] == ["the person's personal data was erased"]
+
     # Recorded: who, when, why, never what.
     [record] = [e for e in await erasures(pool) if e["person_id"] == "a3"]
     assert record["by"] == "hr1" and record["reason"] == "request of 2021-03-02, ticket 7"

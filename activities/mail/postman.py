@@ -222,7 +222,7 @@ class Postman:
                 continue
             contact = occasion_.contacts.get(person) if occasion_ else None
             if occasion_ is None or contact is None:
-                await self._fail(item, person, mid, None, "no contact details in the directory", p)
+                await self._fail(item, person, mid, None, await self._no_contact(person), p)
                 continue
             try:
                 message = self._message(occasion_, contact, mid)
@@ -347,6 +347,11 @@ class Postman:
             programme_id, people_named(event, history) | {programme.coordinator_id}
         )
         return occasion(item.kind, event, history, programme, contacts)
+
+    async def _no_contact(self, person: str) -> str:
+        if self._sealer is not None and await self._sealer.erased([person]):
+            return "the person's personal data was erased"
+        return "no contact details in the directory"
 
     def _message(self, o: Occasion, to: Contact, mid: str) -> EmailMessage:
         letter = self._stationery.write(o, to)
