@@ -47,6 +47,7 @@ __all__ = [
     "Sealer",
     "SealingError",
     "author_of",
+    "erased_people",
     "mask_tree",
 ]
 
@@ -101,6 +102,17 @@ def mask_tree(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)([mask_tree(v) for v in value])
     return value
+
+
+async def erased_people(pool: asyncpg.Pool, person_ids: Iterable[str]) -> set[str]:
+    """Those of ``person_ids`` whose personal data was erased (no key needed to know it)."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT person_id FROM data_keys"
+            " WHERE person_id = ANY($1::text[]) AND erased_at IS NOT NULL",
+            sorted(set(person_ids)),
+        )
+    return {r["person_id"] for r in rows}
 
 
 def author_of(text: str) -> str:
@@ -211,13 +223,7 @@ class Sealer:
 
     async def erased(self, person_ids: Iterable[str]) -> set[str]:
         """Those of ``person_ids`` whose personal data was erased."""
-        async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT person_id FROM data_keys"
-                " WHERE person_id = ANY($1::text[]) AND erased_at IS NOT NULL",
-                sorted(set(person_ids)),
-            )
-        return {r["person_id"] for r in rows}
+        return await erased_people(self.pool, person_ids)
 
     async def erase(self, conn: Any, person_id: str) -> datetime:
         """Delete ``person_id``'s data key (in the caller's transaction); when it was erased."""

@@ -390,3 +390,24 @@ async def test_privacy_commands_erase_and_export_with_clear_errors(
     assert after["directory"] == [] and after["events"][0]["payload"]["text"] == ERASED
     _, out, _ = await _cli("privacy", "erase", "--help", env=env)
     assert "--reason" in out and "[erased]" in out
+
+    # A text whose author has no data key here (sealed against another database): one line.
+    foreign = text.replace(":p-cli", ":p-nokey")
+    await EventStore(pool).append(
+        "privacy-test:p-nokey",
+        0,
+        [
+            NewEvent(
+                event_id=uuid.uuid4(),
+                type="note",
+                schema_version=1,
+                occurred_at=datetime.now(UTC),
+                actor="p-nokey",
+                payload={"text": foreign},
+            )
+        ],
+    )
+    code, _, err = await _cli("privacy", "export", "p-nokey", env=env)
+    assert code == 1
+    assert err.strip().startswith("mentorflow: no data key for p-nokey: texts sealed in another")
+    assert len(err.strip().splitlines()) == 1
