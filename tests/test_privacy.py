@@ -7,7 +7,7 @@ import os
 import re
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from domain.commands import RecordAgreement, RecordMeeting, SubmitFeedback, Withdraw
+from domain.commands import Pause, RecordAgreement, RecordMeeting, SubmitFeedback, Withdraw
 from domain.text import MAX_SEALED, Text, sealed
 from mentorflow.audit.records import relationship_as_of
 from mentorflow.audit.report import verify
@@ -27,7 +27,10 @@ from mentorflow.simulate import simulate
 from mentorflow.web.reading import Reader
 from store.event_store import EventStore, NewEvent
 from store.sealing import ERASED, ErasedPersonError, MasterKeyError, MasterKeys, Sealer
+from tests.builders import SHORT, group, spec
+from tests.temporal_helpers import running_worker, start_relationship, whole_seconds_now
 from worker import WORKFLOWS
+from workflows.relationship import RelationshipWorkflow
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "palkeet-pilot.yaml"
@@ -411,3 +414,39 @@ async def test_privacy_commands_erase_and_export_with_clear_errors(
     assert code == 1
     assert err.strip().startswith("mentorflow: no data key for p-nokey: texts sealed in another")
     assert len(err.strip().splitlines()) == 1
+
+
+async def test_a_master_key_rotated_while_a_group_runs(mail, dev_env, pool) -> None:
+    """A group records its agreement under the old master key; the keys are rotated while it runs
+    and a member pauses it (a new data key, wrapped by the new master key): the group lives on,
+    and a reader with the rotated keys opens both texts."""
+    rid = f"rotation-{uuid.uuid4()}"
+    mentors, mentees = ("rk-m1", "rk-m2"), ("rk-a1", "rk-a2")
+    starts = await whole_seconds_now(dev_env)
+    old = MasterKeys.generate("live-old")
+    rotated = MasterKeys({**old.keys, **MasterKeys.generate("live-new").keys}, "live-new")
+    relationship = spec(
+        rid, starts, starts + timedelta(days=60), SHORT, members=group(mentors, mentees)
+    )
+    async with running_worker(dev_env.client, pool, mail) as task_queue:
+        handle = await start_relationship(dev_env, task_queue, relationship)
+        agreement = RecordAgreement(by="rk-m1", goals=("Zorblatt goal",), agreement="monthly")
+        sealed_agreement = await Sealer(pool, old).seal_command(agreement, "rk-m1")
+        await handle.execute_update(RelationshipWorkflow.record_agreement, sealed_agreement)
+        pause = await Sealer(pool, rotated).seal_command(
+            Pause(by="rk-a1", reason="Fizzlewick leave"), "rk-a1"
+        )
+        await handle.execute_update(RelationshipWorkflow.pause, pause)
+        state = await handle.query(RelationshipWorkflow.state)
+        await handle.terminate("test done")
+    assert state.paused_since is not None  # the group took the Update sealed under the new key
+    wrapped_by = dict(
+        await pool.fetch(
+            "SELECT person_id, master_key_id FROM data_keys WHERE person_id LIKE 'rk-%'"
+        )
+    )
+    assert wrapped_by == {"rk-m1": "live-old", "rk-a1": "live-new"}
+    read = await Reader(pool, Sealer(pool, rotated)).relationship(rid)
+    assert read is not None and read.agreement.goals == ["Zorblatt goal"]
+    timeline = (await relationship_as_of(pool, rid, None, Sealer(pool, rotated))).timeline
+    assert any(e.text == "paused: Fizzlewick leave" for e in timeline)
