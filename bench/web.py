@@ -106,7 +106,13 @@ def link(public: str, programme: str, rid: str) -> str:
 async def render_times(
     env: WorkflowEnvironment, pool: asyncpg.Pool, mail: MailServer, programme: str, rid: str
 ) -> list[float]:
-    web = Web(client=env.client, pool=pool, links=Links(SECRET, "http://bench"), mail=mail.config)
+    web = Web(
+        client=env.client,
+        pool=pool,
+        links=Links(SECRET, "http://bench"),
+        mail=mail.config,
+        master=Settings().master(),
+    )
     app = create_app(web, SECRET, secure_cookies=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as browser:

@@ -39,15 +39,19 @@ class ScriptedAction(Frozen):
         "approve_matching",
         "mark_trained",
         "remove",
+        "erase_personal_data",
     ]
     date: dt.date | None = Field(None, description="The day the person acts (the scenario's date).")
     member: Id | None = Field(
         None,
         description="The coordinator's actions: the member withdrawn, removed or marked trained,"
-        " or whose group is paused, resumed or recorded for. Default: the person.",
+        " or whose group is paused, resumed or recorded for; erase_personal_data: the person"
+        " erased (`mentorflow privacy erase`, by `person`). Default: the person.",
     )
     reason: str | None = Field(
-        None, description="withdraw, pause, remove, approve_matching; record_meeting not held."
+        None,
+        description="withdraw, pause, remove, approve_matching, erase_personal_data;"
+        " record_meeting not held.",
     )
     round: FeedbackRound | None = Field(None, description="submit_feedback, skip_feedback.")
     text: str | None = Field(None, description="record_agreement: the agreement.")

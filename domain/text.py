@@ -7,9 +7,10 @@ workflow ever decides on something the event store would then refuse.
 """
 
 import re
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, StringConstraints, ValidatorFunctionWrapHandler, WrapValidator
 
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
@@ -32,10 +33,52 @@ def storable(text: str) -> str:
 
 Storable = AfterValidator(storable)
 
+
+@dataclass(frozen=True)
+class FreeText:
+    """Marks a field as free text a person writes: entry points seal every field so marked."""
+
+
+FREE_TEXT = FreeText()
+
+SEALED_PREFIX = "mf1:"
+"""Sealed text: ``mf1:<base64url of nonce + ciphertext>:<author's person id>``."""
+
+MAX_SEALED = 24_000
+"""Characters of one sealed text: a text of MAX_TEXT characters (4 UTF-8 bytes each at most),
+its nonce and tag in base64, and the author's id."""
+
+_SEALED = re.compile(r"mf1:[A-Za-z0-9_-]{38,}:[^\x00-\x1f\x7f]{1,128}")
+
+
+def sealed(text: str) -> bool:
+    """Whether ``text`` has the shape of sealed text (the domain never opens it)."""
+    return len(text) <= MAX_SEALED and _SEALED.fullmatch(text) is not None
+
+
+def _plain_or_sealed(value: Any, plain: ValidatorFunctionWrapHandler) -> Any:
+    # Sealed text is carried as it is: its plain text was checked before it was sealed.
+    if isinstance(value, str) and value.startswith(SEALED_PREFIX):
+        if not sealed(value):
+            raise ValueError(f"sealed text is malformed or over {MAX_SEALED} characters")
+        return value
+    return plain(value)
+
+
 Text = Annotated[
+    str,
+    FREE_TEXT,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT),
+    Storable,
+    WrapValidator(_plain_or_sealed),
+]
+"""Free text a person writes: bounded, and only characters that can be recorded; or that text
+sealed with its author's data key (see mentorflow/privacy), which is how workflows receive it."""
+
+PlainText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT), Storable
 ]
-"""Free text a person writes: bounded, and only characters that can be recorded."""
+"""Text before it is sealed: what an entry point checks a person's text against."""
 
 Key = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Storable

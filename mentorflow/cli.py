@@ -21,6 +21,7 @@ from mentorflow.audit.cli import audit_app
 from mentorflow.cli_common import JsonFlag, fail
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_cli import mail_app
+from mentorflow.privacy_cli import privacy_app
 from mentorflow.settings import Settings
 from mentorflow.staff_cli import staff_app
 from mentorflow.telemetry import configure_telemetry
@@ -43,6 +44,7 @@ err = Console(stderr=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(mail_app, name="mail")
 app.add_typer(staff_app, name="staff")
+app.add_typer(privacy_app, name="privacy")
 
 ProgrammeFileArg = Annotated[Path, typer.Argument(help="The programme file (YAML).")]
 DryRunDatabase = Annotated[
@@ -114,7 +116,8 @@ def demo(
             with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
                 maildir = server.maildir if server else None
                 migrate = settings.migrate or database_url is None
-                report = asyncio.run(run_demo(url, update, mail, maildir, migrate))
+                run = run_demo(url, update, mail, maildir, migrate, settings.master())
+                report = asyncio.run(run)
         finally:
             if server:
                 server.stop()
@@ -189,7 +192,7 @@ def simulate(
             with _progress(disabled=json_output or not sys.stdout.isatty()) as update:
                 # Its own database is always brought up to date; another only if allowed.
                 migrate = settings.migrate or database_url is None
-                run = run_simulation(scenario, seed, url, update, mail, migrate)
+                run = run_simulation(scenario, seed, url, update, mail, migrate, settings.master())
                 report = asyncio.run(run)
         finally:
             if server:

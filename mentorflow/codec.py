@@ -72,17 +72,19 @@ class CodecKeys:
 
     keys: Mapping[str, bytes]
     current: str
+    what: str = dataclasses.field(default="codec key", compare=False)
+    """What the keys are called in error messages (the master keys of sealing share the form)."""
 
     def __post_init__(self) -> None:
         if self.current not in self.keys:
             raise CodecKeyError(
-                f"the current codec key {self.current!r} is not among the keys"
+                f"the current {self.what} {self.current!r} is not among the keys"
                 f" ({', '.join(sorted(self.keys)) or 'none'})"
             )
         for key_id, key in self.keys.items():
             if len(key) != 32:
                 raise CodecKeyError(
-                    f"codec key {key_id!r} has {len(key)} bytes; AES-256 needs 32"
+                    f"{self.what} {key_id!r} has {len(key)} bytes; AES-256 needs 32"
                     " (make one with: python -c 'import os,base64;"
                     " print(base64.b64encode(os.urandom(32)).decode())')"
                 )
@@ -98,10 +100,17 @@ class CodecKeys:
         return ",".join(f"{i}:{base64.b64encode(k).decode()}" for i, k in self.keys.items())
 
 
-def parse_keys(text: str, current: str | None = None) -> CodecKeys:
+def parse_keys(
+    text: str,
+    current: str | None = None,
+    *,
+    what: str = "codec key",
+    setting: str = "MENTORFLOW_CODEC_KEY_ID",
+) -> CodecKeys:
     """Keys written ``id:base64key`` separated by commas or new lines.
 
     ``current`` names the key that encrypts; it may be omitted when there is only one key.
+    ``what`` and ``setting`` name the keys and the setting of the current one in errors.
     """
     keys: dict[str, bytes] = {}
     for entry in text.replace("\n", ",").split(","):
@@ -111,25 +120,29 @@ def parse_keys(text: str, current: str | None = None) -> CodecKeys:
         key_id, sep, encoded = entry.partition(":")
         key_id = key_id.strip()
         if not sep or not key_id:
-            raise CodecKeyError("codec keys are written id:base64key, separated by commas")
+            raise CodecKeyError(f"{what}s are written id:base64key, separated by commas")
         if key_id in keys:
-            raise CodecKeyError(f"codec key id {key_id!r} is listed twice")
+            raise CodecKeyError(f"{what} id {key_id!r} is listed twice")
         try:
             keys[key_id] = base64.b64decode(encoded.strip(), validate=True)
         except binascii.Error:
-            raise CodecKeyError(f"codec key {key_id!r} is not valid base64") from None
+            raise CodecKeyError(f"{what} {key_id!r} is not valid base64") from None
     if not keys:
-        raise CodecKeyError("no codec key given")
+        raise CodecKeyError(f"no {what} given")
     if current is None:
         if len(keys) > 1:
-            raise CodecKeyError(
-                "several codec keys: MENTORFLOW_CODEC_KEY_ID must name the one that encrypts"
-            )
+            raise CodecKeyError(f"several {what}s: {setting} must name the one that encrypts")
         [current] = keys
-    return CodecKeys(keys, current)
+    return CodecKeys(keys, current, what)
 
 
-def key_file_keys(path: Path, current: str | None = None) -> CodecKeys:
+def key_file_keys(
+    path: Path,
+    current: str | None = None,
+    *,
+    what: str = "codec key",
+    setting: str = "MENTORFLOW_CODEC_KEY_ID",
+) -> CodecKeys:
     """The keys in ``path``, which is created (mode 0600, one fresh key) on first use.
 
     A key file readable or writable by others is refused: the keys open every history.
@@ -142,10 +155,10 @@ def key_file_keys(path: Path, current: str | None = None) -> CodecKeys:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise CodecKeyError(
-            f"codec key file {path} is open to others (mode {mode:o}): chmod 600 {path}"
+            f"{what} file {path} is open to others (mode {mode:o}): chmod 600 {path}"
         )
     try:
-        return parse_keys(path.read_text(), current)
+        return parse_keys(path.read_text(), current, what=what, setting=setting)
     except CodecKeyError as e:
         raise CodecKeyError(f"{path}: {e}") from None
 

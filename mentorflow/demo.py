@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from activities.mail.smtp import SmtpConfig
 from mentorflow.simulate import Progress, SimulationReport, simulate
+from store.sealing import MasterKeys
 
 
 class DemoReport(BaseModel):
@@ -32,8 +33,11 @@ async def run_demo(
     mail: SmtpConfig,
     maildir: Path | None,
     migrate_schema: bool = True,
+    master: MasterKeys | None = None,
 ) -> DemoReport:
-    report = await simulate(scenario_path(), None, database_url, progress, mail, migrate_schema)
+    report = await simulate(
+        scenario_path(), None, database_url, progress, mail, migrate_schema, master
+    )
     return DemoReport(
         simulation=report,
         database_url=database_url,

@@ -25,6 +25,7 @@ from mentorflow import embedded
 from mentorflow.cli_common import JsonFlag, fail
 from mentorflow.log_setup import configure_logging
 from mentorflow.settings import Settings
+from store.sealing import MasterKeys
 
 mail_app = typer.Typer(no_args_is_help=True, help="E-mail: re-send what could not be delivered.")
 
@@ -48,7 +49,9 @@ async def resend(
     failed: bool,
     idle: timedelta,
     links: Links | None = None,
+    master: MasterKeys | None = None,
 ) -> ResendResult:
+    """Deliver what is held or left; ``master`` opens the texts letters quote."""
     from activities.mail.postman import DeliverInput, Postman
     from store.deliveries import DeliveryLog
 
@@ -56,7 +59,7 @@ async def resend(
     programmes: dict[str, list[UUID]] = {}
     for programme, event_id in taken:
         programmes.setdefault(programme, []).append(event_id)
-    postman, owner = Postman(pool, config, links=links), f"resend/{uuid4()}"
+    postman, owner = Postman(pool, config, links=links, master=master), f"resend/{uuid4()}"
     sent, faults = 0, Counter[str]()
     for programme, ids in programmes.items():
         request = DeliverInput(programme_id=programme, event_ids=ids, final=True)
@@ -95,7 +98,8 @@ def resend_command(
         config, server = mail_config(settings)
         try:
             idle = timedelta(minutes=idle_minutes)
-            return await resend(pool, config, programme, failed, idle, links_of(settings))
+            links, master = links_of(settings), settings.master()
+            return await resend(pool, config, programme, failed, idle, links, master)
         finally:
             await pool.close()
             if server is not None:

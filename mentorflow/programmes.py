@@ -30,6 +30,7 @@ from mentorflow.programme_files import load_programme
 from store import cohorts
 from store.delivery_report import failed_deliveries
 from store.directory import Contact, Directory, ProgrammeEntry
+from store.sealing import ERASED, erased_people
 from workflows import TASK_QUEUE
 from workflows.programme import ProgrammeWorkflow
 
@@ -233,6 +234,7 @@ async def status(
     if pool is not None:
         contacts = await Directory(pool).people(programme_id, state.everyone())
         names = {pid: c.name for pid, c in contacts.items()}
+        names |= dict.fromkeys(await erased_people(pool, state.everyone()), ERASED)
         failed = [Undelivered(**vars(f)) for f in await failed_deliveries(pool, programme_id)]
     return ProgrammeStatus(
         timezone=state.programme.timezone,

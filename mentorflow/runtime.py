@@ -38,6 +38,7 @@ from store.event_store import EventStore
 from store.identity import store_id
 from store.migrate import migrate, pending
 from store.pool import create_pool
+from store.sealing import MasterKeys
 from workflows import TASK_QUEUE
 from workflows.programme import ProgrammeWorkflow
 from workflows.relationship import RelationshipWorkflow
@@ -55,10 +56,12 @@ def activities(
     mail: SmtpConfig,
     delivery: RetryTiming | None = None,
     links: Links | None = None,
+    master: MasterKeys | None = None,
 ) -> list[Callable[..., Any]]:
-    """Every activity, bound to its dependencies (``links`` writes the personal links)."""
+    """Every activity, bound to its dependencies (``links`` writes the personal links, ``master``
+    opens the sealed texts letters quote)."""
     store = EventStore(pool)
-    postman = Postman(pool, mail, delivery, links=links)
+    postman = Postman(pool, mail, delivery, links=links, master=master)
     record_keeping, reporting = RecordKeeping(store), Reporting(store)
     cohort = CohortKeeping(pool, store)
     return [
@@ -90,6 +93,7 @@ def build_worker(
     identity: str | None = None,
     links: Links | None = None,
     delivery: RetryTiming | None = None,
+    master: MasterKeys | None = None,
 ) -> Worker:
     """A worker for every workflow and activity; ``overrides`` replace activities by name.
 
@@ -98,7 +102,7 @@ def build_worker(
     (Activities keep their function's name, so ``__name__`` is the activity type.)
     """
     replaced = {a.__name__ for a in overrides}
-    every = activities(client, pool, task_queue, mail, delivery, links)
+    every = activities(client, pool, task_queue, mail, delivery, links, master)
     bound = [a for a in every if a.__name__ not in replaced]
     bound += list(overrides)
     return Worker(
@@ -223,6 +227,7 @@ async def run(settings: Settings) -> None:
         identity=worker_identity(store),
         links=links_of(settings),
         delivery=RetryTiming.within(timedelta(hours=settings.mail_retry_hours)),
+        master=settings.master(),
     )
     log.info(
         "worker_starting", task_queue=TASK_QUEUE, temporal=address, smtp=mail.host, store=store

@@ -13,6 +13,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from activities.mail.smtp import SmtpConfig
 from mentorflow.codec import KEY_FILE, CodecKeys, key_file_keys, parse_keys
+from store.sealing import MasterKeys
+
+MASTER_KEY_FILE = "master-keys"
+"""Under the data directory: the master keys of sealing when none are configured."""
 
 PLACEHOLDER_SECRET = "changethis"
 """The signing secret's default: accepted in development only."""
@@ -109,6 +113,21 @@ class Settings(BaseSettings):
         if self.codec_keys is not None:
             return parse_keys(self.codec_keys.get_secret_value(), self.codec_key_id)
         return key_file_keys(self.data_dir / KEY_FILE, self.codec_key_id)
+
+    master_keys: SecretStr | None = None
+    """MENTORFLOW_MASTER_KEYS: master keys that wrap people's data keys, ``id:base64key,...``;
+    unset = the key file DATA_DIR/master-keys, created on first use."""
+    master_key_id: str | None = None
+    """MENTORFLOW_MASTER_KEY_ID: the master key that wraps new data keys; unset when only one."""
+
+    def master(self) -> MasterKeys:
+        """The master keys of sealing: configured, or the data directory's key file."""
+        named = {"what": "master key", "setting": "MENTORFLOW_MASTER_KEY_ID"}
+        if self.master_keys is not None:
+            keys = parse_keys(self.master_keys.get_secret_value(), self.master_key_id, **named)
+        else:
+            keys = key_file_keys(self.data_dir / MASTER_KEY_FILE, self.master_key_id, **named)
+        return MasterKeys(keys.keys, keys.current)
 
     def smtp(self) -> "SmtpConfig | None":
         """The configured relay, or None for the embedded server."""

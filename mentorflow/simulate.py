@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
@@ -50,14 +51,17 @@ from domain.scenario import Behaviour, ScriptedAction
 from domain.state import RelationshipState
 from domain.summary import summarise
 from mentorflow import embedded
+from mentorflow.privacy import erase
 from mentorflow.programme_files import load_programme
 from mentorflow.programmes import register
 from mentorflow.runtime import build_worker, open_database
+from mentorflow.settings import Settings
 from mentorflow.timeline import TimelineEntry, timeline
 from mentorflow.verify import replay_all_runs
 from store.deliveries import DeliveryLog
 from store.event_store import EventStore
 from store.integrity import verify_log
+from store.sealing import ErasedPersonError, MasterKeys, Sealer
 from workflows.messages import ProgrammeInput, programme_workflow_id, workflow_id
 from workflows.programme import ProgrammeWorkflow
 from workflows.relationship import RelationshipWorkflow
@@ -108,9 +112,14 @@ class Simulation:
     """The simulated people of one programme, and the virtual clock they act on."""
 
     def __init__(
-        self, env: WorkflowEnvironment, scenario: ProgrammeFile, seed: int, shift: timedelta
+        self,
+        env: WorkflowEnvironment,
+        scenario: ProgrammeFile,
+        seed: int,
+        shift: timedelta,
+        sealer: Sealer,
     ):
-        self.env, self.scenario, self.shift = env, scenario, shift
+        self.env, self.scenario, self.shift, self.sealer = env, scenario, shift, sealer
         self.behaviour = scenario.behaviour or Behaviour()
         self.rng, self.seed = random.Random(seed), seed
         self.actions: Counter[str] = Counter()
@@ -148,7 +157,16 @@ class Simulation:
             await self.env.sleep(delta)
 
     async def update(self, handle: WorkflowHandle[Any, Any], update: Any, command: Any) -> None:
-        """Act as a person would; a refusal is counted by its reason, like a person would see it."""
+        """Act as a person would; a refusal is counted by its reason, like a person would see it.
+
+        The command's free texts are sealed with the author's data key, as the web app does."""
+        author = getattr(command, "by", None)
+        try:
+            if author is not None:
+                command = await self.sealer.seal_command(command, author)
+        except ErasedPersonError:
+            self.actions["refused:erased"] += 1
+            return
         try:
             await handle.execute_update(update, command)
             self.actions["accepted"] += 1
@@ -228,6 +246,10 @@ async def _act_as_scripted(
         trained_on = (a.trained_on or a.date) + days
         command = MarkTrained(by=a.person, person_id=member, trained_on=trained_on)
         await sim.update(handle, ProgrammeWorkflow.mark_trained, command)
+        return
+    if a.action == "erase_personal_data":
+        await erase(sim.sealer.pool, sim.sealer, member, a.person, reason)
+        sim.actions["erased"] += 1
         return
     if a.action == "remove":
         await sim.update(
@@ -402,16 +424,30 @@ async def simulate(
     progress: Progress,
     mail: SmtpConfig,
     migrate_schema: bool = True,
+    master: MasterKeys | None = None,
+    protect: bool = True,
 ) -> SimulationReport:
+    """Run ``file``'s programme with its simulated people.
+
+    ``master``: the master keys of sealing (default: the settings'). Data keys are per person
+    id, and a database keeps them across runs: every run on one database needs the same keys.
+    ``protect=False`` (``bench.privacy`` only) runs without sealing texts and without the payload
+    codec, to measure what they cost.
+    """
     scenario = load_programme(file)
+    master = master or Settings().master()
     behaviour = scenario.behaviour or Behaviour()
     seed = behaviour.seed if seed is None else seed
     pool = await open_database(database_url, migrate_schema)
     try:
-        async with await embedded.start_time_skipping() as env:
+        converter = embedded.converter() if protect else pydantic_data_converter
+        async with await embedded.start_time_skipping(converter) as env:
             task_queue = f"simulate-{uuid.uuid4()}"
-            async with build_worker(env.client, pool, mail, task_queue):
-                return await _simulate(env, pool, task_queue, file, scenario, seed, progress)
+            async with build_worker(env.client, pool, mail, task_queue, master=master):
+                sealer = Sealer(pool, master, seal=protect)
+                return await _simulate(
+                    env, pool, task_queue, file, scenario, seed, progress, sealer
+                )
     finally:
         await pool.close()
 
@@ -424,6 +460,7 @@ async def _simulate(
     scenario: ProgrammeFile,
     seed: int,
     progress: Progress,
+    sealer: Sealer,
 ) -> SimulationReport:
     programme = scenario.programme
     # Each run gets its own id: the event store keeps every earlier simulation's record.
@@ -453,7 +490,7 @@ async def _simulate(
         id=programme_workflow_id(run_id),
         task_queue=task_queue,
     )
-    sim = Simulation(env, scenario, seed, shift)
+    sim = Simulation(env, scenario, seed, shift, sealer)
     _plan_programme(sim, handle, await _query_started(handle, ProgrammeWorkflow.state))
     await sim.run(progress, now, virtual.ends_at)
     await handle.result()
@@ -487,7 +524,7 @@ async def _report(
         ]
         total += len(events)
         notifications.update(kind for _, kind, _ in await store.outbox(workflow_id(rid)))
-        streams[rid] = events
+        streams[rid] = records
         folded, summary = summarise(events)
         r_handle = env.client.get_workflow_handle(workflow_id(rid))
         folds_match = folds_match and folded == await r_handle.query(RelationshipWorkflow.state)
@@ -527,7 +564,19 @@ async def _report(
         timeline_of=shown,
         timeline=[
             entry.model_copy(update={"at": entry.at.replace(microsecond=0)})
-            for entry in timeline(streams.get(shown or "", []), sim.shift)
+            for entry in timeline(
+                [
+                    from_record(
+                        r.type,
+                        r.event_id,
+                        r.occurred_at,
+                        r.actor,
+                        await sim.sealer.open_tree(r.payload),
+                    )
+                    for r in streams.get(shown or "", [])
+                ],
+                sim.shift,
+            )
         ],
     )
 

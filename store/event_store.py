@@ -167,6 +167,20 @@ class EventStore:
             already_recorded=True,
         )
 
+    @staticmethod
+    async def append_in(conn: "Connection", stream_id: str, events: Sequence[NewEvent]) -> int:
+        """Append ``events`` at the end of ``stream_id`` in the caller's transaction (for a
+        record written beside other changes, such as an erasure); the stream's new version."""
+        version = await conn.fetchval("SELECT version FROM streams WHERE stream_id = $1", stream_id)
+        row = await conn.fetchrow(
+            "SELECT * FROM mentorflow_append($1, $2, $3::jsonb)",
+            stream_id,
+            version or 0,
+            [_as_json(e) for e in events],
+        )
+        assert row is not None
+        return int(row["new_version"])
+
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
         """The events of ``stream_id`` after ``after_version`` (every one by default), in order."""
         async with self._pool.acquire() as conn:

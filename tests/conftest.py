@@ -33,6 +33,10 @@ configure_telemetry()  # Temporal's core logs too
 # here, and every `mentorflow` command the tests start (they inherit the environment), share it.
 os.environ["MENTORFLOW_CODEC_KEYS"] = CodecKeys.generate("test-session").render()
 os.environ["MENTORFLOW_CODEC_KEY_ID"] = "test-session"
+# Likewise one master key of sealing: people's data keys (one per person id, whatever the
+# programme) are wrapped by it, and every test and command opens them with it.
+os.environ["MENTORFLOW_MASTER_KEYS"] = CodecKeys.generate("test-master").render()
+os.environ["MENTORFLOW_MASTER_KEY_ID"] = "test-master"
 
 
 def private_dir(name: str) -> Path:

@@ -82,6 +82,7 @@ def test_secrets_are_required_and_every_setting_is_a_real_one():
         "MENTORFLOW_SECRET_KEY",
         "MENTORFLOW_PUBLIC_URL",
         "MENTORFLOW_CODEC_KEYS",
+        "MENTORFLOW_MASTER_KEYS",
     }
     for name, service in SERVICES.items():  # no secret written into the file itself
         for key, value in service.get("environment", {}).items():

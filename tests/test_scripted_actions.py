@@ -12,8 +12,11 @@ from pathlib import Path
 import yaml
 
 from domain.events import from_record
+from domain.text import sealed
+from mentorflow.settings import Settings
 from mentorflow.simulate import simulate
 from store.event_store import EventStore
+from store.sealing import Sealer
 from workflows.messages import workflow_id
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
@@ -78,9 +81,13 @@ async def test_every_scripted_action_is_the_real_update(mail, tmp_path, database
         "refused:out_of_scale": 1,  # m1's answer 9 on a scale of 1 to 5
     }
     [group] = [r for r in report.relationships if "a1" in r.mentees]
+    records = await EventStore(pool).read_stream(workflow_id(group.id))
+    stored = next(r for r in records if r.type == "agreement_recorded")
+    assert sealed(stored.payload["agreement"])  # stored sealed, opened below as a reader does
+    sealer = Sealer(pool, Settings().master())
     events = [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in await EventStore(pool).read_stream(workflow_id(group.id))
+        from_record(r.type, r.event_id, r.occurred_at, r.actor, await sealer.open_tree(r.payload))
+        for r in records
     ]
     by_type = {e.type: e for e in events if e.actor != "system"}
     agreement = by_type["agreement_recorded"]

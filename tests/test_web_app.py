@@ -22,14 +22,17 @@ from hypothesis import strategies as st
 from activities.links import AGREEMENT, GROUP, ME, MEETING, SIGN_IN, Claim, Links, path_of
 from activities.mail.letters import KINDS, Stationery, occasion
 from domain.events import SYSTEM, from_record
+from domain.text import sealed
 from mentorflow.settings import Settings
 from mentorflow.web import i18n
 from mentorflow.web.pages import Dates
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
+from store.sealing import Sealer
 from tests.builders import COORDINATOR
 from tests.temporal_helpers import whole_seconds_now
 from tests.web_helpers import (
+    MASTER,
     SECRET,
     app_for,
     browser_client,
@@ -134,7 +137,10 @@ async def test_a_link_signs_in_on_its_page_and_the_actor_is_the_session_person(e
             assert 'name="usefulness"' not in early.text  # no form to fill in vain
     recorded = [e for e in await stored(pool, rid) if e.type == "agreement_recorded"]
     assert [e.actor for e in recorded] == ["m1"]
-    assert recorded[0].goals == ("Palkkahallinto", "Esiintyminen")
+    # Stored sealed with m1's data key; the page above showed them opened.
+    assert all(sealed(goal) and goal.endswith(":m1") for goal in recorded[0].goals)
+    opened = await Sealer(pool, MASTER).open_tree(list(recorded[0].goals))
+    assert opened == ["Palkkahallinto", "Esiintyminen"]
 
 
 async def test_authorization_matrix(env, pool, mail):

@@ -20,16 +20,20 @@ from temporalio.service import RPCError
 from activities.links import Links
 from domain.commands import RelationshipSpec
 from mentorflow.mail_server import MailServer
+from mentorflow.settings import Settings
 from mentorflow.web.app import create_app
 from mentorflow.web.pages import Web
 from mentorflow.web.staff.oidc import OidcConfig
 from store.event_store import EventStore
+from store.sealing import MasterKeys
 from tests.builders import SHORT, spec
 from worker import build_worker
 from workflows.messages import RelationshipInput, workflow_id
 from workflows.relationship import RelationshipWorkflow
 
 SECRET = "a-test-secret-nobody-uses-in-production"
+MASTER: MasterKeys = Settings().master()
+"""The session's master key (conftest), shared by the app and the worker as in one deployment."""
 
 
 def app_for(
@@ -41,7 +45,9 @@ def app_for(
     oidc: OidcConfig | None = None,
 ) -> tuple[FastAPI, Links]:
     links = Links(SECRET, public_url)
-    web = Web(client=client, pool=pool, links=links, mail=mail.config, now=now, oidc=oidc)
+    web = Web(
+        client=client, pool=pool, links=links, mail=mail.config, now=now, master=MASTER, oidc=oidc
+    )
     return create_app(web, SECRET, secure_cookies=False), links
 
 
@@ -67,7 +73,7 @@ async def worker_with_links(
     """
     task_queue = f"test-web-{uuid.uuid4()}"
     _started[task_queue] = []
-    async with build_worker(client, pool, mail.config, task_queue, links=links):
+    async with build_worker(client, pool, mail.config, task_queue, links=links, master=MASTER):
         try:
             yield task_queue
         finally:

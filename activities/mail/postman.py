@@ -21,6 +21,7 @@ does) file one copy; others may show two.
 """
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from email.message import EmailMessage
@@ -46,6 +47,7 @@ from domain.programme_events import programme_event_from_record
 from store.deliveries import FINAL, DeliveryLog, DeliveryState, OutboxItem
 from store.directory import Contact, Directory
 from store.event_store import EventStore, RecordedEvent
+from store.sealing import MasterKeys, Sealer
 
 log = structlog.get_logger(__name__)
 
@@ -116,8 +118,11 @@ class Postman:
         timing: RetryTiming | None = None,
         lease: timedelta | None = None,
         links: Links | None = None,
+        master: MasterKeys | None = None,
     ):
         self._events = EventStore(pool)
+        # Letters quote what people wrote (a withdrawal's reason): opened here, never stored.
+        self._sealer = Sealer(pool, master) if master is not None else None
         self._log = DeliveryLog(pool)
         self._directory = Directory(pool)
         self._config = config
@@ -218,7 +223,7 @@ class Postman:
                 continue
             contact = occasion_.contacts.get(person) if occasion_ else None
             if occasion_ is None or contact is None:
-                await self._fail(item, person, mid, None, "no contact details in the directory", p)
+                await self._fail(item, person, mid, None, await self._no_contact(person), p)
                 continue
             try:
                 message = self._message(occasion_, contact, mid)
@@ -331,12 +336,23 @@ class Postman:
         stream = item.event.stream_id
         if stream not in streams or streams[stream][-1].version < item.event.version:
             streams[stream] = await self._events.read_stream(stream)
-        history = _decode([e for e in streams[stream] if e.version <= item.event.version])
+        records = [e for e in streams[stream] if e.version <= item.event.version]
+        if self._sealer is not None:
+            records = [
+                dataclasses.replace(r, payload=await self._sealer.open_tree(r.payload))
+                for r in records
+            ]
+        history = _decode(records)
         event = history[-1]
         contacts = await self._directory.people(
             programme_id, people_named(event, history) | {programme.coordinator_id}
         )
         return occasion(item.kind, event, history, programme, contacts)
+
+    async def _no_contact(self, person: str) -> str:
+        if self._sealer is not None and await self._sealer.erased([person]):
+            return "the person's personal data was erased"
+        return "no contact details in the directory"
 
     def _message(self, o: Occasion, to: Contact, mid: str) -> EmailMessage:
         letter = self._stationery.write(o, to)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import asyncpg
 
     from mentorflow.audit.records import Moment
+    from store.sealing import Sealer
 
 from mentorflow.cli_common import JsonFlag, fail
 
@@ -82,6 +83,14 @@ def _with_store(use: "Callable[..., Awaitable[T]]") -> T:
         fail(f"the event store refused the request: {e}")
 
 
+def _sealer(pool: "asyncpg.Pool") -> "Sealer":
+    """Opens the texts of a timeline (the master keys of the settings)."""
+    from mentorflow.settings import Settings
+    from store.sealing import Sealer
+
+    return Sealer(pool, Settings().master())
+
+
 def _moment(value: str | None) -> "Moment | None":
     from mentorflow.audit.records import parse_moment
 
@@ -113,7 +122,9 @@ def replay(
     from mentorflow.audit.records import local, relationship_as_of
 
     moment = _moment(as_of)
-    result = _with_store(lambda pool: relationship_as_of(pool, relationship_id, moment))
+    result = _with_store(
+        lambda pool: relationship_as_of(pool, relationship_id, moment, _sealer(pool))
+    )
     if json_output:
         print(result.model_dump_json(indent=2))
         return
@@ -285,7 +296,7 @@ def export(
 
     if format_ not in ("json", "html"):
         fail(f"--format {format_!r}: use json or html")
-    report = _with_store(lambda pool: run_export(pool, WORKFLOWS, relationship_id))
+    report = _with_store(lambda pool: run_export(pool, WORKFLOWS, relationship_id, _sealer(pool)))
     text = report.model_dump_json(indent=2) if format_ == "json" else to_html(report)
     if output is None:
         print(text)

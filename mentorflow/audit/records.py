@@ -5,6 +5,7 @@ timeline names people by id and says why, as the events do.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -17,6 +18,7 @@ from mentorflow.errors import MentorflowError
 from mentorflow.timeline import TimelineEntry, timeline
 from store.directory import Directory
 from store.event_store import EventStore
+from store.sealing import Sealer, mask_tree
 from workflows.messages import workflow_id
 
 RELATIONSHIP_PREFIX = "relationship:"
@@ -73,15 +75,19 @@ class RelationshipAsOf(BaseModel):
 
 
 async def relationship_as_of(
-    pool: asyncpg.Pool, relationship_id: str, as_of: Moment | None
+    pool: asyncpg.Pool, relationship_id: str, as_of: Moment | None, sealer: Sealer | None = None
 ) -> RelationshipAsOf:
+    """The relationship's state and timeline at ``as_of``; texts opened with ``sealer``, or
+    shown as ``[sealed]`` without one (or when the database role may not read the data keys)."""
     relationship_id = relationship_id_of(relationship_id)
     stream = workflow_id(relationship_id)
     records = await EventStore(pool).read_stream(stream)
     if not records:
         raise AuditError(f"no relationship {relationship_id!r} in the event store")
+    payloads = await _opened([r.payload for r in records], sealer)
     all_events = [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records
+        from_record(r.type, r.event_id, r.occurred_at, r.actor, p)
+        for r, p in zip(records, payloads, strict=True)
     ]
     zone = await _zone(pool, all_events[0])
     moment = None if as_of is None else resolve(as_of, zone)
@@ -96,6 +102,15 @@ async def relationship_as_of(
         state=fold(events) if events else None,
         timeline=timeline(events),
     )
+
+
+async def _opened(payloads: list[dict[str, Any]], sealer: Sealer | None) -> list[Any]:
+    if sealer is not None:
+        try:
+            return [await sealer.open_tree(p) for p in payloads]
+        except asyncpg.InsufficientPrivilegeError:
+            pass  # an auditor's role: structure only
+    return [mask_tree(p) for p in payloads]
 
 
 async def _zone(pool: asyncpg.Pool, first: object) -> str:

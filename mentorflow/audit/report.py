@@ -20,6 +20,7 @@ from mentorflow.audit.records import (
     relationship_id_of,
 )
 from store.integrity import verify_log, verify_stream
+from store.sealing import Sealer
 from workflows.messages import workflow_id
 
 
@@ -97,9 +98,12 @@ class AuditExport(BaseModel):
 
 
 async def export(
-    pool: asyncpg.Pool, workflows: Sequence[type], relationship_id: str
+    pool: asyncpg.Pool,
+    workflows: Sequence[type],
+    relationship_id: str,
+    sealer: Sealer | None = None,
 ) -> AuditExport:
-    relationship = await relationship_as_of(pool, relationship_id, None)
+    relationship = await relationship_as_of(pool, relationship_id, None, sealer)
     verification = await verify(pool, workflows, relationship_id)
     return AuditExport(
         generated_at=datetime.now(UTC),

@@ -31,6 +31,7 @@ from mentorflow.web.identity import (
     sign_in,
 )
 from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
+from store.sealing import ErasedPersonError
 from workflows.messages import workflow_id
 
 router = APIRouter()
@@ -100,10 +101,15 @@ async def dates_for(request: Request, web: Web, programme_id: str) -> Dates:
 
 
 async def send_update(web: Web, rid: str, update: Any, command: Command) -> tuple[str, str] | None:
-    """Send the Update; None when accepted, else (translatable reason, the domain's sentence)."""
+    """Send the Update, its texts sealed with their author's data key; None when accepted, else
+    (translatable reason, the domain's sentence)."""
     handle = web.client.get_workflow_handle(workflow_id(rid))
     try:
-        await asyncio.wait_for(handle.execute_update(update, command), UPDATE_TIMEOUT)
+        sealed = await web.sealer.seal_command(command, command.by)
+    except ErasedPersonError as e:
+        return REFUSALS["not_allowed"], str(e)
+    try:
+        await asyncio.wait_for(handle.execute_update(update, sealed), UPDATE_TIMEOUT)
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         if isinstance(cause, ApplicationError) and cause.type in REFUSALS:
@@ -160,8 +166,7 @@ async def group_page(request: Request, rid: str, t: str | None = None, done: str
 
 
 async def names_of(web: Web, state: RelationshipState) -> dict[str, str]:
-    contacts = await web.reader.people(state.programme_id, state.members)
-    return {p: (contacts[p].name if p in contacts else p) for p in state.members}
+    return await web.reader.names(state.programme_id, state.members)
 
 
 async def _group_view(web: Web, s: RelationshipState, me: Person, dates: Dates) -> dict[str, Any]:

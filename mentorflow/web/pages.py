@@ -18,6 +18,7 @@ from activities.links import Links
 from activities.mail.smtp import SmtpConfig
 from mentorflow.web import i18n
 from mentorflow.web.reading import Reader
+from store.sealing import MasterKeys, Sealer
 
 if TYPE_CHECKING:
     from mentorflow.web.staff.oidc import OidcConfig
@@ -31,15 +32,19 @@ class Web:
     pool: asyncpg.Pool
     links: Links
     mail: SmtpConfig
+    master: MasterKeys
+    """The master keys of sealing (the settings'): they open the texts people wrote."""
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     oidc: "OidcConfig | None" = None
     """Staff sign-in with the organisation's OpenID Connect provider; None: e-mailed links only."""
+    sealer: Sealer = field(init=False)
     reader: Reader = field(init=False)
     translations: i18n.Translations = field(init=False)
     templates: Environment = field(init=False)
 
     def __post_init__(self) -> None:
-        self.reader = Reader(self.pool)
+        self.sealer = Sealer(self.pool, self.master)
+        self.reader = Reader(self.pool, self.sealer)
         self.translations = i18n.Translations()
         self.templates = Environment(
             loader=PackageLoader("mentorflow.web", "templates"),

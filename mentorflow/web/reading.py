@@ -20,6 +20,7 @@ from domain.state import RelationshipState
 from store import memberships
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
+from store.sealing import ERASED, Sealer
 from workflows.messages import workflow_id
 
 
@@ -39,15 +40,29 @@ DIRECTORY_TTL = 30.0
 
 
 class Reader:
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(self, pool: asyncpg.Pool, sealer: Sealer):
         self._pool = pool
         self._events = EventStore(pool)
         self.directory = Directory(pool)
+        self.sealer = sealer
         self._states: OrderedDict[str, RelationshipState] = OrderedDict()
         self._programmes: dict[str, tuple[float, ProgrammeEntry | None]] = {}
         self._names: dict[tuple[str, frozenset[str]], tuple[float, dict[str, Contact]]] = {}
 
     async def relationship(self, relationship_id: str) -> RelationshipState | None:
+        """The group's state with its texts opened (an erased person's read ``[erased]``).
+
+        The kept state holds the texts sealed, as stored; they are opened at every view after
+        asking which members were erased, so an erasure shows at once in every web process.
+        """
+        state = await self._sealed_state(relationship_id)
+        if state is None:
+            return None
+        self.sealer.forget(await self.sealer.erased(state.members))
+        opened = await self.sealer.open_tree(state.model_dump(mode="json"))
+        return RelationshipState.model_validate(opened)
+
+    async def _sealed_state(self, relationship_id: str) -> RelationshipState | None:
         """The state as the store holds it now: the kept one, with the events recorded since."""
         kept = self._states.get(relationship_id)
         records = await self._events.read_stream(
@@ -79,6 +94,15 @@ class Reader:
         contacts = await self.directory.people(programme_id, key[1])
         self._names[key] = (time.monotonic() + DIRECTORY_TTL, contacts)
         return contacts
+
+    async def names(self, programme_id: str, person_ids: Iterable[str]) -> dict[str, str]:
+        """Each person's name: from the directory, ``[erased]`` once erased, else the id."""
+        ids = set(person_ids)
+        contacts = await self.people(programme_id, ids)
+        erased = await self.sealer.erased(ids)
+        return {
+            p: ERASED if p in erased else (contacts[p].name if p in contacts else p) for p in ids
+        }
 
     async def groups_of(self, programme_id: str, person_id: str) -> list[str]:
         """Ids of the groups ``person_id`` was placed in, oldest first."""

@@ -35,7 +35,14 @@ def build_server(
     mail: SmtpConfig,
     port: int | None = None,
 ) -> EmbeddedServer:
-    web = Web(client=client, pool=pool, links=links_of(settings), mail=mail, oidc=oidc_of(settings))
+    web = Web(
+        client=client,
+        pool=pool,
+        links=links_of(settings),
+        mail=mail,
+        master=settings.master(),
+        oidc=oidc_of(settings),
+    )
     secure = settings.public_url.startswith("https://")
     app = create_app(web, settings.secret_key.get_secret_value(), secure)
     config = uvicorn.Config(

@@ -1,0 +1,183 @@
+"""``mentorflow privacy``: erase a person (crypto-shredding) and export what is held about them.
+
+Erasure deletes the person's data key (their sealed texts can no longer be opened by anyone),
+their directory rows (names, addresses, languages) and the error texts of their deliveries, and
+records a ``personal_data_erased`` event (who erased, when, why; never what) in the stream
+:data:`ERASURES`, all in one transaction. The events and Temporal's histories are not touched:
+their hash chains still verify and their runs still replay.
+
+Why a stream of its own: a group's or programme's stream is written only by its workflow, which
+knows its own version and reads back what it did not write as someone else's decision; and a
+person may be in several programmes, or in none any more. One stream for the deployment's
+erasures lists them all in order, covered by the global hash chain like every other event.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from domain.text import PlainText, sealed
+from store.event_store import EventStore, NewEvent
+from store.sealing import SEALED, Sealer, author_of
+
+ERASURES = "privacy:erasures"
+"""The stream of every erasure."""
+
+ERASED_EVENT = "personal_data_erased"
+
+
+class PrivacyError(ValueError):
+    """A privacy command refused: unknown person, already erased, bad reason."""
+
+
+class Erasure(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    person_id: str
+    erased_by: str
+    erased_at: datetime
+    reason: str
+    directory_rows: int
+    """Directory rows deleted (one per programme the person was in)."""
+    event_position: int
+    """The erasure event's position in the stream :data:`ERASURES`."""
+
+
+class PersonExport(BaseModel):
+    """Everything held about one person (GDPR art. 15), texts opened."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    person_id: str
+    directory: list[dict[str, Any]]
+    """Name, address and language, per programme."""
+    data_key: dict[str, Any] | None
+    """When the person's data key was made, and erased (never the key)."""
+    events: list[dict[str, Any]]
+    """Every event the person did or is named in; their own texts opened, others' texts
+    ``[sealed]``."""
+    deliveries: list[dict[str, Any]]
+    """Every message addressed to them and what became of it."""
+
+
+_REASON: TypeAdapter[str] = TypeAdapter(PlainText)
+
+
+async def _known(conn: Any, person_id: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT FROM people WHERE person_id = $1)"
+            " OR EXISTS (SELECT FROM data_keys WHERE person_id = $1)"
+            " OR EXISTS (SELECT FROM events WHERE actor = $1)",
+            person_id,
+        )
+    )
+
+
+async def erase(
+    pool: asyncpg.Pool, sealer: Sealer, person_id: str, by: str, reason: str
+) -> Erasure:
+    """Erase ``person_id``'s personal data and record who did it and why."""
+    try:
+        reason = _REASON.validate_python(reason)
+    except ValidationError as e:
+        raise PrivacyError(f"--reason: {e.errors()[0]['msg']}") from None
+    async with pool.acquire() as conn, conn.transaction():
+        if not await _known(conn, person_id):
+            raise PrivacyError(
+                f"unknown person {person_id!r}: not in the directory, the data keys or the record"
+            )
+        done = await conn.fetchval(
+            "SELECT erased_at FROM data_keys WHERE person_id = $1 AND erased_at IS NOT NULL"
+            " AND NOT EXISTS (SELECT FROM people WHERE person_id = $1)",
+            person_id,
+        )
+        if done is not None:
+            raise PrivacyError(f"{person_id} was already erased on {done:%Y-%m-%d %H:%M} UTC")
+        erased_at = await sealer.erase(conn, person_id)
+        rows = await conn.execute("DELETE FROM people WHERE person_id = $1", person_id)
+        # A relay's refusal may quote the address.
+        await conn.execute(
+            "UPDATE deliveries SET error = '[erased]' WHERE person_id = $1 AND error IS NOT NULL",
+            person_id,
+        )
+        event = NewEvent(
+            event_id=uuid.uuid4(),
+            type=ERASED_EVENT,
+            schema_version=1,
+            occurred_at=datetime.now(UTC),
+            actor=by,
+            payload={"person_id": person_id, "reason": reason},
+        )
+        await EventStore.append_in(conn, ERASURES, [event])
+        position = await conn.fetchval(
+            "SELECT global_position FROM events WHERE event_id = $1", event.event_id
+        )
+    return Erasure(
+        person_id=person_id,
+        erased_by=by,
+        erased_at=erased_at,
+        reason=reason,
+        directory_rows=int(rows.split()[-1]),
+        event_position=position,
+    )
+
+
+async def erasures(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    """Every erasure recorded: person, who, when, why."""
+    records = await EventStore(pool).read_stream(ERASURES)
+    return [
+        {"at": r.occurred_at, "by": r.actor, **r.payload} for r in records if r.type == ERASED_EVENT
+    ]
+
+
+async def export(pool: asyncpg.Pool, sealer: Sealer, person_id: str) -> PersonExport:
+    """Everything held about ``person_id`` across programmes."""
+    async with pool.acquire() as conn:
+        if not await _known(conn, person_id):
+            raise PrivacyError(
+                f"unknown person {person_id!r}: not in the directory, the data keys or the record"
+            )
+        people = await conn.fetch(
+            "SELECT programme_id, name, email, locale FROM people WHERE person_id = $1"
+            " ORDER BY programme_id",
+            person_id,
+        )
+        key = await conn.fetchrow(
+            "SELECT created_at, erased_at FROM data_keys WHERE person_id = $1", person_id
+        )
+        # The id as a JSON string anywhere in a payload (members, attendees, recipients...).
+        events = await conn.fetch(
+            "SELECT global_position, stream_id, type, occurred_at, actor, payload FROM events"
+            " WHERE actor = $1 OR strpos(payload::text, to_jsonb($1::text)::text) > 0"
+            " ORDER BY global_position",
+            person_id,
+        )
+        deliveries = await conn.fetch(
+            "SELECT d.event_id, o.kind, d.state, d.attempts, d.smtp_code, d.error, d.updated_at"
+            " FROM deliveries d JOIN outbox o USING (event_id) WHERE d.person_id = $1"
+            " ORDER BY d.updated_at",
+            person_id,
+        )
+    return PersonExport(
+        person_id=person_id,
+        directory=[dict(r) for r in people],
+        data_key=None if key is None else dict(key),
+        events=[
+            {**dict(r), "payload": await _own_texts(sealer, r["payload"], person_id)}
+            for r in events
+        ],
+        deliveries=[{**dict(r), "event_id": str(r["event_id"])} for r in deliveries],
+    )
+
+
+async def _own_texts(sealer: Sealer, value: Any, person_id: str) -> Any:
+    """``value`` with ``person_id``'s texts opened and everyone else's left ``[sealed]``."""
+    if isinstance(value, str) and sealed(value):
+        return await sealer.open(value) if author_of(value) == person_id else SEALED
+    if isinstance(value, dict):
+        return {k: await _own_texts(sealer, v, person_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [await _own_texts(sealer, v, person_id) for v in value]
+    return value
