@@ -20,6 +20,7 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from domain.text import PlainText, sealed
+from store import privacy as store_privacy
 from store.event_store import EventStore, NewEvent
 from store.sealing import SEALED, Sealer, author_of
 
@@ -64,17 +65,6 @@ class PersonExport(BaseModel):
 _REASON: TypeAdapter[str] = TypeAdapter(PlainText)
 
 
-async def _known(conn: Any, person_id: str) -> bool:
-    return bool(
-        await conn.fetchval(
-            "SELECT EXISTS (SELECT FROM people WHERE person_id = $1)"
-            " OR EXISTS (SELECT FROM data_keys WHERE person_id = $1)"
-            " OR EXISTS (SELECT FROM events WHERE actor = $1)",
-            person_id,
-        )
-    )
-
-
 async def erase(
     pool: asyncpg.Pool, sealer: Sealer, person_id: str, by: str, reason: str
 ) -> Erasure:
@@ -84,24 +74,15 @@ async def erase(
     except ValidationError as e:
         raise PrivacyError(f"--reason: {e.errors()[0]['msg']}") from None
     async with pool.acquire() as conn, conn.transaction():
-        if not await _known(conn, person_id):
+        if not await store_privacy.known(conn, person_id):
             raise PrivacyError(
                 f"unknown person {person_id!r}: not in the directory, the data keys or the record"
             )
-        done = await conn.fetchval(
-            "SELECT erased_at FROM data_keys WHERE person_id = $1 AND erased_at IS NOT NULL"
-            " AND NOT EXISTS (SELECT FROM people WHERE person_id = $1)",
-            person_id,
-        )
+        done = await store_privacy.already_erased(conn, person_id)
         if done is not None:
             raise PrivacyError(f"{person_id} was already erased on {done:%Y-%m-%d %H:%M} UTC")
         erased_at = await sealer.erase(conn, person_id)
-        rows = await conn.execute("DELETE FROM people WHERE person_id = $1", person_id)
-        # A relay's refusal may quote the address.
-        await conn.execute(
-            "UPDATE deliveries SET error = '[erased]' WHERE person_id = $1 AND error IS NOT NULL",
-            person_id,
-        )
+        rows = await store_privacy.forget_contacts(conn, person_id)
         event = NewEvent(
             event_id=uuid.uuid4(),
             type=ERASED_EVENT,
@@ -111,15 +92,13 @@ async def erase(
             payload={"person_id": person_id, "reason": reason},
         )
         await EventStore.append_in(conn, ERASURES, [event])
-        position = await conn.fetchval(
-            "SELECT global_position FROM events WHERE event_id = $1", event.event_id
-        )
+        position = await store_privacy.event_position(conn, event.event_id)
     return Erasure(
         person_id=person_id,
         erased_by=by,
         erased_at=erased_at,
         reason=reason,
-        directory_rows=int(rows.split()[-1]),
+        directory_rows=rows,
         event_position=position,
     )
 
@@ -135,31 +114,11 @@ async def erasures(pool: asyncpg.Pool) -> list[dict[str, Any]]:
 async def export(pool: asyncpg.Pool, sealer: Sealer, person_id: str) -> PersonExport:
     """Everything held about ``person_id`` across programmes."""
     async with pool.acquire() as conn:
-        if not await _known(conn, person_id):
+        if not await store_privacy.known(conn, person_id):
             raise PrivacyError(
                 f"unknown person {person_id!r}: not in the directory, the data keys or the record"
             )
-        people = await conn.fetch(
-            "SELECT programme_id, name, email, locale FROM people WHERE person_id = $1"
-            " ORDER BY programme_id",
-            person_id,
-        )
-        key = await conn.fetchrow(
-            "SELECT created_at, erased_at FROM data_keys WHERE person_id = $1", person_id
-        )
-        # The id as a JSON string anywhere in a payload (members, attendees, recipients...).
-        events = await conn.fetch(
-            "SELECT global_position, stream_id, type, occurred_at, actor, payload FROM events"
-            " WHERE actor = $1 OR strpos(payload::text, to_jsonb($1::text)::text) > 0"
-            " ORDER BY global_position",
-            person_id,
-        )
-        deliveries = await conn.fetch(
-            "SELECT d.event_id, o.kind, d.state, d.attempts, d.smtp_code, d.error, d.updated_at"
-            " FROM deliveries d JOIN outbox o USING (event_id) WHERE d.person_id = $1"
-            " ORDER BY d.updated_at",
-            person_id,
-        )
+        people, key, events, deliveries = await store_privacy.held_about(conn, person_id)
     return PersonExport(
         person_id=person_id,
         directory=[dict(r) for r in people],

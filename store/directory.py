@@ -59,6 +59,11 @@ class Directory:
             )
         return None if row is None else ProgrammeEntry(**dict(row))
 
+    async def timezones(self) -> dict[str, str]:
+        """Every programme's time zone, by programme id."""
+        rows = await self._pool.fetch("SELECT programme_id, timezone FROM programmes")
+        return {r["programme_id"]: r["timezone"] for r in rows}
+
     async def people(self, programme_id: str, person_ids: Iterable[str]) -> dict[str, Contact]:
         """The contacts of those of ``person_ids`` the directory knows, by id."""
         async with self._pool.acquire() as conn:

@@ -21,6 +21,8 @@ from domain.fold import fold
 from domain.programme_events import ProgrammePhase, programme_event_from_record
 from domain.programme_state import ProgrammeState, apply_programme, fold_programme
 from domain.state import MeetingStatus, RelationshipState
+from store import staff_views
+from store.directory import Directory
 
 if TYPE_CHECKING:
     from store.pool import AnyConnection
@@ -29,7 +31,6 @@ __all__ = ["GroupHealth", "ProgrammeSummary", "catch_up", "groups", "programmes"
 
 log = structlog.get_logger(__name__)
 
-_LOCK_KEY = 0x73746166  # "staf": one projector at a time
 _BATCH = 5000
 _RELATIONSHIP, _PROGRAMME = "relationship:", "programme:"
 
@@ -38,15 +39,9 @@ async def catch_up(pool: asyncpg.Pool) -> int:
     """Apply every event past the projection's position; the position reached."""
     while True:
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-            position: int = await conn.fetchval("SELECT position FROM staff_view_position")
-            rows = await conn.fetch(
-                "SELECT global_position, stream_id, version, type, event_id, occurred_at, actor,"
-                " payload FROM events WHERE global_position > $1 ORDER BY global_position"
-                " LIMIT $2",
-                position,
-                _BATCH,
-            )
+            await staff_views.lock(conn)
+            position = await staff_views.position(conn)
+            rows = await staff_views.events_after(conn, position, _BATCH)
             if not rows:
                 return position
             by_stream: dict[str, list[asyncpg.Record]] = defaultdict(list)
@@ -55,38 +50,23 @@ async def catch_up(pool: asyncpg.Pool) -> int:
                     by_stream[row["stream_id"]].append(row)
             for stream_id, new in by_stream.items():
                 await _project(conn, stream_id, new)
-            await conn.execute(
-                "UPDATE staff_view_position SET position = $1", rows[-1]["global_position"]
-            )
+            await staff_views.set_position(conn, rows[-1]["global_position"])
 
 
 async def _project(conn: "AnyConnection", stream_id: str, new: list[asyncpg.Record]) -> None:
-    held = await conn.fetchrow(
-        "SELECT version, state FROM staff_views WHERE stream_id = $1", stream_id
-    )
+    held = await staff_views.held(conn, stream_id)
     if held is not None and held["version"] + 1 != new[0]["version"]:
         held = None  # not the next event (the projection was emptied): fold from the start
     if held is None and new[0]["version"] != 1:
-        new = await conn.fetch(
-            "SELECT stream_id, version, type, event_id, occurred_at, actor, payload FROM events"
-            " WHERE stream_id = $1 AND version <= $2 ORDER BY version",
-            stream_id,
-            new[-1]["version"],
-        )
+        new = await staff_views.stream_events(conn, stream_id, new[-1]["version"])
     try:
         state, programme_id = _folded(stream_id, held, new)
     except (InvalidHistory, ValueError) as e:  # pydantic's ValidationError is a ValueError
         # One stream the domain cannot read must not take the overview of every other down.
         log.warning("staff_view_skipped", stream_id=stream_id, error=type(e).__name__)
         return
-    await conn.execute(
-        "INSERT INTO staff_views (stream_id, programme_id, version, state)"
-        " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (stream_id) DO UPDATE"
-        " SET version = excluded.version, state = excluded.state",
-        stream_id,
-        programme_id,
-        new[-1]["version"],
-        state.model_dump_json(),
+    await staff_views.save(
+        conn, stream_id, programme_id, new[-1]["version"], state.model_dump_json()
     )
 
 
@@ -166,11 +146,7 @@ async def _states(
     pool: asyncpg.Pool, programme_ids: list[str] | None
 ) -> tuple[dict[str, ProgrammeState], dict[str, list[RelationshipState]]]:
     await catch_up(pool)
-    rows = await pool.fetch(
-        "SELECT stream_id, programme_id, state FROM staff_views"
-        " WHERE $1::text[] IS NULL OR programme_id = ANY($1) ORDER BY stream_id",
-        programme_ids,
-    )
+    rows = await staff_views.states(pool, programme_ids)
     programme_states: dict[str, ProgrammeState] = {}
     relationships: dict[str, list[RelationshipState]] = defaultdict(list)
     for row in rows:
@@ -185,10 +161,7 @@ async def _states(
 async def programmes(pool: asyncpg.Pool, programme_ids: list[str] | None) -> list[ProgrammeSummary]:
     """Every programme of ``programme_ids`` (None: all) with a record."""
     programme_states, relationships = await _states(pool, programme_ids)
-    zones = {
-        r["programme_id"]: r["timezone"]
-        for r in await pool.fetch("SELECT programme_id, timezone FROM programmes")
-    }
+    zones = await Directory(pool).timezones()
     found = sorted(set(programme_states) | set(relationships))
     return [
         _summary(pid, programme_states.get(pid), relationships.get(pid, []), zones) for pid in found
