@@ -167,7 +167,7 @@ def _scenario(tmp_path: Path, erase_a3: bool) -> Path:
             "person": "m1",
             "action": "submit_feedback",
             "round": "midpoint",
-            "answers": {"useful": M1_ANSWER},
+            "answers": {"went_well": M1_ANSWER},
         },
     ]
     if erase_a3:
