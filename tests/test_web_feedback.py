@@ -18,10 +18,18 @@ from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedErro
 from activities.links import FEEDBACK_PREFIX, Claim
 from domain.commands import SubmitFeedback
 from domain.feedback import FeedbackQuestions, Option, Question, Texts
+from store.sealing import Sealer
 from tests.builders import SHORT
 from tests.temporal_helpers import whole_seconds_now
 from tests.test_web_app import stored
-from tests.web_helpers import app_for, browser_client, csrf_of, started_group, worker_with_links
+from tests.web_helpers import (
+    MASTER,
+    app_for,
+    browser_client,
+    csrf_of,
+    started_group,
+    worker_with_links,
+)
 from workflows.messages import workflow_id
 from workflows.relationship import RelationshipWorkflow
 
@@ -133,7 +141,8 @@ async def test_the_form_asks_the_groups_questions_and_shows_errors_at_their_fiel
             assert done.status_code == 303 and done.headers["location"].endswith("done=feedback")
     [submitted] = [e for e in await stored(pool, rid) if e.type == "feedback_submitted"]
     assert submitted.actor == "a1"  # the session's person, not the posted `by`
-    assert (submitted.choices, submitted.answers) == (
+    assert submitted.answers["best"].startswith("mf1:")  # stored sealed, opened by its key
+    assert (submitted.choices, await Sealer(pool, MASTER).open_tree(submitted.answers)) == (
         {"useful": "4", "pace": "slow"},
         {"best": "Talks"},
     )

@@ -5,8 +5,9 @@ from domain.events import from_record
 from domain.fold import fold
 from mentorflow.web.reading import Reader
 from store.event_store import EventStore
+from store.sealing import Sealer
 from tests.temporal_helpers import whole_seconds_now
-from tests.web_helpers import app_for, started_group, worker_with_links
+from tests.web_helpers import MASTER, app_for, started_group, worker_with_links
 from workflows.messages import workflow_id
 from workflows.relationship import RelationshipWorkflow
 
@@ -26,7 +27,7 @@ async def test_a_kept_state_takes_in_what_was_recorded_since_and_equals_a_fresh_
     """After an Update, the next view shows it: the kept state plus the new events is exactly
     the fold of the whole stream; an unknown group is still none."""
     _, links = app_for(env.client, pool, mail)
-    reader = Reader(pool)
+    reader = Reader(pool, Sealer(pool, MASTER))
     async with worker_with_links(env.client, pool, mail, links) as queue:
         group = await started_group(env.client, pool, queue, await whole_seconds_now(env))
         rid = group.relationship_id
