@@ -5,7 +5,7 @@ Update; the time a mentor enters is a wall-clock time in the programme's zone, t
 instant with the zone offsets the group carries (``domain.localtime``).
 """
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,10 +23,10 @@ from domain.commands import (
 )
 from domain.state import MeetingSlot, RelationshipState
 from mentorflow.web.forms import form_page, refused_form
-from mentorflow.web.groups import confirmed, member_group, send_update
+from mentorflow.web.groups import confirmed, dates_for, member_group, send_update
 from mentorflow.web.i18n import N_
 from mentorflow.web.identity import checked_form, current_person
-from mentorflow.web.pages import web_of
+from mentorflow.web.pages import Dates, web_of
 from workflows.relationship import RelationshipWorkflow
 
 router = APIRouter()
@@ -47,9 +47,11 @@ def _schedule_extra(s: RelationshipState) -> dict[str, Any]:
     }
 
 
-def _local_to_instant(s: RelationshipState, on: date, at: time) -> datetime:
+def _local_to_instant(s: RelationshipState, dates: Dates, on: date, at: time) -> datetime:
+    """The zone offsets the group carries decide, as in the workflow; a group started before
+    they were carried reads the programme's zone."""
     wall = datetime.combine(on, at)
-    return s.zone.from_local(wall) if s.zone is not None else wall.replace(tzinfo=UTC)
+    return s.zone.from_local(wall) if s.zone is not None else dates.from_local(wall)
 
 
 @router.get("/g/{rid}/schedule")
@@ -63,6 +65,7 @@ async def schedule_meeting(request: Request, rid: str) -> Response:
     form = await checked_form(request)
     state = await member_group(web_of(request), person, rid)
     extra = _schedule_extra(state)
+    dates = await dates_for(request, web_of(request), state.programme_id)
     values = {k: str(form.get(k) or "").strip() for k in ("on", "at", "minutes", "place")}
     errors = {}
     try:
@@ -86,13 +89,15 @@ async def schedule_meeting(request: Request, rid: str) -> Response:
     command = None
     if not errors:
         try:
+            starts_at = _local_to_instant(state, dates, on, at)
+        except (OverflowError, ValueError):  # a date at the very edge of the calendar
+            errors["on"] = N_("Enter the date of the meeting.")
+    if not errors:
+        try:
             command = ScheduleMeeting(
-                by=person.person_id,
-                starts_at=_local_to_instant(state, on, at),
-                minutes=minutes,
-                place=values["place"],
+                by=person.person_id, starts_at=starts_at, minutes=minutes, place=values["place"]
             )
-        except (ValidationError, OverflowError):
+        except ValidationError:
             errors["place"] = N_("Keep each text under 4,000 characters.")
     if command is None:
         return await refused_form(request, rid, "schedule.html", errors, None, values, **extra)
