@@ -269,3 +269,16 @@ async def test_the_workflow_plans_nudges_and_replays(mail, env, pool, store):
     ]
     assert state.meetings[1].planned_by == "m2"
     assert fold(events).agenda[0].text == "Salary talks"
+
+
+def test_the_pages_read_a_wall_clock_time_in_the_programmes_zone_west_of_utc_too():
+    """A group without zone offsets (started before they were carried) reads the programme's
+    zone: 14:00 in Los Angeles is 22:00 UTC in winter and 21:00 UTC in summer."""
+    from datetime import datetime
+
+    from mentorflow.web.pages import Dates
+
+    la, helsinki = Dates("America/Los_Angeles", "en"), Dates("Europe/Helsinki", "fi")
+    assert la.from_local(datetime(2026, 1, 20, 14)) == utc(2026, 1, 20, 22)
+    assert la.from_local(datetime(2026, 6, 20, 14)) == utc(2026, 6, 20, 21)
+    assert helsinki.from_local(datetime(2026, 3, 29, 12)) == utc(2026, 3, 29, 9)
