@@ -370,11 +370,9 @@ def _resume(s: RelationshipState, c: Resume, f: EventFactory) -> list[Relationsh
 
 
 def default_minutes(s: RelationshipState) -> int:
-    """The policy's meeting length, in minutes."""
-    return (
-        int((durations.add(s.starts_at, s.policy.meeting_length) - s.starts_at).total_seconds())
-        // 60
-    )
+    """The policy's meeting length, in whole minutes (at least one)."""
+    length = durations.add(s.starts_at, s.policy.meeting_length) - s.starts_at
+    return max(1, int(length.total_seconds()) // 60)
 
 
 def _require_mentor(s: RelationshipState, person: PersonId) -> None:
