@@ -186,6 +186,19 @@ async def test_authorization_matrix(env, pool, mail):
                 data={"csrf": csrf_of(page.text), "goals": "x", "agreement": "y"},
             )
             assert posted.status_code == 404
+            # Nor B's meeting time or agenda: not seen, not set, nothing added.
+            for page_name in ("schedule", "agenda"):
+                assert (await m1.get(f"/g/{b}/{page_name}")).status_code == 404
+            csrf = csrf_of(page.text)
+            other_agenda = await m1.post(f"/g/{b}/agenda", data={"csrf": csrf, "text": "hi"})
+            assert other_agenda.status_code == 404
+            other_time = {"csrf": csrf, "on": "2030-01-01", "at": "10:00", "place": "x"}
+            assert (await m1.post(f"/g/{b}/schedule", data=other_time)).status_code == 404
+            assert (
+                await m1.post(f"/g/{b}/schedule/cancel", data={"csrf": csrf})
+            ).status_code == 404
+            no_csrf = await m1.post(f"/g/{a}/agenda", data={"text": "hi"})
+            assert no_csrf.status_code == 403
             # A form without its CSRF token, or with another one, is refused.
             no_csrf = await m1.post(f"/g/{a}/agreement", data={"goals": "x", "agreement": "y"})
             assert no_csrf.status_code == 403
@@ -198,6 +211,7 @@ async def test_authorization_matrix(env, pool, mail):
             assert (await m1.get(f"/g/{a}/agreement?t={token}")).status_code == 403
             assert (await m1.get(f"/g/{b}?t={token}")).status_code == 403
             assert (await m1.get(f"/me?t={token}")).status_code == 403
+            assert (await m1.get(f"/g/{a}/schedule?t={token}")).status_code == 403
             forged = await m1.get(f"/g/{a}?t={token[:-3]}xyz")
             assert forged.status_code == 403 and "Tämä linkki ei avaa tätä sivua" in forged.text
             expired = Claim("test", "m1", GROUP, a, datetime.now(UTC) - timedelta(seconds=1))
