@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from domain import durations
 from domain.events import Event, FeedbackRequested, FeedbackRound, ReminderIssued
+from domain.model import Role
 from domain.state import RelationshipState
 
 LINK_GRACE = timedelta(days=14)
@@ -23,6 +24,8 @@ SIGN_IN_LIFETIME = timedelta(minutes=15)
 GROUP = "group"
 AGREEMENT = "agreement"
 MEETING = "meeting"
+SCHEDULE = "schedule"
+AGENDA = "agenda"
 ME = "me"
 SIGN_IN = "signin"
 STAFF_SIGN_IN = "staff-signin"
@@ -141,10 +144,18 @@ class Links:
 _ACTION_OF_KIND = {
     "relationship_started": AGREEMENT,
     "agreement_reminder": AGREEMENT,
-    "meeting_scheduled": MEETING,
+    "meeting_scheduled": AGENDA,
+    "meeting_planned": AGENDA,
     "meeting_preparation_reminder": MEETING,
 }
 """Kinds that ask a member for one action; feedback kinds name their round; the rest: My group."""
+
+_MENTORS_ACTION_OF_KIND = {
+    "relationship_started": SCHEDULE,
+    "meeting_scheduled": SCHEDULE,
+    "meeting_unscheduled_reminder": SCHEDULE,
+}
+"""Where these kinds lead a mentor instead: the mentors plan the meetings."""
 
 _PROGRAMME_LINK_LIFETIME = timedelta(days=60)
 
@@ -162,6 +173,10 @@ def claim_for(
         # Programme notices and the coordinator's copies: the reader's own groups.
         expires = event.occurred_at + _PROGRAMME_LINK_LIFETIME
         return Claim(programme_id, person_id, ME, None, expires)
+    if r.members[person_id].role == Role.MENTOR and kind in _MENTORS_ACTION_OF_KIND:
+        return Claim(
+            programme_id, person_id, _MENTORS_ACTION_OF_KIND[kind], r.relationship_id, r.ends_at
+        )
     purpose, deadline = _action(kind, event, r)
     return Claim(programme_id, person_id, purpose, r.relationship_id, deadline + LINK_GRACE)
 
@@ -182,6 +197,6 @@ def _action(kind: str, event: Event, r: RelationshipState) -> tuple[str, datetim
         return f"{FEEDBACK_PREFIX}{feedback_round}", due
     if _ACTION_OF_KIND.get(kind) == AGREEMENT:
         return AGREEMENT, durations.add(r.agreement.due_at, r.policy.overdue_after)
-    if _ACTION_OF_KIND.get(kind) == MEETING:
-        return MEETING, r.ends_at
+    if (action := _ACTION_OF_KIND.get(kind)) in (MEETING, AGENDA):
+        return str(action), r.ends_at
     return GROUP, r.ends_at

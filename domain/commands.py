@@ -15,9 +15,12 @@ from domain import durations
 from domain.errors import RuleViolation
 from domain.events import (
     RULES,
+    AgendaItemAdded,
     AgreementRecorded,
     FeedbackRound,
     FeedbackSubmitted,
+    MeetingCancelled,
+    MeetingPlanned,
     MeetingRecorded,
     MemberWithdrew,
     Outcome,
@@ -34,7 +37,7 @@ from domain.localtime import ZoneOffsets, local_date
 from domain.model import Frozen, Member, PersonId, Role
 from domain.policy import RelationshipPolicy
 from domain.schedule import at_risk_events
-from domain.state import MeetingStatus, RelationshipState
+from domain.state import MeetingSlot, MeetingStatus, RelationshipState
 from domain.text import MAX_ITEMS, Actor, Code, Key, Text
 
 # The workflow keeps UTC and cannot see the programme's zone; a date is "in the future" only when
@@ -114,7 +117,47 @@ class Resume(Frozen):
     by: Actor
 
 
-Command = RecordAgreement | RecordMeeting | SubmitFeedback | Withdraw | Pause | Resume
+MIN_MINUTES, MAX_MINUTES = 15, 8 * 60
+"""How long a planned meeting may be."""
+
+
+class ScheduleMeeting(Frozen):
+    """A mentor sets (or moves) the time and place of a meeting: the next open one by default."""
+
+    by: Actor
+    starts_at: AwareDatetime
+    minutes: int | None = Field(default=None, ge=MIN_MINUTES, le=MAX_MINUTES)
+    """None: the policy's ``meeting_length``."""
+    place: Text
+    """Where, or the video link."""
+    number: int | None = Field(default=None, ge=1)
+
+
+class CancelMeeting(Frozen):
+    """A mentor cancels a planned meeting's time (the meeting is still due: plan it again)."""
+
+    by: Actor
+    number: int | None = Field(default=None, ge=1)
+
+
+class AddAgendaItem(Frozen):
+    """A member's question or topic for the next open meeting."""
+
+    by: Actor
+    text: Text
+
+
+Command = (
+    RecordAgreement
+    | RecordMeeting
+    | SubmitFeedback
+    | Withdraw
+    | Pause
+    | Resume
+    | ScheduleMeeting
+    | CancelMeeting
+    | AddAgendaItem
+)
 
 
 def start(spec: RelationshipSpec, f: EventFactory, rules: int = RULES) -> RelationshipStarted:
@@ -183,6 +226,12 @@ def decide(s: RelationshipState, command: Command, f: EventFactory) -> list[Rela
             return _pause(s, command, f)
         case Resume():
             return _resume(s, command, f)
+        case ScheduleMeeting():
+            return _schedule_meeting(s, command, f)
+        case CancelMeeting():
+            return _cancel_meeting(s, command, f)
+        case AddAgendaItem():
+            return _add_agenda_item(s, command, f)
         case _:
             assert_never(command)
 
@@ -335,3 +384,78 @@ def _resume(s: RelationshipState, c: Resume, f: EventFactory) -> list[Relationsh
     if s.paused_since is None:
         raise RuleViolation("not_paused", f"relationship {s.relationship_id} is not paused")
     return [f.make(Resumed, paused_since=s.paused_since, recipients=tuple(s.active_members()))]
+
+
+def default_minutes(s: RelationshipState) -> int:
+    """The policy's meeting length, in whole minutes (at least one)."""
+    length = durations.add(s.starts_at, s.policy.meeting_length) - s.starts_at
+    return max(1, int(length.total_seconds()) // 60)
+
+
+def _require_mentor(s: RelationshipState, person: PersonId) -> None:
+    if person not in s.active_members(Role.MENTOR):
+        raise RuleViolation(
+            "not_a_mentor", f"{person} is not an active mentor of relationship {s.relationship_id}"
+        )
+
+
+def _open_slot(s: RelationshipState, number: int | None) -> MeetingSlot:
+    """Meeting ``number`` if it is open, else the earliest open one."""
+    open_slots = s.open_meetings()
+    if not open_slots:
+        raise RuleViolation("no_open_meeting", "no meeting is open for planning")
+    if number is None:
+        return open_slots[0]
+    for slot in open_slots:
+        if slot.number == number:
+            return slot
+    raise RuleViolation("no_open_meeting", f"meeting {number} is not open")
+
+
+def _schedule_meeting(
+    s: RelationshipState, c: ScheduleMeeting, f: EventFactory
+) -> list[RelationshipEvent]:
+    _require_mentor(s, c.by)
+    slot = _open_slot(s, c.number)
+    minutes = c.minutes if c.minutes is not None else default_minutes(s)
+    ends_at = c.starts_at + timedelta(minutes=minutes)
+    if c.starts_at <= f.now:
+        raise RuleViolation("in_the_past", f"the meeting time {c.starts_at.isoformat()} has passed")
+    if c.starts_at < s.starts_at or ends_at > s.ends_at:
+        raise RuleViolation(
+            "outside_programme",
+            f"the meeting must be between {s.starts_at.isoformat()} and {s.ends_at.isoformat()}",
+        )
+    if (slot.starts_at, slot.minutes, slot.place) == (c.starts_at, minutes, c.place):
+        raise RuleViolation("duplicate", f"meeting {slot.number} is already planned so")
+    planned = f.make(
+        MeetingPlanned,
+        number=slot.number,
+        starts_at=c.starts_at,
+        minutes=minutes,
+        place=c.place,
+        recipients=tuple(s.active_members()),
+    )
+    return [planned]
+
+
+def _cancel_meeting(
+    s: RelationshipState, c: CancelMeeting, f: EventFactory
+) -> list[RelationshipEvent]:
+    _require_mentor(s, c.by)
+    slot = _open_slot(s, c.number)
+    if slot.starts_at is None:
+        raise RuleViolation("not_planned", f"meeting {slot.number} has no planned time")
+    return [f.make(MeetingCancelled, number=slot.number, recipients=tuple(s.active_members()))]
+
+
+def _add_agenda_item(
+    s: RelationshipState, c: AddAgendaItem, f: EventFactory
+) -> list[RelationshipEvent]:
+    _require_member(s, c.by)
+    slot = _open_slot(s, None)
+    if sum(item.number == slot.number for item in s.agenda) >= MAX_ITEMS:
+        raise RuleViolation(
+            "agenda_full", f"meeting {slot.number} already has {MAX_ITEMS} agenda items"
+        )
+    return [f.make(AgendaItemAdded, number=slot.number, text=c.text)]

@@ -37,6 +37,8 @@ class FeedbackRound(StrEnum):
 class ReminderKind(StrEnum):
     AGREEMENT = "agreement_reminder"
     MEETING_PREPARATION = "meeting_preparation_reminder"
+    MEETING_UNSCHEDULED = "meeting_unscheduled_reminder"
+    """Rules 3: the mentors' nudge when the preparation reminder finds the meeting unscheduled."""
     FEEDBACK = "feedback_reminder"
 
 
@@ -90,10 +92,12 @@ class RelationshipStarted(Notifying):
     rules keep the rules they were recorded with."""
 
 
-RULES = 2
+RULES = 3
 """The rules new relationships run by. 2: a pause never outlasts the programme (the group closes
 at the programme's end, paused or not), a pause longer than ``policy.max_pause`` is escalated,
 and every deadline whose grace or escalation was still ahead when the pause began moves with it.
+3: a meeting nobody has scheduled by its preparation reminder gets a nudge to the mentors
+(``ReminderKind.MEETING_UNSCHEDULED``) instead of the reminder.
 """
 
 
@@ -115,6 +119,35 @@ class MeetingScheduled(Notifying):
     type: Literal["meeting_scheduled"] = "meeting_scheduled"
     number: int
     due_at: AwareDatetime
+
+
+class MeetingPlanned(Notifying):
+    """A mentor set the meeting's time and place: the members get its invitation.
+
+    Planned again (moved), the same meeting keeps its invitation's UID with a higher SEQUENCE.
+    """
+
+    type: Literal["meeting_planned"] = "meeting_planned"
+    number: int
+    starts_at: AwareDatetime
+    minutes: int
+    place: str
+    """Where, or the video link: free text a mentor wrote."""
+
+
+class MeetingCancelled(Notifying):
+    """A mentor cancelled the planned time; the meeting is still due, to be planned again."""
+
+    type: Literal["meeting_cancelled"] = "meeting_cancelled"
+    number: int
+
+
+class AgendaItemAdded(Event):
+    """A member's question or topic for the next meeting (seen by the group only)."""
+
+    type: Literal["agenda_item_added"] = "agenda_item_added"
+    number: int
+    text: str
 
 
 class MeetingRecorded(Event):
@@ -233,6 +266,9 @@ RelationshipEvent = Annotated[
     | PhaseChanged
     | AgreementRecorded
     | MeetingScheduled
+    | MeetingPlanned
+    | MeetingCancelled
+    | AgendaItemAdded
     | MeetingRecorded
     | MeetingMissed
     | ReminderIssued

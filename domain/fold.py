@@ -11,6 +11,7 @@ from typing import assert_never
 from domain import durations
 from domain.errors import InvalidHistory
 from domain.events import (
+    AgendaItemAdded,
     AgreementRecorded,
     DeliveryFailed,
     EscalationRaised,
@@ -18,7 +19,9 @@ from domain.events import (
     FeedbackRound,
     FeedbackSubmitted,
     MarkedAtRisk,
+    MeetingCancelled,
     MeetingMissed,
+    MeetingPlanned,
     MeetingRecorded,
     MeetingScheduled,
     MemberWithdrew,
@@ -32,6 +35,7 @@ from domain.events import (
     Resumed,
 )
 from domain.state import (
+    AgendaItem,
     AgreementState,
     Closure,
     EscalationRecord,
@@ -137,6 +141,19 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
             s.agreement.late = event.late
         case MeetingScheduled():
             s.meetings.append(MeetingSlot(number=event.number, due_at=event.due_at))
+        case MeetingPlanned():
+            slot = _slot(s, event.number)
+            slot.starts_at, slot.minutes, slot.place = event.starts_at, event.minutes, event.place
+            slot.planned_by = event.actor
+        case MeetingCancelled():
+            slot = _slot(s, event.number)
+            slot.starts_at, slot.minutes, slot.place, slot.planned_by = None, None, None, None
+        case AgendaItemAdded():
+            s.agenda.append(
+                AgendaItem(
+                    number=event.number, by=event.actor, at=event.occurred_at, text=event.text
+                )
+            )
         case MeetingRecorded():
             _record_meeting(s, event)
         case MeetingMissed():

@@ -99,7 +99,7 @@ def _reminders(
         return []  # a reminder left unsent as stale (see run_due) stays unsent
     offsets = (
         (s.policy.preparation_reminder,)
-        if kind == ReminderKind.MEETING_PREPARATION
+        if kind in (ReminderKind.MEETING_PREPARATION, ReminderKind.MEETING_UNSCHEDULED)
         else s.policy.reminders
     )
     steps = []
@@ -189,9 +189,14 @@ def _open_meeting_steps(s: RelationshipState, slot: MeetingSlot) -> list[Due]:
     subject = f"meeting:{slot.number}"
     mentors = tuple(s.active_members(Role.MENTOR))
     at = durations.add(slot.due_at, s.policy.meeting_record_grace, zone=s.zone)
-    steps = _reminders(
-        s, subject, slot.due_at, ReminderKind.MEETING_PREPARATION, mentors, s.starts_at, at
+    # Rules 3: a meeting with no planned time by then gets the mentors' nudge to plan it instead
+    # (one reminder either way: both share the key).
+    kind = (
+        ReminderKind.MEETING_UNSCHEDULED
+        if s.rules >= 3 and slot.starts_at is None
+        else ReminderKind.MEETING_PREPARATION
     )
+    steps = _reminders(s, subject, slot.due_at, kind, mentors, s.starts_at, at)
     reason = f"not recorded within {s.policy.meeting_record_grace} of its due date"
     build: Build = lambda f: [  # noqa: E731
         f.make(MeetingMissed, number=slot.number, reason=reason),

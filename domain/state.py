@@ -51,6 +51,19 @@ class MeetingSlot(_State):
     attendees: list[PersonId] = []
     recorded_by: PersonId | None = None
     reason: str | None = None
+    starts_at: datetime | None = None
+    """When a mentor planned it (none: not planned yet, or the plan was cancelled)."""
+    minutes: int | None = None
+    place: str | None = None
+    planned_by: PersonId | None = None
+
+
+class AgendaItem(_State):
+    number: int
+    """The meeting it is for."""
+    by: PersonId
+    at: datetime
+    text: str
 
 
 class FeedbackAnswer(_State):
@@ -97,6 +110,8 @@ class RelationshipState(_State):
     meeting_anchor: datetime
     """Meeting n is due at anchor + n x cadence; a pause moves the anchor."""
     meetings: list[MeetingSlot] = []
+    agenda: list[AgendaItem] = []
+    """Questions and topics members wrote for their meetings, in the order written."""
     missed_in_a_row: int = 0
     at_risk: bool = False
     feedback: dict[FeedbackRound, FeedbackRoundState]

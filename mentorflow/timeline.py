@@ -5,13 +5,16 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from domain.events import (
+    AgendaItemAdded,
     AgreementRecorded,
     DeliveryFailed,
     EscalationRaised,
     FeedbackRequested,
     FeedbackSubmitted,
     MarkedAtRisk,
+    MeetingCancelled,
     MeetingMissed,
+    MeetingPlanned,
     MeetingRecorded,
     MeetingScheduled,
     MemberWithdrew,
@@ -50,6 +53,14 @@ def describe(event: RelationshipEvent, shift: timedelta = timedelta(0)) -> str:
             )
         case MeetingScheduled():
             return f"meeting {event.number} scheduled, due {day(event.due_at)}"
+        case MeetingPlanned():
+            # The place and the agenda are the group's own words: not in a timeline for others.
+            start = event.starts_at - shift
+            return f"meeting {event.number} set for {start:%Y-%m-%d %H:%M} UTC, {event.minutes} min"
+        case MeetingCancelled():
+            return f"meeting {event.number}: its time was cancelled"
+        case AgendaItemAdded():
+            return f"agenda item added for meeting {event.number}"
         case MeetingRecorded() if event.held:
             # A date: moved by the days the shift moves the event's own time across.
             held_on = event.held_on - (

@@ -22,8 +22,18 @@ from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from domain.commands import (
+    AddAgendaItem,
+    CancelMeeting,
+    Pause,
+    RecordAgreement,
+    RecordMeeting,
+    Resume,
+    ScheduleMeeting,
+    SubmitFeedback,
+    Withdraw,
+)
 from domain.calendar import calendar
-from domain.commands import Pause, RecordAgreement, RecordMeeting, Resume, SubmitFeedback, Withdraw
 from domain.programme import Coordinator, Matching, Programme, Training
 from domain.programme_rules import ApproveMatching, MarkTrained
 from mentorflow import embedded
@@ -85,8 +95,20 @@ async def run_relationship(
     starts = (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
     day = timedelta(days=1)
     W = RelationshipWorkflow
+    hour = timedelta(hours=1)
     script = [
         (day, W.record_agreement, RecordAgreement(by="m1", goals=("payroll",), agreement="weekly")),
+        (
+            2 * day,
+            W.schedule_meeting,
+            ScheduleMeeting(by="m1", starts_at=starts + 5 * day, place="B2"),
+        ),
+        (3 * day, W.add_agenda_item, AddAgendaItem(by="a2", text="How to say no?")),
+        (
+            4 * day,
+            W.schedule_meeting,
+            ScheduleMeeting(by="m2", starts_at=starts + 5 * day + 2 * hour, minutes=60, place="B2"),
+        ),
         (
             6 * day,
             W.record_meeting,
@@ -94,6 +116,12 @@ async def run_relationship(
         ),
         (8 * day, W.pause, Pause(by="a1", reason="audit season")),
         (12 * day, W.resume, Resume(by=COORDINATOR)),
+        (
+            13 * day,
+            W.schedule_meeting,
+            ScheduleMeeting(by="m1", starts_at=starts + 16 * day, place="C"),
+        ),
+        (13 * day + hour, W.cancel_meeting, CancelMeeting(by="m1")),
         (20 * day, W.withdraw, Withdraw(person_id="a3", by="a3", reason="moved to another agency")),
         (
             35 * day,
@@ -101,7 +129,7 @@ async def run_relationship(
             SubmitFeedback(by="a1", round="midpoint", answers={"useful": "yes"}),
         ),
         (
-            62 * day,
+            58 * day,  # the final round: days 57-59 (a pause no longer moves the end)
             W.submit_feedback,
             SubmitFeedback(by="m2", round="final", answers={"useful": "yes"}),
         ),

@@ -18,6 +18,8 @@ from domain.events import (
     EscalationRaised,
     FeedbackRequested,
     FeedbackRound,
+    MeetingCancelled,
+    MeetingPlanned,
     MeetingScheduled,
     MemberWithdrew,
     Notifying,
@@ -98,6 +100,11 @@ def relationship_cases():
     scheduled = f.make(MeetingScheduled, number=1, due_at=due, recipients=members)
     base = [started, scheduled]
     paused = f.make(Paused, reason="vacation")
+    mentor = EventFactory(T0, uuid.uuid4, actor="m1")
+    plan = {"number": 1, "minutes": 90, "place": "Room 3"}
+    planned = mentor.make(
+        MeetingPlanned, **plan, starts_at=due - timedelta(hours=3), recipients=members
+    )
 
     def reminder(kind, subject):
         return f.make(
@@ -129,6 +136,10 @@ def relationship_cases():
         base,
         [*base, reminder(ReminderKind.AGREEMENT, "agreement")],
         [*base, reminder(ReminderKind.MEETING_PREPARATION, "meeting:1")],
+        [*base, reminder(ReminderKind.MEETING_UNSCHEDULED, "meeting:1")],
+        [*base, planned],
+        [*base, planned, later.make(MeetingPlanned, **plan, starts_at=due, recipients=members)],
+        [*base, planned, mentor.make(MeetingCancelled, number=1, recipients=members)],
         [*base, reminder(ReminderKind.FEEDBACK, "feedback:midpoint")],
         [*base, reminder(ReminderKind.FEEDBACK, "feedback:final")],
         *(

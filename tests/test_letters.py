@@ -17,6 +17,8 @@ from domain.events import (
     EscalationRaised,
     FeedbackRequested,
     FeedbackRound,
+    MeetingCancelled,
+    MeetingPlanned,
     MeetingScheduled,
     MemberWithdrew,
     Notifying,
@@ -58,6 +60,11 @@ def relationship_cases():
     due = T0 + timedelta(days=7)
     scheduled = f.make(MeetingScheduled, number=1, due_at=due, recipients=members)
     base = [started, scheduled]
+    plan = {"number": 1, "minutes": 90, "place": "Room 3"}
+    mentor = EventFactory(T0, uuid.uuid4, actor="m1")
+    planned = mentor.make(
+        MeetingPlanned, **plan, starts_at=due - timedelta(hours=3), recipients=members
+    )
     paused = f.make(Paused, reason="holidays")
 
     def reminder(kind, subject):
@@ -76,6 +83,10 @@ def relationship_cases():
         base,
         [*base, reminder(ReminderKind.AGREEMENT, "agreement")],
         [*base, reminder(ReminderKind.MEETING_PREPARATION, "meeting:1")],
+        [*base, reminder(ReminderKind.MEETING_UNSCHEDULED, "meeting:1")],
+        [*base, planned],
+        [*base, planned, later.make(MeetingPlanned, **plan, starts_at=due, recipients=members)],
+        [*base, planned, mentor.make(MeetingCancelled, number=1, recipients=members)],
         [*base, reminder(ReminderKind.FEEDBACK, "feedback:midpoint")],
         [
             *base,
@@ -204,7 +215,9 @@ def test_every_kind_renders_in_every_language(locale):
             )
             assert letter.subject and "None" not in letter.subject, event.notification_kind
             assert f"Name {person}" in letter.body and "None" not in letter.body
-            if event.notification_kind == "meeting_scheduled":
+            if event.notification_kind == "meeting_planned":
                 assert letter.invite is not None and letter.invite.method is Method.REQUEST
+            if event.notification_kind == "meeting_cancelled":
+                assert letter.invite is not None and letter.invite.method is Method.CANCEL
         rendered.add(event.notification_kind)
     assert rendered == set(KINDS)

@@ -15,8 +15,8 @@ from activities.mail.letters import KINDS, LOCALES, Stationery
 from activities.mail.postman import DeliverInput, DeliveryReport, Postman, message_id
 from activities.record_keeping import to_new_event
 from domain import commands
-from domain.commands import Pause, Resume, Withdraw
-from domain.events import DeliveryFailed, MeetingScheduled, from_record
+from domain.commands import Pause, Resume, ScheduleMeeting, Withdraw
+from domain.events import DeliveryFailed, MeetingPlanned, MeetingScheduled, from_record
 from domain.factory import EventFactory
 from mentorflow.verify import replay_all_runs
 from store.deliveries import DeliveryLog
@@ -71,6 +71,13 @@ async def test_every_decided_notification_reaches_each_recipient_once_in_their_l
         handle = await start_relationship(
             env, task_queue, spec(rid, starts, starts + timedelta(days=60), SHORT)
         )
+        await sleep_until(env, starts + timedelta(days=1))
+        first_at = starts + timedelta(days=6)
+        plan = ScheduleMeeting(by="m1", starts_at=first_at, place="Room 3")
+        await handle.execute_update(RelationshipWorkflow.schedule_meeting, plan)
+        moved_at = first_at + timedelta(hours=2)
+        plan = ScheduleMeeting(by="m2", starts_at=moved_at, minutes=60, place="Room 3")
+        await handle.execute_update(RelationshipWorkflow.schedule_meeting, plan)
         await sleep_until(env, starts + timedelta(days=2))
         await handle.execute_update(RelationshipWorkflow.pause, Pause(by="m1", reason="holidays"))
         await sleep_until(env, starts + timedelta(days=5))
@@ -94,16 +101,20 @@ async def test_every_decided_notification_reaches_each_recipient_once_in_their_l
         assert m["Content-Language"] == PEOPLE_LOCALES[person]
         assert m["Subject"] and f"Person {person.upper()}" in m.get_body().get_content()
     kinds = {kind for _, kind, _ in outbox}
-    assert {"relationship_started", "meeting_scheduled", "resumed", "member_withdrew"} <= kinds
+    assert {"relationship_started", "meeting_planned", "resumed", "member_withdrew"} <= kinds
 
     events = await events_of(store, rid)
-    first = next(e for e in events if isinstance(e, MeetingScheduled) and e.number == 1)
+    first, moved_event = [e for e in events if isinstance(e, MeetingPlanned)]
     by_event = {}
     for m in received:
         by_event.setdefault(m["X-Mentorflow-Event"], {})[m["To"].addresses[0].username] = m
 
-    # The invitation in each language: subject words, the due day written in the programme's zone.
-    helsinki_day = first.due_at.astimezone(ZoneInfo("Europe/Helsinki")).date()
+    # The cycle's due date is no meeting time: its letter has no invitation.
+    due = next(e for e in events if isinstance(e, MeetingScheduled) and e.number == 1)
+    assert calendar_of(by_event[str(due.event_id)]["a1"]) is None
+
+    # The invitation in each language: subject words, the planned day in the programme's zone.
+    helsinki_day = first.starts_at.astimezone(ZoneInfo("Europe/Helsinki")).date()
     for person, word in (("m1", "tapaaminen"), ("m2", "möte"), ("a1", "Meeting")):
         invitation = by_event[str(first.event_id)][person]
         assert word in invitation["Subject"]
@@ -112,19 +123,21 @@ async def test_every_decided_notification_reaches_each_recipient_once_in_their_l
         cal, event = vevent(invitation)
         assert str(cal["METHOD"]) == "REQUEST"
         assert str(event["UID"]) == f"{rid}.meeting-1@mentorflow"
-        assert event["DTSTART"].dt == first.due_at
+        assert event["DTSTART"].dt == first.starts_at
+        assert event["DTEND"].dt - event["DTSTART"].dt == timedelta(minutes=90)
         assert str(event["DTSTART"].dt.tzinfo) == "Europe/Helsinki"
         assert event["DTSTART"].params["TZID"] == "Europe/Helsinki"
         assert int(event["SEQUENCE"]) == 0
 
-    # The resumption moves the same calendar entry: same UID, a higher SEQUENCE, three days later.
-    resumed = next(e for e in events if e.type == "resumed")
-    _, moved = vevent(by_event[str(resumed.event_id)]["a1"])
+    # Moving it moves the same calendar entry: same UID, a higher SEQUENCE, the new time.
+    _, moved = vevent(by_event[str(moved_event.event_id)]["a1"])
     assert str(moved["UID"]) == f"{rid}.meeting-1@mentorflow"
     assert int(moved["SEQUENCE"]) == 1
-    paused_for = resumed.occurred_at - resumed.paused_since
-    # iCalendar times are whole seconds; the pause lasted three days and a few milliseconds.
-    assert abs(moved["DTSTART"].dt - (first.due_at + paused_for)) < timedelta(seconds=1)
+    assert moved["DTSTART"].dt == moved_event.starts_at
+    assert moved["DTEND"].dt - moved["DTSTART"].dt == timedelta(minutes=60)
+    # A pause does not move a time people agreed on: the resumption carries no invitation.
+    resumed = next(e for e in events if e.type == "resumed")
+    assert calendar_of(by_event[str(resumed.event_id)]["a1"]) is None
 
     # The one who leaves gets a cancellation of an entry they were invited to; the others do not.
     withdrew = next(e for e in events if e.type == "member_withdrew")

@@ -5,22 +5,39 @@ are e-mailed, single use and short-lived; forms need their CSRF token; the actin
 always the session's. Refusals and bad input are clear 4xx pages that write nothing.
 """
 
+import asyncio
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import pytest_asyncio
 from babel.messages.extract import extract_from_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from activities.links import AGREEMENT, GROUP, ME, MEETING, SIGN_IN, Claim, Links, path_of
+from activities.links import (
+    AGENDA,
+    AGREEMENT,
+    GROUP,
+    ME,
+    MEETING,
+    SCHEDULE,
+    SIGN_IN,
+    Claim,
+    Links,
+    path_of,
+)
 from activities.mail.letters import KINDS, Stationery, occasion
+from domain.calendar import zone_offsets
 from domain.events import SYSTEM, from_record
 from domain.text import sealed
 from mentorflow.settings import Settings
@@ -28,8 +45,7 @@ from mentorflow.web import i18n
 from mentorflow.web.pages import Dates
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
-from store.sealing import Sealer
-from tests.builders import COORDINATOR
+from tests.builders import COORDINATOR, MENTORS
 from tests.temporal_helpers import whole_seconds_now
 from tests.web_helpers import (
     MASTER,
@@ -175,6 +191,19 @@ async def test_authorization_matrix(env, pool, mail):
                 data={"csrf": csrf_of(page.text), "goals": "x", "agreement": "y"},
             )
             assert posted.status_code == 404
+            # Nor B's meeting time or agenda: not seen, not set, nothing added.
+            for page_name in ("schedule", "agenda"):
+                assert (await m1.get(f"/g/{b}/{page_name}")).status_code == 404
+            csrf = csrf_of(page.text)
+            other_agenda = await m1.post(f"/g/{b}/agenda", data={"csrf": csrf, "text": "hi"})
+            assert other_agenda.status_code == 404
+            other_time = {"csrf": csrf, "on": "2030-01-01", "at": "10:00", "place": "x"}
+            assert (await m1.post(f"/g/{b}/schedule", data=other_time)).status_code == 404
+            assert (
+                await m1.post(f"/g/{b}/schedule/cancel", data={"csrf": csrf})
+            ).status_code == 404
+            no_csrf = await m1.post(f"/g/{a}/agenda", data={"text": "hi"})
+            assert no_csrf.status_code == 403
             # A form without its CSRF token, or with another one, is refused.
             no_csrf = await m1.post(f"/g/{a}/agreement", data={"goals": "x", "agreement": "y"})
             assert no_csrf.status_code == 403
@@ -187,6 +216,7 @@ async def test_authorization_matrix(env, pool, mail):
             assert (await m1.get(f"/g/{a}/agreement?t={token}")).status_code == 403
             assert (await m1.get(f"/g/{b}?t={token}")).status_code == 403
             assert (await m1.get(f"/me?t={token}")).status_code == 403
+            assert (await m1.get(f"/g/{a}/schedule?t={token}")).status_code == 403
             forged = await m1.get(f"/g/{a}?t={token[:-3]}xyz")
             assert forged.status_code == 403 and "Tämä linkki ei avaa tätä sivua" in forged.text
             expired = Claim("test", "m1", GROUP, a, datetime.now(UTC) - timedelta(seconds=1))
@@ -281,8 +311,12 @@ async def fuzz_target(env, pool, mail):
 FIELDS = [
     "goals", "agreement", "held_on", "held", "attendees", "reason", "by",
     "usefulness", "rhythm", "went_well", "to_change", "goals_met", "recommend", "learned",
+    "on", "at", "minutes", "place", "text",
 ]  # fmt: skip
-PAGES = ["agreement", "meeting", "feedback/midpoint", "feedback/x", "pause", "leave", "resume"]
+PAGES = [
+    *("agreement", "meeting", "feedback/midpoint", "feedback/x", "pause", "leave", "resume"),
+    *("schedule", "schedule/cancel", "agenda"),
+]
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
@@ -304,11 +338,18 @@ async def test_fuzzed_forms_never_give_a_server_error(fuzz_target, page, form):
 EXPECTED_PURPOSE = {
     "relationship_started": AGREEMENT,
     "agreement_reminder": AGREEMENT,
-    "meeting_scheduled": MEETING,
+    "meeting_scheduled": AGENDA,
+    "meeting_planned": AGENDA,
     "meeting_preparation_reminder": MEETING,
     "feedback_requested": "feedback:final",
     "feedback_reminder": "feedback:midpoint",
 }
+MENTORS_PURPOSE = {
+    "relationship_started": SCHEDULE,
+    "meeting_scheduled": SCHEDULE,
+    "meeting_unscheduled_reminder": SCHEDULE,
+}
+"""Mentors plan the meetings: these lead them to *Set the meeting time*."""
 
 
 @pytest.mark.parametrize("locale", i18n.LOCALES)
@@ -339,6 +380,8 @@ def test_every_letter_carries_the_readers_link_to_the_page_of_its_action(locale)
             assert (claim.programme_id, claim.person_id) == (entry.programme_id, person)
             member = entry is test_programme and person != COORDINATOR
             expected = EXPECTED_PURPOSE.get(kind, GROUP) if member else ME
+            if member and person in MENTORS:
+                expected = MENTORS_PURPOSE.get(kind, expected)
             assert claim.purpose == expected, (kind, person)
             assert url.group(1).split("?")[0] == path_of(claim.purpose, claim.relationship_id)
             assert "example.org" not in url.group(1) and "Name" not in url.group(1)
@@ -435,3 +478,72 @@ async def test_the_participant_guide_is_a_page(env, pool, mail):
     assert "<h1>Mentoring with Mentorflow: a guide for mentors and mentees</h1>" in page.text
     assert "<table>" in page.text
     assert links.guide_url() == "http://testserver/guide"
+
+
+async def test_a_mentor_sets_the_meeting_time_in_the_programmes_zone_and_members_write_the_agenda(
+    env, pool, mail
+):
+    """m1's schedule link: 14:30 in Helsinki (the programme's zone, not UTC), 60 minutes, a place;
+    a mentee may not set the time (the domain's reason, in English for a1) but adds an agenda
+    question that m2 sees on My group and the meeting page; every actor is the session's."""
+    app, links = app_for(env.client, pool, mail)
+    starts = await whole_seconds_now(env)
+    zone = zone_offsets("Europe/Helsinki", starts, starts + timedelta(days=60))
+    async with worker_with_links(env.client, pool, mail, links) as queue:
+        group = await started_group(env.client, pool, queue, starts, zone=zone)
+        rid = group.relationship_id
+        base = f"/g/{rid.replace(':', '%3A')}"
+        on = (starts + timedelta(days=3)).astimezone(ZoneInfo("Europe/Helsinki")).date()
+        for _ in range(200):  # meeting 1 opens just after the start
+            if any(e.type == "meeting_scheduled" for e in await stored(pool, rid)):
+                break
+            await asyncio.sleep(0.05)
+
+        @contextlib.asynccontextmanager
+        async def signed_in(person: str, purpose: str) -> AsyncIterator[httpx.AsyncClient]:
+            async with browser_client(app) as browser:
+                claim = Claim("test", person, purpose, rid, datetime.now(UTC) + timedelta(days=3))
+                landed = await browser.get(links.url(claim).removeprefix("http://testserver"))
+                assert landed.headers["location"] == base + path_of(purpose, rid).removeprefix(
+                    f"/g/{rid}"
+                )
+                yield browser
+
+        async with signed_in("m1", SCHEDULE) as m1:
+            page = await m1.get(f"{base}/schedule")
+            assert page.status_code == 200 and 'value="90"' in page.text  # the policy's length
+            form = {"csrf": csrf_of(page.text), "on": str(on), "at": "14:30", "minutes": "60"}
+            missing = await m1.post(f"{base}/schedule", data=form)
+            assert missing.status_code == 400 and 'href="#place"' in missing.text
+            form |= {"place": "Kokoushuone 3", "by": "a3"}
+            done = await m1.post(f"{base}/schedule", data=form)
+            assert done.status_code == 303 and done.headers["location"].endswith("?done=schedule")
+            past = await m1.post(
+                f"{base}/schedule", data=form | {"on": str(on - timedelta(days=5))}
+            )
+            assert past.status_code == 409 and "Se aika on jo mennyt." in past.text
+        async with signed_in("a1", AGENDA) as a1:
+            page = await a1.get(f"{base}/agenda")
+            assert "Kokoushuone 3" in page.text and "Nothing on the agenda yet." in page.text
+            schedule = await a1.get(f"{base}/schedule")
+            form = {"csrf": csrf_of(schedule.text), "on": str(on), "at": "10:00", "place": "x"}
+            refused = await a1.post(f"{base}/schedule", data=form)
+            assert refused.status_code == 409
+            assert "Only the group&#39;s mentors set the meeting time." in refused.text
+            question = {"csrf": csrf_of(page.text), "text": "How do I say no?", "by": "m2"}
+            added = await a1.post(f"{base}/agenda", data=question)
+            assert added.headers["location"].endswith("?done=agenda")
+        async with signed_in("m2", GROUP) as m2:
+            mine = (await m2.get(base)).text
+            assert "How do I say no?" in mine and "Person A1" in mine
+            assert "14:30" in mine  # m2 reads Swedish: the local time m1 entered
+            assert "How do I say no?" in (await m2.get(f"{base}/meeting")).text
+
+    events = await stored(pool, rid)
+    planned = [e for e in events if e.type == "meeting_planned"]
+    assert [(e.actor, e.starts_at, e.minutes, e.place) for e in planned] == [
+        ("m1", datetime.combine(on, time(14, 30), ZoneInfo("Europe/Helsinki")), 60, "Kokoushuone 3")
+    ]
+    assert [(e.actor, e.text) for e in events if e.type == "agenda_item_added"] == [
+        ("a1", "How do I say no?")
+    ]

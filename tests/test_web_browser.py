@@ -1,8 +1,10 @@
 """A group's life through the web app in a real browser (Debian's Chromium, driven by Playwright).
 
-The mentor opens the link of the relationship_started e-mail and records the agreement, a mentee
-records the first meeting from the meeting_scheduled e-mail, every member answers the midpoint
-round from the feedback_requested e-mail, one member leaves. The stored events and the workflow's
+The mentor opens the link of the relationship_started e-mail, sets the first meeting's time (the
+invitation that arrives carries it, in Europe/Helsinki) and records the agreement; a mentee adds
+a question to the agenda from the invitation's e-mail; the mentor records the meeting, seeing
+the question; every member answers the midpoint round from the feedback_requested e-mail, one
+member leaves. The stored events and the workflow's
 state show each step with the person who took it. Every page is screenshotted under the test's
 tmp dir and checked with axe-core: no serious or critical violations.
 """
@@ -24,6 +26,7 @@ from domain.fold import fold
 from domain.policy import RelationshipPolicy
 from mentorflow.embedded import free_port
 from mentorflow.web.server import EmbeddedServer, started
+from tests.mailbox_helpers import calendar_of
 from tests.temporal_helpers import whole_seconds_now
 from tests.test_web_app import stored
 from tests.web_helpers import app_for, filed, started_group, worker_with_links
@@ -67,13 +70,25 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-async def link_in(mail, to: str, page: str, rid: str) -> str:
-    """The personal link to ``page`` of group ``rid`` in a message to ``to`` (waiting for it:
-    delivery follows the event)."""
+async def message_to(mail, to: str, kind: str):
+    """The first message of ``kind`` to ``to`` (waiting for it: delivery follows the event)."""
+    for _ in range(1200):
+        for message in filed(mail).values():
+            if message["To"].addresses[0].addr_spec == to and message["X-Mentorflow-Kind"] == kind:
+                return message
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {kind} message to {to}")
+
+
+async def link_in(mail, to: str, page: str, rid: str, kind: str | None = None) -> str:
+    """The personal link to ``page`` of group ``rid`` in a message to ``to`` (of ``kind``, if
+    given), waiting for it: delivery follows the event."""
     wanted = re.compile(rf"(http://127\.0\.0\.1:\d+/g/{re.escape(rid)}/{page}\?t=\S+)")
     for _ in range(1200):
         for message in filed(mail).values():
             if message["To"].addresses[0].addr_spec != to:
+                continue
+            if kind is not None and message["X-Mentorflow-Kind"] != kind:
                 continue
             found = wanted.search(message.get_body(preferencelist=("plain",)).get_content())
             if found:
@@ -135,22 +150,48 @@ async def test_a_group_acts_through_the_web_app_from_its_e_mails(
     events = await stored(pool, rid)
     assert fold(events) == state
     acts = [(e.type, e.actor) for e in events if e.actor != "system"]
-    assert acts[0] == ("agreement_recorded", "m1")
-    assert acts[1] == ("meeting_recorded", "a1")
+    assert acts[:4] == [
+        ("meeting_planned", "m1"),
+        ("agreement_recorded", "m1"),
+        ("agenda_item_added", "a1"),
+        ("meeting_recorded", "m1"),
+    ]
     assert sorted(a for t, a in acts if t == "feedback_submitted") == ["a1", "a2", "a3", "m1", "m2"]
     assert acts[-1] == ("member_withdrew", "a3")
     assert state.agreement.recorded_by == "m1"
     assert state.meetings[0].attendees == ["m1", "a1", "a2"]
+    assert [(i.by, i.text) for i in state.agenda] == [("a1", "Miten annan palautetta?")]
     assert not state.members["a3"].active
     assert len(list(shots.glob("*.png"))) >= 8
 
 
 async def _walk(pool, mail, browser, shots, rid) -> None:
-    # The mentor (Finnish) opens the link of the first e-mail and records the agreement.
+    # The mentor (Finnish) opens the link of the first e-mail and sets the first meeting's time.
     mentor = await browser.new_page()
-    await mentor.goto(await link_in(mail, "m1@example.org", "agreement", rid))
-    assert "/agreement" in mentor.url and "t=" not in mentor.url
+    await mentor.goto(
+        await link_in(mail, "m1@example.org", "schedule", rid, "relationship_started")
+    )
+    assert "/schedule" in mentor.url and "t=" not in mentor.url
     assert await mentor.get_attribute("html", "lang") == "fi"
+    await check_page(mentor, shots, "00-schedule-fi")
+    # Three minutes ahead, in the programme's zone, to the minute; the length left to the policy.
+    at = (datetime.now(HELSINKI) + timedelta(minutes=3)).replace(second=0, microsecond=0)
+    await mentor.get_by_label("Päivämäärä").fill(at.date().isoformat())
+    await mentor.get_by_label("Alkamisaika").fill(f"{at:%H:%M}")
+    await mentor.get_by_label("Kesto minuutteina").fill("")
+    await mentor.get_by_label("Paikka tai videolinkki").fill("Neuvotteluhuone Kuusi")
+    await mentor.get_by_role("button", name="Tallenna tapaamisaika").click()
+    await mentor.get_by_text("Tapaamisaika on sovittu.").wait_for()
+    group_url = mentor.url.split("?")[0]
+
+    # The invitation that arrives carries that time, in Europe/Helsinki.
+    invitation = await message_to(mail, "a1@example.org", "meeting_planned")
+    (event,) = calendar_of(invitation).walk("VEVENT")
+    assert event["DTSTART"].params["TZID"] == "Europe/Helsinki"
+    assert event["DTSTART"].dt == at and str(event["DTSTART"].dt.tzinfo) == "Europe/Helsinki"
+
+    # Then the agreement.
+    await mentor.goto(group_url + "/agreement")
     await check_page(mentor, shots, "01-agreement-fi")
     await mentor.get_by_role("button", name="Kirjaa sopimus").click()
     await check_page(mentor, shots, "02-agreement-errors-fi")
@@ -166,19 +207,28 @@ async def _walk(pool, mail, browser, shots, rid) -> None:
     ).wait_for()
     await check_page(mentor, shots, "03b-guide")
 
-    # A mentee (English, on a phone) records the first meeting from its invitation.
+    # A mentee (English, on a phone) adds a question to the agenda from the invitation's e-mail.
     context = await browser.new_context(viewport=PHONE)
     mentee = await context.new_page()
-    await mentee.goto(await link_in(mail, "a1@example.org", "meeting", rid))
-    assert mentee.url.endswith("/meeting")
-    await check_page(mentee, shots, "04-meeting-en-phone")
-    today = datetime.now(HELSINKI).date()
-    await mentee.get_by_label("Date of the meeting").fill(today.isoformat())
+    await mentee.goto(await link_in(mail, "a1@example.org", "agenda", rid, "meeting_planned"))
+    assert mentee.url.endswith("/agenda")
+    await mentee.get_by_label("Your question or topic").fill("Miten annan palautetta?")
+    await mentee.get_by_role("button", name="Add to the agenda").click()
+    await mentee.get_by_text("Your question or topic is on the agenda.").wait_for()
+    await mentee.goto(mentee.url.split("?")[0] + "/agenda")
+    await mentee.get_by_text("Miten annan palautetta?").wait_for()
+    await check_page(mentee, shots, "04-agenda-en-phone")
+
+    # The mentor records the meeting, with the question on the page.
+    await mentor.goto(group_url + "/meeting")
+    await mentor.get_by_text("Miten annan palautetta?").wait_for()
+    await check_page(mentor, shots, "04b-meeting-fi")
+    await mentor.get_by_label("Tapaamisen päivämäärä").fill(at.date().isoformat())
     for name in ("Person M1", "Person A1", "Person A2"):
-        await mentee.get_by_label(name).check()
-    await mentee.get_by_role("button", name="Record the meeting").click()
-    await mentee.get_by_text("The meeting is recorded.").wait_for()
-    await check_page(mentee, shots, "05-group-en-phone")
+        await mentor.get_by_label(name).check()
+    await mentor.get_by_role("button", name="Kirjaa tapaaminen").click()
+    await mentor.get_by_text("Tapaaminen on kirjattu.").wait_for()
+    await check_page(mentor, shots, "05-group-fi")
 
     # The midpoint round opens (after a minute); everyone answers through their own e-mail.
     for person in ("m1", "m2", "a1", "a2", "a3"):

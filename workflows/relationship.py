@@ -19,11 +19,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.record_keeping import AppendEventsInput, ReadEventsInput, RecordKeeping
     from domain import commands, schedule
     from domain.commands import (
+        AddAgendaItem,
+        CancelMeeting,
         Command,
         Pause,
         RecordAgreement,
         RecordMeeting,
         Resume,
+        ScheduleMeeting,
         SubmitFeedback,
         Withdraw,
     )
@@ -43,6 +46,9 @@ with workflow.unsafe.imports_passed_through():
 
 LIVENESS_PATCH = "relationship-liveness"
 """Runs recorded before it send stale reminders after an outage (see ``steps.Due.stale_from``)."""
+
+SCHEDULING_PATCH = "relationship-meeting-scheduling"
+"""Relationships started before it run by rules 2: no nudge for an unplanned meeting."""
 
 RELATIONSHIP_ENDED = "relationship_ended"
 """The signal a relationship sends to ``spec.report_to`` when it closes."""
@@ -69,7 +75,10 @@ class RelationshipWorkflow:
         self._liveness = workflow.patched(LIVENESS_PATCH)  # decided once per run, at its start
         if self._state is None:
             try:
-                rules = RULES if self._liveness else 1
+                if not self._liveness:
+                    rules = 1
+                else:
+                    rules = RULES if workflow.patched(SCHEDULING_PATCH) else 2
                 started = commands.start(self._spec, plumbing.factory(), rules)
             except RuleViolation as e:
                 raise plumbing.rejected(e) from e
@@ -170,6 +179,30 @@ class RelationshipWorkflow:
 
     @resume.validator
     def _validate_resume(self, command: Resume) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def schedule_meeting(self, command: ScheduleMeeting) -> CommandAccepted:
+        return await self._handle(command)
+
+    @schedule_meeting.validator
+    def _validate_schedule_meeting(self, command: ScheduleMeeting) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def cancel_meeting(self, command: CancelMeeting) -> CommandAccepted:
+        return await self._handle(command)
+
+    @cancel_meeting.validator
+    def _validate_cancel_meeting(self, command: CancelMeeting) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def add_agenda_item(self, command: AddAgendaItem) -> CommandAccepted:
+        return await self._handle(command)
+
+    @add_agenda_item.validator
+    def _validate_add_agenda_item(self, command: AddAgendaItem) -> None:
         self._validate(command)
 
     def _validate(self, command: Command) -> None:

@@ -5,6 +5,7 @@ a ``subject`` and a ``body`` block, all fed the same facts. Dates are written in
 time zone and the reader's language (babel); invitations come from the relationship's history.
 """
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,16 +18,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from activities.links import Links, claim_for
 from activities.mail import reasons
 from activities.mail.invites import Attendee, MeetingInvite, Method, meeting_uid
-from domain import durations
 from domain.calendar import ProgrammeCalendar
 from domain.events import (
     Event,
-    MeetingScheduled,
+    MeetingCancelled,
+    MeetingPlanned,
     MemberWithdrew,
     RelationshipClosed,
     RelationshipEvent,
     RelationshipStarted,
-    Resumed,
 )
 from domain.fold import fold, replay
 from domain.programme_events import MatchingProposed, ProgrammeStarted
@@ -39,8 +39,11 @@ KINDS = (
     # relationship
     "relationship_started",
     "meeting_scheduled",
+    "meeting_planned",
+    "meeting_cancelled",
     "agreement_reminder",
     "meeting_preparation_reminder",
+    "meeting_unscheduled_reminder",
     "feedback_requested",
     "feedback_reminder",
     "escalation_raised",
@@ -67,7 +70,10 @@ KINDS = (
 KIND_NAMES: dict[str, dict[str, str]] = {
     "en": {
         "relationship_started": "the group's start",
-        "meeting_scheduled": "a meeting invitation",
+        "meeting_scheduled": "a meeting due",
+        "meeting_planned": "a meeting invitation",
+        "meeting_cancelled": "a cancelled meeting time",
+        "meeting_unscheduled_reminder": "a reminder to schedule a meeting",
         "agreement_reminder": "an agreement reminder",
         "meeting_preparation_reminder": "a meeting reminder",
         "feedback_requested": "a feedback request",
@@ -89,7 +95,10 @@ KIND_NAMES: dict[str, dict[str, str]] = {
     },
     "fi": {
         "relationship_started": "ryhmän alkaminen",
-        "meeting_scheduled": "tapaamiskutsu",
+        "meeting_scheduled": "tuleva tapaaminen",
+        "meeting_planned": "tapaamiskutsu",
+        "meeting_cancelled": "peruttu tapaamisaika",
+        "meeting_unscheduled_reminder": "muistutus sopia tapaamisaika",
         "agreement_reminder": "sopimusmuistutus",
         "meeting_preparation_reminder": "tapaamismuistutus",
         "feedback_requested": "arviointipyyntö",
@@ -111,7 +120,10 @@ KIND_NAMES: dict[str, dict[str, str]] = {
     },
     "sv": {
         "relationship_started": "gruppens start",
-        "meeting_scheduled": "en mötesinbjudan",
+        "meeting_scheduled": "ett kommande möte",
+        "meeting_planned": "en mötesinbjudan",
+        "meeting_cancelled": "en inställd mötestid",
+        "meeting_unscheduled_reminder": "en påminnelse om att boka ett möte",
         "agreement_reminder": "en påminnelse om överenskommelsen",
         "meeting_preparation_reminder": "en mötespåminnelse",
         "feedback_requested": "en begäran om utvärdering",
@@ -135,7 +147,12 @@ KIND_NAMES: dict[str, dict[str, str]] = {
 """What each kind of message is about, as a reader names it."""
 
 
-_ABOUT_MEETINGS = {"meeting_scheduled", "resumed", "member_withdrew", "relationship_closed"}
+_ABOUT_MEETINGS = {
+    "meeting_planned",
+    "meeting_cancelled",
+    "member_withdrew",
+    "relationship_closed",
+}
 """Kinds that may carry an invitation (its SEQUENCE needs the history of invitations)."""
 
 
@@ -160,6 +177,8 @@ class Occasion:
     """Per meeting number: how many invitations about it went out before this event."""
     calendar: ProgrammeCalendar | None = None
     """The programme's dates (for a programme's events: its first event carries them)."""
+    planned_before: dict[int, tuple[datetime, int | None]] = dataclasses.field(default_factory=dict)
+    """Per meeting number: its last planned start and minutes before this event."""
 
 
 def occasion(
@@ -172,14 +191,20 @@ def occasion(
     """``history`` is the stream up to and including ``event``."""
     relationship: RelationshipState | None = None
     sequence: dict[int, int] = {}
+    planned: dict[int, tuple[datetime, int | None]] = {}
     if history and isinstance(history[0], RelationshipStarted):
         events: list[RelationshipEvent] = list(history)  # type: ignore[arg-type]
         if kind in _ABOUT_MEETINGS:
             relationship, sequence = _replay_invitations(events)
+            planned = {
+                e.number: (e.starts_at, e.minutes)
+                for e in events[:-1]
+                if isinstance(e, MeetingPlanned)
+            }
         else:
             relationship = fold(events)
     cal = history[0].calendar if history and isinstance(history[0], ProgrammeStarted) else None
-    return Occasion(kind, event, programme, contacts, relationship, sequence, cal)
+    return Occasion(kind, event, programme, contacts, relationship, sequence, cal, planned)
 
 
 def people_named(event: Event, history: Sequence[Event]) -> set[str]:
@@ -324,17 +349,25 @@ def _replay_invitations(
 
 
 def _meeting_invited(event: Event, state: RelationshipState) -> int | None:
-    """The meeting an event sends (or cancels) an invitation for, given the state after it."""
-    if isinstance(event, MeetingScheduled):
+    """The meeting an event sends (or cancels) an invitation for, given the state after it.
+
+    Only a time a mentor planned is an invitation: the cycle's due date is not a meeting time
+    (events recorded before meetings were planned have no invitation any more).
+    """
+    if isinstance(event, MeetingPlanned | MeetingCancelled):
         return event.number
-    if isinstance(event, Resumed | RelationshipClosed | MemberWithdrew):
-        return _open_meeting(state)
+    if isinstance(event, RelationshipClosed | MemberWithdrew):
+        return _planned_meeting(state)
     return None
 
 
-def _open_meeting(state: RelationshipState) -> int | None:
-    """The latest scheduled meeting nobody has recorded yet, if any."""
-    open_ = [m.number for m in state.meetings if m.status == MeetingStatus.OPEN]
+def _planned_meeting(state: RelationshipState) -> int | None:
+    """The latest planned meeting nobody has recorded yet, if any."""
+    open_ = [
+        m.number
+        for m in state.meetings
+        if m.status == MeetingStatus.OPEN and m.starts_at is not None
+    ]
     return max(open_) if open_ else None
 
 
@@ -348,8 +381,18 @@ def _invite(o: Occasion, to: Contact) -> MeetingInvite | None:
         return None
     if isinstance(e, MemberWithdrew) and to.person_id != e.person_id:
         return None  # the others still meet: only the one leaving has the meeting cancelled
-    method = Method.CANCEL if isinstance(e, RelationshipClosed | MemberWithdrew) else Method.REQUEST
+    cancels = RelationshipClosed | MemberWithdrew | MeetingCancelled
+    method = Method.CANCEL if isinstance(e, cancels) else Method.REQUEST
     slot = next(m for m in r.meetings if m.number == number)
+    # A cancelled time is gone from the state: the cancellation names the time it cancels.
+    starts_at, minutes = (
+        _planned_time(o, number)
+        if slot.starts_at is None
+        else (
+            slot.starts_at,
+            slot.minutes,
+        )
+    )
     coordinator = o.contacts.get(o.programme.coordinator_id)
     attendees = [o.contacts[p] for p in r.active_members() if p in o.contacts]
     if method is Method.CANCEL and isinstance(e, MemberWithdrew):
@@ -359,8 +402,8 @@ def _invite(o: Occasion, to: Contact) -> MeetingInvite | None:
         uid=meeting_uid(r.relationship_id, number),
         sequence=o.invite_sequence.get(number, 0),
         summary=f"{o.programme.name}: {number}",
-        starts_at=slot.due_at,
-        length=durations.add(slot.due_at, r.policy.meeting_length) - slot.due_at,
+        starts_at=starts_at,
+        length=timedelta(minutes=minutes or 0),
         timezone=o.programme.timezone,
         stamp=e.occurred_at,
         organizer=Attendee(
@@ -369,3 +412,9 @@ def _invite(o: Occasion, to: Contact) -> MeetingInvite | None:
         ),
         attendees=tuple(Attendee(c.name, c.email) for c in attendees),
     )
+
+
+def _planned_time(o: Occasion, number: int) -> tuple[datetime, int | None]:
+    """The time meeting ``number`` had before ``o.event`` cancelled it."""
+    assert o.relationship is not None
+    return o.planned_before.get(number, (o.event.occurred_at, None))

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from mentorflow.web import forms, groups, guide, identity, staff
+from mentorflow.web import forms, groups, guide, identity, meetings, staff
 from mentorflow.web.i18n import N_
 from mentorflow.web.pages import Web, render
 
@@ -37,6 +37,7 @@ def create_app(web: Web, secret: str, secure_cookies: bool) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("mentorflow.web", "static")]), name="static")
     app.include_router(identity.router)
     app.include_router(groups.router)
+    app.include_router(meetings.router)  # before forms: its /g/{rid}/{action} takes the rest
     app.include_router(forms.router)
     app.include_router(guide.router)
 

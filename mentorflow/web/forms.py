@@ -4,6 +4,7 @@ Each builds one domain command from the form, with the session's person as ``by`
 as an Update; bad input is shown at its field, and a refusal with the domain's reason.
 """
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +29,7 @@ from mentorflow.web import feedback
 from mentorflow.web.groups import (
     REFUSALS,
     ROUNDS,
+    agenda_of,
     confirmed,
     dates_for,
     enter,
@@ -47,14 +49,24 @@ from workflows.relationship import RelationshipWorkflow
 router = APIRouter()
 
 
-async def _form_page(
-    request: Request, rid: str, purpose: str, t: str | None, template: str, **extra: Any
+async def form_page(
+    request: Request,
+    rid: str,
+    purpose: str,
+    t: str | None,
+    template: str,
+    extra: Callable[[RelationshipState], dict[str, Any]] | None = None,
+    **context: Any,
 ) -> Response:
+    """A form of the group, entered by a personal link or the session; ``extra`` adds what the
+    page needs from the group's state."""
     entered = await enter(request, rid, purpose, t)
     if isinstance(entered, Response):
         return entered
     web = web_of(request)
     state = await member_group(web, entered, rid)
+    if extra is not None:
+        context |= extra(state)
     dates = await dates_for(request, web, state.programme_id)
     names = await names_of(web, state)
     return render(
@@ -67,11 +79,12 @@ async def _form_page(
         errors={},
         refusal=None,
         values={},
-        **extra,
+        dates=dates,
+        **context,
     )
 
 
-async def _refused_form(
+async def refused_form(
     request: Request,
     rid: str,
     template: str,
@@ -95,13 +108,14 @@ async def _refused_form(
         errors=errors,
         refusal=refusal,
         values=values,
+        dates=dates,
         **extra,
     )
 
 
 @router.get("/g/{rid}/agreement")
 async def agreement_page(request: Request, rid: str, t: str | None = None) -> Response:
-    return await _form_page(request, rid, AGREEMENT, t, "agreement.html")
+    return await form_page(request, rid, AGREEMENT, t, "agreement.html")
 
 
 @router.post("/g/{rid}/agreement")
@@ -125,18 +139,20 @@ async def record_agreement(request: Request, rid: str) -> Response:
         except ValidationError:
             errors["agreement"] = N_("Keep each text under 4,000 characters.")
     if command is None:
-        return await _refused_form(request, rid, "agreement.html", errors, None, values)
+        return await refused_form(request, rid, "agreement.html", errors, None, values)
     refusal = await send_update(
         web_of(request), rid, RelationshipWorkflow.record_agreement, command
     )
     if refusal:
-        return await _refused_form(request, rid, "agreement.html", {}, refusal, values)
+        return await refused_form(request, rid, "agreement.html", {}, refusal, values)
     return confirmed(rid, "agreement")
 
 
 @router.get("/g/{rid}/meeting")
 async def meeting_page(request: Request, rid: str, t: str | None = None) -> Response:
-    return await _form_page(request, rid, MEETING, t, "meeting.html")
+    return await form_page(
+        request, rid, MEETING, t, "meeting.html", extra=lambda s: {"agenda": agenda_of(s)}
+    )
 
 
 @router.post("/g/{rid}/meeting")
@@ -173,10 +189,10 @@ async def record_meeting(request: Request, rid: str) -> Response:
         except ValidationError:
             errors["reason"] = N_("Keep each text under 4,000 characters.")
     if command is None:
-        return await _refused_form(request, rid, "meeting.html", errors, None, values)
+        return await refused_form(request, rid, "meeting.html", errors, None, values)
     refusal = await send_update(web_of(request), rid, RelationshipWorkflow.record_meeting, command)
     if refusal:
-        return await _refused_form(request, rid, "meeting.html", {}, refusal, values)
+        return await refused_form(request, rid, "meeting.html", {}, refusal, values)
     return confirmed(rid, "meeting")
 
 
@@ -197,7 +213,7 @@ async def feedback_page(
         # Say at once what the workflow would answer (it still decides when a form is sent).
         state = await member_group(web_of(request), current_person(request), rid)
         status = _round_status(state, feedback_round, current_person(request).person_id)
-    return await _form_page(
+    return await form_page(
         request,
         rid,
         f"{FEEDBACK_PREFIX}{feedback_round}",
@@ -239,13 +255,13 @@ async def submit_feedback(request: Request, rid: str, round_name: str) -> Respon
         "status": None,
     }
     if errors:
-        return await _refused_form(request, rid, "feedback.html", errors, None, values, **extra)
+        return await refused_form(request, rid, "feedback.html", errors, None, values, **extra)
     command = SubmitFeedback(
         by=person.person_id, round=feedback_round, answers=answers, choices=choices
     )
     refusal = await send_update(web_of(request), rid, RelationshipWorkflow.submit_feedback, command)
     if refusal:
-        return await _refused_form(request, rid, "feedback.html", {}, refusal, values, **extra)
+        return await refused_form(request, rid, "feedback.html", {}, refusal, values, **extra)
     return confirmed(rid, "feedback")
 
 
@@ -263,7 +279,7 @@ ACTIONS = {
 async def action_page(request: Request, rid: str, action: str) -> Response:
     if action not in (*ACTIONS, "resume"):
         raise Refused(404, N_("There is no such page."))
-    return await _form_page(
+    return await form_page(
         request, rid, GROUP, None, "action.html", action=action, texts=ACTIONS.get(action)
     )
 
@@ -280,7 +296,7 @@ async def act(request: Request, rid: str, action: str) -> Response:
     values = {"reason": reason}
     if action != "resume" and not reason:
         errors = {"reason": N_("Write a reason.")}
-        return await _refused_form(request, rid, "action.html", errors, None, values, **extra)
+        return await refused_form(request, rid, "action.html", errors, None, values, **extra)
     command: Command
     update: Any
     try:
@@ -293,8 +309,8 @@ async def act(request: Request, rid: str, action: str) -> Response:
             command, update = Resume(by=person.person_id), RelationshipWorkflow.resume
     except ValidationError:
         errors = {"reason": N_("Keep each text under 4,000 characters.")}
-        return await _refused_form(request, rid, "action.html", errors, None, values, **extra)
+        return await refused_form(request, rid, "action.html", errors, None, values, **extra)
     refusal = await send_update(web_of(request), rid, update, command)
     if refusal:
-        return await _refused_form(request, rid, "action.html", {}, refusal, values, **extra)
+        return await refused_form(request, rid, "action.html", {}, refusal, values, **extra)
     return confirmed(rid, action)

@@ -21,7 +21,7 @@ from domain.commands import (
 )
 from domain.events import FeedbackRound
 from domain.model import Role
-from domain.state import RelationshipState
+from domain.state import AgendaItem, RelationshipState
 from mentorflow.web.i18n import N_
 from mentorflow.web.identity import (
     Person,
@@ -46,6 +46,9 @@ ROUNDS = {
 DONE = {
     "agreement": N_("The agreement and goals are recorded."),
     "meeting": N_("The meeting is recorded."),
+    "schedule": N_("The meeting time is set. The group gets a calendar invitation."),
+    "cancel": N_("The meeting time is cancelled. The group has been told."),
+    "agenda": N_("Your question or topic is on the agenda."),
     "feedback": N_("Thank you: your feedback is recorded."),
     "pause": N_("The group is paused. Nothing is due while it is paused."),
     "resume": N_("The group is active again."),
@@ -71,7 +74,20 @@ REFUSALS = {
     "not_paused": N_("The group is not paused."),
     "relationship_closed": N_("The group has closed."),
     "not_allowed": N_("You cannot do this."),
+    "not_a_mentor": N_("Only the group's mentors set the meeting time."),
+    "in_the_past": N_("That time has already passed."),
+    "outside_programme": N_("The meeting must be within the group's dates."),
+    "not_planned": N_("This meeting has no time set."),
+    "agenda_full": N_("The agenda of this meeting is full."),
 }
+
+
+def agenda_of(s: RelationshipState) -> list[AgendaItem]:
+    """The agenda of the next open meeting: what the group will talk about."""
+    open_slots = s.open_meetings()
+    if not open_slots:
+        return []
+    return [item for item in s.agenda if item.number == open_slots[0].number]
 
 
 async def enter(request: Request, rid: str, purpose: str, t: str | None) -> Person | Response:
@@ -187,12 +203,17 @@ async def _group_view(web: Web, s: RelationshipState, me: Person, dates: Dates) 
             if r.requested_at is not None and not r.closed and me.person_id not in r.answers:
                 todo.append((ROUNDS[r.round], dates.day(r.due_at), f"{base}/feedback/{r.round}"))
         if s.open_meetings():
-            todo.append(
-                (
-                    N_("Meet and record the meeting"),
-                    dates.day(s.open_meetings()[0].due_at),
-                    f"{base}/meeting",
+            first = s.open_meetings()[0]
+            if first.starts_at is None and mine.role == Role.MENTOR:
+                todo.append(
+                    (
+                        N_("Set the time of the next meeting"),
+                        dates.day(first.due_at),
+                        f"{base}/schedule",
+                    )
                 )
+            todo.append(
+                (N_("Meet and record the meeting"), dates.day(first.due_at), f"{base}/meeting")
             )
     meetings = [
         {
@@ -201,6 +222,9 @@ async def _group_view(web: Web, s: RelationshipState, me: Person, dates: Dates) 
             "status": m.status.value,
             "held_on": dates.day(m.held_on) if m.held_on else None,
             "attendees": ", ".join(names.get(p, p) for p in m.attendees),
+            "starts": dates.when(m.starts_at) if m.starts_at else None,
+            "minutes": m.minutes,
+            "place": m.place,
         }
         for m in s.meetings
     ]
@@ -224,6 +248,9 @@ async def _group_view(web: Web, s: RelationshipState, me: Person, dates: Dates) 
         "agreement_on": dates.day(s.agreement.recorded_at) if s.agreement.recorded_at else None,
         "agreement_due": dates.day(s.agreement.due_at),
         "meetings": meetings,
+        "mentor": mine.role == Role.MENTOR,
+        "agenda": [(names.get(i.by, i.by), i.text) for i in agenda_of(s)],
+        "next_meeting": s.open_meetings()[0].number if s.open_meetings() else None,
         "rounds": rounds,
         "todo": todo,
         "starts": dates.day(s.starts_at),

@@ -79,7 +79,12 @@ class Dates:
     """Dates as the reader's local dates, in the programme's zone and the reader's language."""
 
     def __init__(self, zone: str, locale: str):
+        self.zone_name = zone
         self._zone, self._locale = ZoneInfo(zone), locale
+
+    def from_local(self, wall: datetime) -> datetime:
+        """The instant of a wall-clock time in the programme's zone (the earlier of two)."""
+        return wall.replace(tzinfo=self._zone).astimezone(UTC)
 
     def day(self, moment: datetime | date) -> str:
         value = moment.astimezone(self._zone).date() if isinstance(moment, datetime) else moment
