@@ -68,13 +68,18 @@ async def mailed_staff_link(mail: MailServer, to: str) -> str:
     raise AssertionError(f"no staff sign-in link in a message to {to}")
 
 
-async def own_database(database_url: str) -> asyncpg.Pool:
-    """A migrated database of its own (its record can be tampered with, as a superuser could)."""
-    name = f"staff_{uuid.uuid4().hex[:12]}"
+async def own_database_url(database_url: str) -> str:
+    """The URL of a new, empty database on the session's server."""
+    name = f"own_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(database_url)
     await admin.execute(f"CREATE DATABASE {name}")
     await admin.close()
-    pool = await create_pool(urlsplit(database_url)._replace(path=f"/{name}").geturl())
+    return urlsplit(database_url)._replace(path=f"/{name}").geturl()
+
+
+async def own_database(database_url: str) -> asyncpg.Pool:
+    """A migrated database of its own (its record can be tampered with, as a superuser could)."""
+    pool = await create_pool(await own_database_url(database_url))
     await migrate(pool)
     return pool
 

@@ -7,12 +7,14 @@ import os
 import re
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+import pytest_asyncio
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -26,8 +28,11 @@ from mentorflow.settings import Settings
 from mentorflow.simulate import simulate
 from mentorflow.web.reading import Reader
 from store.event_store import EventStore, NewEvent
+from store.migrate import migrate
+from store.pool import create_pool
 from store.sealing import ERASED, ErasedPersonError, MasterKeyError, MasterKeys, Sealer
 from tests.builders import SHORT, group, spec
+from tests.staff_helpers import own_database_url
 from tests.temporal_helpers import running_worker, start_relationship, whole_seconds_now
 from worker import WORKFLOWS
 from workflows.relationship import RelationshipWorkflow
@@ -229,11 +234,23 @@ def _decoded_histories(rows: list[str]) -> str:
     return "\n".join(out)
 
 
-async def test_erasing_a_person_mid_programme(mail, tmp_path, pool, database_url) -> None:
+@pytest_asyncio.fixture
+async def own_store(database_url: str) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
+    """A database of its own: a person id is one person in every programme of a database, and
+    the a3 erased here must not be the erased a3 of every later test of the session's database."""
+    url = await own_database_url(database_url)
+    pool = await create_pool(url)
+    await migrate(pool)
+    yield url, pool
+    await pool.close()
+
+
+async def test_erasing_a_person_mid_programme(mail, tmp_path, own_store) -> None:
     """a3 writes the agreement and withdraws with a reason, and is erased mid-programme: the
     programme and its groups run on and close, the chains verify, every run replays (archived
     too), the report is the same as without the erasure, a3's texts and name are gone from every
     view and the export, nothing distinctive is stored in clear, and the erasure is recorded."""
+    database_url, pool = own_store
     master = Settings().master()  # the session's (conftest): other tests seal for m1, a3...
     quiet = lambda *_: None  # noqa: E731
     baseline = await simulate(
