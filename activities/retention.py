@@ -58,6 +58,16 @@ class ErasedForRetention(BaseModel):
     """False when the person had been erased already (by someone else, or a retried attempt)."""
 
 
+class RetentionResult(BaseModel):
+    """What one run of the retention workflow did."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    erased: list[str]
+    """Person ids erased by this run."""
+    kept: list[str]
+    """Person ids of programmes past retention kept (another programme still needs them)."""
+
+
 def expires_on(programme: RegisteredProgramme) -> datetime | None:
     """When the programme's personal data is due for erasure: its retention after it closed,
     on the programme's wall clock (P2Y after 2026-06-30 10:00 in Helsinki is 2028-06-30

@@ -7,6 +7,7 @@ its retention) is kept; the Temporal Schedule is installed once, on a real dev s
 """
 
 import asyncio
+import contextlib
 import os
 import sys
 import uuid
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Replayer, Worker
 
 from activities.retention import RETENTION_ACTOR, RetentionKeeping, due, expires_on
@@ -165,7 +167,9 @@ async def test_the_retention_workflow_erases_and_records_why(env, database_url):
         erased_at = await pool.fetchval("SELECT erased_at FROM data_keys WHERE person_id = 'a1'")
         assert erased_at is not None
         history = await env.client.get_workflow_handle(handle.id).fetch_history()
-        await Replayer(workflows=[RetentionWorkflow]).replay_workflow(history)
+        await Replayer(
+            workflows=[RetentionWorkflow], data_converter=env.client.data_converter
+        ).replay_workflow(history)
     finally:
         await pool.close()
 
@@ -197,7 +201,9 @@ async def test_dry_run_lists_without_erasing(database_url):
             )  # fmt: skip
             _, err = await asyncio.wait_for(process.communicate(), 300)
             assert process.returncode != 0
-            assert err.decode().strip().splitlines() == ["give one of --dry-run or --install"]
+            assert err.decode().strip().splitlines() == [
+                "mentorflow: give one of --dry-run or --install"
+            ]
     finally:
         await pool.close()
 
@@ -206,6 +212,8 @@ async def test_the_schedule_is_installed_once_daily_at_three_in_helsinki(dev_env
     """Installing twice creates one schedule (the second finds it); it runs RetentionWorkflow
     daily at 03:00 Helsinki time."""
     client: Client = dev_env.client
+    with contextlib.suppress(RPCError):  # a worker started on this server made it already
+        await client.get_schedule_handle(RETENTION_SCHEDULE).delete()
     first = await install(client, task_queue=f"retention-{uuid.uuid4()}")
     try:
         second = await install(client)

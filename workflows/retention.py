@@ -8,25 +8,16 @@ A person still in an open programme, or in one still within its retention, is ke
 
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.retention import DueErasure, DueInput, RetentionKeeping
+    from activities.retention import DueErasure, DueInput, RetentionKeeping, RetentionResult
 
 RETENTION_SCHEDULE = "privacy-retention"
 """The Temporal Schedule's id, and the prefix of its runs' workflow ids (ids only)."""
 
 RETRY = RetryPolicy(maximum_attempts=5, non_retryable_error_types=["PrivacyError"])
-
-
-class RetentionResult(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    erased: list[str]
-    """Person ids erased by this run."""
-    kept: list[str]
-    """Person ids of programmes past retention kept (in another programme still needed)."""
 
 
 @workflow.defn
