@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -42,37 +42,26 @@ def _programme(pid: str, zone: str, closed: datetime | None, *people: str, keep:
 
 
 @pytest.mark.parametrize(
-    ("zone", "closed", "last_kept", "first_erased"),
+    ("zone", "keep", "closed", "first_erased"),
     [
-        # Closed in Helsinki's winter (UTC+2); two years later it is summer (UTC+3).
-        (
-            HELSINKI,
-            datetime(2026, 1, 15, 10, tzinfo=ZoneInfo(HELSINKI)),
-            datetime(2028, 1, 15, 7, 59, tzinfo=UTC),
-            datetime(2028, 1, 15, 8, tzinfo=UTC),
-        ),
-        (
-            NEW_YORK,
-            datetime(2026, 3, 7, 10, tzinfo=ZoneInfo(NEW_YORK)),  # before summer time
-            datetime(2028, 3, 7, 14, 59, tzinfo=UTC),  # 2028-03-07 is in winter time (UTC-5)
-            datetime(2028, 3, 7, 15, tzinfo=UTC),
-        ),
-        (
-            NEW_YORK,
-            datetime(2026, 3, 9, 10, tzinfo=ZoneInfo(NEW_YORK)),  # summer time (UTC-4)
-            datetime(2028, 3, 9, 13, 59, tzinfo=UTC),  # 2028-03-09 is summer time too
-            datetime(2028, 3, 9, 14, tzinfo=UTC),
-        ),
+        # Closed in Helsinki's winter (UTC+2); six months later it is summer time (UTC+3).
+        (HELSINKI, "P6M", datetime(2026, 1, 15, 10), datetime(2026, 7, 15, 7, tzinfo=UTC)),
+        (HELSINKI, "P2Y", datetime(2026, 1, 15, 10), datetime(2028, 1, 15, 8, tzinfo=UTC)),
+        # West of UTC: closed in New York's summer time (UTC-4), due in its winter (UTC-5).
+        (NEW_YORK, "P6M", datetime(2026, 9, 1, 10), datetime(2027, 3, 1, 15, tzinfo=UTC)),
+        (NEW_YORK, "P14D", datetime(2026, 3, 1, 10), datetime(2026, 3, 15, 14, tzinfo=UTC)),
     ],
 )
-def test_retention_runs_on_the_programmes_wall_clock(zone, closed, last_kept, first_erased):
-    """P2Y after the closure is the same local time two years on, across summer time."""
-    p = _programme("p", zone, closed.astimezone(UTC), "a1")
+def test_retention_runs_on_the_programmes_wall_clock(zone, keep, closed, first_erased):
+    """The retention after the closure is the same local time on the programme's wall clock,
+    across summer time; the reason names the local closing date."""
+    closed_at = closed.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    p = _programme("p", zone, closed_at, "a1", keep=keep)
     assert expires_on(p) == first_erased
-    assert due([p], last_kept).erase == []
+    assert due([p], first_erased - timedelta(minutes=1)).erase == []
     [order] = due([p], first_erased).erase
     assert order.person_id == "a1"
-    assert order.reason == f"retention P2Y after programme p closed on {closed.date()}"
+    assert order.reason == f"retention {keep} after programme p closed on {closed.date()}"
 
 
 def test_a_person_still_needed_by_another_programme_is_kept():
