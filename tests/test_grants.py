@@ -195,6 +195,6 @@ async def test_the_auditor_role_reads_neither_names_nor_data_keys(pool):
         await conn.execute("SET LOCAL ROLE mentorflow_auditor")
         assert await conn.fetchval("SELECT count(*) FROM events") >= 0
         for table in ("people", "data_keys"):
-            async with conn.transaction():
-                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                async with conn.transaction():  # a savepoint, rolled back by the refusal
                     await conn.fetch(f"SELECT * FROM {table}")
