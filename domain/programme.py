@@ -168,6 +168,13 @@ class Closing(Frozen):
     event_on: date | None = None
 
 
+class Retention(Frozen):
+    personal_data: IsoDuration = "P2Y"
+    """How long after the programme closes its people's personal data is kept: then the
+    retention schedule erases it (as ``mentorflow privacy erase``), unless the person is in a
+    programme still open or still within its own retention."""
+
+
 class Programme(Frozen):
     id: Id
     name: Name
@@ -188,6 +195,7 @@ class Programme(Frozen):
     """A group paused for longer than this is escalated to the coordinator."""
     escalation: Escalation = Escalation()
     closing: Closing = Closing()
+    retention: Retention = Retention()
 
     @field_validator("timezone")
     @classmethod

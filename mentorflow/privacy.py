@@ -12,8 +12,7 @@ person may be in several programmes, or in none any more. One stream for the dep
 erasures lists them all in order, covered by the global hash chain like every other event.
 """
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -21,17 +20,11 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from domain.text import PlainText, sealed
 from store import privacy as store_privacy
-from store.event_store import EventStore, NewEvent
+from store.event_store import EventStore
 from store.sealing import SEALED, Sealer, author_of
 
-ERASURES = "privacy:erasures"
-"""The stream of every erasure."""
-
-ERASED_EVENT = "personal_data_erased"
-
-
-class PrivacyError(ValueError):
-    """A privacy command refused: unknown person, already erased, bad reason."""
+ERASURES, ERASED_EVENT = store_privacy.ERASURES, store_privacy.ERASED_EVENT
+PrivacyError = store_privacy.PrivacyError
 
 
 class Erasure(BaseModel):
@@ -73,26 +66,7 @@ async def erase(
         reason = _REASON.validate_python(reason)
     except ValidationError as e:
         raise PrivacyError(f"--reason: {e.errors()[0]['msg']}") from None
-    async with pool.acquire() as conn, conn.transaction():
-        if not await store_privacy.known(conn, person_id):
-            raise PrivacyError(
-                f"unknown person {person_id!r}: not in the directory, the data keys or the record"
-            )
-        done = await store_privacy.already_erased(conn, person_id)
-        if done is not None:
-            raise PrivacyError(f"{person_id} was already erased on {done:%Y-%m-%d %H:%M} UTC")
-        erased_at = await sealer.erase(conn, person_id)
-        rows = await store_privacy.forget_contacts(conn, person_id)
-        event = NewEvent(
-            event_id=uuid.uuid4(),
-            type=ERASED_EVENT,
-            schema_version=1,
-            occurred_at=datetime.now(UTC),
-            actor=by,
-            payload={"person_id": person_id, "reason": reason},
-        )
-        await EventStore.append_in(conn, ERASURES, [event])
-        position = await store_privacy.event_position(conn, event.event_id)
+    erased_at, rows, position = await store_privacy.erase(pool, person_id, by, reason, sealer.erase)
     return Erasure(
         person_id=person_id,
         erased_by=by,

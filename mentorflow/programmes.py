@@ -173,7 +173,13 @@ async def register(
         people.insert(
             0, Contact(coordinator.id, coordinator.name, str(coordinator.email), coordinator.locale)
         )
-    entry = ProgrammeEntry(programme.id, programme.name, programme.timezone, coordinator.id)
+    entry = ProgrammeEntry(
+        programme.id,
+        programme.name,
+        programme.timezone,
+        coordinator.id,
+        programme.retention.personal_data,
+    )
     await Directory(pool).register(entry, people)
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import structlog
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.archiving import Archivist
@@ -28,11 +29,13 @@ from activities.mail.smtp import SmtpConfig
 from activities.matching import propose_matching
 from activities.record_keeping import RecordKeeping
 from activities.reporting import Reporting
+from activities.retention import RetentionKeeping
 from mentorflow import embedded
 from mentorflow.deployment import worker_identity
 from mentorflow.errors import DatabaseUnavailable
 from mentorflow.health import Health
 from mentorflow.mail_server import MailServer
+from mentorflow.retention import install as install_retention
 from mentorflow.settings import Settings
 from store.event_store import EventStore
 from store.identity import store_id
@@ -42,8 +45,9 @@ from store.sealing import MasterKeys
 from workflows import TASK_QUEUE
 from workflows.programme import ProgrammeWorkflow
 from workflows.relationship import RelationshipWorkflow
+from workflows.retention import RetentionWorkflow
 
-WORKFLOWS: Sequence[type] = (RelationshipWorkflow, ProgrammeWorkflow)
+WORKFLOWS: Sequence[type] = (RelationshipWorkflow, ProgrammeWorkflow, RetentionWorkflow)
 """Every workflow class, for the worker and for the replayer (they must agree)."""
 
 log = structlog.get_logger(__name__)
@@ -64,6 +68,7 @@ def activities(
     postman = Postman(pool, mail, delivery, links=links, master=master)
     record_keeping, reporting = RecordKeeping(store), Reporting(store)
     cohort = CohortKeeping(pool, store)
+    retention = RetentionKeeping(pool)
     return [
         record_keeping.append_events,
         record_keeping.append_programme_events,
@@ -80,6 +85,8 @@ def activities(
         postman.deliver_notifications,
         postman.pending_notifications,
         Archivist(client, pool).archive_history,
+        retention.due_erasures,
+        retention.erase_for_retention,
     ]
 
 
@@ -232,6 +239,11 @@ async def run(settings: Settings) -> None:
     log.info(
         "worker_starting", task_queue=TASK_QUEUE, temporal=address, smtp=mail.host, store=store
     )
+    try:  # the daily retention schedule, if missing
+        installed = await install_retention(client)
+        log.info("retention_schedule", schedule_id=installed.schedule_id, created=installed.created)
+    except RPCError as e:  # e.g. a server without schedules: the worker serves all the same
+        log.warning("retention_schedule_not_installed", error=str(e))
     try:
         await serve(worker, grace, health)
     finally:

@@ -24,6 +24,8 @@ class ProgrammeEntry:
     name: str
     timezone: str
     coordinator_id: str
+    retention: str = "P2Y"
+    """How long personal data is kept after the programme closes (ISO-8601 duration)."""
 
 
 class Directory:
@@ -34,14 +36,15 @@ class Directory:
         """Record a programme and its people (the coordinator among them); later details win."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                "INSERT INTO programmes (programme_id, name, timezone, coordinator_id)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT (programme_id) DO UPDATE"
+                "INSERT INTO programmes (programme_id, name, timezone, coordinator_id, retention)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (programme_id) DO UPDATE"
                 " SET name = excluded.name, timezone = excluded.timezone,"
-                " coordinator_id = excluded.coordinator_id",
+                " coordinator_id = excluded.coordinator_id, retention = excluded.retention",
                 programme.programme_id,
                 programme.name,
                 programme.timezone,
                 programme.coordinator_id,
+                programme.retention,
             )
             await conn.executemany(
                 "INSERT INTO people (programme_id, person_id, name, email, locale)"
@@ -53,7 +56,7 @@ class Directory:
     async def programme(self, programme_id: str) -> ProgrammeEntry | None:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
-                "SELECT programme_id, name, timezone, coordinator_id FROM programmes"
+                "SELECT programme_id, name, timezone, coordinator_id, retention FROM programmes"
                 " WHERE programme_id = $1",
                 programme_id,
             )

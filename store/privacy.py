@@ -1,12 +1,66 @@
 """The privacy commands' reads and writes across tables (``mentorflow privacy`` erase, export).
 
-Each function runs on the caller's connection, so the erasure's steps share its one transaction.
+Each function runs on the caller's connection, so the erasure's steps share its one transaction;
+:func:`erase` is the erasure itself, shared by ``mentorflow privacy erase`` and the retention
+workflow's activity.
 """
 
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+
+from store.event_store import EventStore, NewEvent
+from store.sealing import erase_data_key
+
+ERASURES = "privacy:erasures"
+"""The stream of every erasure."""
+
+ERASED_EVENT = "personal_data_erased"
+
+
+class PrivacyError(ValueError):
+    """A privacy command refused: unknown person, already erased, bad reason."""
+
+
+class AlreadyErased(PrivacyError):
+    """The person's personal data was erased before."""
+
+
+async def erase(
+    pool: asyncpg.Pool,
+    person_id: str,
+    by: str,
+    reason: str,
+    erase_key: Callable[[Any, str], Awaitable[datetime]] = erase_data_key,
+) -> tuple[datetime, int, int]:
+    """Erase ``person_id`` in one transaction: their data key (``erase_key``), their directory
+    rows, their deliveries' errors; record who and why in :data:`ERASURES`. (when, directory
+    rows deleted, the event's global position)."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await known(conn, person_id):
+            raise PrivacyError(
+                f"unknown person {person_id!r}: not in the directory, the data keys or the record"
+            )
+        done = await already_erased(conn, person_id)
+        if done is not None:
+            raise AlreadyErased(f"{person_id} was already erased on {done:%Y-%m-%d %H:%M} UTC")
+        erased_at = await erase_key(conn, person_id)
+        rows = await forget_contacts(conn, person_id)
+        event = NewEvent(
+            event_id=uuid.uuid4(),
+            type=ERASED_EVENT,
+            schema_version=1,
+            occurred_at=datetime.now(UTC),
+            actor=by,
+            payload={"person_id": person_id, "reason": reason},
+        )
+        await EventStore.append_in(conn, ERASURES, [event])
+        position = await event_position(conn, event.event_id)
+    return erased_at, rows, position
 
 
 async def known(conn: Any, person_id: str) -> bool:

@@ -47,6 +47,7 @@ __all__ = [
     "Sealer",
     "SealingError",
     "author_of",
+    "erase_data_key",
     "erased_people",
     "mask_tree",
 ]
@@ -113,6 +114,19 @@ async def erased_people(pool: asyncpg.Pool, person_ids: Iterable[str]) -> set[st
             sorted(set(person_ids)),
         )
     return {r["person_id"] for r in rows}
+
+
+async def erase_data_key(conn: Any, person_id: str) -> datetime:
+    """Delete ``person_id``'s data key in the caller's transaction (no master key needed); when
+    it was erased. The row stays as a tombstone, so nothing more is sealed for the person."""
+    erased_at: datetime = await conn.fetchval(
+        "INSERT INTO data_keys (person_id, erased_at) VALUES ($1, clock_timestamp())"
+        " ON CONFLICT (person_id) DO UPDATE SET master_key_id = NULL, wrapped = NULL,"
+        " erased_at = coalesce(data_keys.erased_at, excluded.erased_at)"
+        " RETURNING erased_at",
+        person_id,
+    )
+    return erased_at
 
 
 def author_of(text: str) -> str:
@@ -234,14 +248,7 @@ class Sealer:
     async def erase(self, conn: Any, person_id: str) -> datetime:
         """Delete ``person_id``'s data key (in the caller's transaction); when it was erased."""
         self._keys[person_id] = None
-        erased_at: datetime = await conn.fetchval(
-            "INSERT INTO data_keys (person_id, erased_at) VALUES ($1, clock_timestamp())"
-            " ON CONFLICT (person_id) DO UPDATE SET master_key_id = NULL, wrapped = NULL,"
-            " erased_at = coalesce(data_keys.erased_at, excluded.erased_at)"
-            " RETURNING erased_at",
-            person_id,
-        )
-        return erased_at
+        return await erase_data_key(conn, person_id)
 
     async def _data_key(self, person_id: str, *, create: bool) -> AESGCM | None:
         if person_id in self._keys:

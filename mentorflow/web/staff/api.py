@@ -90,7 +90,9 @@ async def relationship(
     request: Request, relationship_id: str, member: RecordReader, as_of: AsOf = None
 ) -> RelationshipAsOf:
     when = record.parse_as_of(as_of)
-    return await record.as_of(web_of(request).pool, relationship_id, when)
+    web = web_of(request)
+    sealer = await record.sealer_for(web, member, relationship_id)
+    return await record.as_of(web.pool, relationship_id, when, sealer)
 
 
 @router.get(
@@ -110,7 +112,9 @@ async def verification(request: Request, relationship_id: str, member: RecordRea
     responses=FOUND_OR_NOT,
 )
 async def export(request: Request, relationship_id: str, member: RecordReader) -> AuditExport:
-    return await record.exported(web_of(request).pool, relationship_id)
+    web = web_of(request)
+    sealer = await record.sealer_for(web, member, relationship_id)
+    return await record.exported(web.pool, relationship_id, sealer)
 
 
 @router.get(

@@ -14,6 +14,7 @@ from mentorflow.web.identity import Refused, checked_form
 from mentorflow.web.pages import Dates, locale_of, render, web_of
 from mentorflow.web.staff import record
 from mentorflow.web.staff.identity import RecordReader
+from store.staff import StaffMember
 
 router = APIRouter(prefix="/staff/audit", include_in_schema=False)
 
@@ -68,13 +69,14 @@ async def relationship(
     member: RecordReader,
     as_of: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    pool = web_of(request).pool
+    web = web_of(request)
+    sealer = await record.sealer_for(web, member, relationship_id)
     try:
         when = record.parse_as_of(as_of)
     except Refused:
-        latest = await record.as_of(pool, relationship_id, None)
+        latest = await record.as_of(web.pool, relationship_id, None, sealer)
         return _relationship_page(request, latest, as_of or "", {"as_of": record.BAD_DATE}, 400)
-    result = await record.as_of(pool, relationship_id, when)
+    result = await record.as_of(web.pool, relationship_id, when, sealer)
     return _relationship_page(request, result, when.isoformat() if when else "", {}, 200)
 
 
@@ -115,14 +117,20 @@ async def verification(request: Request, relationship_id: str, member: RecordRea
 
 @router.get("/r/{relationship_id}/export.html")
 async def export_html(request: Request, relationship_id: str, member: RecordReader) -> Response:
-    report = await record.exported(web_of(request).pool, relationship_id)
+    report = await _exported(request, relationship_id, member)
     return HTMLResponse(to_html(report), headers=_download(report, "html"))
 
 
 @router.get("/r/{relationship_id}/export.json")
 async def export_json(request: Request, relationship_id: str, member: RecordReader) -> Response:
-    report = await record.exported(web_of(request).pool, relationship_id)
+    report = await _exported(request, relationship_id, member)
     return JSONResponse(report.model_dump(mode="json"), headers=_download(report, "json"))
+
+
+async def _exported(request: Request, relationship_id: str, member: StaffMember) -> AuditExport:
+    web = web_of(request)
+    sealer = await record.sealer_for(web, member, relationship_id)
+    return await record.exported(web.pool, relationship_id, sealer)
 
 
 def _download(report: AuditExport, kind: str) -> dict[str, str]:

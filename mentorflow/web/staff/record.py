@@ -17,9 +17,13 @@ from mentorflow.audit.records import (
     relationship_id_of,
 )
 from mentorflow.audit.report import AuditExport, AuditReport, export, verify
+from mentorflow.grants import covers
 from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused
+from mentorflow.web.pages import Web
 from store.event_store import EventStore
+from store.sealing import Sealer
+from store.staff import StaffMember
 from workflows.messages import workflow_id
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "found",
     "log_verified",
     "parse_as_of",
+    "sealer_for",
     "trusted_key",
     "verified",
 ]
@@ -64,9 +69,20 @@ async def found(pool: asyncpg.Pool, relationship_id: str) -> str | None:
     return rid
 
 
-async def as_of(pool: asyncpg.Pool, relationship_id: str, when: date | None) -> RelationshipAsOf:
+async def sealer_for(web: Web, member: StaffMember, relationship_id: str) -> Sealer | None:
+    """The sealer that opens the relationship's texts, when a recorded grant running now covers
+    ``member``; otherwise None: texts read ``[sealed]`` (see mentorflow/grants.py)."""
+    if await covers(web.pool, member.staff_id, relationship_id, web.now()):
+        return web.sealer
+    return None
+
+
+async def as_of(
+    pool: asyncpg.Pool, relationship_id: str, when: date | None, sealer: Sealer | None = None
+) -> RelationshipAsOf:
+    """Texts ``[sealed]`` unless ``sealer`` is given (see :func:`sealer_for`)."""
     try:
-        return await relationship_as_of(pool, relationship_id, when)
+        return await relationship_as_of(pool, relationship_id, when, sealer)
     except AuditError as e:
         raise Refused(404, NOT_FOUND) from e
 
@@ -100,8 +116,10 @@ async def log_verified(pool: asyncpg.Pool, taken: Checkpoint, key: str) -> Audit
     return await verify(pool, _workflows(), None, trusted_key=key, taken=taken)
 
 
-async def exported(pool: asyncpg.Pool, relationship_id: str) -> AuditExport:
+async def exported(
+    pool: asyncpg.Pool, relationship_id: str, sealer: Sealer | None = None
+) -> AuditExport:
     try:
-        return await export(pool, _workflows(), relationship_id)
+        return await export(pool, _workflows(), relationship_id, sealer)
     except AuditError as e:
         raise Refused(404, NOT_FOUND) from e
