@@ -15,7 +15,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import yaml
 from pydantic import BaseModel, ValidationError
-from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -23,6 +28,7 @@ from contracts.messages import RESUMING, ProgrammeInput, programme_workflow_id
 from domain.calendar import calendar
 from domain.matching import GOAL_MET, OTHER_UNIT, GroupAssignment
 from domain.programme import Participant, Programme
+from domain.programme_events import ProgrammeReport
 from domain.programme_rules import ApproveMatching, earliest_launch, group_calendar_problem
 from domain.programme_state import ProgrammeState
 from mentorflow.errors import MentorflowError
@@ -284,7 +290,7 @@ async def approve_matching(
     """Approve the proposal (or ``groups`` instead), as the coordinator; return the group count."""
     state = await programme_state(client, programme_id)
     wid = programme_workflow_id(programme_id)
-    handle = client.get_workflow_handle_for(ProgrammeWorkflow.run, wid)
+    handle: WorkflowHandle[ProgrammeWorkflow, ProgrammeReport] = client.get_workflow_handle(wid)
     command = ApproveMatching(by=state.programme.coordinator.id, reason=reason, groups=groups)
     try:
         await handle.execute_update(ProgrammeWorkflow.approve_matching, command)
@@ -297,8 +303,9 @@ async def approve_matching(
 
 async def programme_state(client: Client, programme_id: str) -> ProgrammeState:
     """The running programme's state (its workflow's query); a one-line refusal if none."""
-    handle = client.get_workflow_handle_for(
-        ProgrammeWorkflow.run, programme_workflow_id(programme_id)
+    # (typed by hand: mypy cannot always infer the handle from ProgrammeWorkflow.run here)
+    handle: WorkflowHandle[ProgrammeWorkflow, ProgrammeReport] = client.get_workflow_handle(
+        programme_workflow_id(programme_id)
     )
     for _ in range(RESUMING_TRIES):
         try:
