@@ -1,0 +1,62 @@
+"""API keys on ``/api/v1``: ``Authorization: Bearer KEY`` acts with the key's role on the key's
+programme only (``mentorflow staff key create``; ``store.api_keys`` keeps their hashes).
+
+A key holder is judged like a staff member whose programmes are the key's one programme, with
+one difference: an auditor key, too, reads that programme only (staff auditors read every one),
+so it reads neither another programme's relationships nor the whole log. Elsewhere (the pages,
+the codec server) the header is ignored: a key is for machines and never opens a session.
+"""
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from mentorflow.audit.records import relationship_id_of
+from mentorflow.web.identity import Refused
+from mentorflow.web.pages import web_of
+from store.api_keys import ApiKeys
+from store.staff import Role, StaffMember
+
+__all__ = ["API_PATHS", "KeyHolder", "KeyRefused", "bearer", "check_whole_record", "programme_of"]
+
+API_PATHS = "/api/"
+
+
+class KeyRefused(Exception):
+    """A bearer key that is not one, or was revoked: 401, whatever session comes with it."""
+
+
+@dataclass(frozen=True)
+class KeyHolder(StaffMember):
+    """A machine client, by its key: ``staff_id`` is ``key:<key id>``, ``email`` empty."""
+
+    def reads(self, programme_id: str) -> bool:
+        return programme_id in self.programmes
+
+    def acts_on(self, programme_id: str) -> bool:
+        return self.role == Role.COORDINATOR and programme_id in self.programmes
+
+
+async def bearer(request: Request) -> KeyHolder | None:
+    """The key holder of an API request that carries ``Authorization: Bearer``, else None."""
+    if not request.url.path.startswith(API_PATHS):
+        return None
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    key = await ApiKeys(web_of(request).pool).by_secret(secret.strip())
+    if key is None:
+        raise KeyRefused
+    return KeyHolder(f"key:{key.key_id}", "", key.role, (key.programme_id,))
+
+
+def programme_of(relationship_id: str) -> str:
+    """The programme of ``pilot:1`` or ``relationship:pilot:1`` (``pilot``)."""
+    programme, _, _ = relationship_id_of(relationship_id.strip()).rpartition(":")
+    return programme
+
+
+def check_whole_record(member: StaffMember) -> None:
+    """The whole log spans every programme: staff auditors and admins only, not a key."""
+    if isinstance(member, KeyHolder):
+        raise Refused(403, "An API key reads its own programme only, not the whole log.")
