@@ -45,6 +45,7 @@ from mentorflow.web import i18n
 from mentorflow.web.pages import Dates
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
+from store.sealing import Sealer
 from tests.builders import COORDINATOR, MENTORS
 from tests.temporal_helpers import whole_seconds_now
 from tests.web_helpers import (
