@@ -276,6 +276,11 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/g/{rid}/meeting"): MEMBER,
     ("GET", "/g/{rid}/feedback/{round_name}"): MEMBER,
     ("POST", "/g/{rid}/feedback/{round_name}"): MEMBER,
+    ("GET", "/g/{rid}/agenda"): MEMBER,
+    ("POST", "/g/{rid}/agenda"): MEMBER,
+    ("GET", "/g/{rid}/schedule"): MEMBER,
+    ("POST", "/g/{rid}/schedule"): MEMBER,
+    ("POST", "/g/{rid}/schedule/cancel"): MEMBER,
     ("GET", "/g/{rid}/{action}"): MEMBER,
     ("POST", "/g/{rid}/{action}"): MEMBER,
     # staff: anyone on the staff; the codec server for the Temporal UI

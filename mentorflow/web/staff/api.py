@@ -9,6 +9,7 @@ problem details (``application/problem+json``), described with every operation i
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import APIKeyCookie, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from mentorflow.audit.checkpoint import Checkpoint
@@ -18,7 +19,7 @@ from mentorflow.web.identity import Refused
 from mentorflow.web.pages import web_of
 from mentorflow.web.staff import record, views
 from mentorflow.web.staff.identity import CurrentStaff, RecordReader
-from mentorflow.web.staff.keys import check_whole_record, programme_of
+from mentorflow.web.staff.keys import check_relationship, check_whole_record
 from mentorflow.web.staff.programmes import check_reads, readable
 from mentorflow.web.staff.views import GroupHealth, ProgrammeSummary
 from store.staff import StaffMember
@@ -48,13 +49,29 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     403: _problem("The signed-in role may not do this"),
     400: _problem("A parameter is not valid"),
     422: _problem("A parameter is not valid"),
+    404: _problem("No such resource (a path that names nothing)"),
 }
 FOUND_OR_NOT: dict[int | str, dict[str, Any]] = {
     **PROBLEMS,
     404: _problem("No relationship with this id in the record"),
 }
 
-router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+# Described in /openapi.json as either of two ways in (the checks are current_staff's).
+_SESSION = APIKeyCookie(
+    name="mentorflow_session",
+    scheme_name="staffSession",
+    description="The staff session of the web app (signed in at /staff/signin).",
+    auto_error=False,
+)
+_API_KEY = HTTPBearer(
+    scheme_name="apiKey",
+    description="A machine client's API key (mentorflow staff key create): its role on its"
+    " programme only.",
+    auto_error=False,
+)
+router = APIRouter(
+    prefix="/api/v1", responses=PROBLEMS, dependencies=[Depends(_SESSION), Depends(_API_KEY)]
+)
 
 
 async def whole_record_reader(member: RecordReader) -> StaffMember:
@@ -103,7 +120,7 @@ AsOf = Annotated[
 async def relationship(
     request: Request, relationship_id: str, member: RecordReader, as_of: AsOf = None
 ) -> RelationshipAsOf:
-    check_reads(member, programme_of(relationship_id))
+    await check_relationship(web_of(request).pool, member, relationship_id)
     when = record.parse_as_of(as_of)
     return await record.as_of(web_of(request).pool, relationship_id, when)
 
@@ -115,7 +132,7 @@ async def relationship(
     responses=FOUND_OR_NOT,
 )
 async def verification(request: Request, relationship_id: str, member: RecordReader) -> AuditReport:
-    check_reads(member, programme_of(relationship_id))
+    await check_relationship(web_of(request).pool, member, relationship_id)
     return await record.verified(web_of(request).pool, relationship_id)
 
 
@@ -126,7 +143,7 @@ async def verification(request: Request, relationship_id: str, member: RecordRea
     responses=FOUND_OR_NOT,
 )
 async def export(request: Request, relationship_id: str, member: RecordReader) -> AuditExport:
-    check_reads(member, programme_of(relationship_id))
+    await check_relationship(web_of(request).pool, member, relationship_id)
     return await record.exported(web_of(request).pool, relationship_id)
 
 

@@ -9,15 +9,25 @@ the codec server) the header is ignored: a key is for machines and never opens a
 
 from dataclasses import dataclass
 
+import asyncpg
 from fastapi import Request
 
 from mentorflow.audit.records import relationship_id_of
 from mentorflow.web.identity import Refused
 from mentorflow.web.pages import web_of
 from store.api_keys import ApiKeys
+from store.event_store import EventStore
 from store.staff import Role, StaffMember
+from workflows.messages import workflow_id
 
-__all__ = ["API_PATHS", "KeyHolder", "KeyRefused", "bearer", "check_whole_record", "programme_of"]
+__all__ = [
+    "API_PATHS",
+    "KeyHolder",
+    "KeyRefused",
+    "bearer",
+    "check_relationship",
+    "check_whole_record",
+]
 
 API_PATHS = "/api/"
 
@@ -50,10 +60,15 @@ async def bearer(request: Request) -> KeyHolder | None:
     return KeyHolder(f"key:{key.key_id}", "", key.role, (key.programme_id,))
 
 
-def programme_of(relationship_id: str) -> str:
-    """The programme of ``pilot:1`` or ``relationship:pilot:1`` (``pilot``)."""
-    programme, _, _ = relationship_id_of(relationship_id.strip()).rpartition(":")
-    return programme
+async def check_relationship(pool: asyncpg.Pool, member: StaffMember, relationship_id: str) -> None:
+    """A key reads the relationships of its programme only (the one its record names); one not
+    in the record is refused alike, so that a key learns nothing of other programmes."""
+    if not isinstance(member, KeyHolder):
+        return  # staff auditors and admins read every programme's
+    stream = workflow_id(relationship_id_of(relationship_id.strip()))
+    first = await EventStore(pool).read_stream(stream) if stream else []
+    if not first or first[0].payload.get("programme_id") not in member.programmes:
+        raise Refused(403, "An API key reads the relationships of its own programme only.")
 
 
 def check_whole_record(member: StaffMember) -> None:
