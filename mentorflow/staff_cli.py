@@ -13,6 +13,7 @@ from mentorflow import embedded
 from mentorflow.cli_common import JsonFlag, fail
 from mentorflow.log_setup import configure_logging
 from mentorflow.settings import Settings
+from mentorflow.staff_keys_cli import key_app
 from store.staff import Role, StaffError, StaffMember, StaffRegister
 
 T = TypeVar("T")
@@ -103,3 +104,6 @@ def remove(
     """Remove a staff member: their sessions end at their next request."""
     member = _with_register(lambda r: r.remove(email.strip()))
     print(f"removed {_line(member)}")
+
+
+staff_app.add_typer(key_app, name="key")

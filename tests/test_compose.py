@@ -107,3 +107,41 @@ def test_workers_log_in_as_a_writer_and_only_migrate_runs_as_the_owner():
     assert mounted in SERVICES["app-db"]["volumes"]
     init = (ROOT / "deploy" / "app-db-init.sh").read_text()
     assert "CREATE ROLE mentorflow_worker LOGIN" in init and "IN ROLE mentorflow_writer" in init
+
+
+def test_the_temporal_ui_listens_on_this_host_only_and_cannot_write():
+    """The UI's own actions (terminate, signal, reset...) bypass the application's rules: they
+    are off, and the UI is reached through this host (an SSO proxy), never straight from outside;
+    it decodes payloads with the web app's codec server, sending the staff session cookie."""
+    ui = SERVICES["temporal-ui"]
+    for port in ui["ports"]:
+        assert str(port).startswith("127.0.0.1:"), port
+    assert ui["environment"]["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+    assert ui["environment"]["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    assert "TEMPORAL_CODEC_ENDPOINT" in ui["environment"]
+    readme = (ROOT / "README.md").read_text()
+    assert "TEMPORAL_DISABLE_WRITE_ACTIONS" in readme and "TEMPORAL_CODEC_ENDPOINT" in readme
+
+
+def test_the_web_app_runs_the_workers_image_with_their_keys_and_a_healthcheck():
+    """Same image as the worker, its health at /healthz, the worker's database login and the
+    keys it must share with the worker (links, payloads, people's data keys)."""
+    web, worker = SERVICES["web"], SERVICES["worker"]
+    assert web["image"] == worker["image"] and web["command"] == ["mentorflow", "web"]
+    assert "/healthz" in " ".join(web["healthcheck"]["test"])
+    shared = (
+        "MENTORFLOW_DATABASE_URL",
+        "MENTORFLOW_SECRET_KEY",
+        "MENTORFLOW_CODEC_KEYS",
+        "MENTORFLOW_CODEC_KEY_ID",
+        "MENTORFLOW_MASTER_KEYS",
+        "MENTORFLOW_MASTER_KEY_ID",
+        "TEMPORAL_ADDRESS",
+        "MENTORFLOW_MIGRATE",
+    )
+    for name in shared:
+        assert web["environment"][name] == worker["environment"][name], name
+    assert web["depends_on"] == {
+        "migrate": {"condition": "service_completed_successfully"},
+        "temporal": {"condition": "service_healthy"},
+    }

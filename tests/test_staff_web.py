@@ -27,6 +27,7 @@ from temporalio.api.common.v1 import Payload
 from activities.links import ME, Claim
 from mentorflow.web.staff import views
 from mentorflow.web.staff.oidc import OidcConfig
+from store.api_keys import ApiKeys
 from store.event_store import EventStore, NewEvent
 from store.staff import Role, StaffRegister
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, ISSUER, Provider
@@ -226,17 +227,23 @@ async def test_the_codec_server_decodes_for_signed_in_staff_only(env, pool, mail
 
 # ---- the authorization matrix -------------------------------------------------------------
 
-ANONYMOUS, PARTICIPANT, OTHER_COORDINATOR, AUDITOR, ADMIN = (
+ANONYMOUS, PARTICIPANT, OTHER_COORDINATOR, AUDITOR, ADMIN, OTHER_KEY, KEY = (
     "anonymous",
     "participant",
     "coordinator of another programme",
     "auditor",
     "admin",
+    "API key of another programme",
+    "API key of the programme",
 )
-ROLES = (ANONYMOUS, PARTICIPANT, OTHER_COORDINATOR, AUDITOR, ADMIN)
+"""Both API keys have the auditor role (the widest a key can have): one on programme "other",
+one on programme "test", whose group the paths name. A key counts on /api/v1 only."""
+ROLES = (ANONYMOUS, PARTICIPANT, OTHER_COORDINATOR, AUDITOR, ADMIN, OTHER_KEY, KEY)
 EVERYONE = frozenset(ROLES)
 STAFF = frozenset({OTHER_COORDINATOR, AUDITOR, ADMIN})
+API = STAFF | {OTHER_KEY, KEY}
 RECORD = frozenset({AUDITOR, ADMIN})
+PROGRAMME_RECORD = RECORD | {KEY}
 MEMBER = frozenset({PARTICIPANT})
 LINK = frozenset[str]()
 """Whoever holds a valid sign-in link (the link is the credential, tested above): without one,
@@ -279,25 +286,25 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     # staff: anyone on the staff; the codec server for the Temporal UI
     ("GET", "/staff"): STAFF,
     ("GET", "/staff/programmes"): STAFF,
-    ("GET", "/api/v1/programmes"): STAFF,
-    ("GET", "/api/v1/me"): STAFF,
+    ("GET", "/api/v1/programmes"): API,
+    ("GET", "/api/v1/me"): API,
     ("POST", "/codec/decode"): STAFF,
     ("POST", "/codec/encode"): STAFF,
     # the record, read only: auditors and admins
     ("GET", "/staff/audit"): RECORD,
     ("GET", "/staff/audit/log"): RECORD,
     ("POST", "/staff/audit/log"): RECORD,  # verifies the whole log: reads, writes nothing
-    ("POST", "/api/v1/log/verification"): RECORD,
+    ("POST", "/api/v1/log/verification"): RECORD,  # every programme's: not a key's
     ("GET", "/staff/audit/r/{relationship_id}"): RECORD,
     ("GET", "/staff/audit/r/{relationship_id}/verification"): RECORD,
     ("GET", "/staff/audit/r/{relationship_id}/export.html"): RECORD,
     ("GET", "/staff/audit/r/{relationship_id}/export.json"): RECORD,
-    ("GET", "/api/v1/relationships/{relationship_id}"): RECORD,
-    ("GET", "/api/v1/relationships/{relationship_id}/verification"): RECORD,
-    ("GET", "/api/v1/relationships/{relationship_id}/export"): RECORD,
+    ("GET", "/api/v1/relationships/{relationship_id}"): PROGRAMME_RECORD,
+    ("GET", "/api/v1/relationships/{relationship_id}/verification"): PROGRAMME_RECORD,
+    ("GET", "/api/v1/relationships/{relationship_id}/export"): PROGRAMME_RECORD,
     # a programme's groups: its coordinators, auditors and admins (programme "test" here)
     ("GET", "/staff/programmes/{programme_id}/groups"): RECORD,
-    ("GET", "/api/v1/programmes/{programme_id}/groups"): RECORD,
+    ("GET", "/api/v1/programmes/{programme_id}/groups"): PROGRAMME_RECORD,
 }
 """Who may use each route. A route the app gains without a rule here fails the test."""
 
@@ -374,6 +381,10 @@ async def _sign_in_everyone(clients, links, pool, rid: str) -> None:
             await sign_in_staff(browser, links, await staff_member(pool, Role.AUDITOR))
         elif role == ADMIN:
             await sign_in_staff(browser, links, await staff_member(pool, Role.ADMIN))
+        elif role in (OTHER_KEY, KEY):
+            programme = "test" if role == KEY else "other"
+            _, secret = await ApiKeys(pool).create(programme, Role.AUDITOR, "matrix")
+            browser.headers["Authorization"] = f"Bearer {secret}"
 
 
 # ---- the auditor's pages and API on a record of their own ---------------------------------

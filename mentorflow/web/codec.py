@@ -2,13 +2,16 @@
 
 Temporal's codec-server protocol: ``POST /codec/decode`` and ``POST /codec/encode`` take
 ``{"payloads": [...]}`` (payloads in protobuf JSON: base64 metadata values and data) and answer
-the same shape. Point the UI's "codec server" setting at the web app's base URL with "pass the
-user access token" on; the UI then sends the user's ``Authorization: Bearer ...`` header, which
-``is_staff`` judges. Anyone else gets 401 and nothing decoded.
+the same shape. ``is_staff`` judges the web app's own staff session (its cookie): point the UI's
+"codec server" setting (``TEMPORAL_CODEC_ENDPOINT``) at the app's ``/codec``, the UI served
+from the app's own origin (under ``/temporal`` by the reverse proxy), so that the browser sends
+the staff member's session cookie (README, "The Temporal Web UI behind SSO"). Anyone else gets
+401 and nothing decoded. Bearer tokens are not taken here: the UI's "pass the user access token"
+sends the SSO proxy's token, which the app does not know, and an API key is scoped to one
+programme while a payload does not say whose it is.
 
 Mount with ``app.include_router(codec_router(codec, is_staff))``; ``codec`` is the client's
-(``embedded.converter(settings).payload_codec``). The UI calls from the browser: the app must
-allow the UI's origin (CORS, with the ``Authorization`` and ``X-Namespace`` headers).
+(``embedded.converter(settings).payload_codec``).
 """
 
 from collections.abc import Awaitable, Callable

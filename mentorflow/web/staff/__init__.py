@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from mentorflow.web.codec import codec_router
-from mentorflow.web.staff import api, audit, identity, oidc, programmes
+from mentorflow.web.staff import api, audit, identity, keys, oidc, programmes
 
 __all__ = ["install"]
 
@@ -56,9 +56,14 @@ def install(app: FastAPI) -> None:
             return problem(request, 401, "Sign in as staff first (/staff/signin).", headers)
         return RedirectResponse("/staff/signin", status_code=303)
 
+    async def bad_key(request: Request, exc: Exception) -> Response:
+        headers = {"WWW-Authenticate": 'Bearer realm="mentorflow-api", error="invalid_token"'}
+        return problem(request, 401, "This API key is not valid or was revoked.", headers)
+
     app.add_exception_handler(HTTPException, http_problem)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(identity.StaffNotSignedIn, not_staff)
+    app.add_exception_handler(keys.KeyRefused, bad_key)
 
 
 def _for_machines(request: Request) -> bool:

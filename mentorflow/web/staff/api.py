@@ -1,12 +1,15 @@
 """The staff JSON API under ``/api/v1``: what the auditor's pages show, for machines.
 
-Same sign-in (the session cookie) and the same rules as the pages; errors are RFC 9457 problem
-details (``application/problem+json``), described with every operation in ``/openapi.json``.
+Same sign-in (the session cookie) and the same rules as the pages, or a machine client's API
+key (``Authorization: Bearer KEY``: its role on its one programme, ``keys``); errors are RFC 9457
+problem details (``application/problem+json``), described with every operation in
+``/openapi.json``.
 """
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import APIKeyCookie, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from mentorflow.audit.checkpoint import Checkpoint
@@ -16,8 +19,10 @@ from mentorflow.web.identity import Refused
 from mentorflow.web.pages import web_of
 from mentorflow.web.staff import record, views
 from mentorflow.web.staff.identity import CurrentStaff, RecordReader
+from mentorflow.web.staff.keys import check_relationship, check_whole_record
 from mentorflow.web.staff.programmes import check_reads, readable
 from mentorflow.web.staff.views import GroupHealth, ProgrammeSummary
+from store.staff import StaffMember
 
 
 class Problem(BaseModel):
@@ -40,17 +45,42 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: _problem("Not signed in as staff"),
+    401: _problem("Not signed in as staff, or an API key that is not valid or was revoked"),
     403: _problem("The signed-in role may not do this"),
     400: _problem("A parameter is not valid"),
     422: _problem("A parameter is not valid"),
+    404: _problem("No such resource (a path that names nothing)"),
 }
 FOUND_OR_NOT: dict[int | str, dict[str, Any]] = {
     **PROBLEMS,
     404: _problem("No relationship with this id in the record"),
 }
 
-router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+# Described in /openapi.json as either of two ways in (the checks are current_staff's).
+_SESSION = APIKeyCookie(
+    name="mentorflow_session",
+    scheme_name="staffSession",
+    description="The staff session of the web app (signed in at /staff/signin).",
+    auto_error=False,
+)
+_API_KEY = HTTPBearer(
+    scheme_name="apiKey",
+    description="A machine client's API key (mentorflow staff key create): its role on its"
+    " programme only.",
+    auto_error=False,
+)
+router = APIRouter(
+    prefix="/api/v1", responses=PROBLEMS, dependencies=[Depends(_SESSION), Depends(_API_KEY)]
+)
+
+
+async def whole_record_reader(member: RecordReader) -> StaffMember:
+    """Staff auditors and admins (a dependency: refused before the body is read)."""
+    check_whole_record(member)
+    return member
+
+
+WholeRecordReader = Annotated[StaffMember, Depends(whole_record_reader)]
 
 
 class StaffIdentity(BaseModel):
@@ -60,7 +90,8 @@ class StaffIdentity(BaseModel):
     staff_id: str
     role: str
     programmes: list[str]
-    """A coordinator's programmes; empty for auditors and admins (every programme)."""
+    """A coordinator's programmes, or an API key's one; empty for staff auditors and admins
+    (every programme)."""
 
 
 @router.get("/me", tags=["staff"], summary="Who is signed in")
@@ -89,6 +120,7 @@ AsOf = Annotated[
 async def relationship(
     request: Request, relationship_id: str, member: RecordReader, as_of: AsOf = None
 ) -> RelationshipAsOf:
+    await check_relationship(web_of(request).pool, member, relationship_id)
     when = record.parse_as_of(as_of)
     web = web_of(request)
     sealer = await record.sealer_for(web, member, relationship_id)
@@ -102,6 +134,7 @@ async def relationship(
     responses=FOUND_OR_NOT,
 )
 async def verification(request: Request, relationship_id: str, member: RecordReader) -> AuditReport:
+    await check_relationship(web_of(request).pool, member, relationship_id)
     return await record.verified(web_of(request).pool, relationship_id)
 
 
@@ -112,6 +145,7 @@ async def verification(request: Request, relationship_id: str, member: RecordRea
     responses=FOUND_OR_NOT,
 )
 async def export(request: Request, relationship_id: str, member: RecordReader) -> AuditExport:
+    await check_relationship(web_of(request).pool, member, relationship_id)
     web = web_of(request)
     sealer = await record.sealer_for(web, member, relationship_id)
     return await record.exported(web.pool, relationship_id, sealer)
@@ -152,7 +186,7 @@ class LogVerificationRequest(BaseModel):
     summary="Verify the whole log against a checkpoint and a trusted key (reads, writes nothing)",
 )
 async def log_verification(
-    request: Request, body: LogVerificationRequest, member: RecordReader
+    request: Request, body: LogVerificationRequest, member: WholeRecordReader
 ) -> AuditReport:
     key = record.trusted_key(body.public_key)
     if key is None:

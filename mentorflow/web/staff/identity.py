@@ -25,6 +25,7 @@ from mentorflow.web.identity import (
     read_link,
 )
 from mentorflow.web.pages import Web, locale_of, render, web_of
+from mentorflow.web.staff import keys
 from store.staff import Role, StaffMember, StaffRegister
 
 router = APIRouter(prefix="/staff")
@@ -35,6 +36,9 @@ class StaffNotSignedIn(Exception):
 
 
 async def current_staff(request: Request) -> StaffMember:
+    holder = await keys.bearer(request)  # an API request with a key: the key, not the session
+    if holder is not None:
+        return holder
     staff_id = request.session.get("staff")
     if not isinstance(staff_id, str):
         raise StaffNotSignedIn

@@ -16,7 +16,10 @@ router = APIRouter(prefix="/staff/programmes", include_in_schema=False)
 
 def readable(member: StaffMember) -> list[str] | None:
     """The programmes ``member`` may read (None: every one)."""
-    return list(member.programmes) if member.role == Role.COORDINATOR else None
+    # Staff auditors and admins have no programmes listed (the register's CHECK); an API key
+    # has its one programme, whatever its role.
+    scoped = member.role == Role.COORDINATOR or member.programmes
+    return list(member.programmes) if scoped else None
 
 
 def check_reads(member: StaffMember, programme_id: str) -> None:
