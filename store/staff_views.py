@@ -78,3 +78,11 @@ async def states(pool: asyncpg.Pool, programme_ids: list[str] | None) -> list[as
         programme_ids,
     )
     return rows
+
+
+async def state_of(pool: asyncpg.Pool, stream_id: str) -> str | None:
+    """The folded state (JSON) of one stream, None when it is not projected."""
+    state: str | None = await pool.fetchval(
+        "SELECT state FROM staff_views WHERE stream_id = $1", stream_id
+    )
+    return state

@@ -245,6 +245,9 @@ API = STAFF | {OTHER_KEY, KEY}
 RECORD = frozenset({AUDITOR, ADMIN})
 PROGRAMME_RECORD = RECORD | {KEY}
 MEMBER = frozenset({PARTICIPANT})
+STEER = frozenset({ADMIN})
+STARTERS = frozenset({OTHER_COORDINATOR, ADMIN})
+"""The programme's own coordinators and admins (the matrix's coordinator is another's)."""
 LINK = frozenset[str]()
 """Whoever holds a valid sign-in link (the link is the credential, tested above): without one,
 everyone is refused."""
@@ -305,6 +308,24 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     # a programme's groups: its coordinators, auditors and admins (programme "test" here)
     ("GET", "/staff/programmes/{programme_id}/groups"): RECORD,
     ("GET", "/api/v1/programmes/{programme_id}/groups"): PROGRAMME_RECORD,
+    # starting a programme: coordinators (of the programme the file names) and admins
+    ("GET", "/staff/start"): STARTERS,
+    ("POST", "/staff/start"): STARTERS,
+    ("POST", "/api/v1/programmes"): STARTERS,
+    # steering a programme: its coordinators and admins; auditors read only (none of this)
+    ("GET", "/staff/programmes/{programme_id}"): STEER,
+    ("POST", "/staff/programmes/{programme_id}/trained"): STEER,
+    ("POST", "/staff/programmes/{programme_id}/remove"): STEER,
+    ("POST", "/staff/programmes/{programme_id}/matching"): STEER,
+    ("GET", "/api/v1/programmes/{programme_id}"): STEER,
+    ("POST", "/api/v1/programmes/{programme_id}/trained"): STEER,
+    ("POST", "/api/v1/programmes/{programme_id}/removal"): STEER,
+    ("POST", "/api/v1/programmes/{programme_id}/matching/check"): STEER,
+    ("POST", "/api/v1/programmes/{programme_id}/matching/approval"): STEER,
+    ("GET", "/staff/programmes/{programme_id}/report"): STEER,
+    ("GET", "/staff/programmes/{programme_id}/report.csv"): STEER,
+    ("GET", "/staff/programmes/{programme_id}/report.json"): STEER,
+    ("GET", "/api/v1/programmes/{programme_id}/report"): STEER,
 }
 """Who may use each route. A route the app gains without a rule here fails the test."""
 
@@ -492,6 +513,12 @@ async def test_openapi_describes_the_api_with_problem_details(env, pool, mail):
         "/api/v1/me",
         "/api/v1/programmes",
         "/api/v1/programmes/{programme_id}/groups",
+        "/api/v1/programmes/{programme_id}",
+        "/api/v1/programmes/{programme_id}/trained",
+        "/api/v1/programmes/{programme_id}/removal",
+        "/api/v1/programmes/{programme_id}/matching/check",
+        "/api/v1/programmes/{programme_id}/matching/approval",
+        "/api/v1/programmes/{programme_id}/report",
         "/api/v1/relationships/{relationship_id}",
         "/api/v1/relationships/{relationship_id}/verification",
         "/api/v1/relationships/{relationship_id}/export",

@@ -15,7 +15,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from mentorflow.web.codec import codec_router
-from mentorflow.web.staff import api, audit, identity, keys, oidc, programmes
+from mentorflow.web.staff import (
+    api,
+    audit,
+    coordinate,
+    identity,
+    keys,
+    oidc,
+    programmes,
+    report,
+    start,
+)
 
 __all__ = ["install"]
 
@@ -27,6 +37,12 @@ def install(app: FastAPI) -> None:
     app.include_router(oidc.router)
     app.include_router(audit.router)
     app.include_router(programmes.router)
+    app.include_router(start.router)
+    app.include_router(start.api)
+    app.include_router(coordinate.router)
+    app.include_router(coordinate.api)
+    app.include_router(report.router)
+    app.include_router(report.api)
     app.include_router(api.router)
     codec = app.state.web.client.data_converter.payload_codec
     if codec is not None:

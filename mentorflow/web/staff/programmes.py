@@ -32,7 +32,8 @@ async def programme_list(request: Request, member: CurrentStaff) -> Response:
     found = await views.programmes(web_of(request).pool, readable(member))
     locale = locale_of(request)
     dates = {p.programme_id: Dates(p.timezone, locale) for p in found}
-    return render(request, "staff/programmes.html", programmes=found, dates=dates)
+    acts = {p.programme_id for p in found if member.acts_on(p.programme_id)}
+    return render(request, "staff/programmes.html", programmes=found, dates=dates, acts=acts)
 
 
 @router.get("/{programme_id}/groups")

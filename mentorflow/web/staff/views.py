@@ -27,7 +27,15 @@ from store.directory import Directory
 if TYPE_CHECKING:
     from store.pool import AnyConnection
 
-__all__ = ["GroupHealth", "ProgrammeSummary", "catch_up", "groups", "programmes"]
+__all__ = [
+    "GroupHealth",
+    "ProgrammeSummary",
+    "catch_up",
+    "groups",
+    "programme_state",
+    "programmes",
+    "relationship_states",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -215,3 +223,16 @@ def _health(g: RelationshipState) -> GroupHealth:
         escalations=len(g.escalations),
         closed=str(g.closure.outcome) if g.closure else None,
     )
+
+
+async def programme_state(pool: asyncpg.Pool, programme_id: str) -> ProgrammeState | None:
+    """The programme's folded state from the projection (None: its stream is not recorded)."""
+    await catch_up(pool)
+    state = await staff_views.state_of(pool, f"{_PROGRAMME}{programme_id}")
+    return None if state is None else ProgrammeState.model_validate_json(state)
+
+
+async def relationship_states(pool: asyncpg.Pool, programme_id: str) -> list[RelationshipState]:
+    """The folded states of the programme's groups, from the projection."""
+    _, relationships = await _states(pool, [programme_id])
+    return relationships.get(programme_id, [])

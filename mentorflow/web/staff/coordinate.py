@@ -1,0 +1,489 @@
+"""The coordinator's programme page: calendar and phase, the mentors' training, the matching
+proposal with each group's explanation and the unmatched with their reasons; mark a mentor
+trained, edit the proposal and approve it.
+
+The page never decides: it sends the ProgrammeWorkflow's Updates (``mark_trained``,
+``approve_matching``) as the signed-in member and shows the domain's refusal. An edited proposal
+is checked against the matching's hard rules with ``domain.matching.assign`` (the check the
+approval itself makes) each time it is checked or approved, so the broken rule is named before
+anything is sent. The state shown is the staff overviews' projection (``views``), not a replay.
+"""
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from contracts.messages import programme_workflow_id
+from domain.matching import GroupAssignment, MatchingResult, ProposedGroup, assign
+from domain.model import Role
+from domain.programme_events import ProgrammePhase
+from domain.programme_rules import ApproveMatching, MarkTrained, Remove, matching_rules
+from domain.programme_state import ProgrammeState
+from mentorflow.web.i18n import N_
+from mentorflow.web.identity import Refused, checked_form
+from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
+from mentorflow.web.staff import views
+from mentorflow.web.staff.api import PROBLEMS
+from mentorflow.web.staff.identity import CurrentStaff
+from store.directory import Directory
+from store.staff import StaffMember
+from workflows.programme import ProgrammeWorkflow
+
+router = APIRouter(prefix="/staff/programmes", include_in_schema=False)
+
+UPDATE_TIMEOUT = 30.0
+LEFT_OUT = "-"
+
+REFUSALS = {
+    "not_allowed": N_("Only the programme's coordinator can do this."),
+    "programme_closed": N_("The programme is closed."),
+    "training_closed": N_("The training deadline has passed."),
+    "not_a_mentor": N_("This person is not a mentor of the programme."),
+    "not_a_participant": N_("This person is not a participant of the programme."),
+    "matching_done": N_("The matching is done: participants can no longer be changed here."),
+    "future_date": N_("The date is in the future."),
+    "nothing_to_approve": N_("There is no matching proposal waiting for approval."),
+    "invalid_calendar": N_("The programme's calendar leaves the groups no time."),
+    "invalid_assignment": N_("The groups break a hard rule of the matching."),
+}
+DONE = {
+    "trained": N_("The mentor's training is recorded."),
+    "removed": N_("The participant is removed from the programme."),
+    "approved": N_("The matching is approved. The groups start and their members are told."),
+}
+
+
+RemovalReason = Literal["withdrew", "left_the_organisation", "long_absence", "other"]
+"""Why a participant is removed: a choice, never free text about a person."""
+REMOVAL_REASONS: dict[str, str] = {
+    "withdrew": N_("They withdrew"),
+    "left_the_organisation": N_("They left the organisation"),
+    "long_absence": N_("A long absence"),
+    "other": N_("Another reason"),
+}
+
+
+async def programme_actor(programme_id: str, member: CurrentStaff) -> StaffMember:
+    """Coordinators of this programme and admins; auditors read only, other coordinators not."""
+    if not member.acts_on(programme_id):
+        raise Refused(403, N_("This programme is not one of yours."))
+    return member
+
+
+ProgrammeActor = Annotated[StaffMember, Depends(programme_actor)]
+
+
+async def recorded(web: Web, programme_id: str) -> ProgrammeState:
+    state = await views.programme_state(web.pool, programme_id)
+    if state is None:
+        raise Refused(404, N_("There is no programme with this id in the record."))
+    return state
+
+
+async def acting_person(web: Web, member: StaffMember, state: ProgrammeState) -> str:
+    """Whom the Update is sent as: the programme's coordinator when the signed-in member is that
+    person (the same e-mail address in the directory), else the member's own staff id, which the
+    domain refuses (only the programme's coordinator acts on it)."""
+    coordinator = state.programme.coordinator.id
+    contacts = await Directory(web.pool).people(state.programme.id, [coordinator])
+    contact = contacts.get(coordinator)
+    if contact is not None and contact.email.casefold() == member.email.casefold():
+        return coordinator
+    return f"staff:{member.staff_id}"
+
+
+ProgrammeUpdate = MarkTrained | Remove | ApproveMatching
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The domain's refusal: its type, and its sentence (English, with ids only)."""
+
+    type: str
+    message: str
+
+    @property
+    def shown(self) -> tuple[str, str]:
+        """(translatable reason, the domain's sentence), as the form macros show refusals."""
+        return REFUSALS.get(self.type, N_("The request was refused.")), self.message
+
+
+async def send(web: Web, programme_id: str, command: ProgrammeUpdate) -> Refusal | None:
+    """Send the Update; None when the programme took it, else the domain's refusal."""
+    handle = web.client.get_workflow_handle_for(
+        ProgrammeWorkflow.run, programme_workflow_id(programme_id)
+    )
+    updates: dict[type, Any] = {
+        MarkTrained: ProgrammeWorkflow.mark_trained,
+        Remove: ProgrammeWorkflow.remove,
+        ApproveMatching: ProgrammeWorkflow.approve_matching,
+    }
+    update = updates[type(command)]
+    try:
+        await asyncio.wait_for(handle.execute_update(update, command), UPDATE_TIMEOUT)
+    except WorkflowUpdateFailedError as e:
+        cause = e.cause
+        if isinstance(cause, ApplicationError):
+            return Refusal(cause.type or "refused", cause.message)
+        return Refusal("refused", str(e))
+    except RPCError as e:
+        return Refusal("programme_closed", e.message)
+    except TimeoutError as e:
+        raise Refused(503, N_("The service is busy. Try again in a moment.")) from e
+    return None
+
+
+def edited_groups(
+    state: ProgrammeState, form: Mapping[str, str]
+) -> tuple[GroupAssignment, ...] | None:
+    """The groups of the edit form (``p:<person>`` = group number or ``-``); None: unchanged."""
+    proposal = state.proposal
+    numbered: dict[int, tuple[list[str], list[str]]] = {}
+    for pid, profile in sorted(state.participants.items()):
+        chosen = form.get(f"p:{pid}", LEFT_OUT)
+        if chosen == LEFT_OUT or not chosen.isdigit():
+            continue
+        mentors, mentees = numbered.setdefault(int(chosen), ([], []))
+        (mentors if profile.role == Role.MENTOR else mentees).append(pid)
+    groups = tuple(
+        GroupAssignment(mentors=tuple(m), mentees=tuple(e))
+        for _, (m, e) in sorted(numbered.items())
+    )
+    if proposal is not None and groups == tuple(
+        GroupAssignment(mentors=tuple(sorted(g.mentors)), mentees=tuple(sorted(g.mentees)))
+        for g in proposal.groups
+    ):
+        return None
+    return groups
+
+
+def checked(
+    state: ProgrammeState, groups: tuple[GroupAssignment, ...]
+) -> tuple[list[ProposedGroup], str | None]:
+    """The groups with their explanations, or the hard rule they break (the domain's words)."""
+    try:
+        return assign(groups, list(state.participants.values()), matching_rules(state)), None
+    except ValueError as e:
+        return [], str(e)
+
+
+def placement(state: ProgrammeState) -> dict[str, str]:
+    """Each participant's group number in the proposal (``-``: left out)."""
+    placed = {pid: LEFT_OUT for pid in state.participants}
+    for group in state.proposal.groups if state.proposal else ():
+        for pid in (*group.mentors, *group.mentees):
+            placed[pid] = str(group.number)
+    return placed
+
+
+def page(
+    request: Request,
+    state: ProgrammeState,
+    status_code: int = 200,
+    **context: object,
+) -> Response:
+    zone = state.programme.timezone
+    dates = Dates(zone, locale_of(request))
+    calendar = state.calendar
+    local = ZoneInfo(zone)
+    last_day = (calendar.ends_at - timedelta(microseconds=1)).astimezone(local).date()
+    shown: dict[str, object] = {
+        "errors": {},
+        "refusal": None,
+        "placed": placement(state),
+        "edited": None,
+        "broken": None,
+        "checked_ok": False,
+        "done": None,
+        "reasons": REMOVAL_REASONS,
+    }
+    shown.update(context)
+    return render(
+        request,
+        "staff/programme.html",
+        status_code,
+        state=state,
+        dates=dates,
+        zone=zone,
+        last_day=last_day,
+        training_last_day=(calendar.training_deadline - timedelta(microseconds=1))
+        .astimezone(local)
+        .date(),
+        mentors=sorted(
+            (p for p in state.participants.values() if p.role == Role.MENTOR), key=lambda p: p.id
+        ),
+        group_numbers=[
+            str(n) for n in range(1, len(state.proposal.groups if state.proposal else ()) + 2)
+        ],
+        today=dates.today(web_of(request).now()),
+        **shown,
+    )
+
+
+@router.get("/{programme_id}")
+async def programme_page(
+    request: Request, programme_id: str, member: ProgrammeActor, done: str = ""
+) -> Response:
+    state = await recorded(web_of(request), programme_id)
+    return page(request, state, done=DONE.get(done))
+
+
+@router.post("/{programme_id}/trained")
+async def mark_trained(request: Request, programme_id: str, member: ProgrammeActor) -> Response:
+    form = await checked_form(request)
+    web = web_of(request)
+    state = await recorded(web, programme_id)
+    person_id = str(form.get("person_id") or "")
+    try:
+        trained_on = date.fromisoformat(str(form.get("trained_on") or ""))
+    except ValueError:
+        errors = {"trained_on": N_("Enter the date of the training, like 2026-03-05.")}
+        return page(request, state, 400, errors=errors)
+    if person_id not in state.participants:
+        errors = {"person_id": N_("Choose a mentor of the programme.")}
+        return page(request, state, 400, errors=errors)
+    by = await acting_person(web, member, state)
+    refusal = await send(
+        web, programme_id, MarkTrained(by=by, person_id=person_id, trained_on=trained_on)
+    )
+    if refusal is not None:
+        return page(request, state, 409, refusal=refusal.shown)
+    return confirmed(programme_id, "trained")
+
+
+@router.post("/{programme_id}/remove")
+async def remove(request: Request, programme_id: str, member: ProgrammeActor) -> Response:
+    form = await checked_form(request)
+    web = web_of(request)
+    state = await recorded(web, programme_id)
+    person_id, reason = str(form.get("person_id") or ""), str(form.get("reason") or "")
+    errors = {}
+    if person_id not in state.participants:
+        errors["remove_person"] = N_("Choose a participant of the programme.")
+    if reason not in get_args(RemovalReason):
+        errors["reason"] = N_("Choose why they are removed.")
+    if errors:
+        return page(request, state, 400, errors=errors)
+    by = await acting_person(web, member, state)
+    refusal = await send(web, programme_id, Remove(by=by, person_id=person_id, reason=reason))
+    if refusal is not None:
+        return page(request, state, 409, refusal=refusal.shown)
+    return confirmed(programme_id, "removed")
+
+
+@router.post("/{programme_id}/matching")
+async def edit_matching(request: Request, programme_id: str, member: ProgrammeActor) -> Response:
+    """``action=check`` checks the edited groups; ``action=approve`` approves them (or the
+    proposal as it is, when nothing was moved)."""
+    form = await checked_form(request)
+    web = web_of(request)
+    state = await recorded(web, programme_id)
+    fields = {k: str(v) for k, v in form.items()}
+    groups = edited_groups(state, fields)
+    placed = {pid: fields.get(f"p:{pid}", LEFT_OUT) for pid in state.participants}
+    edited, broken = checked(state, groups) if groups is not None else (None, None)
+    if broken is not None or fields.get("action") != "approve":
+        return page(
+            request,
+            state,
+            400 if broken else 200,
+            placed=placed,
+            edited=edited,
+            broken=broken,
+            checked_ok=broken is None,
+        )
+    by = await acting_person(web, member, state)
+    refusal = await send(web, programme_id, ApproveMatching(by=by, groups=groups))
+    if refusal is not None:
+        return page(request, state, 409, placed=placed, refusal=refusal.shown)
+    return confirmed(programme_id, "approved")
+
+
+def confirmed(programme_id: str, what: str) -> Response:
+    return RedirectResponse(
+        f"/staff/programmes/{quote(programme_id, safe='')}?done={what}", status_code=303
+    )
+
+
+# ---- the JSON twin under /api/v1 ----------------------------------------------------------
+
+api = APIRouter(prefix="/api/v1/programmes", tags=["coordination"], responses=PROBLEMS)
+
+
+class ParticipantView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    person_id: str
+    role: Role
+    trained_on: date | None
+
+
+class ProgrammeView(BaseModel):
+    """A programme as its coordinator steers it: ids, local dates and the matching proposal."""
+
+    model_config = ConfigDict(frozen=True)
+    programme_id: str
+    timezone: str
+    phase: ProgrammePhase
+    starts_on: date
+    ends_on: date
+    """The programme's last day (local)."""
+    training_by: date
+    """The last day of the mentors' training (local)."""
+    matching_on: date
+    midpoint_survey_on: date
+    closing_event_on: date | None
+    approval_due: datetime | None
+    participants: list[ParticipantView]
+    excluded: list[str]
+    """Mentors left out of the matching untrained."""
+    proposal: MatchingResult | None
+    approved: list[ProposedGroup] | None
+
+
+def view_of(state: ProgrammeState) -> ProgrammeView:
+    zone = ZoneInfo(state.programme.timezone)
+    c = state.calendar
+
+    def day(moment: datetime) -> date:
+        return moment.astimezone(zone).date()
+
+    def last_day(end: datetime) -> date:
+        return day(end - timedelta(microseconds=1))
+
+    return ProgrammeView(
+        programme_id=state.programme.id,
+        timezone=state.programme.timezone,
+        phase=state.phase,
+        starts_on=day(c.starts_at),
+        ends_on=last_day(c.ends_at),
+        training_by=last_day(c.training_deadline),
+        matching_on=day(c.matching_at),
+        midpoint_survey_on=day(c.midpoint_survey_at),
+        closing_event_on=day(c.closing_event_at) if c.closing_event_at else None,
+        approval_due=state.approval_due,
+        participants=[
+            ParticipantView(person_id=p.id, role=p.role, trained_on=p.trained_on)
+            for _, p in sorted(state.participants.items())
+        ],
+        excluded=list(state.excluded),
+        proposal=state.proposal,
+        approved=state.approved,
+    )
+
+
+class Accepted(BaseModel):
+    """The programme took the Update (the record has its events)."""
+
+    accepted: bool = True
+
+
+class TrainedRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person_id: str = Field(min_length=1, max_length=128)
+    trained_on: date
+
+
+class RemoveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person_id: str = Field(min_length=1, max_length=128)
+    reason: RemovalReason
+
+
+class GroupsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    groups: list[GroupAssignment] | None = Field(
+        None, max_length=2000, description="An edited assignment; none: the proposal as it is"
+    )
+
+
+REFUSED: dict[int | str, dict[str, Any]] = {
+    404: PROBLEMS[403] | {"description": "No programme with this id in the record"},
+    409: PROBLEMS[403] | {"description": "The domain refused (the detail names the rule)"},
+}
+
+
+def refused(refusal: Refusal) -> Refused:
+    return Refused(409, f"{refusal.type}: {refusal.message}")
+
+
+@api.get("/{programme_id}", summary="A programme: calendar, phase, participants, matching")
+async def programme(request: Request, programme_id: str, member: ProgrammeActor) -> ProgrammeView:
+    return view_of(await recorded(web_of(request), programme_id))
+
+
+@api.post("/{programme_id}/trained", summary="Mark a mentor trained", responses=REFUSED)
+async def trained(
+    request: Request, programme_id: str, body: TrainedRequest, member: ProgrammeActor
+) -> Accepted:
+    web = web_of(request)
+    state = await recorded(web, programme_id)
+    by = await acting_person(web, member, state)
+    command = MarkTrained(by=by, person_id=body.person_id, trained_on=body.trained_on)
+    refusal = await send(web, programme_id, command)
+    if refusal is not None:
+        raise refused(refusal)
+    return Accepted()
+
+
+@api.post(
+    "/{programme_id}/removal",
+    summary="Remove a participant (before the matching), for one of the listed reasons",
+    responses=REFUSED,
+)
+async def removal(
+    request: Request, programme_id: str, body: RemoveRequest, member: ProgrammeActor
+) -> Accepted:
+    web = web_of(request)
+    state = await recorded(web, programme_id)
+    by = await acting_person(web, member, state)
+    command = Remove(by=by, person_id=body.person_id, reason=body.reason)
+    refusal = await send(web, programme_id, command)
+    if refusal is not None:
+        raise refused(refusal)
+    return Accepted()
+
+
+@api.post(
+    "/{programme_id}/matching/check",
+    summary="Check edited groups against the matching's hard rules (writes nothing)",
+    responses=REFUSED,
+)
+async def check_matching(
+    request: Request, programme_id: str, body: GroupsRequest, member: ProgrammeActor
+) -> list[ProposedGroup]:
+    state = await recorded(web_of(request), programme_id)
+    if body.groups is None:
+        return list(state.proposal.groups) if state.proposal else []
+    groups, broken = checked(state, tuple(body.groups))
+    if broken is not None:
+        raise Refused(409, f"invalid_groups: {broken}")
+    return groups
+
+
+@api.post(
+    "/{programme_id}/matching/approval",
+    summary="Approve the proposal, or edited groups instead",
+    responses=REFUSED,
+)
+async def approve(
+    request: Request, programme_id: str, body: GroupsRequest, member: ProgrammeActor
+) -> Accepted:
+    web = web_of(request)
+    state = await recorded(web, programme_id)
+    groups = None if body.groups is None else tuple(body.groups)
+    by = await acting_person(web, member, state)
+    refusal = await send(web, programme_id, ApproveMatching(by=by, groups=groups))
+    if refusal is not None:
+        raise refused(refusal)
+    return Accepted()

@@ -1,0 +1,295 @@
+"""The coordinator's programme page and its /api/v1 twin, over a real ProgrammeWorkflow on the
+time-skipping server and a real PostgreSQL.
+
+A coordinator signed in as the programme's coordinator marks a mentor trained (the domain's
+refusals shown translated), sees the proposal with its explanations, edits it so that a hard rule
+breaks (refused before anything is sent, the rule named), then validly, and approves. Auditors
+and other programmes' coordinators are refused; an admin who is not the programme's coordinator
+is answered with the domain's refusal.
+"""
+
+import io
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.calendar import calendar
+from domain.programme import Coordinator, Matching, Participant, Programme, Training
+from domain.programme_state import ProgrammeState
+from mentorflow.csv_export import write_csv
+from mentorflow.programmes import register
+from mentorflow.synthetic import cohort
+from mentorflow.web.staff.coordinate import view_of
+from mentorflow.web.staff.report import ProgrammeReportView, report_of, rows_of
+from store.staff import Role, StaffRegister
+from tests.staff_helpers import (
+    own_database,
+    record_meeting,
+    recorded_relationship,
+    sign_in_staff,
+    staff_member,
+)
+from tests.temporal_helpers import running_worker, sleep_until
+from tests.web_helpers import app_for, browser_client, csrf_of
+from workflows.messages import ProgrammeInput, programme_workflow_id, workflow_id
+from workflows.programme import ProgrammeWorkflow
+
+HELSINKI, NEW_YORK = "Europe/Helsinki", "America/New_York"
+
+
+def programme(today: date, email: str, zone: str = HELSINKI) -> Programme:
+    return Programme(
+        id=f"c-{uuid.uuid4().hex[:8]}",
+        name="Coordinated programme",
+        timezone=zone,
+        starts_on=today + timedelta(days=10),
+        ends_on=today + timedelta(days=130),
+        coordinator=Coordinator(id="hr1", name="Pia Coordinator", email=email),
+        training=Training(required=True, deadline=today + timedelta(days=5)),
+        matching=Matching(runs_on=today + timedelta(days=10), approval="coordinator"),
+    )
+
+
+def people() -> list[Participant]:
+    """m1-m4 (m4 untrained), a1-a6; m1 manages a1 (a hard rule: never matched together)."""
+    found = cohort(4, 6, seed=9, trained_share=1.0, managers=1000)
+    found[3] = found[3].model_copy(update={"trained_on": None})
+    found[4] = found[4].model_copy(update={"manager": "m1"})
+    return found
+
+
+def test_the_programme_view_gives_local_dates_west_of_utc_across_dst():
+    """New York, a programme spanning the start of summer time: the calendar's days are the
+    programme file's local days, the last day and the training deadline included."""
+    p = Programme(
+        id="ny",
+        name="NY",
+        timezone=NEW_YORK,
+        starts_on=date(2027, 3, 1),
+        ends_on=date(2027, 3, 31),  # summer time starts 2027-03-14
+        coordinator=Coordinator(id="hr1", name="Pia", email="pia@example.org"),
+        training=Training(required=True, deadline=date(2027, 2, 20)),
+        matching=Matching(runs_on=date(2027, 2, 25)),
+    )
+    state = ProgrammeState(
+        programme=p,
+        calendar=calendar(p),
+        started_at=datetime(2027, 2, 1, tzinfo=UTC),
+        participants={},
+    )
+    view = view_of(state)
+    assert (view.starts_on, view.ends_on) == (date(2027, 3, 1), date(2027, 3, 31))
+    assert (view.training_by, view.matching_on) == (date(2027, 2, 20), date(2027, 2, 25))
+
+
+async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, pool, mail):
+    """Refusals are the domain's, translated; a broken hard rule is named and nothing sent."""
+    today = (await env.get_current_time()).date()
+    email = f"pia-{uuid.uuid4().hex[:8]}@example.org"
+    p = programme(today, email)
+    coordinator = await StaffRegister(pool).add(email, Role.COORDINATOR, (p.id,))
+    admin = await staff_member(pool, Role.ADMIN)
+    auditor = await staff_member(pool, Role.AUDITOR)
+    other = await staff_member(pool, Role.COORDINATOR, "other")
+    app, links = app_for(env.client, pool, mail)
+    page_of = f"/staff/programmes/{p.id}"
+    async with (
+        running_worker(env.client, pool, mail) as task_queue,
+        browser_client(app) as browser,
+        browser_client(app) as admin_browser,
+        browser_client(app) as auditor_browser,
+        browser_client(app) as other_browser,
+    ):
+        cohort_ = people()
+        await register(pool, p, cohort_)
+        handle = await env.client.start_workflow(
+            ProgrammeWorkflow.run,
+            ProgrammeInput(
+                programme=p, calendar=calendar(p), participants=[x.profile() for x in cohort_]
+            ),
+            id=programme_workflow_id(p.id),
+            task_queue=task_queue,
+        )
+        await handle.query(ProgrammeWorkflow.state)
+        await sign_in_staff(browser, links, coordinator)
+        await sign_in_staff(admin_browser, links, admin)
+        await sign_in_staff(auditor_browser, links, auditor)
+        await sign_in_staff(other_browser, links, other)
+        await browser.get("/language/fi?back=/staff")
+
+        # Read only for auditors, nothing for other programmes' coordinators.
+        assert (await auditor_browser.get(page_of)).status_code == 403
+        assert (await other_browser.get(page_of)).status_code == 403
+        assert (await auditor_browser.get(f"/api/v1/programmes/{p.id}")).status_code == 403
+
+        page = await browser.get(page_of)
+        assert page.status_code == 200, page.text
+        assert "enrolment" in page.text and "ei koulutettu" in page.text  # m4 not trained
+        view = (await browser.get(f"/api/v1/programmes/{p.id}")).json()
+        assert (view["starts_on"], view["ends_on"]) == (str(p.starts_on), str(p.ends_on))
+        assert view["training_by"] == str(p.training.deadline)
+
+        csrf = csrf_of(page.text)
+        future = await browser.post(
+            f"{page_of}/trained",
+            data={"csrf": csrf, "person_id": "m4", "trained_on": str(today + timedelta(days=9))},
+        )
+        assert future.status_code == 409 and "Päivämäärä on tulevaisuudessa." in future.text
+        mentee = await browser.post(
+            f"{page_of}/trained", data={"csrf": csrf, "person_id": "a2", "trained_on": str(today)}
+        )
+        assert mentee.status_code == 409 and "a2 is not a mentor" in mentee.text
+        bad_date = await browser.post(
+            f"{page_of}/trained", data={"csrf": csrf, "person_id": "m4", "trained_on": "5.3."}
+        )
+        assert bad_date.status_code == 400 and 'id="trained_on-error"' in bad_date.text
+        admin_page = await admin_browser.get(page_of)
+        as_admin = await admin_browser.post(
+            f"{page_of}/trained",
+            data={"csrf": csrf_of(admin_page.text), "person_id": "m4", "trained_on": str(today)},
+        )
+        assert as_admin.status_code == 409 and "only the coordinator" in as_admin.text
+        done = await browser.post(
+            f"{page_of}/trained", data={"csrf": csrf, "person_id": "m4", "trained_on": str(today)}
+        )
+        assert done.status_code == 303
+        assert (await handle.query(ProgrammeWorkflow.state)).participants["m4"].trained_on == today
+        no_reason = await browser.post(f"{page_of}/remove", data={"csrf": csrf, "person_id": "a6"})
+        assert no_reason.status_code == 400 and 'id="reason-error"' in no_reason.text
+        removed = await browser.post(
+            f"{page_of}/remove", data={"csrf": csrf, "person_id": "a6", "reason": "withdrew"}
+        )
+        assert removed.status_code == 303
+        by_api = await browser.post(
+            f"/api/v1/programmes/{p.id}/removal", json={"person_id": "a5", "reason": "other"}
+        )
+        assert by_api.status_code == 200, by_api.text
+        unknown = await browser.post(
+            f"/api/v1/programmes/{p.id}/removal", json={"person_id": "zz", "reason": "other"}
+        )
+        assert unknown.status_code == 409 and unknown.json()["detail"].startswith(
+            "not_a_participant:"
+        )
+        removed_ones = (await handle.query(ProgrammeWorkflow.state)).removed
+        assert removed_ones == {"a6": "withdrew", "a5": "other"}
+
+        await sleep_until(env, calendar(p).matching_at + timedelta(hours=1))
+        page = await browser.get(page_of)
+        assert "approval" in page.text and "Ryhmä 1" in page.text
+        state = await handle.query(ProgrammeWorkflow.state)
+        assert state.proposal is not None and state.proposal.groups
+
+        everyone_out = {f"p:{pid}": "-" for pid in state.participants}
+        broken = {**everyone_out, "p:m1": "1", "p:m2": "1", "p:a1": "1", "p:a2": "1"}
+        for action in ("check", "approve"):
+            answer = await browser.post(
+                f"{page_of}/matching", data={"csrf": csrf, "action": action, **broken}
+            )
+            assert answer.status_code == 400, answer.text
+            assert "m1 is a1&#39;s manager" in answer.text
+        assert (await handle.query(ProgrammeWorkflow.state)).approved is None
+        api_check = await browser.post(
+            f"/api/v1/programmes/{p.id}/matching/check",
+            json={"groups": [{"mentors": ["m1", "m2"], "mentees": ["a1", "a2"]}]},
+        )
+        assert api_check.status_code == 409
+        assert "m1 is a1's manager" in api_check.json()["detail"]
+
+        valid = {**everyone_out, "p:m1": "1", "p:m3": "1", "p:a2": "1", "p:a3": "1"}
+        checked = await browser.post(
+            f"{page_of}/matching", data={"csrf": csrf, "action": "check", **valid}
+        )
+        assert checked.status_code == 200 and 'data-testid="rules-hold"' in checked.text
+        assert (await handle.query(ProgrammeWorkflow.state)).approved is None
+        approved = await browser.post(
+            f"{page_of}/matching", data={"csrf": csrf, "action": "approve", **valid}
+        )
+        assert approved.status_code == 303, approved.text
+        state = await handle.query(ProgrammeWorkflow.state)
+        assert [(g.mentors, g.mentees) for g in state.approved] == [(("m1", "m3"), ("a2", "a3"))]
+        again = await browser.post(f"/api/v1/programmes/{p.id}/matching/approval", json={})
+        assert again.status_code == 409 and "nothing_to_approve" in again.json()["detail"]
+
+        await sleep_until(env, calendar(p).matching_at + timedelta(days=1))
+        state = await handle.query(ProgrammeWorkflow.state)
+        for rid in state.launched:
+            await env.client.get_workflow_handle(workflow_id(rid)).terminate("test done")
+        await handle.terminate("test done")
+
+    events = await pool.fetch(
+        "SELECT type, actor FROM events WHERE stream_id = $1 AND type IN"
+        " ('mentor_trained', 'matching_approved', 'participant_removed')",
+        programme_workflow_id(p.id),
+    )
+    assert sorted((r["type"], r["actor"]) for r in events) == [
+        ("matching_approved", "hr1"),
+        ("mentor_trained", "hr1"),
+        ("participant_removed", "hr1"),
+        ("participant_removed", "hr1"),
+    ]
+
+
+# ---- the report -----------------------------------------------------------------------------
+
+
+def test_a_report_of_fewer_than_three_people_shows_nothing_and_csv_cells_are_text():
+    """Under three people nothing is shown; a cell a spreadsheet would run is written as text."""
+    empty = report_of("tiny", HELSINKI, [])
+    assert empty.withheld == ["programme"] and not empty.meetings_by_month
+    crafted = ProgrammeReportView(
+        programme_id="p",
+        timezone=HELSINKI,
+        groups=1,
+        people=4,
+        meetings_by_month={},
+        feedback={},
+        scales={"=HYPERLINK(1)": {"q1": dict.fromkeys("12345", 1)}},
+        escalations={},
+        withheld=[],
+    )
+    out = io.StringIO()
+    write_csv(out, ("section", "key", "item", "value"), rows_of(crafted))
+    assert "\nscale,'=HYPERLINK(1)/q1,1,1" in out.getvalue()
+    assert "\n=" not in out.getvalue() and ",=" not in out.getvalue()
+
+
+async def test_the_report_charts_aggregates_for_its_coordinator_only(env, database_url, mail):
+    """Charts as SVG, CSV and JSON exports; auditors and other coordinators are refused."""
+    pool = await own_database(database_url)
+    try:
+        rid = await recorded_relationship(
+            pool,
+            "rep",
+            HELSINKI,
+            datetime(2026, 3, 20, 9, tzinfo=ZoneInfo(HELSINKI)),
+            datetime(2026, 3, 30, 0, 30, tzinfo=ZoneInfo(HELSINKI)),
+        )
+        await record_meeting(pool, rid)
+        app, links = app_for(env.client, pool, mail)
+        coordinator = await staff_member(pool, Role.COORDINATOR, "rep")
+        auditor = await staff_member(pool, Role.AUDITOR)
+        other = await staff_member(pool, Role.COORDINATOR, "other")
+        async with browser_client(app) as browser, browser_client(app) as refused:
+            await sign_in_staff(refused, links, auditor)
+            assert (await refused.get("/staff/programmes/rep/report")).status_code == 403
+            assert (await refused.get("/api/v1/programmes/rep/report")).status_code == 403
+            await sign_in_staff(refused, links, other)
+            assert (await refused.get("/staff/programmes/rep/report.csv")).status_code == 403
+
+            await sign_in_staff(browser, links, coordinator)
+            page = await browser.get("/staff/programmes/rep/report")
+            assert page.status_code == 200, page.text
+            assert "<svg" in page.text and "<script" not in page.text
+            assert "free-text answers are never shown" in page.text
+            assert "2026-03" in page.text  # held on 31 March (the recorded date)
+            exported = await browser.get("/staff/programmes/rep/report.json")
+            report = exported.json()
+            assert report["meetings_by_month"] == {"2026-03": {"held": 1, "not_held": 0}}
+            assert report == (await browser.get("/api/v1/programmes/rep/report")).json()
+            csv_file = await browser.get("/staff/programmes/rep/report.csv")
+            assert csv_file.headers["content-type"].startswith("text/csv")
+            assert "meetings,2026-03,held,1" in csv_file.text
+            unknown = await browser.get("/api/v1/programmes/nowhere/report")
+            assert unknown.status_code == 403  # not one of theirs: the same as any other
+    finally:
+        await pool.close()
