@@ -1,19 +1,19 @@
 """Load test: many relationships at once on the real Temporal dev server, a policy in minutes.
 
 Starts PostgreSQL (embedded, fresh), the Temporal dev server (real time, no skipping), the
-Maildir SMTP sink (in this process) and ``--workers`` ``mentorflow worker`` processes; registers a
+Maildir SMTP sink (its own process) and ``--workers`` ``mentorflow worker`` processes; registers a
 programme of ``--groups`` groups of five (2 mentors, 3 mentees) and starts each group directly as
-a RelationshipWorkflow with the production rules compressed to ``--minutes`` (a month becomes a
-sixth of the run). People act through the real Updates at the rate the compressed calendar gives:
-each group records its agreement, records each meeting in its grace period and three members
-answer each feedback round. At the end it prints, per run:
+a RelationshipWorkflow with the production rules compressed to ``--minutes`` (a year: a month
+becomes a twelfth of the run). People act through the real Updates at the rate the compressed
+calendar gives: each group records its agreement, records each meeting in its grace period and
+three members answer each feedback round. At the end it prints, per run:
 
 - Update latency p50/p99 (accepted Updates; refused ones are counted apart),
 - timer lag: how late each reminder and escalation happened (its ``occurred_at``, the workflow's
   time) and was stored (``recorded_at``) after the time the policy set (``scheduled_for``),
 - events stored per second and messages delivered to the sink per second,
-- CPU seconds per process (from /proc): Temporal server, PostgreSQL, each worker, and this process
-  (the Update driver and the SMTP sink).
+- CPU seconds per process (from /proc): Temporal server, PostgreSQL, each worker, the SMTP sink,
+  and this process (the Update driver).
 
 Run: ``.venv/bin/python -m bench.load --groups 200 --minutes 5 --workers 1 2``.
 """
@@ -22,11 +22,15 @@ import argparse
 import asyncio
 import os
 import random
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,13 +55,14 @@ from workflows.relationship import RelationshipWorkflow
 
 MENTORFLOW = Path(sys.executable).parent / "mentorflow"
 MENTORS, MENTEES = ("m1", "m2"), ("a1", "a2", "a3")
+MONTHS = 12  # a relationship is a year of compressed months
 LATE = 5.0  # seconds: a deadline later than this is "missed"
 TIMED = ("reminder_issued", "escalation_raised")  # events that carry the time they were due
 
 
 def policy(minutes: float) -> tuple[RelationshipPolicy, timedelta]:
-    """The pilot's rules with a month of ``minutes / 6``; and that month."""
-    month = max(6, round(minutes * 10))  # seconds: a relationship is six compressed months
+    """The pilot's rules with a month of ``minutes / 12`` (whole seconds); and that month."""
+    month = max(5, round(minutes * 60 / MONTHS))
     day = month / 30
 
     def iso(days: float) -> str:
@@ -194,14 +199,14 @@ def temporal_pid() -> int:
 
 
 def start_worker(
-    env: WorkflowEnvironment, url: str, mail: MailServer, data: Path, n: int
+    env: WorkflowEnvironment, url: str, mail_port: int, data: Path, n: int
 ) -> subprocess.Popen[bytes]:
     settings = {
         "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
         "MENTORFLOW_DATABASE_URL": url,
         "MENTORFLOW_DATA_DIR": str(data),
-        "MENTORFLOW_SMTP_HOST": mail.config.host,
-        "MENTORFLOW_SMTP_PORT": str(mail.config.port),
+        "MENTORFLOW_SMTP_HOST": "127.0.0.1",
+        "MENTORFLOW_SMTP_PORT": str(mail_port),
         "MENTORFLOW_SMTP_STARTTLS": "false",
         "MENTORFLOW_LOG_LEVEL": "WARNING",
     }
@@ -209,6 +214,29 @@ def start_worker(
     return subprocess.Popen(
         [str(MENTORFLOW), "worker"], env={**os.environ, **settings}, stdout=log, stderr=log
     )
+
+
+@contextmanager
+def start_sink(maildir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """The Maildir SMTP sink in its own process (its CPU counted apart from the driver's)."""
+    sink = subprocess.Popen([sys.executable, "-m", "bench.load", "--sink", str(maildir), str(port)])
+    try:
+        for _ in range(200):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield sink
+    finally:
+        sink.terminate()
+        sink.wait(timeout=30)
+
+
+def sink_main(maildir: Path, port: int) -> None:
+    server = MailServer(maildir)
+    server.port = port
+    with server:
+        signal.sigwait({signal.SIGTERM, signal.SIGINT})
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -235,19 +263,21 @@ async def run(groups: int, minutes: float, workers: int) -> dict[str, Any]:
     ]
     await Directory(pool).register(entry, contacts)
     rules, month = policy(minutes)
-    with MailServer(data / "Maildir") as mail:
+    mail_port = embedded.free_port()
+    with start_sink(data / "Maildir", mail_port) as sink:
         async with await embedded.start_dev_server() as env:
-            procs = [start_worker(env, url, mail, data, n) for n in range(workers)]
+            procs = [start_worker(env, url, mail_port, data, n) for n in range(workers)]
             server = temporal_pid()
             cpu0 = {
                 "temporal": tree_cpu(server),
                 "postgres": tree_cpu(postgres),
                 "driver": cpu_seconds(os.getpid()),
+                "smtp sink": cpu_seconds(sink.pid),
             }
             cpu0 |= {f"worker {n + 1}": cpu_seconds(p.pid) for n, p in enumerate(procs)}
             wall0 = time.perf_counter()
             starts = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5 + groups / 100)
-            ends = starts + month * 6
+            ends = starts + month * MONTHS
             specs = [
                 RelationshipSpec(
                     relationship_id=f"{programme}:{n}",
@@ -283,7 +313,8 @@ async def run(groups: int, minutes: float, workers: int) -> dict[str, Any]:
             cpu = {
                 "temporal": tree_cpu(server) - cpu0["temporal"],
                 "postgres": tree_cpu(postgres) - cpu0["postgres"],
-                "driver+smtp": cpu_seconds(os.getpid()) - cpu0["driver"],
+                "driver": cpu_seconds(os.getpid()) - cpu0["driver"],
+                "smtp sink": cpu_seconds(sink.pid) - cpu0["smtp sink"],
             }
             for n, proc in enumerate(procs):
                 cpu[f"worker {n + 1}"] = cpu_seconds(proc.pid) - cpu0[f"worker {n + 1}"]
@@ -362,4 +393,8 @@ async def main() -> None:
 
 if __name__ == "__main__":
     configure_logging("ERROR", "console")
-    asyncio.run(main())
+    if sys.argv[1:2] == ["--sink"]:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        sink_main(Path(sys.argv[2]), int(sys.argv[3]))
+    else:
+        asyncio.run(main())
