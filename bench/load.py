@@ -47,6 +47,7 @@ from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer
 from mentorflow.runtime import open_database
+from mentorflow.settings import Settings
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore, RecordedEvent
 from workflows import TASK_QUEUE
@@ -249,77 +250,28 @@ def percentile(values: list[float], p: float) -> float:
 async def run(groups: int, minutes: float, workers: int) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="bench-load-"))
     os.environ["MENTORFLOW_DATA_DIR"] = str(data)  # keys and the embedded database, fresh
+    Settings().master()  # its key file made now: workers starting together would race for it
     url = embedded.start_postgres(data)
     pool = await open_database(url)
     postgres = int((data / "postgres" / "postmaster.pid").read_text().split()[0])
     programme = f"load-{uuid.uuid4().hex[:8]}"
-    members = (
-        *(Member(person_id=p, role=Role.MENTOR) for p in MENTORS),
-        *(Member(person_id=p, role=Role.MENTEE) for p in MENTEES),
-    )
     entry = ProgrammeEntry(programme, "Load programme", "Europe/Helsinki", "hr1")
     contacts = [
         Contact(p, f"Person {p}", f"{p}@example.org", "fi") for p in (*MENTORS, *MENTEES, "hr1")
     ]
     await Directory(pool).register(entry, contacts)
-    rules, month = policy(minutes)
     mail_port = embedded.free_port()
     with start_sink(data / "Maildir", mail_port) as sink:
         async with await embedded.start_dev_server() as env:
             procs = [start_worker(env, url, mail_port, data, n) for n in range(workers)]
-            server = temporal_pid()
-            cpu0 = {
-                "temporal": tree_cpu(server),
-                "postgres": tree_cpu(postgres),
-                "driver": cpu_seconds(os.getpid()),
-                "smtp sink": cpu_seconds(sink.pid),
-            }
-            cpu0 |= {f"worker {n + 1}": cpu_seconds(p.pid) for n, p in enumerate(procs)}
-            wall0 = time.perf_counter()
-            starts = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5 + groups / 100)
-            ends = starts + month * MONTHS
-            specs = [
-                RelationshipSpec(
-                    relationship_id=f"{programme}:{n}",
-                    programme_id=programme,
-                    coordinator_id="hr1",
-                    members=members,
-                    policy=rules,
-                    starts_at=starts,
-                    ends_at=ends,
+            try:
+                specs, results, wall, cpu, figures = await drive(
+                    env, procs, sink, postgres, programme, groups, minutes
                 )
-                for n in range(groups)
-            ]
-            handles = await asyncio.gather(
-                *(
-                    env.client.start_workflow(
-                        RelationshipWorkflow.run,
-                        RelationshipInput(spec=s),
-                        id=workflow_id(s.relationship_id),
-                        task_queue=TASK_QUEUE,
-                    )
-                    for s in specs
-                )
-            )
-            figures = Figures()
-            await asyncio.gather(
-                *(people(h, s, month, figures) for h, s in zip(handles, specs, strict=True))
-            )
-            results = await asyncio.wait_for(
-                asyncio.gather(*(h.result() for h in handles), return_exceptions=True),
-                timeout=600,
-            )
-            wall = time.perf_counter() - wall0
-            cpu = {
-                "temporal": tree_cpu(server) - cpu0["temporal"],
-                "postgres": tree_cpu(postgres) - cpu0["postgres"],
-                "driver": cpu_seconds(os.getpid()) - cpu0["driver"],
-                "smtp sink": cpu_seconds(sink.pid) - cpu0["smtp sink"],
-            }
-            for n, proc in enumerate(procs):
-                cpu[f"worker {n + 1}"] = cpu_seconds(proc.pid) - cpu0[f"worker {n + 1}"]
-                proc.terminate()
-                proc.wait(timeout=30)
+            finally:
+                for proc in procs:
+                    proc.terminate()
+                    proc.wait(timeout=30)
     store = EventStore(pool)
     events: list[RecordedEvent] = []
     for s in specs:
@@ -327,23 +279,15 @@ async def run(groups: int, minutes: float, workers: int) -> dict[str, Any]:
     await pool.close()
     embedded.stop_postgres(data)
     mailed = sorted(m.stat().st_mtime for m in (data / "Maildir" / "new").iterdir())
-    fired = [
-        (e.occurred_at - datetime.fromisoformat(e.payload["scheduled_for"])).total_seconds()
-        for e in events
-        if e.type in TIMED
-    ]
-    stored = [
-        (e.recorded_at - datetime.fromisoformat(e.payload["scheduled_for"])).total_seconds()
-        for e in events
-        if e.type in TIMED
-    ]
+    timed = [e for e in events if e.type in TIMED]
+    fired = [(e.occurred_at - _due(e)).total_seconds() for e in timed]
+    stored = [(e.recorded_at - _due(e)).total_seconds() for e in timed]
     span = (max(e.recorded_at for e in events) - min(e.recorded_at for e in events)).total_seconds()
-    closed = sum(1 for r in results if not isinstance(r, BaseException))
     return {
         "groups": groups,
         "workers": workers,
         "wall s": wall,
-        "closed": closed,
+        "closed": sum(1 for r in results if not isinstance(r, BaseException)),
         "updates": len(figures.latencies),
         "refused": figures.refused,
         "failed": figures.failed,
@@ -358,6 +302,77 @@ async def run(groups: int, minutes: float, workers: int) -> dict[str, Any]:
         "msgs/s": len(mailed) / (mailed[-1] - mailed[0]) if len(mailed) > 1 else float("nan"),
         "cpu": cpu,
     }
+
+
+def _due(e: RecordedEvent) -> datetime:
+    return datetime.fromisoformat(e.payload["scheduled_for"])
+
+
+async def drive(
+    env: WorkflowEnvironment,
+    procs: list[subprocess.Popen[bytes]],
+    sink: subprocess.Popen[bytes],
+    postgres: int,
+    programme: str,
+    groups: int,
+    minutes: float,
+) -> tuple[list[RelationshipSpec], list[Any], float, dict[str, float], Figures]:
+    """Start the groups, act as their people until every group has closed; the run's figures."""
+    rules, month = policy(minutes)
+    members = (
+        *(Member(person_id=p, role=Role.MENTOR) for p in MENTORS),
+        *(Member(person_id=p, role=Role.MENTEE) for p in MENTEES),
+    )
+    server = temporal_pid()
+    cpu0 = {
+        "temporal": tree_cpu(server),
+        "postgres": tree_cpu(postgres),
+        "driver": cpu_seconds(os.getpid()),
+        "smtp sink": cpu_seconds(sink.pid),
+    }
+    cpu0 |= {f"worker {n + 1}": cpu_seconds(p.pid) for n, p in enumerate(procs)}
+    wall0 = time.perf_counter()
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5 + groups / 100)
+    specs = [
+        RelationshipSpec(
+            relationship_id=f"{programme}:{n}",
+            programme_id=programme,
+            coordinator_id="hr1",
+            members=members,
+            policy=rules,
+            starts_at=starts,
+            ends_at=starts + month * MONTHS,
+        )
+        for n in range(groups)
+    ]
+    handles = await asyncio.gather(
+        *(
+            env.client.start_workflow(
+                RelationshipWorkflow.run,
+                RelationshipInput(spec=s),
+                id=workflow_id(s.relationship_id),
+                task_queue=TASK_QUEUE,
+            )
+            for s in specs
+        )
+    )
+    figures = Figures()
+    await asyncio.gather(
+        *(people(h, s, month, figures) for h, s in zip(handles, specs, strict=True))
+    )
+    results = await asyncio.wait_for(
+        asyncio.gather(*(h.result() for h in handles), return_exceptions=True), timeout=600
+    )
+    wall = time.perf_counter() - wall0
+    cpu = {
+        "temporal": tree_cpu(server) - cpu0["temporal"],
+        "postgres": tree_cpu(postgres) - cpu0["postgres"],
+        "driver": cpu_seconds(os.getpid()) - cpu0["driver"],
+        "smtp sink": cpu_seconds(sink.pid) - cpu0["smtp sink"],
+    }
+    for n, proc in enumerate(procs):
+        cpu[f"worker {n + 1}"] = cpu_seconds(proc.pid) - cpu0[f"worker {n + 1}"]
+    return specs, results, wall, cpu, figures
 
 
 def show(rows: list[dict[str, Any]]) -> None:
