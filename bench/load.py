@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -86,6 +87,7 @@ def policy(minutes: float) -> tuple[RelationshipPolicy, timedelta]:
 @dataclass
 class Figures:
     latencies: list[float] = field(default_factory=list)
+    refusals: Counter[str] = field(default_factory=Counter)
     refused: int = 0
     failed: int = 0
 
@@ -97,6 +99,7 @@ async def update(figures: Figures, handle: WorkflowHandle[Any, Any], method: Any
     except Exception as e:  # a refusal (rule violation) or a timeout: counted, not fatal
         if "WorkflowUpdateFailedError" in type(e).__name__:
             figures.refused += 1
+            figures.refusals[f"{method.__name__}: {getattr(e.__cause__, 'type', '?')}"] += 1
         else:
             figures.failed += 1
         return
@@ -283,7 +286,13 @@ async def run(groups: int, minutes: float, workers: int) -> dict[str, Any]:
     fired = [(e.occurred_at - _due(e)).total_seconds() for e in timed]
     stored = [(e.recorded_at - _due(e)).total_seconds() for e in timed]
     span = (max(e.recorded_at for e in events) - min(e.recorded_at for e in events)).total_seconds()
+    worst = sorted(timed, key=lambda e: e.occurred_at - _due(e), reverse=True)[:3]
     return {
+        "worst": [
+            (e.type, e.payload.get("subject"), (e.occurred_at - _due(e)).total_seconds())
+            for e in worst
+        ],
+        "refusals": dict(figures.refusals),
         "groups": groups,
         "workers": workers,
         "wall s": wall,
@@ -376,7 +385,7 @@ async def drive(
 
 
 def show(rows: list[dict[str, Any]]) -> None:
-    columns = [k for k in rows[0] if k != "cpu"]
+    columns = [k for k in rows[0] if k not in ("cpu", "worst", "refusals")]
     print(" ".join(f"{c:>12}" for c in columns))
     for row in rows:
         print(
@@ -392,6 +401,7 @@ def show(rows: list[dict[str, Any]]) -> None:
         busy = sum(row["cpu"].values()) / row["wall s"]
         top = max(row["cpu"], key=row["cpu"].get)
         print(f"    {busy:.2f} cores busy with these processes; the most: {top}")
+        print(f"    refused Updates: {row['refusals']}; latest timed events: {row['worst']}")
 
 
 async def main() -> None:
