@@ -411,8 +411,11 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    rows = [await run(args.groups, args.minutes, w) for w in args.workers]
-    show(rows)
+    rows = []
+    for w in args.workers:
+        rows.append(await run(args.groups, args.minutes, w))
+        show(rows)  # each run's figures as soon as they are known (a run takes minutes)
+        print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
