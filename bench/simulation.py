@@ -2,8 +2,12 @@
 
 For each size it prints the wall time, stored events per second and people's actions per second
 of ``mentorflow simulate`` (the example programme's policy and behaviour, a synthetic cohort of
-30% mentors), and the wall time of the same number of bare workflows (twelve 30-day timers and
-one activity each, on the same kind of time-skipping server), so our layer's overhead is a ratio.
+30% mentors), and the wall time of bare Temporal doing the same work: the simulation's final
+replay fetches every run's history, and each history is counted here (workflow tasks, timers,
+activities, Updates, signals; ``bench.baseline.tally``); then one trivial workflow per recorded
+run takes as many Updates and signals and runs as many timers and activities, on the same kind
+of time-skipping server, results awaited one after another as the simulation does. The ratio of
+the two wall times is our layer's overhead.
 Run: ``.venv/bin/python -m bench.simulation [SIZES...]`` (default 100 300 1000; 1,000 takes
 several minutes).
 """
@@ -14,12 +18,14 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import yaml
+from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bench.baseline import BareWorkflow, bare_step
-from mentorflow import embedded
+from bench.baseline import ReplayedWorkload, Shape, bare_step, tally, total
+from mentorflow import embedded, verify
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer
 from mentorflow.settings import Settings
@@ -28,6 +34,7 @@ from mentorflow.synthetic import cohort
 from mentorflow.telemetry import configure_telemetry
 from worker import database_url
 
+fetch_histories = verify.run_histories
 EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
 
 
@@ -44,20 +51,37 @@ def scenario_file(participants: int) -> Path:
     return path
 
 
-async def bare(workflows: int) -> float:
-    """Seconds for ``workflows`` bare workflows, their results awaited one after another."""
+def counting_histories(shapes: list[Shape]) -> None:
+    """Make the simulation's final replay (every run of every workflow) count each history it
+    fetches into ``shapes`` (the benchmark's only change to the run: it reads what is fetched)."""
+    fetch = verify.run_histories
+
+    async def run_histories(client: Client, workflow_id: str, first_run_id: str) -> list[Any]:
+        histories = await fetch(client, workflow_id, first_run_id)
+        shapes.extend(tally(h) for h in histories)
+        return histories
+
+    verify.run_histories = run_histories
+
+
+async def bare(shapes: list[Shape]) -> float:
+    """Seconds for bare Temporal to do ``shapes``' work: one trivial workflow per recorded run."""
     async with await embedded.start_time_skipping() as env:
         queue = f"bare-{uuid.uuid4()}"
         async with Worker(
-            env.client, task_queue=queue, workflows=[BareWorkflow], activities=[bare_step]
+            env.client, task_queue=queue, workflows=[ReplayedWorkload], activities=[bare_step]
         ):
             started = time.perf_counter()
-            handles = [
-                await env.client.start_workflow(
-                    BareWorkflow.run, 12, id=f"bare-{uuid.uuid4()}", task_queue=queue
+            handles = []
+            for shape in shapes:
+                handle = await env.client.start_workflow(
+                    ReplayedWorkload.run, shape, id=f"bare-{uuid.uuid4()}", task_queue=queue
                 )
-                for _ in range(workflows)
-            ]
+                for _ in range(shape.updates):
+                    await handle.execute_update(ReplayedWorkload.poke)
+                for _ in range(shape.signals):
+                    await handle.signal(ReplayedWorkload.nudge)
+                handles.append(handle)
             for handle in handles:
                 await handle.result()
             return time.perf_counter() - started
@@ -67,17 +91,29 @@ async def main(sizes: list[int]) -> None:
     url = database_url(Settings())
     columns = ("people", "groups", "wall s", "events/s", "actions/s", "bare s", "ratio")
     print(" ".join(f"{c:>9}" for c in columns))
+    work = []
     for size in sizes:
+        shapes: list[Shape] = []
+        counting_histories(shapes)
         started = time.perf_counter()
         with MailServer(Path(tempfile.mkdtemp()) / "Maildir") as mail:
             report = await simulate(scenario_file(size), None, url, lambda *_: None, mail.config)
         wall = time.perf_counter() - started
+        verify.run_histories = fetch_histories
         groups = len(report.relationships)
-        baseline = await bare(groups + 1)
+        baseline = await bare(shapes)
         actions = sum(report.actions.values())
         row = (size, groups, wall, report.events["total"] / wall, actions / wall, baseline)
         print(" ".join(f"{v:9.1f}" if isinstance(v, float) else f"{v:9d}" for v in row), end="")
-        print(f" {wall / baseline:9.1f}")
+        print(f" {wall / baseline:8.1f}x")
+        work.append((size, len(shapes), total(shapes)))
+    print("\nThe work both did, counted from the simulation's histories:")
+    for size, runs, t in work:
+        print(
+            f"  {size} people: {runs} workflow runs, {t.workflow_tasks} workflow tasks,"
+            f" {t.timers} timers, {t.activities} activities, {t.updates} Updates,"
+            f" {t.signals} signals"
+        )
 
 
 if __name__ == "__main__":
