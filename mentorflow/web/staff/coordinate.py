@@ -34,7 +34,7 @@ from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused, checked_form
 from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
 from mentorflow.web.staff import views
-from mentorflow.web.staff.api import PROBLEMS
+from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
 from mentorflow.web.staff.identity import CurrentStaff
 from store.directory import Directory
 from store.staff import StaffMember
@@ -318,7 +318,9 @@ def confirmed(programme_id: str, what: str) -> Response:
 
 # ---- the JSON twin under /api/v1 ----------------------------------------------------------
 
-api = APIRouter(prefix="/api/v1/programmes", tags=["coordination"], responses=PROBLEMS)
+api = APIRouter(
+    prefix="/api/v1/programmes", tags=["coordination"], responses=PROBLEMS, dependencies=WAYS_IN
+)
 
 
 class ParticipantView(BaseModel):

@@ -26,11 +26,13 @@ from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused
 from mentorflow.web.pages import locale_of, render, web_of
 from mentorflow.web.staff import views
-from mentorflow.web.staff.api import PROBLEMS
+from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
 from mentorflow.web.staff.coordinate import ProgrammeActor
 
 router = APIRouter(prefix="/staff/programmes", include_in_schema=False)
-api = APIRouter(prefix="/api/v1/programmes", tags=["coordination"], responses=PROBLEMS)
+api = APIRouter(
+    prefix="/api/v1/programmes", tags=["coordination"], responses=PROBLEMS, dependencies=WAYS_IN
+)
 
 SCALE = ("1", "2", "3", "4", "5")
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)

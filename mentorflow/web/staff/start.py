@@ -23,12 +23,14 @@ from mentorflow.programme_files import ProgrammeFileError
 from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused, checked_form
 from mentorflow.web.pages import Web, render, web_of
-from mentorflow.web.staff.api import PROBLEMS
+from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
 from mentorflow.web.staff.identity import CurrentStaff
 from store.staff import Role, StaffMember
 
 router = APIRouter(prefix="/staff/start", include_in_schema=False)
-api = APIRouter(prefix="/api/v1/programmes", tags=["coordination"], responses=PROBLEMS)
+api = APIRouter(
+    prefix="/api/v1/programmes", tags=["coordination"], responses=PROBLEMS, dependencies=WAYS_IN
+)
 
 MAX_UPLOAD = 5 * 1024 * 1024
 """Bytes: a programme file is a few kilobytes, an export of thousands of people a megabyte."""
