@@ -20,14 +20,14 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from contracts.messages import programme_workflow_id
 from domain.matching import GroupAssignment, MatchingResult, ProposedGroup, assign
 from domain.model import Role
-from domain.programme_events import ProgrammePhase
+from domain.programme_events import ProgrammePhase, ProgrammeReport
 from domain.programme_rules import ApproveMatching, MarkTrained, Remove, matching_rules
 from domain.programme_state import ProgrammeState
 from mentorflow.web.i18n import N_
@@ -121,8 +121,9 @@ class Refusal:
 
 async def send(web: Web, programme_id: str, command: ProgrammeUpdate) -> Refusal | None:
     """Send the Update; None when the programme took it, else the domain's refusal."""
-    handle = web.client.get_workflow_handle_for(
-        ProgrammeWorkflow.run, programme_workflow_id(programme_id)
+    # (typed by hand: mypy cannot always infer the handle from ProgrammeWorkflow.run)
+    handle: WorkflowHandle[ProgrammeWorkflow, ProgrammeReport] = web.client.get_workflow_handle(
+        programme_workflow_id(programme_id)
     )
     updates: dict[type, Any] = {
         MarkTrained: ProgrammeWorkflow.mark_trained,
