@@ -8,10 +8,10 @@ outbox rows.
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import AwareDatetime, Field
 
 from domain.localtime import ZoneOffsets
 from domain.model import Frozen, Member, PersonId
@@ -58,6 +58,9 @@ class Event(Frozen):
     """Envelope every event carries."""
 
     SCHEMA_VERSION: ClassVar[int] = 1
+    """The version of the class's fields; ``domain.codec`` upcasts records of older ones."""
+    type: str
+    """What happened: each concrete event narrows it to its own literal (the discriminator)."""
     event_id: UUID
     occurred_at: AwareDatetime
     actor: PersonId
@@ -72,7 +75,7 @@ class Notifying(Event):
     def notification_kind(self) -> str:
         """What kind of message the recipients get: one template per kind and language
         (``activities/mail/templates/<language>/<kind>.txt``)."""
-        return str(getattr(self, "type"))  # noqa: B009 - every concrete event has a `type` literal
+        return self.type
 
 
 class RelationshipStarted(Notifying):
@@ -283,19 +286,3 @@ RelationshipEvent = Annotated[
     | DeliveryFailed,
     Field(discriminator="type"),
 ]
-
-_EVENT = TypeAdapter[RelationshipEvent](RelationshipEvent)
-_ENVELOPE = {"event_id", "occurred_at", "actor", "type"}
-
-
-def to_payload(event: Event) -> dict[str, Any]:
-    """The event's own fields as JSON, without the envelope (stored in columns of its own)."""
-    return event.model_dump(mode="json", exclude=_ENVELOPE)
-
-
-def from_record(
-    type_: str, event_id: UUID, occurred_at: datetime, actor: str, payload: dict[str, Any]
-) -> RelationshipEvent:
-    """Rebuild an event from its stored columns and payload."""
-    data = {**payload, "type": type_, "event_id": event_id, "occurred_at": occurred_at}
-    return _EVENT.validate_python({**data, "actor": actor})

@@ -31,6 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.mail.smtp import SmtpConfig
 from domain import durations
 from domain.calendar import calendar, shifted
+from domain.codec import PROGRAMME, RELATIONSHIP
 from domain.commands import (
     Pause,
     RecordAgreement,
@@ -39,12 +40,12 @@ from domain.commands import (
     SubmitFeedback,
     Withdraw,
 )
-from domain.events import FeedbackRound, from_record
+from domain.events import FeedbackRound
 from domain.feedback import FeedbackQuestions, Question
 from domain.localtime import local_date
 from domain.model import Role
 from domain.programme import ProgrammeFile
-from domain.programme_events import ProgrammeReport, programme_event_from_record
+from domain.programme_events import ProgrammeReport
 from domain.programme_rules import ApproveMatching, MarkTrained, Remove
 from domain.programme_state import ProgrammeState, fold_programme
 from domain.scenario import Behaviour, ScriptedAction
@@ -509,19 +510,14 @@ async def _report(
     store = EventStore(pool)
     stream = programme_workflow_id(handle.id.removeprefix("programme:"))
     p_records = await store.read_stream(stream)
-    state = fold_programme(
-        programme_event_from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in p_records
-    )
+    state = fold_programme(PROGRAMME.decode(r) for r in p_records)
     queried: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
     notifications = Counter(kind for _, kind, _ in await store.outbox(stream))
     relationships, total, folds_match, runs = [], len(p_records), state == queried, 0
     streams = {}
     for rid in sorted(state.launched):
         records = await store.read_stream(workflow_id(rid))
-        events = [
-            from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records
-        ]
+        events = [RELATIONSHIP.decode(r) for r in records]
         total += len(events)
         notifications.update(kind for _, kind, _ in await store.outbox(workflow_id(rid)))
         streams[rid] = records
@@ -566,13 +562,7 @@ async def _report(
             entry.model_copy(update={"at": entry.at.replace(microsecond=0)})
             for entry in timeline(
                 [
-                    from_record(
-                        r.type,
-                        r.event_id,
-                        r.occurred_at,
-                        r.actor,
-                        await sim.sealer.open_tree(r.payload),
-                    )
+                    RELATIONSHIP.decode(r, await sim.sealer.open_tree(r.payload))
                     for r in streams.get(shown or "", [])
                 ],
                 sim.shift,

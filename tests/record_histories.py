@@ -22,6 +22,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from domain.calendar import calendar
 from domain.commands import (
     AddAgendaItem,
     CancelMeeting,
@@ -33,7 +34,6 @@ from domain.commands import (
     SubmitFeedback,
     Withdraw,
 )
-from domain.calendar import calendar
 from domain.programme import Coordinator, Matching, Programme, Training
 from domain.programme_rules import ApproveMatching, MarkTrained
 from mentorflow import embedded

@@ -15,8 +15,9 @@ from activities.mail.letters import KINDS, LOCALES, Stationery
 from activities.mail.postman import DeliverInput, DeliveryReport, Postman, message_id
 from activities.record_keeping import to_new_event
 from domain import commands
+from domain.codec import RELATIONSHIP
 from domain.commands import Pause, Resume, ScheduleMeeting, Withdraw
-from domain.events import DeliveryFailed, MeetingPlanned, MeetingScheduled, from_record
+from domain.events import DeliveryFailed, MeetingPlanned, MeetingScheduled
 from domain.factory import EventFactory
 from mentorflow.verify import replay_all_runs
 from store.deliveries import DeliveryLog
@@ -47,10 +48,7 @@ def test_every_kind_has_a_template_in_every_language_and_nothing_else():
 
 
 async def events_of(store: EventStore, rid: str):
-    return [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in await store.read_stream(workflow_id(rid))
-    ]
+    return [RELATIONSHIP.decode(r) for r in await store.read_stream(workflow_id(rid))]
 
 
 def vevent(message):

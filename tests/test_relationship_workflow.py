@@ -14,6 +14,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from activities.record_keeping import AppendEventsInput, AppendEventsResult, RecordKeeping
+from domain.codec import RELATIONSHIP
 from domain.commands import (
     Pause,
     RecordAgreement,
@@ -27,7 +28,6 @@ from domain.events import (
     Outcome,
     RelationshipClosed,
     ReminderIssued,
-    from_record,
 )
 from domain.fold import fold
 from domain.model import Role
@@ -45,10 +45,7 @@ from workflows.relationship import RelationshipWorkflow
 
 
 async def stored_events(store: EventStore, relationship_id: str):
-    return [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in await store.read_stream(workflow_id(relationship_id))
-    ]
+    return [RELATIONSHIP.decode(r) for r in await store.read_stream(workflow_id(relationship_id))]
 
 
 def within_a_second(actual, expected) -> bool:

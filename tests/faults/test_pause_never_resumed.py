@@ -12,8 +12,9 @@ import uuid
 from datetime import timedelta
 
 from domain import schedule
+from domain.codec import RELATIONSHIP
 from domain.commands import Pause, RecordMeeting, Resume, decide, start
-from domain.events import EscalationRaised, Outcome, RelationshipClosed, from_record
+from domain.events import EscalationRaised, Outcome, RelationshipClosed
 from domain.factory import EventFactory
 from domain.fold import apply, fold
 from mentorflow.verify import replay_all_runs
@@ -108,7 +109,7 @@ async def test_a_pause_never_resumed_is_escalated_and_the_group_closes_at_the_en
         await replay_all_runs(env.client, handle)
 
     records = await store.read_stream(workflow_id(rid))
-    events = [from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records]
+    events = [RELATIONSHIP.decode(r) for r in records]
     assert [r.version for r in records] == list(range(1, len(records) + 1))  # nothing doubled
     assert result.version == len(records)
     async with pool.acquire() as conn:

@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 from domain import schedule
+from domain.codec import RELATIONSHIP
 from domain.commands import start
 from domain.factory import EventFactory
 from domain.fold import fold
@@ -60,10 +61,6 @@ async def test_after_an_outage_only_the_escalation_is_recorded(mail, dev_env, po
 
 
 async def _stored(store, rid):
-    from domain.events import from_record
     from workflows.messages import workflow_id
 
-    return [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in await store.read_stream(workflow_id(rid))
-    ]
+    return [RELATIONSHIP.decode(r) for r in await store.read_stream(workflow_id(rid))]

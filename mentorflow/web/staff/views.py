@@ -8,17 +8,17 @@ costs the events that are new since the last one, never a replay of the log. ``p
 
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import asyncpg
 import structlog
 from pydantic import BaseModel, ConfigDict
 
+from domain.codec import PROGRAMME, RELATIONSHIP
 from domain.errors import InvalidHistory
-from domain.events import from_record
 from domain.fold import apply as apply_relationship
 from domain.fold import fold
-from domain.programme_events import ProgrammePhase, programme_event_from_record
+from domain.programme_events import ProgrammePhase
 from domain.programme_state import ProgrammeState, apply_programme, fold_programme
 from domain.state import MeetingStatus, RelationshipState
 from store import staff_views
@@ -76,7 +76,7 @@ def _folded(
     """The stream's state after ``new``, from ``held`` (None: from its first event)."""
     state: RelationshipState | ProgrammeState
     if stream_id.startswith(_RELATIONSHIP):
-        events = [_event(from_record, r) for r in new]
+        events = [RELATIONSHIP.decode_row(r) for r in new]
         state = (
             fold(events)
             if held is None
@@ -84,7 +84,7 @@ def _folded(
         )
         programme_id = state.programme_id
     else:
-        programme_events = [_event(programme_event_from_record, r) for r in new]
+        programme_events = [PROGRAMME.decode_row(r) for r in new]
         state = (
             fold_programme(programme_events)
             if held is None
@@ -94,10 +94,6 @@ def _folded(
         )
         programme_id = state.programme.id
     return state, programme_id
-
-
-def _event(reader: Any, row: asyncpg.Record) -> Any:
-    return reader(row["type"], row["event_id"], row["occurred_at"], row["actor"], row["payload"])
 
 
 class ProgrammeSummary(BaseModel):
