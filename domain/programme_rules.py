@@ -35,11 +35,14 @@ from domain.programme_events import (
     ParticipantRemoved,
     ParticipantUpdated,
     PhaseEntered,
+    ProgrammeClosed,
     ProgrammeEvent,
     ProgrammePhase,
     ProgrammeReminderIssued,
+    ProgrammeReport,
     ProgrammeStarted,
     RelationshipEnded,
+    RelationshipLaunched,
     UntrainedMentorsExcluded,
 )
 from domain.programme_state import ProgrammeState, apply_programme
@@ -352,6 +355,29 @@ def earliest_launch(cal: ProgrammeCalendar) -> datetime:
 
 
 _NIL_ID = UUID(int=0)
+
+
+def relationship_launched(
+    spec: RelationshipSpec, group: ProposedGroup, f: EventFactory
+) -> RelationshipLaunched:
+    """The record that a group's relationship was started with ``spec``."""
+    return f.make(
+        RelationshipLaunched,
+        relationship_id=spec.relationship_id,
+        number=group.number,
+        mentors=group.mentors,
+        mentees=group.mentees,
+    )
+
+
+def programme_closed(
+    s: ProgrammeState, report: ProgrammeReport, f: EventFactory
+) -> ProgrammeClosed:
+    """The programme's end with its report (counted from the groups' streams), completed with
+    how the groups that did not close normally ended; the coordinator is told."""
+    if s.ended_abnormally():
+        report = report.model_copy(update={"ended_abnormally": s.ended_abnormally()})
+    return f.make(ProgrammeClosed, report=report, recipients=(s.programme.coordinator.id,))
 
 
 def relationship_ended(
