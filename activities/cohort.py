@@ -17,16 +17,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.record_keeping import AppendEventsResult, RecordKeeping
-from domain import programme_rules as rules
 from domain.codec import PROGRAMME
 from domain.factory import EventFactory
 from domain.matching import MatchingRules, match
-from domain.programme import Profile
-from domain.programme_events import (
-    ProgrammeEvent,
-    ProgrammeStarted,
-)
-from domain.programme_state import fold_programme
+from domain.programme import commands
+from domain.programme.events import ProgrammeEvent, ProgrammeStarted
+from domain.programme.fold import fold
+from domain.programme.model import Profile
 from store import cohorts
 from store.event_store import EventStore
 
@@ -106,11 +103,11 @@ class CohortKeeping:
                 type="ConcurrencyConflict",
                 non_retryable=True,
             )
-        state = fold_programme(PROGRAMME.decode(r) for r in records)
+        state = fold(PROGRAMME.decode(r) for r in records)
         # CPU work of seconds for a large cohort: off the worker's event loop.
         result = await asyncio.to_thread(match, list(state.participants.values()), request.rules)
         ids = iter(request.event_ids)
-        events = rules.proposal_events(state, result, EventFactory(request.now, ids.__next__))
+        events = commands.proposal_events(state, result, EventFactory(request.now, ids.__next__))
         return await self._recording.append_programme(
             request.stream_id, request.expected_version, events
         )

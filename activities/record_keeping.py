@@ -14,8 +14,9 @@ from temporalio.exceptions import ApplicationError
 from activities import metrics
 from contracts import errors
 from domain.codec import PROGRAMME, RELATIONSHIP, encode
-from domain.events import Event, Notifying, RelationshipEvent
-from domain.programme_events import ProgrammeEvent
+from domain.envelope import Event, Notifying
+from domain.programme.events import ProgrammeEvent
+from domain.relationship.events import RelationshipEvent
 from store.errors import ConcurrencyConflict, EventIdReused, InvalidEventData
 from store.event_store import EventStore, NewEvent, Notification
 

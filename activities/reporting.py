@@ -5,8 +5,9 @@ from temporalio import activity
 
 from contracts.messages import workflow_id
 from domain.codec import RELATIONSHIP
-from domain.events import Outcome, RelationshipClosed
-from domain.programme_events import ProgrammeReport
+from domain.envelope import Outcome
+from domain.programme.events import ProgrammeReport
+from domain.relationship.events import RelationshipClosed
 from domain.summary import add_up, summarise
 from store.event_store import EventStore
 

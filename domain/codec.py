@@ -18,9 +18,10 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
+from domain.envelope import Event
 from domain.errors import UnknownEventVersion
-from domain.events import Event, RelationshipEvent
-from domain.programme_events import ProgrammeEvent
+from domain.programme.events import ProgrammeEvent
+from domain.relationship.events import RelationshipEvent
 
 E = TypeVar("E", bound=Event)
 

@@ -9,9 +9,10 @@ import pytest
 from pydantic import Field
 
 from domain.codec import ANY, Codec, encode
+from domain.envelope import Event
 from domain.errors import UnknownEventVersion
-from domain.events import Event, Paused
-from domain.programme_events import PhaseEntered, ProgrammePhase
+from domain.programme.events import PhaseEntered, ProgrammePhase
+from domain.relationship.events import Paused
 from store.event_store import EventStore, NewEvent
 
 NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)

@@ -14,22 +14,22 @@ from activities.mail.invites import Method
 from activities.mail.letters import Stationery, occasion
 from domain.calendar import zone_offsets
 from domain.codec import RELATIONSHIP
-from domain.commands import (
+from domain.errors import RuleViolation
+from domain.relationship.commands import (
     AddAgendaItem,
     CancelMeeting,
     Pause,
     ScheduleMeeting,
     Withdraw,
 )
-from domain.errors import RuleViolation
-from domain.events import (
+from domain.relationship.events import (
     AgendaItemAdded,
     MeetingCancelled,
     MeetingPlanned,
     ReminderIssued,
     ReminderKind,
 )
-from domain.fold import fold
+from domain.relationship.fold import fold
 from mentorflow.verify import replay_all_runs
 from store.directory import Contact, ProgrammeEntry
 from tests.builders import COORDINATOR, SHORT, spec, utc

@@ -14,11 +14,12 @@ from temporalio.testing import ActivityEnvironment
 from activities.mail.letters import KINDS, LOCALES, Stationery
 from activities.mail.postman import DeliverInput, DeliveryReport, Postman, message_id
 from activities.record_keeping import to_new_event
-from domain import commands
 from domain.codec import RELATIONSHIP
-from domain.commands import Pause, Resume, ScheduleMeeting, Withdraw
-from domain.events import DeliveryFailed, MeetingPlanned, MeetingScheduled
+from domain.envelope import DeliveryFailed
 from domain.factory import EventFactory
+from domain.relationship import commands
+from domain.relationship.commands import Pause, Resume, ScheduleMeeting, Withdraw
+from domain.relationship.events import MeetingPlanned, MeetingScheduled
 from mentorflow.verify import replay_all_runs
 from store.deliveries import DeliveryLog
 from store.directory import Contact, Directory, ProgrammeEntry

@@ -11,9 +11,9 @@ from domain.calendar import calendar
 from domain.codec import PROGRAMME, RELATIONSHIP
 from domain.matching import GroupAssignment
 from domain.model import Role
-from domain.programme import Coordinator, Matching, Participant, Programme, Training
-from domain.programme_events import Milestone
-from domain.programme_rules import ApproveMatching, MarkTrained
+from domain.programme.commands import ApproveMatching, MarkTrained
+from domain.programme.events import Milestone
+from domain.programme.model import Coordinator, Matching, Participant, Programme, Training
 from mentorflow.programmes import register
 from mentorflow.synthetic import cohort
 from mentorflow.verify import replay_all_runs

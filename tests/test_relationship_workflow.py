@@ -15,7 +15,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.record_keeping import AppendEventsInput, AppendEventsResult, RecordKeeping
 from domain.codec import RELATIONSHIP
-from domain.commands import (
+from domain.envelope import Outcome
+from domain.model import Role
+from domain.relationship.commands import (
     Pause,
     RecordAgreement,
     RecordMeeting,
@@ -23,14 +25,8 @@ from domain.commands import (
     SubmitFeedback,
     Withdraw,
 )
-from domain.events import (
-    EscalationRaised,
-    Outcome,
-    RelationshipClosed,
-    ReminderIssued,
-)
-from domain.fold import fold
-from domain.model import Role
+from domain.relationship.events import EscalationRaised, RelationshipClosed, ReminderIssued
+from domain.relationship.fold import fold
 from mentorflow.verify import replay_all_runs
 from store.event_store import EventStore
 from tests.builders import COORDINATOR, IN_SECONDS, SHORT, spec

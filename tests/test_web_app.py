@@ -39,7 +39,7 @@ from activities.links import (
 from activities.mail.letters import KINDS, Stationery, occasion
 from domain.calendar import zone_offsets
 from domain.codec import RELATIONSHIP
-from domain.events import SYSTEM
+from domain.envelope import SYSTEM
 from domain.text import sealed
 from mentorflow.settings import Settings
 from mentorflow.web import i18n

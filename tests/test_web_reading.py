@@ -1,8 +1,8 @@
 """The web app's reader: a group's state as the store holds it at each view, folded once."""
 
 from domain.codec import RELATIONSHIP
-from domain.commands import RecordAgreement
-from domain.fold import fold
+from domain.relationship.commands import RecordAgreement
+from domain.relationship.fold import fold
 from mentorflow.web.reading import Reader
 from store.event_store import EventStore
 from store.sealing import Sealer

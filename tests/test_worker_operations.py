@@ -13,8 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from domain.codec import RELATIONSHIP
-from domain.events import MeetingScheduled, ReminderIssued
-from domain.fold import fold
+from domain.relationship.events import MeetingScheduled, ReminderIssued
+from domain.relationship.fold import fold
 from mentorflow.embedded import free_port
 from store.deliveries import DeliveryLog
 from store.integrity import verify_stream

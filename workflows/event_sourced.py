@@ -22,8 +22,8 @@ from workflows.mailroom import Mailroom
 
 with workflow.unsafe.imports_passed_through():
     from domain.delivery import Undelivered, failure_events
+    from domain.envelope import Event
     from domain.errors import RuleViolation
-    from domain.events import Event
     from domain.factory import EventFactory
     from domain.model import PersonId
 

@@ -28,18 +28,11 @@ with workflow.unsafe.imports_passed_through():
         RecordKeeping,
     )
     from activities.reporting import ClosureInput, RecordedClosure, Reporting, ReportInput
-    from domain import programme_rules as rules
     from domain.factory import EventFactory
     from domain.matching import ProposedGroup
     from domain.model import PersonId
-    from domain.programme_events import (
-        ProgrammeEvent,
-        ProgrammeReport,
-        ProgrammeStarted,
-        RelationshipLaunched,
-    )
-    from domain.programme_rules import (
-        Action,
+    from domain.programme import commands, schedule
+    from domain.programme.commands import (
         ApproveMatching,
         Enrol,
         MarkTrained,
@@ -47,7 +40,15 @@ with workflow.unsafe.imports_passed_through():
         Remove,
         UpdateProfile,
     )
-    from domain.programme_state import ProgrammeState, apply_programme, fold_programme
+    from domain.programme.events import (
+        ProgrammeEvent,
+        ProgrammeReport,
+        ProgrammeStarted,
+        RelationshipLaunched,
+    )
+    from domain.programme.fold import apply, fold
+    from domain.programme.schedule import Action
+    from domain.programme.state import ProgrammeState
 
     from workflows.messages import (
         RESUMING,
@@ -93,18 +94,18 @@ class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCo
         # Decided once per run, at its start (see cohort.BOUNDED_PATCH).
         self._bounded = workflow.patched(cohort.BOUNDED_PATCH)
         if self._state is None and (input.resume or input.cohort_staged):
-            started = rules.start_programme(input.programme, input.calendar, (), plumbing.factory())
+            started = commands.start(input.programme, input.calendar, (), plumbing.factory())
             while not await self._take_in_stream(None if input.resume else started):
                 await self._sleep_before_trying_again()
         elif self._state is None:
-            started = rules.start_programme(
+            started = commands.start(
                 input.programme, input.calendar, tuple(input.participants), plumbing.factory()
             )
             # Under the lock: an Update may arrive while the start is being delivered.
             while not await self._step(lambda: [] if self._state is not None else [started]):
                 await self._sleep_before_trying_again()
         closed = await self._run_loop(
-            lambda: rules.due_events(self.state(), plumbing.factory(), self._announce_start),
+            lambda: schedule.due_events(self.state(), plumbing.factory(), self._announce_start),
             self._next_run_input,
             act=self._act,
         )
@@ -142,7 +143,7 @@ class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCo
             except ActivityError as e:
                 workflow.logger.warning("step_failed", extra={"error": str(e)})
                 return False
-            self._state, self._in_doubt = fold_programme(events), False
+            self._state, self._in_doubt = fold(events), False
             if started is not None:
                 await self._notify(events)
         return True
@@ -205,7 +206,7 @@ class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCo
                 )
                 return
             outcome, reason = recorded.outcome, recorded.reason
-        ended = lambda: rules.relationship_ended(  # noqa: E731 - decided again on each try
+        ended = lambda: commands.relationship_ended(  # noqa: E731 - decided again on each try
             self.state(), result.relationship_id, outcome, reason, plumbing.factory()
         )
         while not await self._step(ended):
@@ -228,7 +229,7 @@ class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCo
 
     async def _act(self) -> None:
         """Carry out the I/O step that is due, if any."""
-        action = rules.next_action(self.state(), _liveness())
+        action = schedule.next_action(self.state(), _liveness())
         if action is None or action[0] > workflow.now():
             return
         match action[1]:
@@ -249,7 +250,9 @@ class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCo
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=plumbing.RECORD_RETRY,
         )
-        await self._record(rules.groups_checked(self.state(), checked.findings, plumbing.factory()))
+        await self._record(
+            commands.groups_checked(self.state(), checked.findings, plumbing.factory())
+        )
 
     async def _match(self) -> None:
         s = self.state()
@@ -257,18 +260,18 @@ class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCo
             # The activity reads the cohort from the store and records the proposal there.
             self._in_doubt = True
             stream = programme_workflow_id(s.programme.id)
-            await cohort.propose_matching(stream, s.version, rules.matching_rules(s))
+            await cohort.propose_matching(stream, s.version, commands.matching_rules(s))
             await self._notify(await self._catch_up())
             return
         result = await workflow.execute_activity(
             propose_matching,
             ProposeMatchingInput(
-                participants=list(s.participants.values()), rules=rules.matching_rules(s)
+                participants=list(s.participants.values()), rules=commands.matching_rules(s)
             ),
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=plumbing.RECORD_RETRY,
         )
-        await self._record(rules.proposal_events(self.state(), result, plumbing.factory()))
+        await self._record(commands.proposal_events(self.state(), result, plumbing.factory()))
 
     async def _launch(self) -> None:
         s = self.state()
@@ -276,7 +279,7 @@ class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCo
         waiting = [
             g
             for g in s.approved
-            if rules.relationship_id(s.programme.id, g.number) not in s.launched
+            if commands.relationship_id(s.programme.id, g.number) not in s.launched
         ]
         if not self._bounded:
             for group in waiting:
@@ -288,7 +291,7 @@ class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCo
 
     async def _start_group(self, group: ProposedGroup) -> RelationshipLaunched:
         s = self.state()
-        spec = rules.relationship_spec(
+        spec = commands.relationship_spec(
             s, group, workflow.now(), programme_workflow_id(s.programme.id)
         )
         await workflow.execute_activity_method(
@@ -297,7 +300,7 @@ class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCo
             start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
             retry_policy=plumbing.RECORD_RETRY,
         )
-        return rules.relationship_launched(spec, group, plumbing.factory())
+        return commands.relationship_launched(spec, group, plumbing.factory())
 
     async def _close(self) -> None:
         s = self.state()
@@ -308,15 +311,15 @@ class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCo
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=plumbing.RECORD_RETRY,
         )
-        await self._record([rules.programme_closed(s, report, plumbing.factory())])
+        await self._record([commands.programme_closed(s, report, plumbing.factory())])
 
     def _decide_command(
         self, state: ProgrammeState, command: ProgrammeCommand, factory: EventFactory
     ) -> list[ProgrammeEvent]:
-        return rules.decide(state, command, factory)
+        return commands.decide(state, command, factory)
 
     def _fold(self, state: ProgrammeState | None, events: list[ProgrammeEvent]) -> ProgrammeState:
-        return fold_programme(events) if state is None else apply_programme(state, events)
+        return fold(events) if state is None else apply(state, events)
 
     async def _append_activity(self, expected_version: int, events: list[ProgrammeEvent]) -> None:
         await workflow.execute_activity_method(
@@ -349,4 +352,4 @@ class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCo
         return self._input.programme.id, self._input.programme.coordinator.id
 
     def _next_wakeup(self) -> datetime | None:
-        return rules.next_wakeup(self.state(), _liveness(), self._announce_start)
+        return schedule.next_wakeup(self.state(), _liveness(), self._announce_start)

@@ -16,8 +16,11 @@ from workflows.event_sourced import EventSourced
 
 with workflow.unsafe.imports_passed_through():
     from activities.record_keeping import AppendEventsInput, ReadEventsInput, RecordKeeping
-    from domain import commands, schedule
-    from domain.commands import (
+    from domain.errors import RuleViolation
+    from domain.factory import EventFactory
+    from domain.model import PersonId
+    from domain.relationship import commands, schedule
+    from domain.relationship.commands import (
         AddAgendaItem,
         CancelMeeting,
         Command,
@@ -29,12 +32,9 @@ with workflow.unsafe.imports_passed_through():
         SubmitFeedback,
         Withdraw,
     )
-    from domain.errors import RuleViolation
-    from domain.events import RULES, RelationshipEvent
-    from domain.factory import EventFactory
-    from domain.fold import apply, fold
-    from domain.model import PersonId
-    from domain.state import RelationshipState
+    from domain.relationship.events import RULES, RelationshipEvent
+    from domain.relationship.fold import apply, fold
+    from domain.relationship.state import RelationshipState
 
     from workflows.messages import (
         CommandAccepted,

@@ -43,7 +43,7 @@ from activities.mail.letters import Occasion, Stationery, occasion, people_named
 from contracts.errors import NO_OUTBOX_ROW
 from domain.codec import ANY
 from domain.delivery import Undelivered
-from domain.events import Event
+from domain.envelope import Event
 from store.deliveries import FINAL, DeliveryLog, DeliveryState, OutboxItem
 from store.directory import Contact, Directory
 from store.event_store import EventStore, RecordedEvent

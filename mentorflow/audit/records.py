@@ -12,9 +12,9 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict
 
 from domain.codec import RELATIONSHIP
-from domain.events import RelationshipStarted
-from domain.fold import fold
-from domain.state import RelationshipState
+from domain.relationship.events import RelationshipStarted
+from domain.relationship.fold import fold
+from domain.relationship.state import RelationshipState
 from mentorflow.errors import MentorflowError
 from mentorflow.timeline import TimelineEntry, timeline
 from store.directory import Directory

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from domain.codec import RELATIONSHIP
-from domain.fold import apply, fold
-from domain.state import RelationshipState
+from domain.relationship.fold import apply, fold
+from domain.relationship.state import RelationshipState
 from store import memberships
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore

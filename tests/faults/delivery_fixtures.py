@@ -19,8 +19,8 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from activities.mail.postman import RetryTiming
 from domain.codec import RELATIONSHIP
-from domain.commands import Withdraw
-from domain.events import DeliveryFailed
+from domain.envelope import DeliveryFailed
+from domain.relationship.commands import Withdraw
 from mentorflow.mail_server import MailServer
 from store.deliveries import DeliveryLog
 from store.event_store import EventStore

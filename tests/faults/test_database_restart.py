@@ -20,8 +20,8 @@ import pytest_asyncio
 from temporalio.client import WorkflowHandle
 
 from domain.codec import RELATIONSHIP
-from domain.commands import Withdraw
-from domain.events import MemberWithdrew
+from domain.relationship.commands import Withdraw
+from domain.relationship.events import MemberWithdrew
 from mentorflow import embedded
 from store.event_store import EventStore
 from store.migrate import migrate

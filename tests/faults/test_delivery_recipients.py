@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from domain.codec import RELATIONSHIP
-from domain.events import DeliveryFailed
+from domain.envelope import DeliveryFailed
 from store.deliveries import DeliveryLog
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore

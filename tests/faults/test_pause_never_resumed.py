@@ -2,21 +2,23 @@
 
 A group paused and never resumed stayed open forever (and its programme with it); a pause moved
 the group's end past the programme's; a pause taken inside a meeting's recording grace marked
-that meeting missed the moment the group resumed. Under rules 2 (``domain.events.RULES``): a
-pause longer than ``max_pause`` (P60D) is escalated, the group closes at the programme's end,
-paused or not, and every grace window still open when the pause began moves with it.
+that meeting missed the moment the group resumed. Under rules 2
+(``domain.relationship.events.RULES``): a pause longer than ``max_pause`` (P60D) is escalated,
+the group closes at the programme's end, paused or not, and every grace window still open when
+the pause began moves with it.
 """
 
 import itertools
 import uuid
 from datetime import timedelta
 
-from domain import schedule
 from domain.codec import RELATIONSHIP
-from domain.commands import Pause, RecordMeeting, Resume, decide, start
-from domain.events import EscalationRaised, Outcome, RelationshipClosed
+from domain.envelope import Outcome
 from domain.factory import EventFactory
-from domain.fold import apply, fold
+from domain.relationship import schedule
+from domain.relationship.commands import Pause, RecordMeeting, Resume, decide, start
+from domain.relationship.events import EscalationRaised, RelationshipClosed
+from domain.relationship.fold import apply, fold
 from mentorflow.verify import replay_all_runs
 from store.integrity import verify_log
 from tests.builders import COORDINATOR, spec, utc

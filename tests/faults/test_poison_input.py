@@ -18,9 +18,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.record_keeping import AppendEventsInput, AppendEventsResult, RecordKeeping
 from domain.codec import RELATIONSHIP
-from domain.commands import Pause, RecordAgreement, SubmitFeedback
-from domain.events import AgreementRecorded
-from domain.fold import fold
+from domain.relationship.commands import Pause, RecordAgreement, SubmitFeedback
+from domain.relationship.events import AgreementRecorded
+from domain.relationship.fold import fold
 from mentorflow.verify import replay_all_runs
 from store.errors import InvalidEventData
 from store.event_store import EventStore, NewEvent

@@ -8,11 +8,11 @@ was missed. Now a reminder is stale once its escalation is due: only the escalat
 import uuid
 from datetime import timedelta
 
-from domain import schedule
 from domain.codec import RELATIONSHIP
-from domain.commands import start
 from domain.factory import EventFactory
-from domain.fold import fold
+from domain.relationship import schedule
+from domain.relationship.commands import start
+from domain.relationship.fold import fold
 from mentorflow.verify import replay_all_runs
 from tests.builders import IN_SECONDS, spec, utc
 from tests.temporal_helpers import start_relationship, whole_seconds_now

@@ -1,7 +1,7 @@
 """The staff's programme and group overviews, from a projection of the event log.
 
 ``catch_up`` applies the events recorded since the projection's position to the folded state of
-their stream (the domain's ``apply`` and ``apply_programme``, the workflows' own), so a request
+their stream (the domain's ``apply`` of each aggregate, the workflows' own), so a request
 costs the events that are new since the last one, never a replay of the log. ``programmes`` and
 ``groups`` then read summaries from the folded states.
 """
@@ -16,11 +16,13 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.codec import PROGRAMME, RELATIONSHIP
 from domain.errors import InvalidHistory
-from domain.fold import apply as apply_relationship
-from domain.fold import fold
-from domain.programme_events import ProgrammePhase
-from domain.programme_state import ProgrammeState, apply_programme, fold_programme
-from domain.state import MeetingStatus, RelationshipState
+from domain.programme.events import ProgrammePhase
+from domain.programme.fold import apply as apply_programme
+from domain.programme.fold import fold as fold_programme
+from domain.programme.state import ProgrammeState
+from domain.relationship.fold import apply as apply_relationship
+from domain.relationship.fold import fold
+from domain.relationship.state import MeetingStatus, RelationshipState
 from store import staff_views
 from store.directory import Directory
 

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field
 
 from domain.calendar import ProgrammeCalendar
-from domain.events import DeliveryFailed, Event, Notifying, Outcome
+from domain.envelope import DeliveryFailed, Event, Notifying, Outcome
 from domain.matching import MatchingResult, ProposedGroup
 from domain.model import Frozen, PersonId
-from domain.programme import Profile, Programme
+from domain.programme.model import Profile, Programme
 
 
 class ProgrammePhase(StrEnum):
