@@ -17,16 +17,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.record_keeping import AppendEventsResult, RecordKeeping
-from domain import programme_rules as rules
+from domain.codec import PROGRAMME
 from domain.factory import EventFactory
 from domain.matching import MatchingRules, match
-from domain.programme import Profile
-from domain.programme_events import (
-    ProgrammeEvent,
-    ProgrammeStarted,
-    programme_event_from_record,
-)
-from domain.programme_state import fold_programme
+from domain.programme import commands
+from domain.programme.events import ProgrammeEvent, ProgrammeStarted
+from domain.programme.fold import fold
+from domain.programme.model import Profile
 from store import cohorts
 from store.event_store import EventStore
 
@@ -106,14 +103,11 @@ class CohortKeeping:
                 type="ConcurrencyConflict",
                 non_retryable=True,
             )
-        state = fold_programme(
-            programme_event_from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-            for r in records
-        )
+        state = fold(PROGRAMME.decode(r) for r in records)
         # CPU work of seconds for a large cohort: off the worker's event loop.
         result = await asyncio.to_thread(match, list(state.participants.values()), request.rules)
         ids = iter(request.event_ids)
-        events = rules.proposal_events(state, result, EventFactory(request.now, ids.__next__))
+        events = commands.proposal_events(state, result, EventFactory(request.now, ids.__next__))
         return await self._recording.append_programme(
             request.stream_id, request.expected_version, events
         )
@@ -123,11 +117,7 @@ class CohortKeeping:
         """A piece of the programme's stream after a version, as JSON text."""
         records = await self._store.read_stream(request.stream_id)
         upto = request.up_to_version if request.up_to_version is not None else len(records)
-        events = [
-            programme_event_from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-            for r in records
-            if request.after_version < r.version <= upto
-        ]
+        events = [PROGRAMME.decode(r) for r in records if request.after_version < r.version <= upto]
         text = _EVENTS.dump_json(events).decode()
         piece = text[request.offset : request.offset + CHUNK]
         return EventsChunk(text=piece, total=len(text), up_to_version=upto)

@@ -14,7 +14,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.messages import RelationshipInput, RelationshipResult, workflow_id
-from domain.programme_events import GroupFinding, GroupStatus
+from domain.programme.events import GroupFinding, GroupStatus
 
 log = structlog.get_logger(__name__)
 

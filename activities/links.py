@@ -13,9 +13,10 @@ from urllib.parse import quote
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from domain import durations
-from domain.events import Event, FeedbackRequested, FeedbackRound, ReminderIssued
+from domain.envelope import Event
 from domain.model import Role
-from domain.state import RelationshipState
+from domain.relationship.events import FeedbackRequested, FeedbackRound, ReminderIssued
+from domain.relationship.state import RelationshipState
 
 LINK_GRACE = timedelta(days=14)
 """A link still works this long after the deadline of the action it asks for."""

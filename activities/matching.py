@@ -4,7 +4,7 @@ from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 
 from domain.matching import MatchingResult, MatchingRules, match
-from domain.programme import Profile
+from domain.programme.model import Profile
 
 
 class ProposeMatchingInput(BaseModel):

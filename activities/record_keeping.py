@@ -13,8 +13,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities import metrics
 from contracts import errors
-from domain.events import Event, Notifying, RelationshipEvent, from_record, to_payload
-from domain.programme_events import ProgrammeEvent, programme_event_from_record
+from domain.codec import PROGRAMME, RELATIONSHIP, encode
+from domain.envelope import Event, Notifying
+from domain.programme.events import ProgrammeEvent
+from domain.relationship.events import RelationshipEvent
 from store.errors import ConcurrencyConflict, EventIdReused, InvalidEventData
 from store.event_store import EventStore, NewEvent, Notification
 
@@ -67,13 +69,14 @@ def to_new_event(event: Event) -> NewEvent:
     notification = None
     if isinstance(event, Notifying) and event.recipients:  # nobody to tell: no outbox row
         notification = Notification(event.notification_kind, event.recipients)
+    stored = encode(event)
     return NewEvent(
         event_id=event.event_id,
-        type=getattr(event, "type"),  # noqa: B009 - every concrete event has a `type` literal
-        schema_version=event.SCHEMA_VERSION,
+        type=stored.type,
+        schema_version=stored.schema_version,
         occurred_at=event.occurred_at,
         actor=event.actor,
-        payload=to_payload(event),
+        payload=stored.payload,
         notification=notification,
     )
 
@@ -102,11 +105,7 @@ class RecordKeeping:
         in doubt (it timed out, or gave up retrying) learns what the store really holds."""
         records = await self._store.read_stream(request.stream_id)
         return StoredEvents(
-            events=[
-                from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-                for r in records
-                if r.version > request.after_version
-            ]
+            events=[RELATIONSHIP.decode(r) for r in records if r.version > request.after_version]
         )
 
     @activity.defn
@@ -114,11 +113,7 @@ class RecordKeeping:
         """A programme's stored events after a version (see :meth:`read_events_after`)."""
         records = await self._store.read_stream(request.stream_id)
         return StoredProgrammeEvents(
-            events=[
-                programme_event_from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-                for r in records
-                if r.version > request.after_version
-            ]
+            events=[PROGRAMME.decode(r) for r in records if r.version > request.after_version]
         )
 
     async def append_programme(

@@ -4,8 +4,10 @@ from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 
 from contracts.messages import workflow_id
-from domain.events import Outcome, RelationshipClosed, from_record
-from domain.programme_events import ProgrammeReport
+from domain.codec import RELATIONSHIP
+from domain.envelope import Outcome
+from domain.programme.events import ProgrammeReport
+from domain.relationship.events import RelationshipClosed
 from domain.summary import add_up, summarise
 from store.event_store import EventStore
 
@@ -36,9 +38,7 @@ class Reporting:
         summaries = []
         for rid in request.relationship_ids:
             records = await self._store.read_stream(workflow_id(rid))
-            events = [
-                from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records
-            ]
+            events = [RELATIONSHIP.decode(r) for r in records]
             summaries.append(summarise(events)[1])
         return ProgrammeReport.model_validate({**add_up(summaries), "unmatched": request.unmatched})
 
@@ -52,7 +52,7 @@ class Reporting:
         records = await self._store.read_stream(workflow_id(request.relationship_id))
         for r in reversed(records):
             if r.type == "relationship_closed":
-                closed = from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
+                closed = RELATIONSHIP.decode(r)
                 assert isinstance(closed, RelationshipClosed)
                 return RecordedClosure(outcome=closed.outcome, reason=closed.reason)
         return None

@@ -40,10 +40,15 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from domain.commands import RecordAgreement, RecordMeeting, RelationshipSpec, SubmitFeedback
-from domain.events import FeedbackRound
 from domain.model import Member, Role
 from domain.policy import RelationshipPolicy
+from domain.relationship.commands import (
+    RecordAgreement,
+    RecordMeeting,
+    RelationshipSpec,
+    SubmitFeedback,
+)
+from domain.relationship.events import FeedbackRound
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer

@@ -27,7 +27,7 @@ from domain.matching import (
     team_score,
 )
 from domain.model import Role
-from domain.programme import Conflict, GroupShape, Participant, Range
+from domain.programme.model import Conflict, GroupShape, Participant, Range
 from mentorflow.synthetic import cohort
 
 RULES = MatchingRules(

@@ -24,7 +24,7 @@ from temporalio.client import Client
 
 from bench.payloads import KB, largest_of_each_kind, largest_payloads, payload_size, table
 from domain.calendar import calendar
-from domain.programme import Coordinator, Matching, Programme, Training
+from domain.programme.model import Coordinator, Matching, Programme, Training
 from mentorflow import embedded
 from mentorflow.mail_server import MailServer
 from mentorflow.programmes import register, stage_cohort

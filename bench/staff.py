@@ -35,22 +35,22 @@ from temporalio.testing import WorkflowEnvironment
 from activities.links import SIGN_IN_LIFETIME, STAFF_SIGN_IN, Claim, Links
 from activities.record_keeping import to_new_event
 from domain.calendar import calendar
-from domain.events import (
-    AgreementRecorded,
-    Event,
-    MeetingRecorded,
-    MeetingScheduled,
-    RelationshipStarted,
-)
+from domain.envelope import Event
 from domain.model import Member
 from domain.model import Role as MemberRole
 from domain.policy import RelationshipPolicy
-from domain.programme import Coordinator, Matching, Participant, Programme, Training
-from domain.programme_events import (
+from domain.programme.events import (
     PhaseEntered,
     ProgrammePhase,
     ProgrammeStarted,
     RelationshipLaunched,
+)
+from domain.programme.model import Coordinator, Matching, Participant, Programme, Training
+from domain.relationship.events import (
+    AgreementRecorded,
+    MeetingRecorded,
+    MeetingScheduled,
+    RelationshipStarted,
 )
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging

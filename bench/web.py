@@ -31,8 +31,8 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from activities.links import GROUP, Claim, Links
-from domain.commands import RecordAgreement, RecordMeeting, RelationshipSpec
 from domain.model import Member, Role
+from domain.relationship.commands import RecordAgreement, RecordMeeting, RelationshipSpec
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer

@@ -6,11 +6,11 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from domain.calendar import ProgrammeCalendar
-from domain.commands import RelationshipSpec
-from domain.events import Outcome
-from domain.programme import Profile, Programme
-from domain.programme_state import ProgrammeState
-from domain.state import RelationshipState
+from domain.envelope import Outcome
+from domain.programme.model import Profile, Programme
+from domain.programme.state import ProgrammeState
+from domain.relationship.commands import RelationshipSpec
+from domain.relationship.state import RelationshipState
 
 
 class RelationshipInput(BaseModel):

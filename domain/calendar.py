@@ -12,7 +12,7 @@ from pydantic import AwareDatetime
 
 from domain.localtime import Transition, ZoneOffsets
 from domain.model import Frozen
-from domain.programme import Programme
+from domain.programme.model import Programme
 
 CLOSING_INVITATION_AHEAD = timedelta(days=14)
 """The closing event's invitation goes out this long before it (or at launch, if later)."""

@@ -4,7 +4,7 @@ delivery leads to (a record in the stream, and the coordinator told)."""
 from collections.abc import Collection, Sequence
 from uuid import UUID
 
-from domain.events import DeliveryFailed, Event, Notifying
+from domain.envelope import DeliveryFailed, Event, Notifying
 from domain.factory import EventFactory
 from domain.model import Frozen, PersonId
 

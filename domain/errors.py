@@ -3,6 +3,7 @@
 DomainError
 ├── RuleViolation    a command breaks a business rule; ``code`` says which (shown to people)
 └── InvalidHistory   a stream of events that no relationship could have produced
+    └── UnknownEventVersion  a stored event this code cannot read (``domain.codec``)
 """
 
 
@@ -20,3 +21,7 @@ class RuleViolation(DomainError):
 
 class InvalidHistory(DomainError):
     """Events that do not form a valid relationship history."""
+
+
+class UnknownEventVersion(InvalidHistory):
+    """A stored event whose type or version this code cannot read (newer, or no upcaster)."""

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from domain.events import SYSTEM, Event
+from domain.envelope import SYSTEM, Event
 from domain.model import PersonId
 
 E = TypeVar("E", bound=Event)

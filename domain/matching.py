@@ -41,7 +41,7 @@ from ortools.sat.python import cp_model
 from pydantic import Field
 
 from domain.model import Frozen, PersonId, Role
-from domain.programme import Conflict, GroupShape, Profile, Range
+from domain.programme.model import Conflict, GroupShape, Profile, Range
 
 GOAL_MET = 10
 """Score of one mentee goal met by the team's expertise."""

@@ -9,11 +9,11 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel
 
-from domain.events import FeedbackRequested, RelationshipEvent
 from domain.feedback import SCALE
-from domain.fold import fold
 from domain.model import PersonId
-from domain.state import MeetingStatus, RelationshipState
+from domain.relationship.events import FeedbackRequested, RelationshipEvent
+from domain.relationship.fold import fold
+from domain.relationship.state import MeetingStatus, RelationshipState
 
 
 class FeedbackCount(BaseModel):

@@ -173,7 +173,7 @@ def simulate(
     import asyncpg
 
     from domain.calendar import calendar
-    from domain.programme_rules import earliest_launch, group_calendar_problem
+    from domain.programme.commands import earliest_launch, group_calendar_problem
     from mentorflow.programme_files import ProgrammeFileError, load_programme
     from mentorflow.simulate import simulate as run_simulation
 
@@ -318,7 +318,7 @@ app.add_typer(programme_app, name="programme")
 @programme_app.command("schema")
 def programme_schema() -> None:
     """Print the JSON Schema of programme files (also in docs/programme.schema.json)."""
-    from domain.programme import ProgrammeFile
+    from mentorflow.programme_files import ProgrammeFile
 
     print(json.dumps(ProgrammeFile.model_json_schema(), indent=2))
 
@@ -402,7 +402,7 @@ def _check_programme(
 ) -> dict[str, object]:
     from domain.calendar import calendar
     from domain.model import Role
-    from domain.programme_rules import earliest_launch, group_calendar_problem
+    from domain.programme.commands import earliest_launch, group_calendar_problem
     from mentorflow.programme_files import load_programme
 
     loaded = load_programme(file, participants, columns, sheet)

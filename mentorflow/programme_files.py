@@ -7,15 +7,42 @@ and nothing is started from a file with a problem.
 
 import difflib
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Self, get_args
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, model_validator
 
-from domain.programme import Column, Participant, ParticipantField, ProgrammeFile
+from domain.model import Frozen, PersonId
+from domain.programme.model import Column, Name, Participant, ParticipantField, Programme
 from mentorflow.errors import MentorflowError
 from mentorflow.field_errors import explain
 from mentorflow.hr_import import ParticipantImport, read_participants
+from mentorflow.scenario import Behaviour
+
+
+class ProgrammeFile(Frozen):
+    """A programme file: the programme, its participants, and (for simulations) behaviour."""
+
+    programme: Programme
+    participants: tuple[Participant, ...] = ()
+    columns: dict[ParticipantField, Name | Column] = {}
+    """Which column of a participant export fills which field, when the built-in names for
+    Finnish, Swedish and English headers do not find it (``email: Työsähköposti``)."""
+    behaviour: Behaviour | None = None
+    """How simulated people act (``mentorflow simulate``); ignored when starting for real."""
+
+    @model_validator(mode="after")
+    def _people(self) -> Self:
+        seen: set[PersonId] = set()
+        for p in self.participants:
+            if p.id in seen:
+                raise ValueError(f"participant id {p.id!r} appears more than once")
+            seen.add(p.id)
+        if self.programme.coordinator.id in seen:
+            raise ValueError("the coordinator cannot also be a participant")
+        if self.programme.coordinator.name is None or self.programme.coordinator.email is None:
+            raise ValueError("the coordinator needs a name and an email (the contact for replies)")
+        return self
 
 
 class ProgrammeFileError(MentorflowError, ValueError):

@@ -27,10 +27,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from contracts.messages import RESUMING, ProgrammeInput, programme_workflow_id
 from domain.calendar import calendar
 from domain.matching import GOAL_MET, OTHER_UNIT, GroupAssignment
-from domain.programme import Participant, Programme
-from domain.programme_events import ProgrammeReport
-from domain.programme_rules import ApproveMatching, earliest_launch, group_calendar_problem
-from domain.programme_state import ProgrammeState
+from domain.programme.commands import ApproveMatching, earliest_launch, group_calendar_problem
+from domain.programme.events import ProgrammeReport
+from domain.programme.model import Participant, Programme
+from domain.programme.state import ProgrammeState
 from mentorflow.errors import MentorflowError
 from mentorflow.programme_files import load_programme
 from store import cohorts

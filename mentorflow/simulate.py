@@ -31,7 +31,15 @@ from temporalio.testing import WorkflowEnvironment
 from activities.mail.smtp import SmtpConfig
 from domain import durations
 from domain.calendar import calendar, shifted
-from domain.commands import (
+from domain.codec import PROGRAMME, RELATIONSHIP
+from domain.feedback import FeedbackQuestions, Question
+from domain.localtime import local_date
+from domain.model import Role
+from domain.programme.commands import ApproveMatching, MarkTrained, Remove
+from domain.programme.events import ProgrammeReport
+from domain.programme.fold import fold
+from domain.programme.state import ProgrammeState
+from domain.relationship.commands import (
     Pause,
     RecordAgreement,
     RecordMeeting,
@@ -39,27 +47,20 @@ from domain.commands import (
     SubmitFeedback,
     Withdraw,
 )
-from domain.events import FeedbackRound, from_record
-from domain.feedback import FeedbackQuestions, Question
-from domain.localtime import local_date
-from domain.model import Role
-from domain.programme import ProgrammeFile
-from domain.programme_events import ProgrammeReport, programme_event_from_record
-from domain.programme_rules import ApproveMatching, MarkTrained, Remove
-from domain.programme_state import ProgrammeState, fold_programme
-from domain.scenario import Behaviour, ScriptedAction
-from domain.state import RelationshipState
+from domain.relationship.events import FeedbackRound
+from domain.relationship.state import RelationshipState
 from domain.summary import summarise
 from mentorflow import embedded
 from mentorflow.privacy import erase
-from mentorflow.programme_files import load_programme
+from mentorflow.programme_files import ProgrammeFile, load_programme
 from mentorflow.programmes import register
 from mentorflow.runtime import build_worker, open_database
+from mentorflow.scenario import Behaviour, ScriptedAction
 from mentorflow.settings import Settings
 from mentorflow.timeline import TimelineEntry, timeline
 from mentorflow.verify import replay_all_runs
 from store.deliveries import DeliveryLog
-from store.event_store import EventStore
+from store.event_store import EventStore, RecordedEvent
 from store.integrity import verify_log
 from store.sealing import ErasedPersonError, MasterKeys, Sealer
 from workflows.messages import ProgrammeInput, programme_workflow_id, workflow_id
@@ -509,19 +510,14 @@ async def _report(
     store = EventStore(pool)
     stream = programme_workflow_id(handle.id.removeprefix("programme:"))
     p_records = await store.read_stream(stream)
-    state = fold_programme(
-        programme_event_from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in p_records
-    )
+    state = fold(PROGRAMME.decode(r) for r in p_records)
     queried: ProgrammeState = await handle.query(ProgrammeWorkflow.state)
     notifications = Counter(kind for _, kind, _ in await store.outbox(stream))
     relationships, total, folds_match, runs = [], len(p_records), state == queried, 0
     streams = {}
     for rid in sorted(state.launched):
         records = await store.read_stream(workflow_id(rid))
-        events = [
-            from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records
-        ]
+        events = [RELATIONSHIP.decode(r) for r in records]
         total += len(events)
         notifications.update(kind for _, kind, _ in await store.outbox(workflow_id(rid)))
         streams[rid] = records
@@ -535,17 +531,7 @@ async def _report(
     return SimulationReport(
         scenario=str(file),
         seed=seed,
-        programme={
-            "id": state.programme.id,
-            "phase": state.phase,
-            "participants": len(state.participants),
-            "groups": len(state.launched),
-            "excluded_untrained": state.excluded,
-            "unmatched": [
-                u.model_dump(mode="json")
-                for u in (state.proposal.unmatched if state.proposal else ())
-            ],
-        },
+        programme=_programme_summary(state),
         relationships=relationships,
         report=state.report,
         notifications=dict(sorted(notifications.items())),
@@ -562,23 +548,30 @@ async def _report(
             "hash_chains_verified": await _chains_verified(pool),
         },
         timeline_of=shown,
-        timeline=[
-            entry.model_copy(update={"at": entry.at.replace(microsecond=0)})
-            for entry in timeline(
-                [
-                    from_record(
-                        r.type,
-                        r.event_id,
-                        r.occurred_at,
-                        r.actor,
-                        await sim.sealer.open_tree(r.payload),
-                    )
-                    for r in streams.get(shown or "", [])
-                ],
-                sim.shift,
-            )
-        ],
+        timeline=await _timeline(streams.get(shown or "", []), sim),
     )
+
+
+def _programme_summary(state: ProgrammeState) -> dict[str, Any]:
+    return {
+        "id": state.programme.id,
+        "phase": state.phase,
+        "participants": len(state.participants),
+        "groups": len(state.launched),
+        "excluded_untrained": state.excluded,
+        "unmatched": [
+            u.model_dump(mode="json") for u in (state.proposal.unmatched if state.proposal else ())
+        ],
+    }
+
+
+async def _timeline(records: list[RecordedEvent], sim: Simulation) -> list[TimelineEntry]:
+    """The group's timeline as a reader sees it: texts opened, times to the second."""
+    events = [RELATIONSHIP.decode(r, await sim.sealer.open_tree(r.payload)) for r in records]
+    return [
+        entry.model_copy(update={"at": entry.at.replace(microsecond=0)})
+        for entry in timeline(events, sim.shift)
+    ]
 
 
 async def _chains_verified(pool: asyncpg.Pool) -> bool:

@@ -8,7 +8,7 @@ import random
 from datetime import date
 
 from domain.model import Role
-from domain.programme import Locale, Participant
+from domain.programme.model import Locale, Participant
 
 COMPETENCES = (
     "automation", "budgeting", "change-management", "coaching", "communication",

@@ -4,10 +4,10 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from domain.events import (
+from domain.envelope import DeliveryFailed
+from domain.relationship.events import (
     AgendaItemAdded,
     AgreementRecorded,
-    DeliveryFailed,
     EscalationRaised,
     FeedbackRequested,
     FeedbackSubmitted,

@@ -1,7 +1,7 @@
 """Cohorts staged for a programme's start (``migrations/0012_staged_cohorts.sql``).
 
 The starter stages the participants' profiles here; the programme's start activity reads them
-into its first event. Profiles are JSON objects (``domain.programme.Profile``), in file order
+into its first event. Profiles are JSON objects (``domain.programme.model.Profile``), in file order
 (the pool's codec turns ``jsonb`` into Python values and back).
 """
 

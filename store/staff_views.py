@@ -29,9 +29,9 @@ async def set_position(conn: Any, reached: int) -> None:
 async def events_after(conn: Any, after: int, limit: int) -> list[asyncpg.Record]:
     """Up to ``limit`` events past global position ``after``, in order."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT global_position, stream_id, version, type, event_id, occurred_at, actor,"
-        " payload FROM events WHERE global_position > $1 ORDER BY global_position"
-        " LIMIT $2",
+        "SELECT global_position, stream_id, version, type, schema_version, event_id,"
+        " occurred_at, actor, payload FROM events WHERE global_position > $1"
+        " ORDER BY global_position LIMIT $2",
         after,
         limit,
     )
@@ -41,8 +41,8 @@ async def events_after(conn: Any, after: int, limit: int) -> list[asyncpg.Record
 async def stream_events(conn: Any, stream_id: str, up_to: int) -> list[asyncpg.Record]:
     """The events of ``stream_id`` up to version ``up_to``, in order."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT stream_id, version, type, event_id, occurred_at, actor, payload FROM events"
-        " WHERE stream_id = $1 AND version <= $2 ORDER BY version",
+        "SELECT stream_id, version, type, schema_version, event_id, occurred_at, actor,"
+        " payload FROM events WHERE stream_id = $1 AND version <= $2 ORDER BY version",
         stream_id,
         up_to,
     )

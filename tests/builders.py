@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from domain.commands import RelationshipSpec
 from domain.model import Member, Role
 from domain.policy import RelationshipPolicy
+from domain.relationship.commands import RelationshipSpec
 from store.directory import Contact, Directory, ProgrammeEntry
 
 SHORT = RelationshipPolicy(

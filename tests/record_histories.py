@@ -23,7 +23,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import calendar
-from domain.commands import (
+from domain.programme.commands import ApproveMatching, MarkTrained
+from domain.programme.model import Coordinator, Matching, Programme, Training
+from domain.relationship.commands import (
     AddAgendaItem,
     CancelMeeting,
     Pause,
@@ -34,8 +36,6 @@ from domain.commands import (
     SubmitFeedback,
     Withdraw,
 )
-from domain.programme import Coordinator, Matching, Programme, Training
-from domain.programme_rules import ApproveMatching, MarkTrained
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer

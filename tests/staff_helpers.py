@@ -11,14 +11,14 @@ import httpx
 
 from activities.links import SIGN_IN_LIFETIME, STAFF_SIGN_IN, Claim, Links
 from activities.record_keeping import to_new_event
-from domain.events import (
+from domain.envelope import Event
+from domain.policy import RelationshipPolicy
+from domain.relationship.events import (
     AgreementRecorded,
-    Event,
     MeetingRecorded,
     MeetingScheduled,
     RelationshipStarted,
 )
-from domain.policy import RelationshipPolicy
 from mentorflow.mail_server import MailServer
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.commands import RecordAgreement, Withdraw
+from domain.relationship.commands import RecordAgreement, Withdraw
 from mentorflow.audit.histories import replay_archived
 from mentorflow.audit.records import parse_moment, relationship_as_of, resolve
 from tests.builders import SHORT, spec

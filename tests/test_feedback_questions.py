@@ -7,13 +7,14 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from domain.commands import SubmitFeedback
 from domain.errors import RuleViolation
-from domain.events import FeedbackRound
 from domain.feedback import DEFAULT_FINAL, DEFAULT_MIDPOINT, FeedbackQuestions
 from domain.policy import RelationshipPolicy
-from domain.programme import Feedback, Programme, ProgrammeFile
+from domain.programme.model import Feedback, Programme
+from domain.relationship.commands import SubmitFeedback
+from domain.relationship.events import FeedbackRound
 from domain.summary import add_up, summarise
+from mentorflow.programme_files import ProgrammeFile
 from mentorflow.web import feedback as web_feedback
 from tests.test_domain import Clock
 

@@ -18,8 +18,9 @@ import asyncpg
 import pytest
 
 from activities.record_keeping import to_new_event
-from domain.events import AgreementRecorded, Event, RelationshipStarted
+from domain.envelope import Event
 from domain.policy import RelationshipPolicy
+from domain.relationship.events import AgreementRecorded, RelationshipStarted
 from mentorflow.grants import GRANTS, _end_of, covers, grants
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore

@@ -54,6 +54,12 @@ FORBIDDEN = [
         "mentorflow.leak -> worker",
     ),
     ("pure-domain", "domain/leak.py", "import asyncpg\n", "domain.leak -> asyncpg"),
+    (
+        "aggregates",
+        "domain/relationship/leak.py",
+        "import domain.programme.state\n",
+        "domain.relationship.leak -> domain.programme.state",
+    ),
     ("deterministic-workflows", "workflows/leak.py", "import store.pool\n", "workflows.leak"),
 ]
 

@@ -10,30 +10,13 @@ import pytest
 
 from activities.mail.letters import KINDS, LOCALES, Letter, Stationery, occasion
 from activities.mail.reasons import parse
-from domain import commands
 from domain.calendar import end_of
-from domain.events import (
-    DeliveryFailed,
-    EscalationKind,
-    EscalationRaised,
-    FeedbackRequested,
-    FeedbackRound,
-    MeetingCancelled,
-    MeetingPlanned,
-    MeetingScheduled,
-    MemberWithdrew,
-    Notifying,
-    Outcome,
-    Paused,
-    RelationshipClosed,
-    ReminderIssued,
-    ReminderKind,
-    Resumed,
-)
+from domain.envelope import DeliveryFailed, Notifying, Outcome
 from domain.factory import EventFactory
 from domain.matching import MatchingResult, ProposedGroup, Unmatched
 from domain.model import Role
-from domain.programme_events import (
+from domain.programme.commands import start as start_programme
+from domain.programme.events import (
     ApprovalEscalated,
     GroupFinding,
     GroupsChecked,
@@ -46,7 +29,22 @@ from domain.programme_events import (
     ProgrammeReport,
     UntrainedMentorsExcluded,
 )
-from domain.programme_rules import start_programme
+from domain.relationship import commands
+from domain.relationship.events import (
+    EscalationKind,
+    EscalationRaised,
+    FeedbackRequested,
+    FeedbackRound,
+    MeetingCancelled,
+    MeetingPlanned,
+    MeetingScheduled,
+    MemberWithdrew,
+    Paused,
+    RelationshipClosed,
+    ReminderIssued,
+    ReminderKind,
+    Resumed,
+)
 from mentorflow.programme_files import load_programme
 from store.directory import Contact, ProgrammeEntry
 from tests.builders import COORDINATOR, SHORT, spec
@@ -66,7 +64,8 @@ NAMES = {
     "hr1": "Pia Laine",
 }
 
-# As the domain words them (domain/schedule.py, commands.py, programme_rules.py, matching.py).
+# As the domain words them (domain/relationship/schedule.py, commands.py,
+# domain/programme/commands.py, matching.py).
 REASONS = {
     "agreement": "group agreement not recorded P7D after it was due",
     "feedback": "midpoint feedback missing from 1 member(s) P7D after it was due",

@@ -9,29 +9,12 @@ import pytest
 
 from activities.mail.invites import Method
 from activities.mail.letters import KINDS, LOCALES, Stationery, occasion
-from domain import commands
 from domain.calendar import calendar
-from domain.events import (
-    DeliveryFailed,
-    EscalationKind,
-    EscalationRaised,
-    FeedbackRequested,
-    FeedbackRound,
-    MeetingCancelled,
-    MeetingPlanned,
-    MeetingScheduled,
-    MemberWithdrew,
-    Notifying,
-    Outcome,
-    Paused,
-    RelationshipClosed,
-    ReminderIssued,
-    ReminderKind,
-    Resumed,
-)
+from domain.envelope import DeliveryFailed, Notifying, Outcome
 from domain.factory import EventFactory
 from domain.matching import MatchingResult
-from domain.programme_events import (
+from domain.programme.commands import start as start_programme
+from domain.programme.events import (
     ApprovalEscalated,
     GroupFinding,
     GroupsChecked,
@@ -43,7 +26,22 @@ from domain.programme_events import (
     ProgrammeReport,
     UntrainedMentorsExcluded,
 )
-from domain.programme_rules import start_programme
+from domain.relationship import commands
+from domain.relationship.events import (
+    EscalationKind,
+    EscalationRaised,
+    FeedbackRequested,
+    FeedbackRound,
+    MeetingCancelled,
+    MeetingPlanned,
+    MeetingScheduled,
+    MemberWithdrew,
+    Paused,
+    RelationshipClosed,
+    ReminderIssued,
+    ReminderKind,
+    Resumed,
+)
 from mentorflow.programme_files import load_programme
 from store.directory import Contact, ProgrammeEntry
 from tests.builders import COORDINATOR, SHORT, spec

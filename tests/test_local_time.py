@@ -13,14 +13,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from domain import schedule
 from domain.calendar import start_of, zone_offsets
-from domain.commands import RecordMeeting, decide, start
-from domain.events import MeetingRecorded, MeetingScheduled
+from domain.codec import RELATIONSHIP
 from domain.factory import EventFactory
-from domain.fold import apply, fold
 from domain.localtime import ZoneOffsets
-from domain.state import RelationshipState
+from domain.relationship import schedule
+from domain.relationship.commands import RecordMeeting, decide, start
+from domain.relationship.events import MeetingRecorded, MeetingScheduled
+from domain.relationship.fold import apply, fold
+from domain.relationship.state import RelationshipState
 from tests.builders import spec
 
 ZONES = ("Europe/Helsinki", "America/New_York")
@@ -104,8 +105,7 @@ async def test_a_helsinki_year_on_the_real_servers_books_every_meeting_to_its_ow
 
     import isodate
 
-    from domain.commands import RecordAgreement
-    from domain.events import from_record
+    from domain.relationship.commands import RecordAgreement
     from mentorflow.verify import replay_all_runs
     from tests.temporal_helpers import running_worker, sleep_until, start_relationship
     from workflows.messages import workflow_id
@@ -135,10 +135,7 @@ async def test_a_helsinki_year_on_the_real_servers_books_every_meeting_to_its_ow
         await handle.result()
         await replay_all_runs(env.client, handle)
 
-    events = [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in await store.read_stream(workflow_id(rid))
-    ]
+    events = [RELATIONSHIP.decode(r) for r in await store.read_stream(workflow_id(rid))]
     scheduled = [e for e in events if isinstance(e, MeetingScheduled)]
     assert [e.due_at.astimezone(helsinki).replace(tzinfo=None) for e in scheduled] == [
         datetime.combine(day, time(0)) for day in days

@@ -14,7 +14,7 @@ from domain.matching import (
     match_exact,
 )
 from domain.model import Role
-from domain.programme import Conflict, GroupShape, Participant, Range
+from domain.programme.model import Conflict, GroupShape, Participant, Range
 from mentorflow.programme_files import load_programme
 from mentorflow.synthetic import cohort
 

@@ -13,23 +13,23 @@ from temporalio.exceptions import ApplicationError
 from activities.mail.invites import Method
 from activities.mail.letters import Stationery, occasion
 from domain.calendar import zone_offsets
-from domain.commands import (
+from domain.codec import RELATIONSHIP
+from domain.errors import RuleViolation
+from domain.relationship.commands import (
     AddAgendaItem,
     CancelMeeting,
     Pause,
     ScheduleMeeting,
     Withdraw,
 )
-from domain.errors import RuleViolation
-from domain.events import (
+from domain.relationship.events import (
     AgendaItemAdded,
     MeetingCancelled,
     MeetingPlanned,
     ReminderIssued,
     ReminderKind,
-    from_record,
 )
-from domain.fold import fold
+from domain.relationship.fold import fold
 from mentorflow.verify import replay_all_runs
 from store.directory import Contact, ProgrammeEntry
 from tests.builders import COORDINATOR, SHORT, spec, utc
@@ -255,10 +255,7 @@ async def test_the_workflow_plans_nudges_and_replays(mail, env, pool, store):
         await handle.result()
         await replay_all_runs(env.client, handle)
 
-    events = [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in await store.read_stream(workflow_id(rid))
-    ]
+    events = [RELATIONSHIP.decode(r) for r in await store.read_stream(workflow_id(rid))]
     assert events[0].rules == 3
     reminders = {e.subject: e.kind for e in events if isinstance(e, ReminderIssued)}
     assert reminders["meeting:1"] == ReminderKind.MEETING_UNSCHEDULED

@@ -14,10 +14,12 @@ from temporalio.testing import ActivityEnvironment
 from activities.mail.letters import KINDS, LOCALES, Stationery
 from activities.mail.postman import DeliverInput, DeliveryReport, Postman, message_id
 from activities.record_keeping import to_new_event
-from domain import commands
-from domain.commands import Pause, Resume, ScheduleMeeting, Withdraw
-from domain.events import DeliveryFailed, MeetingPlanned, MeetingScheduled, from_record
+from domain.codec import RELATIONSHIP
+from domain.envelope import DeliveryFailed
 from domain.factory import EventFactory
+from domain.relationship import commands
+from domain.relationship.commands import Pause, Resume, ScheduleMeeting, Withdraw
+from domain.relationship.events import MeetingPlanned, MeetingScheduled
 from mentorflow.verify import replay_all_runs
 from store.deliveries import DeliveryLog
 from store.directory import Contact, Directory, ProgrammeEntry
@@ -47,10 +49,7 @@ def test_every_kind_has_a_template_in_every_language_and_nothing_else():
 
 
 async def events_of(store: EventStore, rid: str):
-    return [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in await store.read_stream(workflow_id(rid))
-    ]
+    return [RELATIONSHIP.decode(r) for r in await store.read_stream(workflow_id(rid))]
 
 
 def vevent(message):

@@ -16,7 +16,7 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from domain.programme import Column
+from domain.programme.model import Column
 from mentorflow.cli import app
 from mentorflow.csv_export import neutralise
 from mentorflow.hr_import import MAX_BYTES, read_participants

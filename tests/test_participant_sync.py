@@ -15,8 +15,8 @@ from temporalio.client import WorkflowHistory, WorkflowQueryFailedError
 from temporalio.worker import Replayer
 
 from domain.model import Role
-from domain.programme import Participant
-from domain.programme_rules import ApproveMatching
+from domain.programme.commands import ApproveMatching
+from domain.programme.model import Participant
 from mentorflow.deployment import worker_identity
 from mentorflow.hr_import.sync import plan
 from store.directory import Contact, Directory

@@ -18,7 +18,13 @@ import pytest_asyncio
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from domain.commands import Pause, RecordAgreement, RecordMeeting, SubmitFeedback, Withdraw
+from domain.relationship.commands import (
+    Pause,
+    RecordAgreement,
+    RecordMeeting,
+    SubmitFeedback,
+    Withdraw,
+)
 from domain.text import MAX_SEALED, Text, sealed
 from mentorflow.audit.records import relationship_as_of
 from mentorflow.audit.report import verify

@@ -10,8 +10,9 @@ from pathlib import Path
 import asyncpg
 from pydantic import BaseModel
 
-from domain import commands, programme_rules
-from domain.programme import Coordinator, Participant
+from domain.programme import commands as programme_commands
+from domain.programme.model import Coordinator, Participant
+from domain.relationship import commands
 
 DOC = (Path(__file__).parent.parent / "docs" / "privacy.md").read_text()
 FREE_TEXT = 1000
@@ -21,7 +22,7 @@ FREE_TEXT = 1000
 def free_text_fields() -> list[str]:
     """``Command.field`` for every free-text field of the commands people send."""
     found = []
-    for module in (commands, programme_rules):
+    for module in (commands, programme_commands):
         for name, cls in vars(module).items():
             if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
                 continue

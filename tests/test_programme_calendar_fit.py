@@ -16,8 +16,13 @@ from typer.testing import CliRunner
 
 from domain.calendar import calendar
 from domain.errors import RuleViolation
-from domain.programme import Matching
-from domain.programme_rules import ApproveMatching, decide, earliest_launch, group_calendar_problem
+from domain.programme.commands import (
+    ApproveMatching,
+    decide,
+    earliest_launch,
+    group_calendar_problem,
+)
+from domain.programme.model import Matching
 from mentorflow.cli import app
 from mentorflow.programmes import ProgrammeError, prepare
 from tests.test_programme_rules import ProgrammeRun, pilot

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from temporalio.service import RPCError
 
-from domain.programme import Programme
+from domain.programme.model import Programme
 from mentorflow.deployment import shown, worker_identity
 from store.identity import store_id
 from worker import build_worker
@@ -227,7 +227,7 @@ async def test_start_refuses_to_write_where_the_worker_does_not_read(
 def test_status_shows_the_dates_ahead_in_local_time_labelled(zone, matching, approval, label):
     """`status` used to print UTC ("due 2026-12-04 14:34 UTC") and no dates during enrolment."""
     from domain.calendar import calendar
-    from domain.programme_state import ProgrammeState
+    from domain.programme.state import ProgrammeState
     from mentorflow.programmes import ProgrammeStatus, _upcoming, status_lines
 
     data = yaml.safe_load(EXAMPLE.read_text())["programme"]

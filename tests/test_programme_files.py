@@ -6,8 +6,12 @@ from pathlib import Path
 import pytest
 
 from domain.model import Role
-from domain.programme import ProgrammeFile
-from mentorflow.programme_files import ProgrammeFileError, load_participants_csv, load_programme
+from mentorflow.programme_files import (
+    ProgrammeFile,
+    ProgrammeFileError,
+    load_participants_csv,
+    load_programme,
+)
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "palkeet-pilot.yaml"

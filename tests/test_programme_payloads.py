@@ -15,7 +15,7 @@ from temporalio import activity
 
 from bench.payloads import KB, largest_of_each_kind, largest_payloads, payload_size, table
 from domain.calendar import calendar
-from domain.programme import Coordinator, Matching, Programme, Training
+from domain.programme.model import Coordinator, Matching, Programme, Training
 from mentorflow.programmes import register, stage_cohort
 from mentorflow.synthetic import cohort
 from mentorflow.verify import replay_all_runs

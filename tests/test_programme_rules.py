@@ -10,24 +10,21 @@ from domain.calendar import calendar
 from domain.errors import RuleViolation
 from domain.factory import EventFactory
 from domain.matching import match
-from domain.programme import Closing, Coordinator, Matching, Programme, Training
-from domain.programme_events import Milestone
-from domain.programme_rules import (
-    Action,
+from domain.programme.commands import (
     ApproveMatching,
     Enrol,
     MarkTrained,
     Remove,
     UpdateProfile,
     decide,
-    due_events,
     matching_rules,
-    next_action,
-    next_wakeup,
     proposal_events,
-    start_programme,
+    start,
 )
-from domain.programme_state import apply_programme, fold_programme
+from domain.programme.events import Milestone
+from domain.programme.fold import apply, fold
+from domain.programme.model import Closing, Coordinator, Matching, Programme, Training
+from domain.programme.schedule import Action, due_events, next_action, next_wakeup
 from mentorflow.synthetic import cohort
 
 STARTED = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -53,8 +50,8 @@ class ProgrammeRun:
     def __init__(self, p: Programme, people=None, started=STARTED):
         self._ids = (UUID(int=n) for n in itertools.count(1))
         people = people or [x.profile() for x in cohort(6, 10, seed=1, trained_share=0.5)]
-        self.events = [start_programme(p, calendar(p), tuple(people), self.factory(started))]
-        self.state = fold_programme(self.events)
+        self.events = [start(p, calendar(p), tuple(people), self.factory(started))]
+        self.state = fold(self.events)
 
     def factory(self, now, actor="system"):
         return EventFactory(now, lambda: next(self._ids), actor=actor)
@@ -75,7 +72,7 @@ class ProgrammeRun:
 
     def _record(self, events):
         self.events += events
-        self.state = apply_programme(self.state, events)
+        self.state = apply(self.state, events)
 
     def of_type(self, type_):
         return [e for e in self.events if e.type == type_]
@@ -189,7 +186,7 @@ def test_a_profile_update_before_matching_replaces_the_profile():
     [updated] = run.of_type("participant_updated")
     assert (updated.reason, updated.actor) == ("HR import", "hr1")
     assert run.state.participants["a1"] == changed
-    assert fold_programme(run.events).participants["a1"] == changed
+    assert fold(run.events).participants["a1"] == changed
     with pytest.raises(RuleViolation) as same:
         decide(
             run.state,

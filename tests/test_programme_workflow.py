@@ -8,12 +8,12 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 
 from domain.calendar import calendar
-from domain.events import from_record
+from domain.codec import PROGRAMME, RELATIONSHIP
 from domain.matching import GroupAssignment
 from domain.model import Role
-from domain.programme import Coordinator, Matching, Participant, Programme, Training
-from domain.programme_events import Milestone, programme_event_from_record
-from domain.programme_rules import ApproveMatching, MarkTrained
+from domain.programme.commands import ApproveMatching, MarkTrained
+from domain.programme.events import Milestone
+from domain.programme.model import Coordinator, Matching, Participant, Programme, Training
 from mentorflow.programmes import register
 from mentorflow.synthetic import cohort
 from mentorflow.verify import replay_all_runs
@@ -53,8 +53,7 @@ async def start(env, pool, task_queue, p: Programme, people: list[Participant]):
 
 async def programme_events(store: EventStore, programme_id: str):
     return [
-        programme_event_from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in await store.read_stream(programme_workflow_id(programme_id))
+        PROGRAMME.decode(r) for r in await store.read_stream(programme_workflow_id(programme_id))
     ]
 
 
@@ -188,7 +187,7 @@ async def test_a_programme_runs_to_its_end_and_its_report_matches_the_stored_eve
     counted: Counter[str] = Counter()
     for rid in state.launched:
         for r in await store.read_stream(workflow_id(rid)):
-            e = from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
+            e = RELATIONSHIP.decode(r)
             counted[e.type] += 1
             if e.type == "escalation_raised":
                 counted[f"escalation:{e.kind}"] += 1

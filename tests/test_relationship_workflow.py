@@ -14,7 +14,10 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from activities.record_keeping import AppendEventsInput, AppendEventsResult, RecordKeeping
-from domain.commands import (
+from domain.codec import RELATIONSHIP
+from domain.envelope import Outcome
+from domain.model import Role
+from domain.relationship.commands import (
     Pause,
     RecordAgreement,
     RecordMeeting,
@@ -22,15 +25,8 @@ from domain.commands import (
     SubmitFeedback,
     Withdraw,
 )
-from domain.events import (
-    EscalationRaised,
-    Outcome,
-    RelationshipClosed,
-    ReminderIssued,
-    from_record,
-)
-from domain.fold import fold
-from domain.model import Role
+from domain.relationship.events import EscalationRaised, RelationshipClosed, ReminderIssued
+from domain.relationship.fold import fold
 from mentorflow.verify import replay_all_runs
 from store.event_store import EventStore
 from tests.builders import COORDINATOR, IN_SECONDS, SHORT, spec
@@ -45,10 +41,7 @@ from workflows.relationship import RelationshipWorkflow
 
 
 async def stored_events(store: EventStore, relationship_id: str):
-    return [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in await store.read_stream(workflow_id(relationship_id))
-    ]
+    return [RELATIONSHIP.decode(r) for r in await store.read_stream(workflow_id(relationship_id))]
 
 
 def within_a_second(actual, expected) -> bool:

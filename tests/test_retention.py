@@ -23,7 +23,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Replayer, Worker
 
 from activities.retention import RETENTION_ACTOR, RetentionKeeping, due, expires_on
-from domain.programme import Programme
+from domain.programme.model import Programme
 from mentorflow.privacy import erasures
 from mentorflow.retention import SCHEDULE_ZONE, install
 from store.directory import Contact, Directory, ProgrammeEntry

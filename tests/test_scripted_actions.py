@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from domain.events import from_record
+from domain.codec import RELATIONSHIP
 from domain.text import sealed
 from mentorflow.settings import Settings
 from mentorflow.simulate import simulate
@@ -85,10 +85,7 @@ async def test_every_scripted_action_is_the_real_update(mail, tmp_path, database
     stored = next(r for r in records if r.type == "agreement_recorded")
     assert sealed(stored.payload["agreement"])  # stored sealed, opened below as a reader does
     sealer = Sealer(pool, Settings().master())
-    events = [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, await sealer.open_tree(r.payload))
-        for r in records
-    ]
+    events = [RELATIONSHIP.decode(r, await sealer.open_tree(r.payload)) for r in records]
     by_type = {e.type: e for e in events if e.actor != "system"}
     agreement = by_type["agreement_recorded"]
     assert (agreement.actor, agreement.agreement, agreement.goals) == (

@@ -19,7 +19,7 @@ import yaml
 from playwright.async_api import Browser
 
 from domain.calendar import calendar
-from domain.programme import Programme
+from domain.programme.model import Programme
 from mentorflow.embedded import free_port
 from mentorflow.runtime import build_worker
 from mentorflow.web.server import EmbeddedServer, started

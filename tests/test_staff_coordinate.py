@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.calendar import calendar
-from domain.programme import Coordinator, Matching, Participant, Programme, Training
-from domain.programme_state import ProgrammeState
+from domain.programme.model import Coordinator, Matching, Participant, Programme, Training
+from domain.programme.state import ProgrammeState
 from mentorflow.csv_export import write_csv
 from mentorflow.programmes import register
 from mentorflow.synthetic import cohort

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from activities.links import FEEDBACK_PREFIX, GROUP, Claim
-from domain.events import SYSTEM
+from domain.envelope import SYSTEM
 from tests.builders import group as members
 from tests.temporal_helpers import whole_seconds_now
 from tests.test_web_app import stored

@@ -38,7 +38,8 @@ from activities.links import (
 )
 from activities.mail.letters import KINDS, Stationery, occasion
 from domain.calendar import zone_offsets
-from domain.events import SYSTEM, from_record
+from domain.codec import RELATIONSHIP
+from domain.envelope import SYSTEM
 from domain.text import sealed
 from mentorflow.settings import Settings
 from mentorflow.web import i18n
@@ -117,7 +118,7 @@ async def test_healthz(env, pool, mail):
 
 async def stored(pool, relationship_id: str):
     records = await EventStore(pool).read_stream(workflow_id(relationship_id))
-    return [from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records]
+    return [RELATIONSHIP.decode(r) for r in records]
 
 
 async def test_a_link_signs_in_on_its_page_and_the_actor_is_the_session_person(env, pool, mail):

@@ -22,8 +22,8 @@ import uvicorn
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
 
-from domain.fold import fold
 from domain.policy import RelationshipPolicy
+from domain.relationship.fold import fold
 from mentorflow.embedded import free_port
 from mentorflow.web.server import EmbeddedServer, started
 from store.sealing import Sealer

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 
 from activities.links import FEEDBACK_PREFIX, Claim
-from domain.commands import SubmitFeedback
 from domain.feedback import FeedbackQuestions, Option, Question, Texts
+from domain.relationship.commands import SubmitFeedback
 from store.sealing import Sealer
 from tests.builders import SHORT
 from tests.temporal_helpers import whole_seconds_now

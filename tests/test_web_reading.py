@@ -1,8 +1,8 @@
 """The web app's reader: a group's state as the store holds it at each view, folded once."""
 
-from domain.commands import RecordAgreement
-from domain.events import from_record
-from domain.fold import fold
+from domain.codec import RELATIONSHIP
+from domain.relationship.commands import RecordAgreement
+from domain.relationship.fold import fold
 from mentorflow.web.reading import Reader
 from store.event_store import EventStore
 from store.sealing import Sealer
@@ -15,10 +15,7 @@ from workflows.relationship import RelationshipWorkflow
 async def _folded(pool, rid: str, version: int):
     """A fresh fold of the stream's first ``version`` events (the workflow may record more)."""
     records = await EventStore(pool).read_stream(workflow_id(rid))
-    return fold(
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in records[:version]
-    )
+    return fold(RELATIONSHIP.decode(r) for r in records[:version])
 
 
 async def test_a_kept_state_takes_in_what_was_recorded_since_and_equals_a_fresh_fold(

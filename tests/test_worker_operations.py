@@ -12,8 +12,9 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from domain.events import MeetingScheduled, ReminderIssued, from_record
-from domain.fold import fold
+from domain.codec import RELATIONSHIP
+from domain.relationship.events import MeetingScheduled, ReminderIssued
+from domain.relationship.fold import fold
 from mentorflow.embedded import free_port
 from store.deliveries import DeliveryLog
 from store.integrity import verify_stream
@@ -116,9 +117,7 @@ async def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
 
     for rid, result in zip(rids, results, strict=True):
         records = await store.read_stream(workflow_id(rid))
-        events = [
-            from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records
-        ]
+        events = [RELATIONSHIP.decode(r) for r in records]
         assert len({e.event_id for e in events}) == len(events) == result.version
         assert fold(events).closed
         meetings = Counter(e.number for e in events if isinstance(e, MeetingScheduled))

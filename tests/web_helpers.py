@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.links import Links
-from domain.commands import RelationshipSpec
+from domain.relationship.commands import RelationshipSpec
 from mentorflow.mail_server import MailServer
 from mentorflow.settings import Settings
 from mentorflow.web.app import create_app

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         parse_events,
     )
     from domain.matching import MatchingRules
-    from domain.programme_events import ProgrammeEvent, ProgrammeStarted
+    from domain.programme.events import ProgrammeEvent, ProgrammeStarted
 
 BOUNDED_PATCH = "bounded-payloads"
 """Runs recorded before it match with the cohort in the activity's input and carry their whole

@@ -27,7 +27,7 @@ from workflows import plumbing
 with workflow.unsafe.imports_passed_through():
     from activities.mail.postman import DeliverInput, DeliveryReport, Postman, RetryTiming
     from domain.delivery import Undelivered, to_deliver
-    from domain.events import Event
+    from domain.envelope import Event
 
 BESIDE_PATCH = "deliver-beside-decisions"
 

@@ -16,8 +16,8 @@ with workflow.unsafe.imports_passed_through():
     from contracts.errors import INVALID_DATA, INVALID_EVENT_DATA, NOT_RECORDED
     from contracts.errors import NOT_STARTED as NOT_STARTED  # the workflows' refusal, re-exported
     from domain.delivery import failure_events, to_deliver
+    from domain.envelope import SYSTEM, DeliveryFailed, Event
     from domain.errors import RuleViolation
-    from domain.events import SYSTEM, DeliveryFailed, Event
     from domain.factory import EventFactory
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)

@@ -8,15 +8,13 @@ report at the end (an activity counting the stored events). Relationships tell t
 when they close by the ``relationship_ended`` signal.
 """
 
-import asyncio
-from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows import clock, cohort, plumbing
-from workflows.mailroom import Mailroom
+from workflows import cohort, plumbing
+from workflows.event_sourced import EventSourced
 
 with workflow.unsafe.imports_passed_through():
     # pydantic's EmailStr imports email_validator on first use; load it with the workflow so the
@@ -30,20 +28,11 @@ with workflow.unsafe.imports_passed_through():
         RecordKeeping,
     )
     from activities.reporting import ClosureInput, RecordedClosure, Reporting, ReportInput
-    from domain import programme_rules as rules
-    from domain.delivery import Undelivered, failure_events
-    from domain.errors import RuleViolation
     from domain.factory import EventFactory
     from domain.matching import ProposedGroup
-    from domain.programme_events import (
-        ProgrammeClosed,
-        ProgrammeEvent,
-        ProgrammeReport,
-        ProgrammeStarted,
-        RelationshipLaunched,
-    )
-    from domain.programme_rules import (
-        Action,
+    from domain.model import PersonId
+    from domain.programme import commands, schedule
+    from domain.programme.commands import (
         ApproveMatching,
         Enrol,
         MarkTrained,
@@ -51,7 +40,15 @@ with workflow.unsafe.imports_passed_through():
         Remove,
         UpdateProfile,
     )
-    from domain.programme_state import ProgrammeState, apply_programme, fold_programme
+    from domain.programme.events import (
+        ProgrammeEvent,
+        ProgrammeReport,
+        ProgrammeStarted,
+        RelationshipLaunched,
+    )
+    from domain.programme.fold import apply, fold
+    from domain.programme.schedule import Action
+    from domain.programme.state import ProgrammeState
 
     from workflows.messages import (
         RESUMING,
@@ -73,17 +70,15 @@ def _liveness() -> bool:
 
 
 @workflow.defn
-class ProgrammeWorkflow:
+class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCommand]):
+    NOT_STARTED_YET = "the programme has not started yet"
+    WAIT_ON_FAILED_ACTIVITIES = True
+
     @workflow.init
     def __init__(self, input: ProgrammeInput) -> None:
         self._input = input
-        self._state: ProgrammeState | None = input.carried_state
-        self._lock = asyncio.Lock()
-        self._woken = False
-        # The last append failed in a way that may have committed: read the stream before deciding.
-        self._in_doubt = False
-        self._mail = Mailroom(
-            input.programme.id, programme_workflow_id(input.programme.id), self._failed
+        self._begin(
+            input.carried_state, input.programme.id, programme_workflow_id(input.programme.id)
         )
         self._announce_start = False
         self._bounded = False
@@ -99,40 +94,26 @@ class ProgrammeWorkflow:
         # Decided once per run, at its start (see cohort.BOUNDED_PATCH).
         self._bounded = workflow.patched(cohort.BOUNDED_PATCH)
         if self._state is None and (input.resume or input.cohort_staged):
-            started = rules.start_programme(input.programme, input.calendar, (), plumbing.factory())
+            started = commands.start(input.programme, input.calendar, (), plumbing.factory())
             while not await self._take_in_stream(None if input.resume else started):
                 await self._sleep_before_trying_again()
         elif self._state is None:
-            started = rules.start_programme(
+            started = commands.start(
                 input.programme, input.calendar, tuple(input.participants), plumbing.factory()
             )
             # Under the lock: an Update may arrive while the start is being delivered.
             while not await self._step(lambda: [] if self._state is not None else [started]):
                 await self._sleep_before_trying_again()
-        await plumbing.archive_previous_run()
+        closed = await self._run_loop(
+            lambda: schedule.due_events(self.state(), plumbing.factory(), self._announce_start),
+            self._next_run_input,
+            act=self._act,
+        )
+        assert closed.report is not None
+        return closed.report
+
+    def _at_run_start(self) -> None:
         _liveness()  # decided once per run, at its start (see LIVENESS_PATCH)
-        await self._mail.take_up()
-        phase = self.state().phase
-        while True:
-            if not await self._step(
-                lambda: rules.due_events(self.state(), plumbing.factory(), self._announce_start),
-                act=True,
-            ):
-                await self._sleep_before_trying_again()
-                continue
-            if self.state().closed:
-                break
-            if self.state().phase != phase or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(
-                    lambda: workflow.all_handlers_finished() and self._mail.quiet
-                )
-                workflow.continue_as_new(self._next_run_input())
-            await self._sleep_until_next_step()
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._mail.idle)
-        await plumbing.archive_this_run()
-        report = self.state().report
-        assert report is not None
-        return report
 
     def _next_run_input(self) -> ProgrammeInput:
         """The next run's input: its state is read from the store (bounded), or carried whole
@@ -162,7 +143,7 @@ class ProgrammeWorkflow:
             except ActivityError as e:
                 workflow.logger.warning("step_failed", extra={"error": str(e)})
                 return False
-            self._state, self._in_doubt = fold_programme(events), False
+            self._state, self._in_doubt = fold(events), False
             if started is not None:
                 await self._notify(events)
         return True
@@ -171,9 +152,7 @@ class ProgrammeWorkflow:
     def state(self) -> ProgrammeState:
         if self._state is None and self._input.resume:
             raise ApplicationError(RESUMING, type="Resuming")
-        if self._state is None:
-            raise ApplicationError("the programme has not started yet", type=plumbing.NOT_STARTED)
-        return self._state
+        return self._started()
 
     @workflow.update
     async def enrol(self, command: Enrol) -> CommandAccepted:
@@ -227,32 +206,12 @@ class ProgrammeWorkflow:
                 )
                 return
             outcome, reason = recorded.outcome, recorded.reason
-        ended = lambda: rules.relationship_ended(  # noqa: E731 - decided again on each try
+        ended = lambda: commands.relationship_ended(  # noqa: E731 - decided again on each try
             self.state(), result.relationship_id, outcome, reason, plumbing.factory()
         )
         while not await self._step(ended):
             await self._sleep_before_trying_again()
         self._woken = True
-
-    async def _step(self, due: Callable[[], list[ProgrammeEvent]], act: bool = False) -> bool:
-        """Record what ``due`` decides (and carry out the I/O step due, with ``act``), under the
-        lock; False when the store or an activity could not do it (tried again later, without
-        holding the lock, so that people's Updates are answered meanwhile)."""
-        async with self._lock:
-            try:
-                await self._catch_up()
-                await self._record(due())
-                if act:
-                    await self._act()
-            except ApplicationError as e:
-                if e.type not in plumbing.RECORDING_FAILURES:
-                    raise
-                workflow.logger.warning("step_not_recorded", extra={"error": str(e)})
-                return False
-            except ActivityError as e:
-                workflow.logger.warning("step_failed", extra={"error": str(e)})
-                return False
-        return True
 
     async def _recorded_closure(self, relationship_id: str) -> "RecordedClosure | None":
         """The group's closure from its own stream (a signal proves nothing about its sender)."""
@@ -268,12 +227,9 @@ class ProgrammeWorkflow:
                 workflow.logger.warning("step_failed", extra={"error": str(e)})
                 await self._sleep_before_trying_again()
 
-    async def _sleep_before_trying_again(self) -> None:
-        await clock.sleep_until(workflow.now() + plumbing.TRY_AGAIN_AFTER, lambda: False)
-
     async def _act(self) -> None:
         """Carry out the I/O step that is due, if any."""
-        action = rules.next_action(self.state(), _liveness())
+        action = schedule.next_action(self.state(), _liveness())
         if action is None or action[0] > workflow.now():
             return
         match action[1]:
@@ -294,7 +250,9 @@ class ProgrammeWorkflow:
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=plumbing.RECORD_RETRY,
         )
-        await self._record(rules.groups_checked(self.state(), checked.findings, plumbing.factory()))
+        await self._record(
+            commands.groups_checked(self.state(), checked.findings, plumbing.factory())
+        )
 
     async def _match(self) -> None:
         s = self.state()
@@ -302,18 +260,18 @@ class ProgrammeWorkflow:
             # The activity reads the cohort from the store and records the proposal there.
             self._in_doubt = True
             stream = programme_workflow_id(s.programme.id)
-            await cohort.propose_matching(stream, s.version, rules.matching_rules(s))
+            await cohort.propose_matching(stream, s.version, commands.matching_rules(s))
             await self._notify(await self._catch_up())
             return
         result = await workflow.execute_activity(
             propose_matching,
             ProposeMatchingInput(
-                participants=list(s.participants.values()), rules=rules.matching_rules(s)
+                participants=list(s.participants.values()), rules=commands.matching_rules(s)
             ),
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=plumbing.RECORD_RETRY,
         )
-        await self._record(rules.proposal_events(self.state(), result, plumbing.factory()))
+        await self._record(commands.proposal_events(self.state(), result, plumbing.factory()))
 
     async def _launch(self) -> None:
         s = self.state()
@@ -321,7 +279,7 @@ class ProgrammeWorkflow:
         waiting = [
             g
             for g in s.approved
-            if rules.relationship_id(s.programme.id, g.number) not in s.launched
+            if commands.relationship_id(s.programme.id, g.number) not in s.launched
         ]
         if not self._bounded:
             for group in waiting:
@@ -333,7 +291,7 @@ class ProgrammeWorkflow:
 
     async def _start_group(self, group: ProposedGroup) -> RelationshipLaunched:
         s = self.state()
-        spec = rules.relationship_spec(
+        spec = commands.relationship_spec(
             s, group, workflow.now(), programme_workflow_id(s.programme.id)
         )
         await workflow.execute_activity_method(
@@ -342,13 +300,7 @@ class ProgrammeWorkflow:
             start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
             retry_policy=plumbing.RECORD_RETRY,
         )
-        return plumbing.factory().make(
-            RelationshipLaunched,
-            relationship_id=spec.relationship_id,
-            number=group.number,
-            mentors=group.mentors,
-            mentees=group.mentees,
-        )
+        return commands.relationship_launched(spec, group, plumbing.factory())
 
     async def _close(self) -> None:
         s = self.state()
@@ -359,121 +311,45 @@ class ProgrammeWorkflow:
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=plumbing.RECORD_RETRY,
         )
-        if s.ended_abnormally():
-            report = report.model_copy(update={"ended_abnormally": s.ended_abnormally()})
-        closed = plumbing.factory().make(
-            ProgrammeClosed, report=report, recipients=(s.programme.coordinator.id,)
-        )
-        await self._record([closed])
+        await self._record([commands.programme_closed(s, report, plumbing.factory())])
 
-    def _validate(self, command: ProgrammeCommand) -> None:
-        if self._state is None:
-            return  # arrived before the start was recorded: the handler decides once it is
-        self._decide(command, plumbing.validation_factory(command.by))
+    def _decide_command(
+        self, state: ProgrammeState, command: ProgrammeCommand, factory: EventFactory
+    ) -> list[ProgrammeEvent]:
+        return commands.decide(state, command, factory)
 
-    async def _handle(self, command: ProgrammeCommand) -> CommandAccepted:
-        await workflow.wait_condition(lambda: self._state is not None)
-        async with self._lock:
-            await self._catch_up()
-            events = self._decide(command, plumbing.factory(command.by))
-            await self._record(events)
-        self._woken = True
-        return CommandAccepted(
-            id=self.state().programme.id,
-            version=self.state().version,
-            event_ids=[e.event_id for e in events],
+    def _fold(self, state: ProgrammeState | None, events: list[ProgrammeEvent]) -> ProgrammeState:
+        return fold(events) if state is None else apply(state, events)
+
+    async def _append_activity(self, expected_version: int, events: list[ProgrammeEvent]) -> None:
+        await workflow.execute_activity_method(
+            RecordKeeping.append_programme_events,
+            AppendProgrammeEventsInput(
+                stream_id=programme_workflow_id(self._input.programme.id),
+                expected_version=expected_version,
+                events=events,
+            ),
+            start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
+            retry_policy=plumbing.RECORD_RETRY,
         )
 
-    def _decide(self, command: ProgrammeCommand, factory: EventFactory) -> list[ProgrammeEvent]:
-        try:
-            return rules.decide(self.state(), command, factory)
-        except RuleViolation as e:
-            raise plumbing.rejected(e) from e
-
-    async def _record(self, events: list[ProgrammeEvent]) -> None:
-        """Append ``events`` and hand their notifications to the mailroom (histories recorded
-        before it delivered here, under the lock, and recorded what failed)."""
-        if not events:
-            return
-        await self._append(events)
-        await self._notify(events)
-
-    async def _notify(self, events: list[ProgrammeEvent]) -> None:
-        """Deliver the notifications of ``events``, just recorded."""
-        if not events:
-            return
-        if self._mail.beside():
-            self._mail.send(events)
-            return
-        p, unreachable = self._input.programme, self.state().unreachable
-        failed = await plumbing.deliver(p.id, p.coordinator.id, unreachable, events)
-        await self._record(list(failed))
-
-    async def _failed(self, failures: list[Undelivered]) -> None:
-        """Record the recipients the mailroom could not reach (and tell the coordinator)."""
-        async with self._lock:
-            unreachable = self.state().unreachable
-            coordinator = self._input.programme.coordinator.id
-            await self._record(
-                list(failure_events(failures, coordinator, unreachable, plumbing.factory()))
-            )
-
-    async def _append(self, events: list[ProgrammeEvent]) -> None:
-        try:
-            await workflow.execute_activity_method(
-                RecordKeeping.append_programme_events,
-                AppendProgrammeEventsInput(
-                    stream_id=programme_workflow_id(self._input.programme.id),
-                    expected_version=self._state.version if self._state is not None else 0,
-                    events=events,
-                ),
-                start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
-                retry_policy=plumbing.RECORD_RETRY,
-            )
-        except ActivityError as e:
-            refusal, self._in_doubt = plumbing.not_recorded(e)
-            raise refusal from e
-        self._apply(events)
-
-    def _apply(self, events: list[ProgrammeEvent]) -> None:
-        self._state = (
-            fold_programme(events) if self._state is None else apply_programme(self._state, events)
-        )
-
-    async def _catch_up(self) -> list[ProgrammeEvent]:
-        """After an append in doubt: take in whatever of it the store holds; return that."""
-        if not self._in_doubt:
-            return []
+    async def _read_activity(self, after_version: int) -> list[ProgrammeEvent]:
+        stream = programme_workflow_id(self._input.programme.id)
         if self._bounded:
-            try:
-                events = await cohort.read_stream(
-                    programme_workflow_id(self._input.programme.id),
-                    self._state.version if self._state is not None else 0,
-                )
-            except ActivityError as e:
-                raise plumbing.not_recorded(e)[0] from e
-            if events:
-                self._apply(events)
-            self._in_doubt = False
-            return events
-        try:
-            stored = await workflow.execute_activity_method(
-                RecordKeeping.read_programme_events_after,
-                ReadEventsInput(
-                    stream_id=programme_workflow_id(self._input.programme.id),
-                    after_version=self._state.version if self._state is not None else 0,
-                ),
-                start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
-                retry_policy=plumbing.RECORD_RETRY,
-            )
-        except ActivityError as e:
-            raise plumbing.not_recorded(e)[0] from e
-        if stored.events:
-            self._apply(stored.events)
-        self._in_doubt = False
+            return await cohort.read_stream(stream, after_version)
+        stored = await workflow.execute_activity_method(
+            RecordKeeping.read_programme_events_after,
+            ReadEventsInput(stream_id=stream, after_version=after_version),
+            start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
+            retry_policy=plumbing.RECORD_RETRY,
+        )
         return list(stored.events)
 
-    async def _sleep_until_next_step(self) -> None:
-        self._woken = False
-        wakeup = rules.next_wakeup(self.state(), _liveness(), self._announce_start)
-        await clock.sleep_until(wakeup, lambda: self._woken)
+    def _aggregate_id(self) -> str:
+        return self.state().programme.id
+
+    def _told_of_failures(self) -> tuple[str, PersonId]:
+        return self._input.programme.id, self._input.programme.coordinator.id
+
+    def _next_wakeup(self) -> datetime | None:
+        return schedule.next_wakeup(self.state(), _liveness(), self._announce_start)

@@ -6,19 +6,21 @@ continues as new at each phase boundary. People act through Updates whose valida
 domain rules as the handlers, so a refused request writes nothing and tells the caller why.
 """
 
-import asyncio
-from collections.abc import Callable
+from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
-from workflows import clock, plumbing
-from workflows.mailroom import Mailroom
+from workflows import plumbing
+from workflows.event_sourced import EventSourced
 
 with workflow.unsafe.imports_passed_through():
     from activities.record_keeping import AppendEventsInput, ReadEventsInput, RecordKeeping
-    from domain import commands, schedule
-    from domain.commands import (
+    from domain.errors import RuleViolation
+    from domain.factory import EventFactory
+    from domain.model import PersonId
+    from domain.relationship import commands, schedule
+    from domain.relationship.commands import (
         AddAgendaItem,
         CancelMeeting,
         Command,
@@ -30,12 +32,9 @@ with workflow.unsafe.imports_passed_through():
         SubmitFeedback,
         Withdraw,
     )
-    from domain.delivery import Undelivered, failure_events
-    from domain.errors import RuleViolation
-    from domain.events import RULES, RelationshipEvent
-    from domain.factory import EventFactory
-    from domain.fold import apply, fold
-    from domain.state import RelationshipState
+    from domain.relationship.events import RULES, RelationshipEvent
+    from domain.relationship.fold import apply, fold
+    from domain.relationship.state import RelationshipState
 
     from workflows.messages import (
         CommandAccepted,
@@ -55,19 +54,15 @@ RELATIONSHIP_ENDED = "relationship_ended"
 
 
 @workflow.defn
-class RelationshipWorkflow:
+class RelationshipWorkflow(EventSourced[RelationshipState, RelationshipEvent, Command]):
+    NOT_STARTED_YET = "the relationship has not started yet"
+
     @workflow.init
     def __init__(self, input: RelationshipInput) -> None:
         self._spec = input.spec
-        self._state: RelationshipState | None = input.carried_state
-        # Appends are serialised: each one must see the version the previous one left.
-        self._lock = asyncio.Lock()
-        self._woken = False
-        # The last append failed in a way that may have committed: read the stream before deciding.
-        self._in_doubt = False
         self._liveness = False
-        self._mail = Mailroom(
-            self._spec.programme_id, workflow_id(self._spec.relationship_id), self._failed
+        self._begin(
+            input.carried_state, self._spec.programme_id, workflow_id(self._spec.relationship_id)
         )
 
     @workflow.run
@@ -85,33 +80,17 @@ class RelationshipWorkflow:
             # Under the lock: an Update may arrive while the start is being delivered.
             while not await self._step(lambda: [] if self._state is not None else [started]):
                 await self._sleep_before_trying_again()
-        await plumbing.archive_previous_run()
-        await self._mail.take_up()
-        phase = self.state().phase
-        while True:
-            if not await self._step(self._due_events):
-                await self._sleep_before_trying_again()
-                continue
-            if self.state().closed:
-                break
-            # A new run per phase, or sooner if the history grows long (weekly meetings for years).
-            if self.state().phase != phase or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(
-                    lambda: workflow.all_handlers_finished() and self._mail.quiet
-                )
-                workflow.continue_as_new(
-                    RelationshipInput(spec=self._spec, carried_state=self._state)
-                )
-            await self._sleep_until_next_step()
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._mail.idle)
-        await plumbing.archive_this_run()
-        closure = self.state().closure
+        closed = await self._run_loop(
+            self._due_events,
+            lambda: RelationshipInput(spec=self._spec, carried_state=self._state),
+        )
+        closure = closed.closure
         assert closure is not None
         result = RelationshipResult(
             relationship_id=self._spec.relationship_id,
             outcome=closure.outcome,
             reason=closure.reason,
-            version=self.state().version,
+            version=closed.version,
         )
         if self._spec.report_to is not None:
             await self._report(self._spec.report_to, result)
@@ -127,11 +106,7 @@ class RelationshipWorkflow:
     @workflow.query
     def state(self) -> RelationshipState:
         """The current state: what ``fold`` of the stored events gives."""
-        if self._state is None:
-            raise ApplicationError(
-                "the relationship has not started yet", type=plumbing.NOT_STARTED
-            )
-        return self._state
+        return self._started()
 
     @workflow.update
     async def record_agreement(self, command: RecordAgreement) -> CommandAccepted:
@@ -205,117 +180,49 @@ class RelationshipWorkflow:
     def _validate_add_agenda_item(self, command: AddAgendaItem) -> None:
         self._validate(command)
 
-    def _validate(self, command: Command) -> None:
-        if self._state is None:
-            return  # arrived before the start was recorded: the handler decides once it is
-        self._decide(command, plumbing.validation_factory(command.by))
-
-    async def _step(self, due: Callable[[], list[RelationshipEvent]]) -> bool:
-        """Record what ``due`` decides, under the lock; False when the store could not take it.
-
-        The workflow's own steps are never lost: it tries again after a while, without holding
-        the lock (people's Updates are answered meanwhile, refused if the store is still down).
-        """
-        async with self._lock:
-            try:
-                await self._catch_up()
-                await self._record(due())
-            except ApplicationError as e:
-                if e.type not in plumbing.RECORDING_FAILURES:
-                    raise
-                workflow.logger.warning("step_not_recorded", extra={"error": str(e)})
-                return False
-        return True
-
     def _due_events(self) -> list[RelationshipEvent]:
         return schedule.due_events(self.state(), plumbing.factory(), skip_stale=self._liveness)
 
-    async def _sleep_before_trying_again(self) -> None:
-        await clock.sleep_until(workflow.now() + plumbing.TRY_AGAIN_AFTER, lambda: False)
+    def _decide_command(
+        self, state: RelationshipState, command: Command, factory: EventFactory
+    ) -> list[RelationshipEvent]:
+        return commands.decide(state, command, factory)
 
-    async def _handle(self, command: Command) -> CommandAccepted:
-        await workflow.wait_condition(lambda: self._state is not None)
-        async with self._lock:
-            await self._catch_up()
-            # The state may have moved since validation (another update, a deadline): decide again.
-            events = self._decide(command, plumbing.factory(command.by))
-            await self._record(events)
-        self._woken = True  # the schedule may have changed: let the main loop look again
-        return CommandAccepted(
-            id=self._spec.relationship_id,
-            version=self.state().version,
-            event_ids=[e.event_id for e in events],
+    def _fold(
+        self, state: RelationshipState | None, events: list[RelationshipEvent]
+    ) -> RelationshipState:
+        return fold(events) if state is None else apply(state, events)
+
+    async def _append_activity(
+        self, expected_version: int, events: list[RelationshipEvent]
+    ) -> None:
+        await workflow.execute_activity_method(
+            RecordKeeping.append_events,
+            AppendEventsInput(
+                stream_id=workflow_id(self._spec.relationship_id),
+                expected_version=expected_version,
+                events=events,
+            ),
+            start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
+            retry_policy=plumbing.RECORD_RETRY,
         )
 
-    def _decide(self, command: Command, factory: EventFactory) -> list[RelationshipEvent]:
-        try:
-            return commands.decide(self.state(), command, factory)
-        except RuleViolation as e:
-            raise plumbing.rejected(e) from e
+    async def _read_activity(self, after_version: int) -> list[RelationshipEvent]:
+        stored = await workflow.execute_activity_method(
+            RecordKeeping.read_events_after,
+            ReadEventsInput(
+                stream_id=workflow_id(self._spec.relationship_id), after_version=after_version
+            ),
+            start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
+            retry_policy=plumbing.RECORD_RETRY,
+        )
+        return list(stored.events)
 
-    async def _record(self, events: list[RelationshipEvent]) -> None:
-        """Append ``events`` and hand their notifications to the mailroom (histories recorded
-        before it delivered here, under the lock, and recorded what failed)."""
-        if not events:
-            return
-        await self._append(events)
-        if self._mail.beside():
-            self._mail.send(events)
-            return
-        spec, unreachable = self._spec, self.state().unreachable
-        failed = await plumbing.deliver(spec.programme_id, spec.coordinator_id, unreachable, events)
-        await self._record(list(failed))
+    def _aggregate_id(self) -> str:
+        return self._spec.relationship_id
 
-    async def _failed(self, failures: list[Undelivered]) -> None:
-        """Record the recipients the mailroom could not reach (and tell the coordinator)."""
-        async with self._lock:
-            unreachable = self.state().unreachable
-            coordinator = self._spec.coordinator_id
-            await self._record(
-                list(failure_events(failures, coordinator, unreachable, plumbing.factory()))
-            )
+    def _told_of_failures(self) -> tuple[str, PersonId]:
+        return self._spec.programme_id, self._spec.coordinator_id
 
-    async def _append(self, events: list[RelationshipEvent]) -> None:
-        expected = self._state.version if self._state is not None else 0
-        try:
-            await workflow.execute_activity_method(
-                RecordKeeping.append_events,
-                AppendEventsInput(
-                    stream_id=workflow_id(self._spec.relationship_id),
-                    expected_version=expected,
-                    events=events,
-                ),
-                start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
-                retry_policy=plumbing.RECORD_RETRY,
-            )
-        except ActivityError as e:
-            refusal, self._in_doubt = plumbing.not_recorded(e)
-            raise refusal from e
-        self._apply(events)
-
-    def _apply(self, events: list[RelationshipEvent]) -> None:
-        self._state = fold(events) if self._state is None else apply(self._state, events)
-
-    async def _catch_up(self) -> None:
-        """After an append in doubt: take in whatever of it the store holds."""
-        if not self._in_doubt:
-            return
-        try:
-            stored = await workflow.execute_activity_method(
-                RecordKeeping.read_events_after,
-                ReadEventsInput(
-                    stream_id=workflow_id(self._spec.relationship_id),
-                    after_version=self._state.version if self._state is not None else 0,
-                ),
-                start_to_close_timeout=plumbing.ACTIVITY_TIMEOUT,
-                retry_policy=plumbing.RECORD_RETRY,
-            )
-        except ActivityError as e:
-            raise plumbing.not_recorded(e)[0] from e
-        if stored.events:
-            self._apply(stored.events)
-        self._in_doubt = False
-
-    async def _sleep_until_next_step(self) -> None:
-        self._woken = False
-        await clock.sleep_until(schedule.next_wakeup(self.state()), lambda: self._woken)
+    def _next_wakeup(self) -> datetime | None:
+        return schedule.next_wakeup(self.state())

@@ -19,8 +19,9 @@ from activities.links import Links, claim_for
 from activities.mail import reasons
 from activities.mail.invites import Attendee, MeetingInvite, Method, meeting_uid
 from domain.calendar import ProgrammeCalendar
-from domain.events import (
-    Event,
+from domain.envelope import Event
+from domain.programme.events import MatchingProposed, ProgrammeStarted
+from domain.relationship.events import (
     MeetingCancelled,
     MeetingPlanned,
     MemberWithdrew,
@@ -28,9 +29,8 @@ from domain.events import (
     RelationshipEvent,
     RelationshipStarted,
 )
-from domain.fold import fold, replay
-from domain.programme_events import MatchingProposed, ProgrammeStarted
-from domain.state import MeetingStatus, RelationshipState
+from domain.relationship.fold import fold, replay
+from domain.relationship.state import MeetingStatus, RelationshipState
 from store.directory import Contact, ProgrammeEntry
 
 LOCALES = ("fi", "sv", "en")

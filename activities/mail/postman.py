@@ -41,9 +41,9 @@ from activities.mail import smtp
 from activities.mail.invites import to_ics
 from activities.mail.letters import Occasion, Stationery, occasion, people_named
 from contracts.errors import NO_OUTBOX_ROW
+from domain.codec import ANY
 from domain.delivery import Undelivered
-from domain.events import Event, from_record
-from domain.programme_events import programme_event_from_record
+from domain.envelope import Event
 from store.deliveries import FINAL, DeliveryLog, DeliveryState, OutboxItem
 from store.directory import Contact, Directory
 from store.event_store import EventStore, RecordedEvent
@@ -379,12 +379,7 @@ class Postman:
 
 
 def _decode(records: Sequence[RecordedEvent]) -> list[Event]:
-    if not records:
-        return []
-    decode = (
-        from_record if records[0].type == "relationship_started" else programme_event_from_record
-    )
-    return [decode(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records]
+    return [ANY.decode(r) for r in records]
 
 
 def _undelivered(item: OutboxItem, person: str, code: int | None, reason: str) -> Undelivered:

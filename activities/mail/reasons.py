@@ -48,8 +48,8 @@ FORMS: dict[str, re.Pattern[str]] = {
         "letter_failed": r"the letter could not be written \((?P<error>\w+)\)",
     }.items()
 }
-"""The reasons the domain records (domain/schedule.py, commands.py, programme_rules.py,
-matching.py), as patterns: a code and its parameters."""
+"""The reasons the domain records (domain/relationship/schedule.py and commands.py,
+domain/programme/commands.py, matching.py), as patterns: a code and its parameters."""
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-from domain.events import RelationshipStarted, from_record
-from domain.fold import fold
-from domain.state import RelationshipState
+from domain.codec import RELATIONSHIP
+from domain.relationship.events import RelationshipStarted
+from domain.relationship.fold import fold
+from domain.relationship.state import RelationshipState
 from mentorflow.errors import MentorflowError
 from mentorflow.timeline import TimelineEntry, timeline
 from store.directory import Directory
@@ -85,10 +86,7 @@ async def relationship_as_of(
     if not records:
         raise AuditError(f"no relationship {relationship_id!r} in the event store")
     payloads = await _opened([r.payload for r in records], sealer)
-    all_events = [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, p)
-        for r, p in zip(records, payloads, strict=True)
-    ]
+    all_events = [RELATIONSHIP.decode(r, p) for r, p in zip(records, payloads, strict=True)]
     zone = await _zone(pool, all_events[0])
     moment = None if as_of is None else resolve(as_of, zone)
     events = [e for e in all_events if moment is None or e.occurred_at <= moment]

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from domain.programme import Column, ParticipantField
+from domain.programme.model import Column, ParticipantField
 
 HEADER_ALIASES: dict[ParticipantField, tuple[str, ...]] = {
     "id": (

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.model import Role
-from domain.programme import Column, Participant, ParticipantField
+from domain.programme.model import Column, Participant, ParticipantField
 from mentorflow.field_errors import explain
 from mentorflow.hr_import.mapping import ColumnMap, map_columns
 from mentorflow.hr_import.reader import ReadError, TableFormat, open_table

@@ -16,10 +16,10 @@ import asyncpg
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from domain.model import PersonId
-from domain.programme import Participant, Profile
-from domain.programme_events import ProgrammePhase
-from domain.programme_rules import Enrol, Remove, UpdateProfile
-from domain.programme_state import ProgrammeState
+from domain.programme.commands import Enrol, Remove, UpdateProfile
+from domain.programme.events import ProgrammePhase
+from domain.programme.model import Participant, Profile
+from domain.programme.state import ProgrammeState
 from store.directory import Contact, Directory
 from workflows.messages import programme_workflow_id
 

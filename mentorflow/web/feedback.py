@@ -6,7 +6,7 @@ domain function the workflow runs, so what this page accepts the relationship ac
 """
 
 from domain.feedback import SCALE, FeedbackQuestions, Question, problems
-from domain.state import RelationshipState
+from domain.relationship.state import RelationshipState
 from domain.text import MAX_TEXT, storable
 from mentorflow.web.i18n import N_
 

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from activities.links import AGREEMENT, FEEDBACK_PREFIX, GROUP, MEETING
-from domain.commands import (
+from domain.relationship.commands import (
     Command,
     Pause,
     RecordAgreement,
@@ -23,8 +23,8 @@ from domain.commands import (
     SubmitFeedback,
     Withdraw,
 )
-from domain.events import FeedbackRound
-from domain.state import RelationshipState
+from domain.relationship.events import FeedbackRound
+from domain.relationship.state import RelationshipState
 from mentorflow.web import feedback
 from mentorflow.web.groups import (
     REFUSALS,

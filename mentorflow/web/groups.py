@@ -16,12 +16,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities.links import GROUP, ME
-from domain.commands import (
-    Command,
-)
-from domain.events import FeedbackRound
 from domain.model import Role
-from domain.state import AgendaItem, RelationshipState
+from domain.relationship.commands import Command
+from domain.relationship.events import FeedbackRound
+from domain.relationship.state import AgendaItem, RelationshipState
 from mentorflow.web.i18n import N_
 from mentorflow.web.identity import (
     Person,

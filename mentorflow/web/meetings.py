@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from activities.links import AGENDA, SCHEDULE
-from domain.commands import (
+from domain.relationship.commands import (
     MAX_MINUTES,
     MIN_MINUTES,
     AddAgendaItem,
@@ -21,7 +21,7 @@ from domain.commands import (
     ScheduleMeeting,
     default_minutes,
 )
-from domain.state import MeetingSlot, RelationshipState
+from domain.relationship.state import MeetingSlot, RelationshipState
 from mentorflow.web.forms import form_page, refused_form
 from mentorflow.web.groups import confirmed, dates_for, member_group, send_update
 from mentorflow.web.i18n import N_

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from domain.events import from_record
-from domain.fold import apply, fold
-from domain.state import RelationshipState
+from domain.codec import RELATIONSHIP
+from domain.relationship.fold import apply, fold
+from domain.relationship.state import RelationshipState
 from store import memberships
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
@@ -68,9 +68,7 @@ class Reader:
         records = await self._events.read_stream(
             workflow_id(relationship_id), kept.version if kept is not None else 0
         )
-        events = [
-            from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records
-        ]
+        events = [RELATIONSHIP.decode(r) for r in records]
         if kept is not None:
             state = apply(kept, events) if events else kept  # apply returns a new state
         elif not events or events[0].type != "relationship_started":

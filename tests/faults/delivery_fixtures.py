@@ -18,8 +18,9 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from activities.mail.postman import RetryTiming
-from domain.commands import Withdraw
-from domain.events import DeliveryFailed, from_record
+from domain.codec import RELATIONSHIP
+from domain.envelope import DeliveryFailed
+from domain.relationship.commands import Withdraw
 from mentorflow.mail_server import MailServer
 from store.deliveries import DeliveryLog
 from store.event_store import EventStore
@@ -120,7 +121,7 @@ async def check_delivered(
     stream = workflow_id(rid)
     store, log = EventStore(pool), DeliveryLog(pool)
     records = await store.read_stream(stream)
-    events = [from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records]
+    events = [RELATIONSHIP.decode(r) for r in records]
     recorded = {(e.notification_of, e.person_id) for e in events if isinstance(e, DeliveryFailed)}
     filed = Counter(str(h["Message-ID"]) for h in headers(relay))
     states: Counter[str] = Counter()

@@ -19,8 +19,9 @@ import pytest
 import pytest_asyncio
 from temporalio.client import WorkflowHandle
 
-from domain.commands import Withdraw
-from domain.events import MemberWithdrew, from_record
+from domain.codec import RELATIONSHIP
+from domain.relationship.commands import Withdraw
+from domain.relationship.events import MemberWithdrew
 from mentorflow import embedded
 from store.event_store import EventStore
 from store.migrate import migrate
@@ -120,7 +121,7 @@ async def test_postgresql_restarted_mid_append_records_the_update_once(
     )  # the append failed with the database, then landed
     records = await EventStore(own_pool).read_stream(workflow_id(rid))
     assert [r.version for r in records] == list(range(1, len(records) + 1))
-    events = [from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records]
+    events = [RELATIONSHIP.decode(r) for r in records]
     left = [e.person_id for e in events if isinstance(e, MemberWithdrew)]
     assert left.count("a1") == 1 and sorted(left) == ["a1", "m1", "m2"]
     assert events[-1].type == "relationship_closed"

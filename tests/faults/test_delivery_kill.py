@@ -11,7 +11,7 @@ import uuid
 from asyncio.subprocess import Process
 from pathlib import Path
 
-from domain.commands import Pause, Resume
+from domain.relationship.commands import Pause, Resume
 from tests.faults.delivery_fixtures import (
     all_sent,
     check_delivered,

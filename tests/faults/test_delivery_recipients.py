@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from domain.events import DeliveryFailed, from_record
+from domain.codec import RELATIONSHIP
+from domain.envelope import DeliveryFailed
 from store.deliveries import DeliveryLog
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
@@ -30,7 +31,7 @@ __all__ = ["faults", "relay"]  # fixtures
 
 async def failures(pool, rid: str) -> list[DeliveryFailed]:
     records = await EventStore(pool).read_stream(workflow_id(rid))
-    events = [from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records]
+    events = [RELATIONSHIP.decode(r) for r in records]
     return [e for e in events if isinstance(e, DeliveryFailed)]
 
 

@@ -2,20 +2,23 @@
 
 A group paused and never resumed stayed open forever (and its programme with it); a pause moved
 the group's end past the programme's; a pause taken inside a meeting's recording grace marked
-that meeting missed the moment the group resumed. Under rules 2 (``domain.events.RULES``): a
-pause longer than ``max_pause`` (P60D) is escalated, the group closes at the programme's end,
-paused or not, and every grace window still open when the pause began moves with it.
+that meeting missed the moment the group resumed. Under rules 2
+(``domain.relationship.events.RULES``): a pause longer than ``max_pause`` (P60D) is escalated,
+the group closes at the programme's end, paused or not, and every grace window still open when
+the pause began moves with it.
 """
 
 import itertools
 import uuid
 from datetime import timedelta
 
-from domain import schedule
-from domain.commands import Pause, RecordMeeting, Resume, decide, start
-from domain.events import EscalationRaised, Outcome, RelationshipClosed, from_record
+from domain.codec import RELATIONSHIP
+from domain.envelope import Outcome
 from domain.factory import EventFactory
-from domain.fold import apply, fold
+from domain.relationship import schedule
+from domain.relationship.commands import Pause, RecordMeeting, Resume, decide, start
+from domain.relationship.events import EscalationRaised, RelationshipClosed
+from domain.relationship.fold import apply, fold
 from mentorflow.verify import replay_all_runs
 from store.integrity import verify_log
 from tests.builders import COORDINATOR, spec, utc
@@ -108,7 +111,7 @@ async def test_a_pause_never_resumed_is_escalated_and_the_group_closes_at_the_en
         await replay_all_runs(env.client, handle)
 
     records = await store.read_stream(workflow_id(rid))
-    events = [from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload) for r in records]
+    events = [RELATIONSHIP.decode(r) for r in records]
     assert [r.version for r in records] == list(range(1, len(records) + 1))  # nothing doubled
     assert result.version == len(records)
     async with pool.acquire() as conn:

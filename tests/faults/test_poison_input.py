@@ -17,9 +17,10 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from activities.record_keeping import AppendEventsInput, AppendEventsResult, RecordKeeping
-from domain.commands import Pause, RecordAgreement, SubmitFeedback
-from domain.events import AgreementRecorded, from_record
-from domain.fold import fold
+from domain.codec import RELATIONSHIP
+from domain.relationship.commands import Pause, RecordAgreement, SubmitFeedback
+from domain.relationship.events import AgreementRecorded
+from domain.relationship.fold import fold
 from mentorflow.verify import replay_all_runs
 from store.errors import InvalidEventData
 from store.event_store import EventStore, NewEvent
@@ -46,10 +47,7 @@ __all__ = ["faults", "relay"]  # fixtures
 
 
 async def stored(store: EventStore, rid: str):
-    return [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in await store.read_stream(workflow_id(rid))
-    ]
+    return [RELATIONSHIP.decode(r) for r in await store.read_stream(workflow_id(rid))]
 
 
 @pytest.mark.parametrize(

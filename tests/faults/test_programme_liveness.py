@@ -9,7 +9,7 @@ with a report naming them; a report is believed only when the group's own stream
 
 from datetime import timedelta
 
-from domain.events import Outcome
+from domain.envelope import Outcome
 from mentorflow.synthetic import cohort
 from mentorflow.verify import replay_all_runs
 from store.integrity import verify_log

@@ -8,10 +8,11 @@ was missed. Now a reminder is stale once its escalation is due: only the escalat
 import uuid
 from datetime import timedelta
 
-from domain import schedule
-from domain.commands import start
+from domain.codec import RELATIONSHIP
 from domain.factory import EventFactory
-from domain.fold import fold
+from domain.relationship import schedule
+from domain.relationship.commands import start
+from domain.relationship.fold import fold
 from mentorflow.verify import replay_all_runs
 from tests.builders import IN_SECONDS, spec, utc
 from tests.temporal_helpers import start_relationship, whole_seconds_now
@@ -60,10 +61,6 @@ async def test_after_an_outage_only_the_escalation_is_recorded(mail, dev_env, po
 
 
 async def _stored(store, rid):
-    from domain.events import from_record
     from workflows.messages import workflow_id
 
-    return [
-        from_record(r.type, r.event_id, r.occurred_at, r.actor, r.payload)
-        for r in await store.read_stream(workflow_id(rid))
-    ]
+    return [RELATIONSHIP.decode(r) for r in await store.read_stream(workflow_id(rid))]

@@ -27,9 +27,9 @@ from temporalio.service import RPCError
 from contracts.messages import programme_workflow_id
 from domain.matching import GroupAssignment, MatchingResult, ProposedGroup, assign
 from domain.model import Role
-from domain.programme_events import ProgrammePhase, ProgrammeReport
-from domain.programme_rules import ApproveMatching, MarkTrained, Remove, matching_rules
-from domain.programme_state import ProgrammeState
+from domain.programme.commands import ApproveMatching, MarkTrained, Remove, matching_rules
+from domain.programme.events import ProgrammePhase, ProgrammeReport
+from domain.programme.state import ProgrammeState
 from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused, checked_form
 from mentorflow.web.pages import Dates, Web, locale_of, render, web_of

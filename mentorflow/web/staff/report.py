@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from pygal.style import Style
 
-from domain.state import MeetingStatus, RelationshipState
+from domain.relationship.state import MeetingStatus, RelationshipState
 from domain.summary import MIN_AGGREGATE
 from mentorflow.csv_export import write_csv
 from mentorflow.web.i18n import N_

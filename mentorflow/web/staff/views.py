@@ -1,26 +1,28 @@
 """The staff's programme and group overviews, from a projection of the event log.
 
 ``catch_up`` applies the events recorded since the projection's position to the folded state of
-their stream (the domain's ``apply`` and ``apply_programme``, the workflows' own), so a request
+their stream (the domain's ``apply`` of each aggregate, the workflows' own), so a request
 costs the events that are new since the last one, never a replay of the log. ``programmes`` and
 ``groups`` then read summaries from the folded states.
 """
 
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import asyncpg
 import structlog
 from pydantic import BaseModel, ConfigDict
 
+from domain.codec import PROGRAMME, RELATIONSHIP
 from domain.errors import InvalidHistory
-from domain.events import from_record
-from domain.fold import apply as apply_relationship
-from domain.fold import fold
-from domain.programme_events import ProgrammePhase, programme_event_from_record
-from domain.programme_state import ProgrammeState, apply_programme, fold_programme
-from domain.state import MeetingStatus, RelationshipState
+from domain.programme.events import ProgrammePhase
+from domain.programme.fold import apply as apply_programme
+from domain.programme.fold import fold as fold_programme
+from domain.programme.state import ProgrammeState
+from domain.relationship.fold import apply as apply_relationship
+from domain.relationship.fold import fold
+from domain.relationship.state import MeetingStatus, RelationshipState
 from store import staff_views
 from store.directory import Directory
 
@@ -84,7 +86,7 @@ def _folded(
     """The stream's state after ``new``, from ``held`` (None: from its first event)."""
     state: RelationshipState | ProgrammeState
     if stream_id.startswith(_RELATIONSHIP):
-        events = [_event(from_record, r) for r in new]
+        events = [RELATIONSHIP.decode_row(r) for r in new]
         state = (
             fold(events)
             if held is None
@@ -92,7 +94,7 @@ def _folded(
         )
         programme_id = state.programme_id
     else:
-        programme_events = [_event(programme_event_from_record, r) for r in new]
+        programme_events = [PROGRAMME.decode_row(r) for r in new]
         state = (
             fold_programme(programme_events)
             if held is None
@@ -102,10 +104,6 @@ def _folded(
         )
         programme_id = state.programme.id
     return state, programme_id
-
-
-def _event(reader: Any, row: asyncpg.Record) -> Any:
-    return reader(row["type"], row["event_id"], row["occurred_at"], row["actor"], row["payload"])
 
 
 class ProgrammeSummary(BaseModel):

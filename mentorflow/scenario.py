@@ -11,8 +11,8 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from domain.durations import IsoDuration
-from domain.events import FeedbackRound
 from domain.model import Frozen, Id
+from domain.relationship.events import FeedbackRound
 
 Probability = float
 

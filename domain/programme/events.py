@@ -2,16 +2,15 @@
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any, Literal
-from uuid import UUID
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import AwareDatetime, Field
 
 from domain.calendar import ProgrammeCalendar
-from domain.events import DeliveryFailed, Event, Notifying, Outcome
+from domain.envelope import DeliveryFailed, Event, Notifying, Outcome
 from domain.matching import MatchingResult, ProposedGroup
 from domain.model import Frozen, PersonId
-from domain.programme import Profile, Programme
+from domain.programme.model import Profile, Programme
 
 
 class ProgrammePhase(StrEnum):
@@ -210,12 +209,3 @@ ProgrammeEvent = Annotated[
     | DeliveryFailed,
     Field(discriminator="type"),
 ]
-
-_EVENT = TypeAdapter[ProgrammeEvent](ProgrammeEvent)
-
-
-def programme_event_from_record(
-    type_: str, event_id: UUID, occurred_at: Any, actor: str, payload: dict[str, Any]
-) -> ProgrammeEvent:
-    data = {**payload, "type": type_, "event_id": event_id, "occurred_at": occurred_at}
-    return _EVENT.validate_python({**data, "actor": actor})

@@ -12,8 +12,14 @@ from typing import Annotated, assert_never
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from domain import durations
+from domain.envelope import Outcome
 from domain.errors import RuleViolation
-from domain.events import (
+from domain.factory import EventFactory
+from domain.feedback import check as check_answers
+from domain.localtime import ZoneOffsets, local_date
+from domain.model import Frozen, Member, PersonId, Role
+from domain.policy import RelationshipPolicy
+from domain.relationship.events import (
     RULES,
     AgendaItemAdded,
     AgreementRecorded,
@@ -23,21 +29,15 @@ from domain.events import (
     MeetingPlanned,
     MeetingRecorded,
     MemberWithdrew,
-    Outcome,
     Paused,
     RelationshipClosed,
     RelationshipEvent,
     RelationshipStarted,
     Resumed,
 )
-from domain.factory import EventFactory
-from domain.feedback import check as check_answers
-from domain.fold import initial_state
-from domain.localtime import ZoneOffsets, local_date
-from domain.model import Frozen, Member, PersonId, Role
-from domain.policy import RelationshipPolicy
-from domain.schedule import at_risk_events
-from domain.state import MeetingSlot, MeetingStatus, RelationshipState
+from domain.relationship.fold import initial_state
+from domain.relationship.schedule import at_risk_events
+from domain.relationship.state import MeetingSlot, MeetingStatus, RelationshipState
 from domain.text import MAX_ITEMS, Actor, Code, Key, Text
 
 # The workflow keeps UTC and cannot see the programme's zone; a date is "in the future" only when

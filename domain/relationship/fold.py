@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from typing import assert_never
 
 from domain import durations
+from domain.envelope import DeliveryFailed
 from domain.errors import InvalidHistory
-from domain.events import (
+from domain.relationship.events import (
     AgendaItemAdded,
     AgreementRecorded,
-    DeliveryFailed,
     EscalationRaised,
     FeedbackRequested,
     FeedbackRound,
@@ -34,7 +34,7 @@ from domain.events import (
     ReminderIssued,
     Resumed,
 )
-from domain.state import (
+from domain.relationship.state import (
     AgendaItem,
     AgreementState,
     Closure,
@@ -139,27 +139,15 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
             s.agreement.recorded_by = event.actor
             s.agreement.goals = list(event.goals)
             s.agreement.late = event.late
-        case MeetingScheduled():
-            s.meetings.append(MeetingSlot(number=event.number, due_at=event.due_at))
-        case MeetingPlanned():
-            slot = _slot(s, event.number)
-            slot.starts_at, slot.minutes, slot.place = event.starts_at, event.minutes, event.place
-            slot.planned_by = event.actor
-        case MeetingCancelled():
-            slot = _slot(s, event.number)
-            slot.starts_at, slot.minutes, slot.place, slot.planned_by = None, None, None, None
-        case AgendaItemAdded():
-            s.agenda.append(
-                AgendaItem(
-                    number=event.number, by=event.actor, at=event.occurred_at, text=event.text
-                )
-            )
-        case MeetingRecorded():
-            _record_meeting(s, event)
-        case MeetingMissed():
-            slot = _slot(s, event.number)
-            slot.status, slot.reason = MeetingStatus.MISSED, event.reason
-            s.missed_in_a_row += 1
+        case (
+            MeetingScheduled()
+            | MeetingPlanned()
+            | MeetingCancelled()
+            | AgendaItemAdded()
+            | MeetingRecorded()
+            | MeetingMissed()
+        ):
+            _apply_meeting(s, event)
         case MarkedAtRisk():
             s.at_risk = True
         case ReminderIssued():
@@ -206,6 +194,44 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
             s.phase = Phase.CLOSED
             for feedback_round in s.feedback.values():
                 feedback_round.closed = True
+        case _:
+            assert_never(event)
+
+
+MeetingEvent = (
+    MeetingScheduled
+    | MeetingPlanned
+    | MeetingCancelled
+    | AgendaItemAdded
+    | MeetingRecorded
+    | MeetingMissed
+)
+
+
+def _apply_meeting(s: RelationshipState, event: MeetingEvent) -> None:
+    """The events of the meeting cycle: invited, planned, cancelled, agenda, held or missed."""
+    match event:
+        case MeetingScheduled():
+            s.meetings.append(MeetingSlot(number=event.number, due_at=event.due_at))
+        case MeetingPlanned():
+            slot = _slot(s, event.number)
+            slot.starts_at, slot.minutes, slot.place = event.starts_at, event.minutes, event.place
+            slot.planned_by = event.actor
+        case MeetingCancelled():
+            slot = _slot(s, event.number)
+            slot.starts_at, slot.minutes, slot.place, slot.planned_by = None, None, None, None
+        case AgendaItemAdded():
+            s.agenda.append(
+                AgendaItem(
+                    number=event.number, by=event.actor, at=event.occurred_at, text=event.text
+                )
+            )
+        case MeetingRecorded():
+            _record_meeting(s, event)
+        case MeetingMissed():
+            slot = _slot(s, event.number)
+            slot.status, slot.reason = MeetingStatus.MISSED, event.reason
+            s.missed_in_a_row += 1
         case _:
             assert_never(event)
 

@@ -21,9 +21,8 @@ from pydantic import (
 
 from domain.durations import IsoDuration
 from domain.feedback import FeedbackQuestions
-from domain.model import Frozen, Id, PersonId, Role
+from domain.model import Frozen, Id, Role
 from domain.policy import RelationshipPolicy
-from domain.scenario import Behaviour
 from domain.text import Storable
 
 Name = Annotated[
@@ -261,28 +260,3 @@ class Column(Frozen):
     """The column's header in the export, as written there."""
     values: dict[str, str] = {}
     """The export's values and what they are here, e.g. ``{Ohjaaja: mentor, Oppija: mentee}``."""
-
-
-class ProgrammeFile(Frozen):
-    """A programme file: the programme, its participants, and (for simulations) behaviour."""
-
-    programme: Programme
-    participants: tuple[Participant, ...] = ()
-    columns: dict[ParticipantField, Name | Column] = {}
-    """Which column of a participant export fills which field, when the built-in names for
-    Finnish, Swedish and English headers do not find it (``email: Työsähköposti``)."""
-    behaviour: Behaviour | None = None
-    """How simulated people act (``mentorflow simulate``); ignored when starting for real."""
-
-    @model_validator(mode="after")
-    def _people(self) -> Self:
-        seen: set[PersonId] = set()
-        for p in self.participants:
-            if p.id in seen:
-                raise ValueError(f"participant id {p.id!r} appears more than once")
-            seen.add(p.id)
-        if self.programme.coordinator.id in seen:
-            raise ValueError("the coordinator cannot also be a participant")
-        if self.programme.coordinator.name is None or self.programme.coordinator.email is None:
-            raise ValueError("the coordinator needs a name and an email (the contact for replies)")
-        return self

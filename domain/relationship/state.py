@@ -9,10 +9,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.events import EscalationKind, FeedbackRound, Outcome, Phase
+from domain.envelope import Outcome
 from domain.localtime import ZoneOffsets
 from domain.model import PersonId, Role
 from domain.policy import RelationshipPolicy
+from domain.relationship.events import EscalationKind, FeedbackRound, Phase
 
 
 class _State(BaseModel):
@@ -125,7 +126,7 @@ class RelationshipState(_State):
     zone: ZoneOffsets | None = None
     """Where local dates are reckoned (see ``domain.localtime``); none: UTC."""
     rules: int = 1
-    """The rules it runs by (``domain.events.RULES``), from its start."""
+    """The rules it runs by (``domain.relationship.events.RULES``), from its start."""
     programme_ends_at: datetime | None = None
     """The end no pause can move (rules 2): the relationship's end as it started."""
 

@@ -11,14 +11,16 @@ from datetime import datetime
 from typing import Any
 
 from domain import durations, steps
-from domain.events import (
+from domain.envelope import Outcome
+from domain.factory import EventFactory
+from domain.model import Role
+from domain.relationship.events import (
     EscalationKind,
     EscalationRaised,
     FeedbackRequested,
     MarkedAtRisk,
     MeetingMissed,
     MeetingScheduled,
-    Outcome,
     Phase,
     PhaseChanged,
     RelationshipClosed,
@@ -26,10 +28,8 @@ from domain.events import (
     ReminderIssued,
     ReminderKind,
 )
-from domain.factory import EventFactory
-from domain.fold import apply, reminder_key
-from domain.model import Role
-from domain.state import FeedbackRoundState, MeetingSlot, RelationshipState
+from domain.relationship.fold import apply, reminder_key
+from domain.relationship.state import FeedbackRoundState, MeetingSlot, RelationshipState
 
 Build = Callable[[EventFactory], list[RelationshipEvent]]
 Due = steps.Due[RelationshipEvent]

@@ -1,18 +1,15 @@
-"""The state of a programme, rebuilt by ``fold_programme(events)`` as for relationships."""
+"""``state = fold(events)``: the one way a programme's state is rebuilt (as for a relationship).
+
+The workflow applies each event it records with :func:`apply`; readers run :func:`fold` over the
+stored stream.
+"""
 
 from collections.abc import Iterable
-from datetime import date, datetime
 from typing import assert_never
 
-from pydantic import BaseModel, ConfigDict
-
-from domain.calendar import ProgrammeCalendar
+from domain.envelope import DeliveryFailed
 from domain.errors import InvalidHistory
-from domain.events import DeliveryFailed, Outcome
-from domain.matching import MatchingResult, ProposedGroup
-from domain.model import PersonId, Role
-from domain.programme import Profile, Programme
-from domain.programme_events import (
+from domain.programme.events import (
     ApprovalEscalated,
     GroupsChecked,
     GroupStatus,
@@ -28,73 +25,15 @@ from domain.programme_events import (
     ProgrammeEvent,
     ProgrammePhase,
     ProgrammeReminderIssued,
-    ProgrammeReport,
     ProgrammeStarted,
     RelationshipEnded,
     RelationshipLaunched,
     UntrainedMentorsExcluded,
 )
+from domain.programme.state import Launched, ProgrammeState
 
 
-class Launched(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    number: int
-    mentors: list[PersonId]
-    mentees: list[PersonId]
-    outcome: Outcome | None = None
-    reason: str | None = None
-    abnormal: str | None = None
-    """How the group ended when it did not close normally (``GroupStatus``), found at the end."""
-
-
-class ProgrammeState(BaseModel):
-    # Not frozen: fold builds a private deep copy and applies events to it in place.
-    model_config = ConfigDict(extra="forbid")
-
-    programme: Programme
-    calendar: ProgrammeCalendar
-    started_at: datetime
-    version: int = 1
-    phase: ProgrammePhase = ProgrammePhase.ENROLMENT
-    participants: dict[PersonId, Profile]
-    removed: dict[PersonId, str] = {}
-    excluded: list[PersonId] = []
-    proposal: MatchingResult | None = None
-    approval_due: datetime | None = None
-    approved: list[ProposedGroup] | None = None
-    approved_at: datetime | None = None
-    reminders_issued: list[str] = []
-    approval_escalated: bool = False
-    launched: dict[str, Launched] = {}
-    milestones: list[str] = []
-    unreachable: list[PersonId] = []
-    """People a message could not be delivered to (the coordinator was told the first time)."""
-    report: ProgrammeReport | None = None
-    closed_at: datetime | None = None
-
-    @property
-    def closed(self) -> bool:
-        return self.phase == ProgrammePhase.CLOSED
-
-    def untrained_mentors(self, by: date | None = None) -> list[PersonId]:
-        return [
-            p.id
-            for p in self.participants.values()
-            if p.role == Role.MENTOR
-            and (p.trained_on is None or (by is not None and p.trained_on > by))
-        ]
-
-    def everyone(self) -> tuple[PersonId, ...]:
-        return (*self.participants, self.programme.coordinator.id)
-
-    def open_relationships(self) -> list[str]:
-        return [rid for rid, r in self.launched.items() if r.outcome is None and r.abnormal is None]
-
-    def ended_abnormally(self) -> dict[str, str]:
-        return {rid: r.abnormal for rid, r in self.launched.items() if r.abnormal is not None}
-
-
-def fold_programme(events: Iterable[ProgrammeEvent]) -> ProgrammeState:
+def fold(events: Iterable[ProgrammeEvent]) -> ProgrammeState:
     iterator = iter(events)
     first = next(iterator, None)
     if not isinstance(first, ProgrammeStarted):
@@ -105,10 +44,10 @@ def fold_programme(events: Iterable[ProgrammeEvent]) -> ProgrammeState:
         started_at=first.occurred_at,
         participants={p.id: p for p in first.participants},
     )
-    return apply_programme(state, iterator)
+    return apply(state, iterator)
 
 
-def apply_programme(state: ProgrammeState, events: Iterable[ProgrammeEvent]) -> ProgrammeState:
+def apply(state: ProgrammeState, events: Iterable[ProgrammeEvent]) -> ProgrammeState:
     new = _copy(state)
     for event in events:
         _apply(new, event)

@@ -1,24 +1,18 @@
 """Domain events of a mentoring relationship: the record of everything that happened to it.
 
-Every event says who (``actor``: a person id, or ``system`` for a decision the workflow took on a
-deadline), when (``occurred_at``, workflow time) and, where a person decided, why (``reason``).
-Events that someone must hear about carry their ``recipients``; record keeping turns them into
-outbox rows.
+The envelope they share with the programme's events is ``domain.envelope``.
 """
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
-from uuid import UUID
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import AwareDatetime, Field
 
+from domain.envelope import DeliveryFailed, Event, Notifying, Outcome
 from domain.localtime import ZoneOffsets
-from domain.model import Frozen, Member, PersonId
+from domain.model import Member, PersonId
 from domain.policy import RelationshipPolicy
-
-SYSTEM: PersonId = "system"
-"""The actor of decisions the workflow takes by itself on a deadline."""
 
 
 class Phase(StrEnum):
@@ -47,32 +41,6 @@ class EscalationKind(StrEnum):
     FEEDBACK_OVERDUE = "feedback_overdue"
     INACTIVE = "inactive"
     PAUSED_TOO_LONG = "paused_too_long"
-
-
-class Outcome(StrEnum):
-    COMPLETED = "completed"
-    DISSOLVED = "dissolved"
-
-
-class Event(Frozen):
-    """Envelope every event carries."""
-
-    SCHEMA_VERSION: ClassVar[int] = 1
-    event_id: UUID
-    occurred_at: AwareDatetime
-    actor: PersonId
-
-
-class Notifying(Event):
-    """An event that someone must be told about."""
-
-    recipients: tuple[PersonId, ...]
-
-    @property
-    def notification_kind(self) -> str:
-        """What kind of message the recipients get: one template per kind and language
-        (``activities/mail/templates/<language>/<kind>.txt``)."""
-        return str(getattr(self, "type"))  # noqa: B009 - every concrete event has a `type` literal
 
 
 class RelationshipStarted(Notifying):
@@ -245,22 +213,6 @@ class RelationshipClosed(Notifying):
     reason: str
 
 
-class DeliveryFailed(Notifying):
-    """A notification could not be delivered to one recipient: the coordinator is told.
-
-    Recorded in the stream of the event whose notification failed. When the coordinator is the one
-    who cannot be reached, nobody is left to tell and ``recipients`` is empty.
-    """
-
-    type: Literal["delivery_failed"] = "delivery_failed"
-    notification_of: UUID
-    """The event whose notification failed."""
-    kind: str
-    person_id: PersonId
-    smtp_code: int | None
-    reason: str
-
-
 RelationshipEvent = Annotated[
     RelationshipStarted
     | PhaseChanged
@@ -283,19 +235,3 @@ RelationshipEvent = Annotated[
     | DeliveryFailed,
     Field(discriminator="type"),
 ]
-
-_EVENT = TypeAdapter[RelationshipEvent](RelationshipEvent)
-_ENVELOPE = {"event_id", "occurred_at", "actor", "type"}
-
-
-def to_payload(event: Event) -> dict[str, Any]:
-    """The event's own fields as JSON, without the envelope (stored in columns of its own)."""
-    return event.model_dump(mode="json", exclude=_ENVELOPE)
-
-
-def from_record(
-    type_: str, event_id: UUID, occurred_at: datetime, actor: str, payload: dict[str, Any]
-) -> RelationshipEvent:
-    """Rebuild an event from its stored columns and payload."""
-    data = {**payload, "type": type_, "event_id": event_id, "occurred_at": occurred_at}
-    return _EVENT.validate_python({**data, "actor": actor})
