@@ -32,6 +32,7 @@ from mentorflow.codec import (
 from mentorflow.settings import Settings
 from mentorflow.verify import replay, run_histories
 from tests.builders import SHORT, spec
+from tests.staff_helpers import own_database
 from tests.temporal_helpers import running_worker, start_relationship, whole_seconds_now
 from worker import WORKFLOWS, build_worker
 from workflows.relationship import RelationshipWorkflow
@@ -97,14 +98,17 @@ async def test_a_history_from_the_server_holds_no_clear_payload(mail, dev_env, p
 
 
 async def test_a_run_started_under_one_key_continues_and_replays_under_the_next(
-    mail, dev_env, pool
+    mail, dev_env, database_url
 ):
     """Rotation while running: key A seals the start; then B becomes current, A stays known.
 
     On the real dev server: it hands the run to the new worker when the old one has gone (the
-    test server's virtual clock would hold it on the old worker's sticky queue).
+    test server's virtual clock would hold it on the old worker's sticky queue). In a database
+    of its own: the histories it archives are sealed with keys no other test knows, and an
+    `audit verify --all` of the shared database (tests/test_simulate.py) must not meet them.
     """
     env = dev_env
+    pool = await own_database(database_url)
     a = CodecKeys.generate("key-a")
     b = CodecKeys({**a.keys, **CodecKeys.generate("key-b").keys}, current="key-b")
     before = client_with(env.client, data_converter(a))
@@ -126,6 +130,7 @@ async def test_a_run_started_under_one_key_continues_and_replays_under_the_next(
         state = await handle.query(RelationshipWorkflow.state)
         histories = await run_histories(after, handle.id, first_run)
         await handle.terminate("test done")
+    await pool.close()
 
     assert state.agreement.goals == ["Quokka-goal"] and state.paused_since is not None
     # The agreement ends the kickoff run: the rotated worker continued it as new, under B.
