@@ -24,7 +24,6 @@ from store.event_store import EventStore
 from store.migrate import migrate
 from store.pool import create_pool
 from tests.mail_relay import FaultyMailServer
-from tests.temporal_helpers import terminate_open_workflows
 
 configure_logging("INFO", "console")  # through stdlib logging, so pytest captures it per test
 configure_telemetry()  # Temporal's core logs too
@@ -89,28 +88,18 @@ def store(pool: asyncpg.Pool) -> EventStore:
     return EventStore(pool)
 
 
-_time_skipping: list[WorkflowEnvironment] = []
-"""The session's time-skipping server, once a test has asked for it."""
-
-
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server for the test module (it starts in a third of a second).
+
+    One per module, not per session: a workflow whose worker has gone keeps a task outstanding,
+    and the server then holds its clock for good, so every later ``env.sleep`` on it times out
+    ("Timeout expired"). Such a leftover now fails only the module that left it, which the
+    failure then names, not every later module that sleeps.
+    """
     environment = await embedded.start_time_skipping()
-    _time_skipping.append(environment)
     yield environment
     await environment.shutdown()
-
-
-@pytest_asyncio.fixture(scope="module", autouse=True)
-async def _nothing_left_running_on_the_test_server() -> AsyncIterator[None]:
-    """End what a test module left running on the shared time-skipping server.
-
-    A workflow whose worker has gone keeps a task outstanding, and the server then holds its
-    clock for good: every later ``env.sleep`` of the session times out ("Timeout expired").
-    """
-    yield
-    for environment in _time_skipping:
-        await terminate_open_workflows(environment.client)
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -71,7 +71,7 @@ def raw(history: WorkflowHistory) -> bytes:
 async def test_a_history_from_the_server_holds_no_clear_payload(mail, dev_env, pool):
     """Inputs, Updates, activity arguments and results: only ``binary/encrypted`` payloads."""
     # The real dev server: ending a group whose deliveries are still in flight by terminating it
-    # leaves the shared time-skipping server's clock held for the rest of the session.
+    # leaves a time-skipping server's clock held for the rest of the module.
     env = dev_env
     rid = f"codec-{uuid.uuid4()}"
     starts = await whole_seconds_now(env)

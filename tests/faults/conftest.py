@@ -10,9 +10,9 @@ from mentorflow import embedded
 
 @pytest_asyncio.fixture(scope="module")
 async def own_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of the test module's own, for tests that terminate a group: a
-    group terminated with deliveries in flight can hold such a server's clock, and the shared
-    one (``env``) must keep running for every later test."""
+    """A time-skipping server apart from the module's ``env``, for tests that terminate a group:
+    a group terminated with deliveries in flight can hold such a server's clock, and ``env``
+    must keep running for the module's other tests."""
     environment = await embedded.start_time_skipping()
     yield environment
     await environment.shutdown()
