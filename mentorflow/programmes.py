@@ -172,12 +172,23 @@ async def register(
 ) -> None:
     """Put the programme's people in the directory notifications use; the coordinator too when
     ``programme`` comes from a file (a running programme's state names the coordinator by id).
+    Refuses (:class:`ProgrammeError`) people whose personal data was erased.
     """
     coordinator = programme.coordinator
     people = [Contact(p.id, p.name, str(p.email), p.locale.value) for p in participants]
     if coordinator.name is not None and coordinator.email is not None:
         people.insert(
             0, Contact(coordinator.id, coordinator.name, str(coordinator.email), coordinator.locale)
+        )
+    # An erased person's directory row and data key are gone for good: registering the id again
+    # would put their name back beside texts that read "[erased]", and nothing new of theirs
+    # could be sealed. Refused before anything is written.
+    erased = await erased_people(pool, [c.person_id for c in people])
+    if erased:
+        raise ProgrammeError(
+            f"programme {programme.id}: the personal data of {', '.join(sorted(erased))} was"
+            " erased (mentorflow privacy erase); a person erased cannot be enrolled again under"
+            " the same id: give them a new one"
         )
     entry = ProgrammeEntry(
         programme.id,

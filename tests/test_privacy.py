@@ -29,9 +29,12 @@ from domain.text import MAX_SEALED, Text, sealed
 from mentorflow.audit.records import relationship_as_of
 from mentorflow.audit.report import verify
 from mentorflow.codec import CodecKeyError
+from mentorflow.hr_import.sync import ERASED_WHY, SyncPlan, apply
 from mentorflow.privacy import PrivacyError, erase, erasures, export
+from mentorflow.programmes import ProgrammeError, register
 from mentorflow.settings import Settings
 from mentorflow.simulate import simulate
+from mentorflow.synthetic import cohort
 from mentorflow.web.reading import Reader
 from store.event_store import EventStore, NewEvent
 from store.migrate import migrate
@@ -40,6 +43,7 @@ from store.sealing import ERASED, ErasedPersonError, MasterKeyError, MasterKeys,
 from tests.builders import SHORT, group, spec
 from tests.staff_helpers import own_database_url
 from tests.temporal_helpers import running_worker, start_relationship, whole_seconds_now
+from tests.test_programme_rules import ProgrammeRun, pilot
 from worker import WORKFLOWS
 from workflows.relationship import RelationshipWorkflow
 
@@ -335,6 +339,38 @@ async def test_erasing_a_person_mid_programme(mail, tmp_path, own_store) -> None
         await sealer.seal("anything new", "a3")
     with pytest.raises(PrivacyError, match="already erased"):
         await erase(pool, sealer, "a3", "hr1", "again")
+
+
+async def test_an_erased_person_does_not_come_back_through_a_start_or_a_sync(
+    own_store, env
+) -> None:
+    """HR's export still lists a person erased on request: starting a programme with them is
+    refused saying why, and a sync enrols or updates everyone else but not them; their name
+    and address stay out of the directory."""
+    _, pool = own_store
+    sealer = Sealer(pool, Settings().master())
+    people = cohort(2, 3, seed=9)
+    gone = people[-1]
+    programme = pilot()
+    await register(pool, programme, people)
+    await erase(pool, sealer, gone.id, "hr1", "request of 2026-11-30, ticket 9")
+
+    with pytest.raises(ProgrammeError, match=f"personal data of {gone.id} was erased"):
+        await register(pool, programme.model_copy(update={"id": "p2"}), people)
+    assert await pool.fetchval("SELECT count(*) FROM programmes WHERE programme_id = 'p2'") == 0
+
+    moved = people[0].model_copy(update={"name": "Moved Person"})
+    sync = SyncPlan(
+        programme.id, "enrolment", enrol=[gone], contacts=[(moved, ["name"]), (gone, ["email"])]
+    )
+    state = ProgrammeRun(programme, [p.profile() for p in people]).state
+    done = await apply(env.client, pool, state, sync)  # nothing for Temporal: no Update is due
+
+    assert done.refused == [(gone.id, ERASED_WHY)] and done.enrolled == []
+    assert done.contacts == [moved.id]
+    directory = json.dumps([list(r) for r in await pool.fetch("SELECT * FROM people")])
+    assert "Moved Person" in directory
+    assert gone.name not in directory and str(gone.email) not in directory
 
 
 MENTORFLOW = str(Path(sys.executable).parent / "mentorflow")

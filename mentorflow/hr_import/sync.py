@@ -9,7 +9,7 @@ planning again from the same export finds nothing to do.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
@@ -21,6 +21,7 @@ from domain.programme.events import ProgrammePhase
 from domain.programme.model import Participant, Profile
 from domain.programme.state import ProgrammeState
 from store.directory import Contact, Directory
+from store.sealing import erased_people
 from workflows.messages import programme_workflow_id
 
 REASON = "HR import"
@@ -190,6 +191,7 @@ async def apply(
     from mentorflow.programmes import register
 
     done = Applied()
+    sync = await _without_erased(pool, sync, done)
     people = [*sync.enrol, *(p for p, _ in sync.contacts)]
     if people:
         await register(pool, state.programme, people)
@@ -212,3 +214,23 @@ async def apply(
             continue
         into.append(pid)
     return done
+
+
+ERASED_WHY = "their personal data was erased (mentorflow privacy erase): enrol them under a new id"
+
+
+async def _without_erased(pool: asyncpg.Pool, sync: SyncPlan, done: Applied) -> SyncPlan:
+    """``sync`` without enrolments, profile or contact updates of people whose personal data was
+    erased (an export still listing them must not bring their name back); those go to
+    ``done.refused``. Removals stay: they carry an id only."""
+    wanted = [p.id for p in sync.enrol] + [p.id for p, _ in (*sync.update, *sync.contacts)]
+    erased = await erased_people(pool, wanted)
+    if not erased:
+        return sync
+    done.refused.extend((pid, ERASED_WHY) for pid in sorted(erased))
+    return replace(
+        sync,
+        enrol=[p for p in sync.enrol if p.id not in erased],
+        update=[(p, f) for p, f in sync.update if p.id not in erased],
+        contacts=[(p, f) for p, f in sync.contacts if p.id not in erased],
+    )
