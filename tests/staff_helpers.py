@@ -58,7 +58,7 @@ async def sign_in_staff(browser: httpx.AsyncClient, links: Links, member: StaffM
 async def mailed_staff_link(mail: MailServer, to: str) -> str:
     """The staff sign-in link in the latest message to ``to`` (waiting for it)."""
     wanted = re.compile(r"(http://\S+/staff/signin/link\?t=\S+)")
-    for _ in range(100):
+    for _ in range(600):  # a minute: the mail sink files slowly on a loaded CI machine
         for message in reversed(list(filed(mail).values())):
             if message["To"].addresses[0].addr_spec.lower() == to.lower():
                 found = wanted.search(message.get_body(preferencelist=("plain",)).get_content())
