@@ -56,7 +56,8 @@ class FaultyHandler(MaildirHandler):
 
     def refusal(self, address: str) -> str | None:
         if self._refuse(address):
-            return "550 5.1.1 Recipient address rejected: mailbox unavailable"
+            # Quoting the address back, as Postfix does: it must never reach an event or a log.
+            return f"550 5.1.1 <{address}>: Recipient address rejected: mailbox unavailable"
         if address in self.faults.full:
             self.faults.answered_full += 1
             return "452 4.2.2 Mailbox full, try again later"
