@@ -7,17 +7,16 @@ Archiving the same run twice stores it once (``store.histories``).
 
 import asyncpg
 import structlog
-from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.client import Client
 
+from domain.model import Frozen
 from store.histories import HistoryArchive
 
 log = structlog.get_logger(__name__)
 
 
-class ArchiveInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ArchiveInput(Frozen):
     workflow_id: str
     run_id: str
     complete: bool

@@ -12,7 +12,7 @@ import asyncio
 from uuid import UUID
 
 import asyncpg
-from pydantic import AwareDatetime, BaseModel, ConfigDict, TypeAdapter
+from pydantic import AwareDatetime, TypeAdapter
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -20,6 +20,7 @@ from activities.record_keeping import AppendEventsResult, RecordKeeping
 from domain.codec import PROGRAMME
 from domain.factory import EventFactory
 from domain.matching import MatchingRules, match
+from domain.model import Frozen
 from domain.programme import commands
 from domain.programme.events import ProgrammeEvent, ProgrammeStarted
 from domain.programme.fold import fold
@@ -33,19 +34,17 @@ CHUNK = 64 * 1024
 _EVENTS = TypeAdapter(list[ProgrammeEvent])
 
 
-class RecordStartInput(BaseModel):
+class RecordStartInput(Frozen):
     """``started`` without its participants: the activity adds the cohort staged for it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     stream_id: str
     started: ProgrammeStarted
 
 
-class ProposeInStoreInput(BaseModel):
+class ProposeInStoreInput(Frozen):
     """Match the cohort of ``stream_id`` at ``expected_version``; the events' ids and time come
     from the workflow, so a retried activity records the same proposal once."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     stream_id: str
     expected_version: int
     rules: MatchingRules
@@ -53,8 +52,7 @@ class ProposeInStoreInput(BaseModel):
     event_ids: list[UUID]
 
 
-class ReadChunkInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ReadChunkInput(Frozen):
     stream_id: str
     after_version: int
     up_to_version: int | None = None
@@ -62,11 +60,10 @@ class ReadChunkInput(BaseModel):
     offset: int = 0
 
 
-class EventsChunk(BaseModel):
+class EventsChunk(Frozen):
     """Characters ``offset`` to ``offset + len(text)`` of the JSON list of the events after
     ``after_version`` up to ``up_to_version``; ``total`` is the whole list's length."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     text: str
     total: int
     up_to_version: int

@@ -7,13 +7,13 @@ Idempotent: a retried start of a group already running is a success.
 """
 
 import structlog
-from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.messages import RelationshipInput, RelationshipResult, workflow_id
+from domain.model import Frozen
 from domain.programme.events import GroupFinding, GroupStatus
 
 log = structlog.get_logger(__name__)
@@ -37,13 +37,11 @@ class Launcher:
         return wid
 
 
-class CheckGroupsInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class CheckGroupsInput(Frozen):
     relationship_ids: list[str]
 
 
-class CheckGroupsResult(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class CheckGroupsResult(Frozen):
     findings: list[GroupFinding]
 
 

@@ -1,14 +1,13 @@
 """Matching as an activity: CPU work (seconds for a large cohort) kept out of workflow tasks."""
 
-from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 
 from domain.matching import MatchingResult, MatchingRules, match
+from domain.model import Frozen
 from domain.programme.model import Profile
 
 
-class ProposeMatchingInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ProposeMatchingInput(Frozen):
     participants: list[Profile]
     rules: MatchingRules
 

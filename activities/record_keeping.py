@@ -7,7 +7,6 @@ same batch again and the store recognises it: it is written once and reported as
 from collections.abc import Sequence
 
 import structlog
-from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -15,44 +14,39 @@ from activities import metrics
 from contracts import errors
 from domain.codec import PROGRAMME, RELATIONSHIP, encode
 from domain.envelope import Event, Notifying
+from domain.model import Frozen
 from domain.programme.events import ProgrammeEvent
 from domain.relationship.events import RelationshipEvent
 from store.errors import ConcurrencyConflict, EventIdReused, InvalidEventData
 from store.event_store import EventStore, NewEvent, Notification
 
 
-class AppendEventsInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class AppendEventsInput(Frozen):
     stream_id: str
     expected_version: int
     events: list[RelationshipEvent]
 
 
-class AppendProgrammeEventsInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class AppendProgrammeEventsInput(Frozen):
     stream_id: str
     expected_version: int
     events: list[ProgrammeEvent]
 
 
-class ReadEventsInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ReadEventsInput(Frozen):
     stream_id: str
     after_version: int
 
 
-class StoredEvents(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class StoredEvents(Frozen):
     events: list[RelationshipEvent]
 
 
-class StoredProgrammeEvents(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class StoredProgrammeEvents(Frozen):
     events: list[ProgrammeEvent]
 
 
-class AppendEventsResult(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class AppendEventsResult(Frozen):
     version: int
     first_position: int
     last_position: int

@@ -1,30 +1,27 @@
 """The programme report, counted from the stored events of its relationships."""
 
-from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 
 from contracts.messages import workflow_id
 from domain.codec import RELATIONSHIP
 from domain.envelope import Outcome
+from domain.model import Frozen
 from domain.programme.events import ProgrammeReport
 from domain.relationship.events import RelationshipClosed
 from domain.summary import add_up, summarise
 from store.event_store import EventStore
 
 
-class ReportInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ReportInput(Frozen):
     relationship_ids: list[str]
     unmatched: int
 
 
-class ClosureInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ClosureInput(Frozen):
     relationship_id: str
 
 
-class RecordedClosure(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class RecordedClosure(Frozen):
     outcome: Outcome
     reason: str
 

@@ -12,11 +12,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.durations import parse_duration
+from domain.model import Frozen
 from store import privacy
 from store.retention import RegisteredProgramme, programmes_and_people
 
@@ -24,44 +24,38 @@ RETENTION_ACTOR = "system:retention"
 """Who the erasure events of the retention schedule name."""
 
 
-class DueInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class DueInput(Frozen):
     now: datetime
 
 
-class DueErasure(BaseModel):
+class DueErasure(Frozen):
     """One person to erase, and the reason the erasure event records."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     person_id: str
     reason: str
 
 
-class KeptPerson(BaseModel):
+class KeptPerson(Frozen):
     """A person of a programme past its retention who is kept, and why."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     person_id: str
     why: str
 
 
-class DueErasures(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class DueErasures(Frozen):
     erase: list[DueErasure]
     kept: list[KeptPerson]
 
 
-class ErasedForRetention(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ErasedForRetention(Frozen):
     person_id: str
     erased: bool
     """False when the person had been erased already (by someone else, or a retried attempt)."""
 
 
-class RetentionResult(BaseModel):
+class RetentionResult(Frozen):
     """What one run of the retention workflow did."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     erased: list[str]
     """Person ids erased by this run."""
     kept: list[str]

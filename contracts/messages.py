@@ -3,49 +3,46 @@ commands); ``workflows.messages`` re-exports them."""
 
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
 
 from domain.calendar import ProgrammeCalendar
 from domain.envelope import Outcome
+from domain.model import Frozen
 from domain.programme.model import Profile, Programme
 from domain.programme.state import ProgrammeState
 from domain.relationship.commands import RelationshipSpec
 from domain.relationship.state import RelationshipState
 
 
-class RelationshipInput(BaseModel):
+class RelationshipInput(Frozen):
     """Start a relationship from ``spec``; after continue-as-new, ``carried_state`` too."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     spec: RelationshipSpec
     carried_state: RelationshipState | None = None
 
 
-class CommandAccepted(BaseModel):
+class CommandAccepted(Frozen):
     """What an accepted Update recorded, on the relationship or programme ``id``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     id: str
     version: int
     event_ids: list[UUID]
 
 
-class RelationshipResult(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class RelationshipResult(Frozen):
     relationship_id: str
     outcome: Outcome
     reason: str
     version: int
 
 
-class ProgrammeInput(BaseModel):
+class ProgrammeInput(Frozen):
     """Start a programme; after continue-as-new, ``carried_state`` too.
 
     Participants are profiles only: names and addresses stay in the database, out of Temporal.
     ``mentorflow programme start`` stages them in the store instead (``cohort_staged``).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     programme: Programme
     calendar: ProgrammeCalendar
     participants: list[Profile]

@@ -32,6 +32,7 @@ why it was formed.
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
+from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -629,63 +630,109 @@ def _candidate_arcs(
     if not teams or not mentees:
         empty = np.zeros(0, dtype=np.int64)
         return (empty, empty, empty), conflicted
-    names = {c for team in teams for m in team for c in m.expertise}
-    index = {c: i for i, c in enumerate(sorted(names | {g for e in mentees for g in e.goals}))}
-    offered = np.minimum(
-        np.sum([_incidence([m.expertise for m in side], index) for side in _sides(teams)], axis=0),
-        1.0,
-    )
-    goals = _incidence([set(e.goals) for e in mentees], index)
-    codes = _Codes()
-    mentor = {
-        "id": np.stack([codes.of(m.id for m in side) for side in _sides(teams)], axis=1),
-        "manager": np.stack([codes.of((m.manager for m in side), -1) for side in _sides(teams)], 1),
-        "unit": np.stack([codes.of((m.unit for m in side), -1) for side in _sides(teams)], 1),
-        "unit_any": np.stack([codes.of(m.unit for m in side) for side in _sides(teams)], 1),
-    }
-    manager = codes.of((e.manager for e in mentees), -2)
-    unit = codes.of((e.unit for e in mentees), -2)
-    unit_any = codes.of(e.unit for e in mentees)
+    encoded = _encode(teams, mentees)
     team_ids = np.arange(n_teams, dtype=np.int64)
     found: list[Arcs] = []
     by_team: list[tuple[Ints, Ints]] = []
     for start in range(0, n_mentees, BLOCK):
         rows = np.arange(start, min(start + BLOCK, n_mentees), dtype=np.int64)
-        allowed = ~np.any(manager[rows, None, None] == mentor["id"][None], axis=2)
-        if Conflict.SAME_MANAGER in rules.avoid:
-            allowed &= ~np.any(manager[rows, None, None] == mentor["manager"][None], axis=2)
-        if Conflict.SAME_UNIT in rules.avoid:
-            allowed &= ~np.any(unit[rows, None, None] == mentor["unit"][None], axis=2)
-        other = np.all(unit_any[rows, None, None] != mentor["unit_any"][None], axis=2)
-        met = np.rint(goals[rows] @ offered.T).astype(np.int64)
-        fit = GOAL_MET * met + OTHER_UNIT * other
+        allowed, fit = _allowed_and_fit(encoded, rows, rules)
         conflicted[rows] = ~allowed.any(axis=1)
-        spread = (team_ids[None, :] - rows[:, None]) % n_teams  # ties spread over the teams
-        best = _top(np.where(allowed, fit * n_teams + spread, -1), CANDIDATES)
-        mentee_at = np.repeat(rows, best.shape[1])
-        keep = allowed[mentee_at - start, best.ravel()]
-        found.append(
-            (mentee_at[keep], best.ravel()[keep], fit[mentee_at - start, best.ravel()][keep])
-        )
-        spread_e = (rows[:, None] - team_ids[None, :]) % n_mentees
-        key_t = np.where(allowed, fit * n_mentees + spread_e, -1).T
-        best_t = _top(key_t, CANDIDATES)
-        by_team.append((np.take_along_axis(key_t, best_t, axis=1), rows[best_t]))
+        found.append(_best_teams(rows, allowed, fit, team_ids))
+        by_team.append(_best_mentees(rows, allowed, fit, team_ids, n_mentees))
+    found.append(_merge_best_mentees(by_team, team_ids, n_mentees))
+    mentee_of, team_of, fit_of = (np.concatenate(part) for part in zip(*found, strict=True))
+    _, first = np.unique(mentee_of * n_teams + team_of, return_index=True)
+    return (mentee_of[first], team_of[first], fit_of[first]), conflicted
+
+
+class _Encoded(NamedTuple):
+    """Teams and mentees as matrices: competences as 0/1 rows, people and places as codes."""
+
+    offered: Floats
+    """Team x competence: 1 where a mentor of the team offers it."""
+    goals: Floats
+    """Mentee x competence: 1 where the mentee has it as a goal."""
+    mentor_id: Ints
+    """Team x place in the team: the mentors' codes; the other ``mentor_*`` alike."""
+    mentor_manager: Ints
+    mentor_unit: Ints
+    mentor_unit_any: Ints
+    manager: Ints
+    """Per mentee; ``unit`` and ``unit_any`` alike."""
+    unit: Ints
+    unit_any: Ints
+
+
+def _encode(teams: list[Team], mentees: list[Profile]) -> _Encoded:
+    """An absent manager or unit gets a code of its own on each side (-1 mentors, -2 mentees), so
+    that it equals nothing; ``unit_any`` codes an absent unit like any other value."""
+    names = {c for team in teams for m in team for c in m.expertise}
+    index = {c: i for i, c in enumerate(sorted(names | {g for e in mentees for g in e.goals}))}
+    sides = _sides(teams)
+    codes = _Codes()
+    return _Encoded(
+        offered=np.minimum(
+            np.sum([_incidence([m.expertise for m in side], index) for side in sides], axis=0),
+            1.0,
+        ),
+        goals=_incidence([set(e.goals) for e in mentees], index),
+        mentor_id=np.stack([codes.of(m.id for m in side) for side in sides], axis=1),
+        mentor_manager=np.stack([codes.of((m.manager for m in side), -1) for side in sides], 1),
+        mentor_unit=np.stack([codes.of((m.unit for m in side), -1) for side in sides], 1),
+        mentor_unit_any=np.stack([codes.of(m.unit for m in side) for side in sides], 1),
+        manager=codes.of((e.manager for e in mentees), -2),
+        unit=codes.of((e.unit for e in mentees), -2),
+        unit_any=codes.of(e.unit for e in mentees),
+    )
+
+
+def _allowed_and_fit(e: _Encoded, rows: Ints, rules: MatchingRules) -> tuple[Bools, Ints]:
+    """Mentees ``rows`` x teams: which pairs the rules allow, and how well each fits."""
+    allowed = ~np.any(e.manager[rows, None, None] == e.mentor_id[None], axis=2)
+    if Conflict.SAME_MANAGER in rules.avoid:
+        allowed &= ~np.any(e.manager[rows, None, None] == e.mentor_manager[None], axis=2)
+    if Conflict.SAME_UNIT in rules.avoid:
+        allowed &= ~np.any(e.unit[rows, None, None] == e.mentor_unit[None], axis=2)
+    other = np.all(e.unit_any[rows, None, None] != e.mentor_unit_any[None], axis=2)
+    met = np.rint(e.goals[rows] @ e.offered.T).astype(np.int64)
+    fit: Ints = GOAL_MET * met + OTHER_UNIT * other
+    return allowed, fit
+
+
+def _best_teams(rows: Ints, allowed: Bools, fit: Ints, team_ids: Ints) -> Arcs:
+    """Each mentee of ``rows``: its ``CANDIDATES`` best allowed teams."""
+    n_teams, start = len(team_ids), rows[0]
+    spread = (team_ids[None, :] - rows[:, None]) % n_teams  # ties spread over the teams
+    best = _top(np.where(allowed, fit * n_teams + spread, -1), CANDIDATES)
+    mentee_at = np.repeat(rows, best.shape[1])
+    keep = allowed[mentee_at - start, best.ravel()]
+    return (mentee_at[keep], best.ravel()[keep], fit[mentee_at - start, best.ravel()][keep])
+
+
+def _best_mentees(
+    rows: Ints, allowed: Bools, fit: Ints, team_ids: Ints, n_mentees: int
+) -> tuple[Ints, Ints]:
+    """Each team's ``CANDIDATES`` best mentees of ``rows``: their keys (fit, then a spread of
+    ties; -1 where not allowed) and who they are."""
+    spread = (rows[:, None] - team_ids[None, :]) % n_mentees
+    key = np.where(allowed, fit * n_mentees + spread, -1).T
+    best = _top(key, CANDIDATES)
+    return np.take_along_axis(key, best, axis=1), rows[best]
+
+
+def _merge_best_mentees(by_team: list[tuple[Ints, Ints]], team_ids: Ints, n_mentees: int) -> Arcs:
+    """Each team's ``CANDIDATES`` best allowed mentees of all the blocks of ``_best_mentees``."""
     keys = np.concatenate([k for k, _ in by_team], axis=1)
     who = np.concatenate([w for _, w in by_team], axis=1)
     best = _top(keys, CANDIDATES)
     key = np.take_along_axis(keys, best, axis=1).ravel()
     keep = key >= 0
-    found.append(
-        (
-            np.take_along_axis(who, best, axis=1).ravel()[keep],
-            np.repeat(team_ids, best.shape[1])[keep],
-            key[keep] // n_mentees,
-        )
+    return (
+        np.take_along_axis(who, best, axis=1).ravel()[keep],
+        np.repeat(team_ids, best.shape[1])[keep],
+        key[keep] // n_mentees,
     )
-    mentee_of, team_of, fit_of = (np.concatenate(part) for part in zip(*found, strict=True))
-    _, first = np.unique(mentee_of * n_teams + team_of, return_index=True)
-    return (mentee_of[first], team_of[first], fit_of[first]), conflicted
 
 
 def _sides(teams: list[Team]) -> list[tuple[Profile, ...]]:

@@ -1,4 +1,4 @@
-"""Shared base model and the people of a mentoring group."""
+"""Shared base models and the people of a mentoring group."""
 
 from enum import StrEnum
 from typing import Annotated
@@ -10,6 +10,15 @@ class Frozen(BaseModel):
     """Immutable value, unknown fields rejected: what a user mistypes is an error, not ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class State(BaseModel):
+    """What a fold rebuilds (an aggregate's state and its parts), unknown fields rejected.
+
+    Not frozen: a fold builds a private deep copy and applies events to it in place.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]

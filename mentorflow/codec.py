@@ -24,7 +24,7 @@ import dataclasses
 import os
 import secrets
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -33,6 +33,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, PayloadCodec
 
 from mentorflow.errors import MentorflowError
+from store.sealing import KeyRing
 
 __all__ = [
     "ENCODING",
@@ -67,13 +68,12 @@ class UnknownKeyError(CodecError):
 
 
 @dataclasses.dataclass(frozen=True)
-class CodecKeys:
+class CodecKeys(KeyRing):
     """The keys the codec knows, by id, and the id of the one that encrypts."""
 
-    keys: Mapping[str, bytes]
-    current: str
     what: str = dataclasses.field(default="codec key", compare=False)
-    """What the keys are called in error messages (the master keys of sealing share the form)."""
+    """What the keys are called in error messages (:func:`parse_keys` reads the master keys of
+    sealing too)."""
 
     def __post_init__(self) -> None:
         if self.current not in self.keys:

@@ -58,12 +58,11 @@ class DeliveryLog:
         self._pool = pool
 
     async def item(self, event_id: UUID) -> OutboxItem | None:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                f"SELECT o.kind, o.recipients, o.delivered_at, {_prefixed('e')}"
-                " FROM outbox o JOIN events e USING (event_id) WHERE o.event_id = $1",
-                event_id,
-            )
+        row = await self._pool.fetchrow(
+            f"SELECT o.kind, o.recipients, o.delivered_at, {_prefixed('e')}"
+            " FROM outbox o JOIN events e USING (event_id) WHERE o.event_id = $1",
+            event_id,
+        )
         if row is None:
             return None
         event = RecordedEvent(**{k: row[k] for k in _COLUMN_NAMES})
@@ -72,24 +71,22 @@ class DeliveryLog:
         )
 
     async def deliveries(self, event_id: UUID) -> dict[str, Delivery]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT person_id, message_id, state, attempts, smtp_code, error, fault"
-                " FROM deliveries WHERE event_id = $1",
-                event_id,
-            )
+        rows = await self._pool.fetch(
+            "SELECT person_id, message_id, state, attempts, smtp_code, error, fault"
+            " FROM deliveries WHERE event_id = $1",
+            event_id,
+        )
         return {r["person_id"]: _delivery(r) for r in rows}
 
     async def recorded_failures(self, stream_id: str, event_id: UUID) -> set[str]:
         """People whose failed delivery of ``event_id`` the stream has recorded already."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT payload->>'person_id' AS person_id FROM events"
-                " WHERE stream_id = $1 AND type = 'delivery_failed'"
-                " AND payload->>'notification_of' = $2::text",
-                stream_id,
-                event_id,
-            )
+        rows = await self._pool.fetch(
+            "SELECT payload->>'person_id' AS person_id FROM events"
+            " WHERE stream_id = $1 AND type = 'delivery_failed'"
+            " AND payload->>'notification_of' = $2::text",
+            stream_id,
+            event_id,
+        )
         return {r["person_id"] for r in rows}
 
     async def claim(
@@ -99,24 +96,23 @@ class DeliveryLog:
 
         None when the delivery is final, held, or leased to another owner whose lease runs.
         """
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "INSERT INTO deliveries (event_id, person_id, message_id, state, lease_owner,"
-                " lease_expires_at) VALUES ($1, $2, $3, 'sending', $4, clock_timestamp() + $5)"
-                " ON CONFLICT (event_id, person_id) DO UPDATE"
-                " SET state = 'sending', attempts = deliveries.attempts + 1,"
-                " lease_owner = excluded.lease_owner,"
-                " lease_expires_at = excluded.lease_expires_at, updated_at = clock_timestamp()"
-                " WHERE deliveries.state = 'deferred' OR (deliveries.state = 'sending' AND"
-                " (deliveries.lease_owner IS NULL OR deliveries.lease_owner = excluded.lease_owner"
-                "  OR deliveries.lease_expires_at < clock_timestamp()))"
-                f" {_RETURNING}",
-                event_id,
-                person_id,
-                message_id,
-                owner,
-                lease,
-            )
+        row = await self._pool.fetchrow(
+            "INSERT INTO deliveries (event_id, person_id, message_id, state, lease_owner,"
+            " lease_expires_at) VALUES ($1, $2, $3, 'sending', $4, clock_timestamp() + $5)"
+            " ON CONFLICT (event_id, person_id) DO UPDATE"
+            " SET state = 'sending', attempts = deliveries.attempts + 1,"
+            " lease_owner = excluded.lease_owner,"
+            " lease_expires_at = excluded.lease_expires_at, updated_at = clock_timestamp()"
+            " WHERE deliveries.state = 'deferred' OR (deliveries.state = 'sending' AND"
+            " (deliveries.lease_owner IS NULL OR deliveries.lease_owner = excluded.lease_owner"
+            "  OR deliveries.lease_expires_at < clock_timestamp()))"
+            f" {_RETURNING}",
+            event_id,
+            person_id,
+            message_id,
+            owner,
+            lease,
+        )
         return None if row is None else _delivery(row)
 
     async def finish(
@@ -165,14 +161,13 @@ class DeliveryLog:
 
     async def undelivered(self, stream_id: str) -> list[UUID]:
         """Outbox rows of a stream not done yet (and not held for an operator), in order."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT o.event_id FROM outbox o JOIN events e USING (event_id)"
-                " WHERE o.stream_id = $1 AND o.delivered_at IS NULL AND NOT EXISTS"
-                " (SELECT FROM deliveries d WHERE d.event_id = o.event_id AND d.state = 'held')"
-                " ORDER BY e.global_position",
-                stream_id,
-            )
+        rows = await self._pool.fetch(
+            "SELECT o.event_id FROM outbox o JOIN events e USING (event_id)"
+            " WHERE o.stream_id = $1 AND o.delivered_at IS NULL AND NOT EXISTS"
+            " (SELECT FROM deliveries d WHERE d.event_id = o.event_id AND d.state = 'held')"
+            " ORDER BY e.global_position",
+            stream_id,
+        )
         return [r["event_id"] for r in rows]
 
     async def to_resend(
@@ -218,12 +213,11 @@ class DeliveryLog:
 
     async def states_of(self, event_ids: list[UUID]) -> dict[str, int]:
         """How many deliveries of ``event_ids`` are in each state."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT state, count(*) AS n FROM deliveries WHERE event_id = ANY($1::uuid[])"
-                " GROUP BY state",
-                event_ids,
-            )
+        rows = await self._pool.fetch(
+            "SELECT state, count(*) AS n FROM deliveries WHERE event_id = ANY($1::uuid[])"
+            " GROUP BY state",
+            event_ids,
+        )
         return {s.value: 0 for s in DeliveryState} | {r["state"]: r["n"] for r in rows}
 
     async def summary(self, stream_ids: list[str]) -> dict[str, int]:

@@ -183,24 +183,22 @@ class EventStore:
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
         """The events of ``stream_id`` after ``after_version`` (every one by default), in order."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2"
-                " ORDER BY version",
-                stream_id,
-                after_version,
-            )
+        rows = await self._pool.fetch(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2"
+            " ORDER BY version",
+            stream_id,
+            after_version,
+        )
         return [RecordedEvent(**dict(r)) for r in rows]
 
     async def outbox(self, stream_id: str) -> list[tuple[UUID, str, list[str]]]:
         """(event id, kind, recipients) of the stream's outbox rows, in event order."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT o.event_id, o.kind, o.recipients FROM outbox o"
-                " JOIN events e USING (event_id) WHERE o.stream_id = $1"
-                " ORDER BY e.global_position",
-                stream_id,
-            )
+        rows = await self._pool.fetch(
+            "SELECT o.event_id, o.kind, o.recipients FROM outbox o"
+            " JOIN events e USING (event_id) WHERE o.stream_id = $1"
+            " ORDER BY e.global_position",
+            stream_id,
+        )
         return [(r["event_id"], r["kind"], r["recipients"]) for r in rows]
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "ERASED",
     "UNREADABLE",
     "ErasedPersonError",
+    "KeyRing",
     "MasterKeyError",
     "MasterKeys",
     "MissingKeyError",
@@ -78,11 +79,18 @@ class MissingKeyError(SealingError):
 
 
 @dataclasses.dataclass(frozen=True)
-class MasterKeys:
-    """The master keys by id, and the id of the one that wraps new data keys."""
+class KeyRing:
+    """Keys by id, and the id of the current one, which seals: every key listed still opens what
+    it sealed, so keys rotate. The master keys here and the codec's keys (``mentorflow.codec``)
+    are key rings."""
 
     keys: Mapping[str, bytes]
     current: str
+
+
+@dataclasses.dataclass(frozen=True)
+class MasterKeys(KeyRing):
+    """The master keys by id, and the id of the one that wraps new data keys."""
 
     @classmethod
     def generate(cls, key_id: str = "m-test") -> "MasterKeys":

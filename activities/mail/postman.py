@@ -31,7 +31,6 @@ from uuid import UUID
 import asyncpg
 import structlog
 from jinja2 import TemplateError
-from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -44,6 +43,7 @@ from contracts.errors import NO_OUTBOX_ROW
 from domain.codec import ANY
 from domain.delivery import Undelivered
 from domain.envelope import Event
+from domain.model import Frozen
 from store.deliveries import FINAL, DeliveryLog, DeliveryState, OutboxItem
 from store.directory import Contact, Directory
 from store.event_store import EventStore, RecordedEvent
@@ -52,19 +52,17 @@ from store.sealing import MasterKeys, Sealer
 log = structlog.get_logger(__name__)
 
 
-class DeliverInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class DeliverInput(Frozen):
     programme_id: str
     event_ids: list[UUID]
     final: bool = False
     """The last attempt of the retry window: what cannot be sent now is given up (or held)."""
 
 
-class RetryTiming(BaseModel):
+class RetryTiming(Frozen):
     """The worker's delivery policy, handed to the workflow in each report (and so recorded in
     its history: replay does not depend on the worker's settings)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     first_retry: timedelta = timedelta(minutes=1)
     max_retry: timedelta = timedelta(minutes=30)
     give_up_after: timedelta = timedelta(days=2)
@@ -79,8 +77,7 @@ class RetryTiming(BaseModel):
         )
 
 
-class DeliveryReport(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class DeliveryReport(Frozen):
     sent: int
     """Messages sent by this call (0 when a retry found everything done)."""
     failed: list[Undelivered]

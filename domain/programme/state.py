@@ -2,18 +2,15 @@
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict
-
 from domain.calendar import ProgrammeCalendar
 from domain.envelope import Outcome
 from domain.matching import MatchingResult, ProposedGroup
-from domain.model import PersonId, Role
+from domain.model import PersonId, Role, State
 from domain.programme.events import ProgrammePhase, ProgrammeReport
 from domain.programme.model import Profile, Programme
 
 
-class Launched(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Launched(State):
     number: int
     mentors: list[PersonId]
     mentees: list[PersonId]
@@ -23,10 +20,7 @@ class Launched(BaseModel):
     """How the group ended when it did not close normally (``GroupStatus``), found at the end."""
 
 
-class ProgrammeState(BaseModel):
-    # Not frozen: fold builds a private deep copy and applies events to it in place.
-    model_config = ConfigDict(extra="forbid")
-
+class ProgrammeState(State):
     programme: Programme
     calendar: ProgrammeCalendar
     started_at: datetime

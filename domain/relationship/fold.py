@@ -135,10 +135,7 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
             if phase == Phase.FINAL_FEEDBACK:
                 s.feedback[FeedbackRound.MIDPOINT].closed = True
         case AgreementRecorded():
-            s.agreement.recorded_at = event.occurred_at
-            s.agreement.recorded_by = event.actor
-            s.agreement.goals = list(event.goals)
-            s.agreement.late = event.late
+            _record_agreement(s, event)
         case (
             MeetingScheduled()
             | MeetingPlanned()
@@ -156,21 +153,9 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
             s.feedback[event.round].requested_at = event.occurred_at
             s.feedback[event.round].due_at = event.due_at
         case FeedbackSubmitted():
-            s.feedback[event.round].answers[event.actor] = FeedbackAnswer(
-                submitted_at=event.occurred_at,
-                late=event.late,
-                answers=event.answers,
-                choices=event.choices,
-            )
+            _record_answer(s, event)
         case EscalationRaised():
-            s.escalations.append(
-                EscalationRecord(
-                    kind=event.kind,
-                    subject=event.subject,
-                    at=event.occurred_at,
-                    persons=list(event.persons),
-                )
-            )
+            _record_escalation(s, event)
         case MemberWithdrew():
             member = s.members[event.person_id]
             member.active = False
@@ -178,24 +163,57 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
         case Paused():
             s.paused_since = event.occurred_at
         case Resumed():
-            by = event.occurred_at - event.paused_since
-            if s.rules >= 2:
-                _shift_deadlines_within_programme(s, event.paused_since, by)
-            else:
-                _shift_deadlines(s, event.paused_since, by)
-            s.paused_since = None
+            _resume(s, event)
         case DeliveryFailed():
             if event.person_id not in s.unreachable:
                 s.unreachable.append(event.person_id)
         case RelationshipClosed():
-            s.closure = Closure(
-                outcome=event.outcome, reason=event.reason, closed_at=event.occurred_at
-            )
-            s.phase = Phase.CLOSED
-            for feedback_round in s.feedback.values():
-                feedback_round.closed = True
+            _close(s, event)
         case _:
             assert_never(event)
+
+
+def _record_agreement(s: RelationshipState, event: AgreementRecorded) -> None:
+    s.agreement.recorded_at = event.occurred_at
+    s.agreement.recorded_by = event.actor
+    s.agreement.goals = list(event.goals)
+    s.agreement.late = event.late
+
+
+def _record_answer(s: RelationshipState, event: FeedbackSubmitted) -> None:
+    s.feedback[event.round].answers[event.actor] = FeedbackAnswer(
+        submitted_at=event.occurred_at,
+        late=event.late,
+        answers=event.answers,
+        choices=event.choices,
+    )
+
+
+def _record_escalation(s: RelationshipState, event: EscalationRaised) -> None:
+    s.escalations.append(
+        EscalationRecord(
+            kind=event.kind,
+            subject=event.subject,
+            at=event.occurred_at,
+            persons=list(event.persons),
+        )
+    )
+
+
+def _resume(s: RelationshipState, event: Resumed) -> None:
+    by = event.occurred_at - event.paused_since
+    if s.rules >= 2:
+        _shift_deadlines_within_programme(s, event.paused_since, by)
+    else:
+        _shift_deadlines(s, event.paused_since, by)
+    s.paused_since = None
+
+
+def _close(s: RelationshipState, event: RelationshipClosed) -> None:
+    s.closure = Closure(outcome=event.outcome, reason=event.reason, closed_at=event.occurred_at)
+    s.phase = Phase.CLOSED
+    for feedback_round in s.feedback.values():
+        feedback_round.closed = True
 
 
 MeetingEvent = (

@@ -7,21 +7,14 @@ be compared. It is a value: ``fold``/``apply`` return new instances and never to
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
-
 from domain.envelope import Outcome
 from domain.localtime import ZoneOffsets
-from domain.model import PersonId, Role
+from domain.model import PersonId, Role, State
 from domain.policy import RelationshipPolicy
 from domain.relationship.events import EscalationKind, FeedbackRound, Phase
 
 
-class _State(BaseModel):
-    # Not frozen: fold builds a private deep copy and applies events to it in place.
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
-
-
-class MemberState(_State):
+class MemberState(State):
     person_id: PersonId
     role: Role
     active: bool = True
@@ -29,7 +22,7 @@ class MemberState(_State):
     withdrawal_reason: str | None = None
 
 
-class AgreementState(_State):
+class AgreementState(State):
     due_at: datetime
     recorded_at: datetime | None = None
     recorded_by: PersonId | None = None
@@ -44,7 +37,7 @@ class MeetingStatus(StrEnum):
     MISSED = "missed"
 
 
-class MeetingSlot(_State):
+class MeetingSlot(State):
     number: int
     due_at: datetime
     status: MeetingStatus = MeetingStatus.OPEN
@@ -59,7 +52,7 @@ class MeetingSlot(_State):
     planned_by: PersonId | None = None
 
 
-class AgendaItem(_State):
+class AgendaItem(State):
     number: int
     """The meeting it is for."""
     by: PersonId
@@ -67,14 +60,14 @@ class AgendaItem(_State):
     text: str
 
 
-class FeedbackAnswer(_State):
+class FeedbackAnswer(State):
     submitted_at: datetime
     late: bool
     answers: dict[str, str]
     choices: dict[str, str] = {}
 
 
-class FeedbackRoundState(_State):
+class FeedbackRoundState(State):
     round: FeedbackRound
     opens_at: datetime
     due_at: datetime
@@ -83,20 +76,20 @@ class FeedbackRoundState(_State):
     answers: dict[PersonId, FeedbackAnswer] = {}
 
 
-class EscalationRecord(_State):
+class EscalationRecord(State):
     kind: EscalationKind
     subject: str
     at: datetime
     persons: list[PersonId] = []
 
 
-class Closure(_State):
+class Closure(State):
     outcome: Outcome
     reason: str
     closed_at: datetime
 
 
-class RelationshipState(_State):
+class RelationshipState(State):
     relationship_id: str
     programme_id: str
     coordinator_id: PersonId
