@@ -35,7 +35,7 @@ from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused, checked_form
 from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
 from mentorflow.web.staff import views
-from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
+from mentorflow.web.staff.api import PROBLEMS, WAYS_IN, Endpoint
 from mentorflow.web.staff.identity import CurrentStaff
 from store.directory import Directory
 from store.staff import StaffMember
@@ -483,15 +483,18 @@ async def programme(request: Request, programme_id: str, member: ProgrammeActor)
     return view_of(await recorded(web_of(request), programme_id))
 
 
-@api.post("/{programme_id}/trained", summary="Mark a mentor trained", responses=REFUSED)
+def sends_update(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    """Registers a POST that sends an Update to the programme (409: the domain refused it)."""
+    return api.post(f"/{{programme_id}}{path}", summary=summary, responses=REFUSED)
+
+
+@sends_update("/trained", "Mark a mentor trained")
 async def trained(body: TrainedRequest, programme: Steered) -> Accepted:
     return await programme.steer(body.command)
 
 
-@api.post(
-    "/{programme_id}/removal",
-    summary="Remove a participant (before the matching), for one of the listed reasons",
-    responses=REFUSED,
+@sends_update(
+    "/removal", "Remove a participant (before the matching), for one of the listed reasons"
 )
 async def removal(body: RemoveRequest, programme: Steered) -> Accepted:
     return await programme.steer(body.command)
@@ -514,10 +517,6 @@ async def check_matching(
     return groups
 
 
-@api.post(
-    "/{programme_id}/matching/approval",
-    summary="Approve the proposal, or edited groups instead",
-    responses=REFUSED,
-)
+@sends_update("/matching/approval", "Approve the proposal, or edited groups instead")
 async def approve(body: GroupsRequest, programme: Steered) -> Accepted:
     return await programme.steer(body.command)
