@@ -151,20 +151,19 @@ async def export(request: Request, relationship_id: str, member: RecordReader) -
     return await record.exported(web.pool, relationship_id, sealer)
 
 
-@router.get(
-    "/programmes",
-    tags=["programmes"],
-    summary="The programmes the signed-in member reads, with counts and what needs attention",
+def about_programmes(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    """Registers a GET of the programme overviews (counts only)."""
+    return router.get(f"/programmes{path}", tags=["programmes"], summary=summary)
+
+
+@about_programmes(
+    "", "The programmes the signed-in member reads, with counts and what needs attention"
 )
 async def programme_list(request: Request, member: CurrentStaff) -> list[ProgrammeSummary]:
     return await views.programmes(web_of(request).pool, readable(member))
 
 
-@router.get(
-    "/programmes/{programme_id}/groups",
-    tags=["programmes"],
-    summary="The health of a programme's groups (counts only)",
-)
+@about_programmes("/{programme_id}/groups", "The health of a programme's groups (counts only)")
 async def group_health(
     request: Request, programme_id: str, member: CurrentStaff
 ) -> list[GroupHealth]:
