@@ -258,6 +258,7 @@ Errors = dict[str, str]
 
 
 def trained_command(form: FormData, state: ProgrammeState) -> Build | Errors:
+    """The command of the mark-trained form, or its errors."""
     person_id = str(form.get("person_id") or "")
     try:
         trained_on = date.fromisoformat(str(form.get("trained_on") or ""))
@@ -269,6 +270,7 @@ def trained_command(form: FormData, state: ProgrammeState) -> Build | Errors:
 
 
 def remove_command(form: FormData, state: ProgrammeState) -> Build | Errors:
+    """The command of the removal form, or its errors."""
     person_id, reason = str(form.get("person_id") or ""), str(form.get("reason") or "")
     errors = {}
     if person_id not in state.participants:
