@@ -6,12 +6,13 @@ as an Update; bad input is shown at its field, and a refusal with the domain's r
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from activities.links import AGREEMENT, FEEDBACK_PREFIX, GROUP, MEETING
 from domain.relationship.commands import (
@@ -39,6 +40,7 @@ from mentorflow.web.groups import (
 )
 from mentorflow.web.i18n import N_
 from mentorflow.web.identity import (
+    Person,
     Refused,
     checked_form,
     current_person,
@@ -113,6 +115,41 @@ async def refused_form(
     )
 
 
+async def posted(request: Request, rid: str) -> tuple[Person, FormData, RelationshipState]:
+    """The signed-in person, their form (if it carries the session's CSRF token) and their
+    group."""
+    person = current_person(request)
+    form = await checked_form(request)
+    return person, form, await member_group(web_of(request), person, rid)
+
+
+class Filled(NamedTuple):
+    """A posted form of a group as it was filled in, to show again when it is refused."""
+
+    request: Request
+    rid: str
+    template: str
+    values: dict[str, Any]
+    extra: dict[str, Any]
+    """What else the page needs (as ``form_page``'s ``extra`` gives it)."""
+
+    async def again(
+        self, errors: dict[str, str], refusal: tuple[str, str] | None = None
+    ) -> Response:
+        """The form again: with its errors (400), or with the group's refusal (409)."""
+        return await refused_form(
+            self.request, self.rid, self.template, errors, refusal, self.values, **self.extra
+        )
+
+    async def send(self, update: Any, command: Command, done: str) -> Response:
+        """Send the command as an Update; the confirmation, or the form again with the
+        group's refusal."""
+        refusal = await send_update(web_of(self.request), self.rid, update, command)
+        if refusal:
+            return await self.again({}, refusal)
+        return confirmed(self.rid, done)
+
+
 @router.get("/g/{rid}/agreement")
 async def agreement_page(request: Request, rid: str, t: str | None = None) -> Response:
     return await form_page(request, rid, AGREEMENT, t, "agreement.html")
@@ -120,32 +157,22 @@ async def agreement_page(request: Request, rid: str, t: str | None = None) -> Re
 
 @router.post("/g/{rid}/agreement")
 async def record_agreement(request: Request, rid: str) -> Response:
-    person = current_person(request)
-    form = await checked_form(request)
-    await member_group(web_of(request), person, rid)
+    person, form, _ = await posted(request, rid)
     values = {"goals": str(form.get("goals") or ""), "agreement": str(form.get("agreement") or "")}
+    filled = Filled(request, rid, "agreement.html", values, {})
     goals = tuple(line.strip() for line in values["goals"].splitlines() if line.strip())
     errors = {}
     if not goals:
         errors["goals"] = N_("Write at least one goal, one per line.")
     if not values["agreement"].strip():
         errors["agreement"] = N_("Write how you will work together.")
-    command = None
-    if not errors:
-        try:
-            command = RecordAgreement(
-                by=person.person_id, goals=goals, agreement=values["agreement"]
-            )
-        except ValidationError:
-            errors["agreement"] = N_("Keep each text under 4,000 characters.")
-    if command is None:
-        return await refused_form(request, rid, "agreement.html", errors, None, values)
-    refusal = await send_update(
-        web_of(request), rid, RelationshipWorkflow.record_agreement, command
-    )
-    if refusal:
-        return await refused_form(request, rid, "agreement.html", {}, refusal, values)
-    return confirmed(rid, "agreement")
+    if errors:
+        return await filled.again(errors)
+    try:
+        command = RecordAgreement(by=person.person_id, goals=goals, agreement=values["agreement"])
+    except ValidationError:
+        return await filled.again({"agreement": N_("Keep each text under 4,000 characters.")})
+    return await filled.send(RelationshipWorkflow.record_agreement, command, "agreement")
 
 
 @router.get("/g/{rid}/meeting")
@@ -157,9 +184,7 @@ async def meeting_page(request: Request, rid: str, t: str | None = None) -> Resp
 
 @router.post("/g/{rid}/meeting")
 async def record_meeting(request: Request, rid: str) -> Response:
-    person = current_person(request)
-    form = await checked_form(request)
-    state = await member_group(web_of(request), person, rid)
+    person, form, state = await posted(request, rid)
     held = form.get("held") != "no"
     values: dict[str, Any] = {
         "held_on": str(form.get("held_on") or ""),
@@ -176,24 +201,20 @@ async def record_meeting(request: Request, rid: str) -> Response:
         errors["attendees"] = N_("Choose who attended.")
     if not held and not values["reason"].strip():
         errors["reason"] = N_("Say why the meeting did not take place.")
-    command = None
-    if not errors:
-        try:
-            command = RecordMeeting(
-                by=person.person_id,
-                held_on=held_on,
-                held=held,
-                attendees=tuple(values["attendees"]) if held else (),
-                reason=values["reason"] if not held else None,
-            )
-        except ValidationError:
-            errors["reason"] = N_("Keep each text under 4,000 characters.")
-    if command is None:
-        return await refused_form(request, rid, "meeting.html", errors, None, values)
-    refusal = await send_update(web_of(request), rid, RelationshipWorkflow.record_meeting, command)
-    if refusal:
-        return await refused_form(request, rid, "meeting.html", {}, refusal, values)
-    return confirmed(rid, "meeting")
+    filled = Filled(request, rid, "meeting.html", values, {})
+    if errors:
+        return await filled.again(errors)
+    try:
+        command = RecordMeeting(
+            by=person.person_id,
+            held_on=held_on,
+            held=held,
+            attendees=tuple(values["attendees"]) if held else (),
+            reason=values["reason"] if not held else None,
+        )
+    except ValidationError:
+        return await filled.again({"reason": N_("Keep each text under 4,000 characters.")})
+    return await filled.send(RelationshipWorkflow.record_meeting, command, "meeting")
 
 
 def _round(name: str) -> FeedbackRound:
@@ -241,9 +262,7 @@ def _round_status(s: RelationshipState, feedback_round: FeedbackRound, me: str) 
 @router.post("/g/{rid}/feedback/{round_name}")
 async def submit_feedback(request: Request, rid: str, round_name: str) -> Response:
     feedback_round = _round(round_name)
-    person = current_person(request)
-    form = await checked_form(request)
-    state = await member_group(web_of(request), person, rid)
+    person, form, state = await posted(request, rid)
     questions = feedback.questions_of(state, feedback_round)
     values = {q.id: str(form.get(q.id) or "") for q in questions}
     answers, choices, errors = feedback.check(questions, values)
@@ -254,15 +273,13 @@ async def submit_feedback(request: Request, rid: str, round_name: str) -> Respon
         "scale": feedback.SCALE,
         "status": None,
     }
+    filled = Filled(request, rid, "feedback.html", values, extra)
     if errors:
-        return await refused_form(request, rid, "feedback.html", errors, None, values, **extra)
+        return await filled.again(errors)
     command = SubmitFeedback(
         by=person.person_id, round=feedback_round, answers=answers, choices=choices
     )
-    refusal = await send_update(web_of(request), rid, RelationshipWorkflow.submit_feedback, command)
-    if refusal:
-        return await refused_form(request, rid, "feedback.html", {}, refusal, values, **extra)
-    return confirmed(rid, "feedback")
+    return await filled.send(RelationshipWorkflow.submit_feedback, command, "feedback")
 
 
 ACTIONS = {
@@ -288,15 +305,12 @@ async def action_page(request: Request, rid: str, action: str) -> Response:
 async def act(request: Request, rid: str, action: str) -> Response:
     if action not in (*ACTIONS, "resume"):
         raise Refused(404, N_("There is no such page."))
-    person = current_person(request)
-    form = await checked_form(request)
-    await member_group(web_of(request), person, rid)
+    person, form, _ = await posted(request, rid)
     reason = str(form.get("reason") or "").strip()
     extra = {"action": action, "texts": ACTIONS.get(action)}
-    values = {"reason": reason}
+    filled = Filled(request, rid, "action.html", {"reason": reason}, extra)
     if action != "resume" and not reason:
-        errors = {"reason": N_("Write a reason.")}
-        return await refused_form(request, rid, "action.html", errors, None, values, **extra)
+        return await filled.again({"reason": N_("Write a reason.")})
     command: Command
     update: Any
     try:
@@ -308,9 +322,5 @@ async def act(request: Request, rid: str, action: str) -> Response:
         else:
             command, update = Resume(by=person.person_id), RelationshipWorkflow.resume
     except ValidationError:
-        errors = {"reason": N_("Keep each text under 4,000 characters.")}
-        return await refused_form(request, rid, "action.html", errors, None, values, **extra)
-    refusal = await send_update(web_of(request), rid, update, command)
-    if refusal:
-        return await refused_form(request, rid, "action.html", {}, refusal, values, **extra)
-    return confirmed(rid, action)
+        return await filled.again({"reason": N_("Keep each text under 4,000 characters.")})
+    return await filled.send(update, command, action)

@@ -187,33 +187,60 @@ async def _group_view(web: Web, s: RelationshipState, me: Person, dates: Dates) 
     names = await names_of(web, s)
     mine = s.members[me.person_id]
     base = f"/g/{quote(s.relationship_id, safe='')}"
-    todo: list[tuple[str, str, str]] = []  # (what, by when, link)
-    if not s.closed and mine.active and s.paused_since is None:
-        if s.agreement.recorded_at is None:
+    return {
+        "s": s,
+        "base": base,
+        "me": me.person_id,
+        "active": mine.active,
+        "members": [(names[p], ROLES[m.role], m.active) for p, m in s.members.items()],
+        "agreement_on": dates.day(s.agreement.recorded_at) if s.agreement.recorded_at else None,
+        "agreement_due": dates.day(s.agreement.due_at),
+        "meetings": _meetings(s, names, dates),
+        "mentor": mine.role == Role.MENTOR,
+        "agenda": [(names.get(i.by, i.by), i.text) for i in agenda_of(s)],
+        "next_meeting": s.open_meetings()[0].number if s.open_meetings() else None,
+        "rounds": _rounds(s, me, dates, base),
+        "todo": _todo(s, me, dates, base),
+        "starts": dates.day(s.starts_at),
+        "ends": dates.day(s.ends_at),
+        "closed_on": dates.day(s.closure.closed_at) if s.closure else None,
+        "paused_since": dates.day(s.paused_since) if s.paused_since else None,
+    }
+
+
+def _todo(s: RelationshipState, me: Person, dates: Dates, base: str) -> list[tuple[str, str, str]]:
+    """What the person has to do next in the group: (what, by when, link)."""
+    mine = s.members[me.person_id]
+    if s.closed or not mine.active or s.paused_since is not None:
+        return []
+    todo: list[tuple[str, str, str]] = []
+    if s.agreement.recorded_at is None:
+        todo.append(
+            (
+                N_("Record the group agreement and goals"),
+                dates.day(s.agreement.due_at),
+                f"{base}/agreement",
+            )
+        )
+    for r in s.feedback.values():
+        if r.requested_at is not None and not r.closed and me.person_id not in r.answers:
+            todo.append((ROUNDS[r.round], dates.day(r.due_at), f"{base}/feedback/{r.round}"))
+    if s.open_meetings():
+        first = s.open_meetings()[0]
+        if first.starts_at is None and mine.role == Role.MENTOR:
             todo.append(
                 (
-                    N_("Record the group agreement and goals"),
-                    dates.day(s.agreement.due_at),
-                    f"{base}/agreement",
+                    N_("Set the time of the next meeting"),
+                    dates.day(first.due_at),
+                    f"{base}/schedule",
                 )
             )
-        for r in s.feedback.values():
-            if r.requested_at is not None and not r.closed and me.person_id not in r.answers:
-                todo.append((ROUNDS[r.round], dates.day(r.due_at), f"{base}/feedback/{r.round}"))
-        if s.open_meetings():
-            first = s.open_meetings()[0]
-            if first.starts_at is None and mine.role == Role.MENTOR:
-                todo.append(
-                    (
-                        N_("Set the time of the next meeting"),
-                        dates.day(first.due_at),
-                        f"{base}/schedule",
-                    )
-                )
-            todo.append(
-                (N_("Meet and record the meeting"), dates.day(first.due_at), f"{base}/meeting")
-            )
-    meetings = [
+        todo.append((N_("Meet and record the meeting"), dates.day(first.due_at), f"{base}/meeting"))
+    return todo
+
+
+def _meetings(s: RelationshipState, names: dict[str, str], dates: Dates) -> list[dict[str, Any]]:
+    return [
         {
             "number": m.number,
             "due": dates.day(m.due_at),
@@ -226,7 +253,10 @@ async def _group_view(web: Web, s: RelationshipState, me: Person, dates: Dates) 
         }
         for m in s.meetings
     ]
-    rounds = [
+
+
+def _rounds(s: RelationshipState, me: Person, dates: Dates, base: str) -> list[dict[str, Any]]:
+    return [
         {
             "name": ROUNDS[r.round],
             "due": dates.day(r.due_at),
@@ -237,22 +267,3 @@ async def _group_view(web: Web, s: RelationshipState, me: Person, dates: Dates) 
         }
         for r in s.feedback.values()
     ]
-    return {
-        "s": s,
-        "base": base,
-        "me": me.person_id,
-        "active": mine.active,
-        "members": [(names[p], ROLES[m.role], m.active) for p, m in s.members.items()],
-        "agreement_on": dates.day(s.agreement.recorded_at) if s.agreement.recorded_at else None,
-        "agreement_due": dates.day(s.agreement.due_at),
-        "meetings": meetings,
-        "mentor": mine.role == Role.MENTOR,
-        "agenda": [(names.get(i.by, i.by), i.text) for i in agenda_of(s)],
-        "next_meeting": s.open_meetings()[0].number if s.open_meetings() else None,
-        "rounds": rounds,
-        "todo": todo,
-        "starts": dates.day(s.starts_at),
-        "ends": dates.day(s.ends_at),
-        "closed_on": dates.day(s.closure.closed_at) if s.closure else None,
-        "paused_since": dates.day(s.paused_since) if s.paused_since else None,
-    }

@@ -22,10 +22,9 @@ from domain.relationship.commands import (
     default_minutes,
 )
 from domain.relationship.state import MeetingSlot, RelationshipState
-from mentorflow.web.forms import form_page, refused_form
-from mentorflow.web.groups import confirmed, dates_for, member_group, send_update
+from mentorflow.web.forms import Filled, form_page, posted
+from mentorflow.web.groups import dates_for
 from mentorflow.web.i18n import N_
-from mentorflow.web.identity import checked_form, current_person
 from mentorflow.web.pages import Dates, web_of
 from workflows.relationship import RelationshipWorkflow
 
@@ -47,6 +46,11 @@ def _schedule_extra(s: RelationshipState) -> dict[str, Any]:
     }
 
 
+@router.get("/g/{rid}/schedule")
+async def schedule_page(request: Request, rid: str, t: str | None = None) -> Response:
+    return await form_page(request, rid, SCHEDULE, t, "schedule.html", extra=_schedule_extra)
+
+
 def _local_to_instant(s: RelationshipState, dates: Dates, on: date, at: time) -> datetime:
     """The zone offsets the group carries decide, as in the workflow; a group started before
     they were carried reads the programme's zone."""
@@ -54,19 +58,12 @@ def _local_to_instant(s: RelationshipState, dates: Dates, on: date, at: time) ->
     return s.zone.from_local(wall) if s.zone is not None else dates.from_local(wall)
 
 
-@router.get("/g/{rid}/schedule")
-async def schedule_page(request: Request, rid: str, t: str | None = None) -> Response:
-    return await form_page(request, rid, SCHEDULE, t, "schedule.html", extra=_schedule_extra)
-
-
 @router.post("/g/{rid}/schedule")
 async def schedule_meeting(request: Request, rid: str) -> Response:
-    person = current_person(request)
-    form = await checked_form(request)
-    state = await member_group(web_of(request), person, rid)
-    extra = _schedule_extra(state)
+    person, form, state = await posted(request, rid)
     dates = await dates_for(request, web_of(request), state.programme_id)
     values = {k: str(form.get(k) or "").strip() for k in ("on", "at", "minutes", "place")}
+    filled = Filled(request, rid, "schedule.html", values, _schedule_extra(state))
     errors = {}
     try:
         on = date.fromisoformat(values["on"])
@@ -86,39 +83,27 @@ async def schedule_meeting(request: Request, rid: str) -> Response:
             errors["minutes"] = N_("Enter a length from 15 to 480 minutes.")
     if not values["place"]:
         errors["place"] = N_("Say where you meet, or give the video link.")
-    command = None
-    if not errors:
-        try:
-            starts_at = _local_to_instant(state, dates, on, at)
-        except (OverflowError, ValueError):  # a date at the very edge of the calendar
-            errors["on"] = N_("Enter the date of the meeting.")
-    if not errors:
-        try:
-            command = ScheduleMeeting(
-                by=person.person_id, starts_at=starts_at, minutes=minutes, place=values["place"]
-            )
-        except ValidationError:
-            errors["place"] = N_("Keep each text under 4,000 characters.")
-    if command is None:
-        return await refused_form(request, rid, "schedule.html", errors, None, values, **extra)
-    update = RelationshipWorkflow.schedule_meeting
-    refusal = await send_update(web_of(request), rid, update, command)
-    if refusal:
-        return await refused_form(request, rid, "schedule.html", {}, refusal, values, **extra)
-    return confirmed(rid, "schedule")
+    if errors:
+        return await filled.again(errors)
+    try:
+        starts_at = _local_to_instant(state, dates, on, at)
+    except (OverflowError, ValueError):  # a date at the very edge of the calendar
+        return await filled.again({"on": N_("Enter the date of the meeting.")})
+    try:
+        command = ScheduleMeeting(
+            by=person.person_id, starts_at=starts_at, minutes=minutes, place=values["place"]
+        )
+    except ValidationError:
+        return await filled.again({"place": N_("Keep each text under 4,000 characters.")})
+    return await filled.send(RelationshipWorkflow.schedule_meeting, command, "schedule")
 
 
 @router.post("/g/{rid}/schedule/cancel")
 async def cancel_meeting(request: Request, rid: str) -> Response:
-    person = current_person(request)
-    await checked_form(request)
-    state = await member_group(web_of(request), person, rid)
+    person, _, state = await posted(request, rid)
+    filled = Filled(request, rid, "schedule.html", {}, _schedule_extra(state))
     command = CancelMeeting(by=person.person_id)
-    refusal = await send_update(web_of(request), rid, RelationshipWorkflow.cancel_meeting, command)
-    if refusal:
-        extra = _schedule_extra(state)
-        return await refused_form(request, rid, "schedule.html", {}, refusal, {}, **extra)
-    return confirmed(rid, "cancel")
+    return await filled.send(RelationshipWorkflow.cancel_meeting, command, "cancel")
 
 
 def _agenda_extra(s: RelationshipState) -> dict[str, Any]:
@@ -132,24 +117,13 @@ async def agenda_page(request: Request, rid: str, t: str | None = None) -> Respo
 
 @router.post("/g/{rid}/agenda")
 async def add_agenda_item(request: Request, rid: str) -> Response:
-    person = current_person(request)
-    form = await checked_form(request)
-    state = await member_group(web_of(request), person, rid)
-    extra = _agenda_extra(state)
-    values = {"text": str(form.get("text") or "")}
-    errors = {}
-    command = None
-    if not values["text"].strip():
-        errors["text"] = N_("Write your question or topic.")
-    else:
-        try:
-            command = AddAgendaItem(by=person.person_id, text=values["text"])
-        except ValidationError:
-            errors["text"] = N_("Keep each text under 4,000 characters.")
-    if command is None:
-        return await refused_form(request, rid, "agenda.html", errors, None, values, **extra)
-    update = RelationshipWorkflow.add_agenda_item
-    refusal = await send_update(web_of(request), rid, update, command)
-    if refusal:
-        return await refused_form(request, rid, "agenda.html", {}, refusal, values, **extra)
-    return confirmed(rid, "agenda")
+    person, form, state = await posted(request, rid)
+    text = str(form.get("text") or "")
+    filled = Filled(request, rid, "agenda.html", {"text": text}, _agenda_extra(state))
+    if not text.strip():
+        return await filled.again({"text": N_("Write your question or topic.")})
+    try:
+        command = AddAgendaItem(by=person.person_id, text=text)
+    except ValidationError:
+        return await filled.again({"text": N_("Keep each text under 4,000 characters.")})
+    return await filled.send(RelationshipWorkflow.add_agenda_item, command, "agenda")

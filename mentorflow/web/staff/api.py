@@ -6,7 +6,8 @@ problem details (``application/problem+json``), described with every operation i
 ``/openapi.json``.
 """
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import APIKeyCookie, HTTPBearer
@@ -72,6 +73,7 @@ _API_KEY = HTTPBearer(
 WAYS_IN = [Depends(_SESSION), Depends(_API_KEY)]
 """Every /api/v1 router's dependencies: the two ways in, named in /openapi.json."""
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS, dependencies=WAYS_IN)
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Any]])
 
 
 async def whole_record_reader(member: RecordReader) -> StaffMember:
@@ -111,12 +113,17 @@ AsOf = Annotated[
 ]
 
 
-@router.get(
-    "/relationships/{relationship_id}",
-    tags=["audit"],
-    summary="A relationship's state and timeline as of a date",
-    responses=FOUND_OR_NOT,
-)
+def about_relationship(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    """Registers a GET of the audit under one relationship (404: not in the record)."""
+    return router.get(
+        f"/relationships/{{relationship_id}}{path}",
+        tags=["audit"],
+        summary=summary,
+        responses=FOUND_OR_NOT,
+    )
+
+
+@about_relationship("", "A relationship's state and timeline as of a date")
 async def relationship(
     request: Request, relationship_id: str, member: RecordReader, as_of: AsOf = None
 ) -> RelationshipAsOf:
@@ -127,23 +134,16 @@ async def relationship(
     return await record.as_of(web.pool, relationship_id, when, sealer)
 
 
-@router.get(
-    "/relationships/{relationship_id}/verification",
-    tags=["audit"],
-    summary="Verify a relationship's record: hash chains, positions, archived runs replayed",
-    responses=FOUND_OR_NOT,
+@about_relationship(
+    "/verification",
+    "Verify a relationship's record: hash chains, positions, archived runs replayed",
 )
 async def verification(request: Request, relationship_id: str, member: RecordReader) -> AuditReport:
     await check_relationship(web_of(request).pool, member, relationship_id)
     return await record.verified(web_of(request).pool, relationship_id)
 
 
-@router.get(
-    "/relationships/{relationship_id}/export",
-    tags=["audit"],
-    summary="The relationship's audit export: state, timeline and verification",
-    responses=FOUND_OR_NOT,
-)
+@about_relationship("/export", "The relationship's audit export: state, timeline and verification")
 async def export(request: Request, relationship_id: str, member: RecordReader) -> AuditExport:
     await check_relationship(web_of(request).pool, member, relationship_id)
     web = web_of(request)
@@ -151,20 +151,19 @@ async def export(request: Request, relationship_id: str, member: RecordReader) -
     return await record.exported(web.pool, relationship_id, sealer)
 
 
-@router.get(
-    "/programmes",
-    tags=["programmes"],
-    summary="The programmes the signed-in member reads, with counts and what needs attention",
+def about_programmes(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    """Registers a GET of the programme overviews (counts only)."""
+    return router.get(f"/programmes{path}", tags=["programmes"], summary=summary)
+
+
+@about_programmes(
+    "", "The programmes the signed-in member reads, with counts and what needs attention"
 )
 async def programme_list(request: Request, member: CurrentStaff) -> list[ProgrammeSummary]:
     return await views.programmes(web_of(request).pool, readable(member))
 
 
-@router.get(
-    "/programmes/{programme_id}/groups",
-    tags=["programmes"],
-    summary="The health of a programme's groups (counts only)",
-)
+@about_programmes("/{programme_id}/groups", "The health of a programme's groups (counts only)")
 async def group_health(
     request: Request, programme_id: str, member: CurrentStaff
 ) -> list[GroupHealth]:

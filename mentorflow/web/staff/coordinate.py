@@ -10,7 +10,7 @@ anything is sent. The state shown is the staff overviews' projection (``views``)
 """
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal, get_args
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import FormData
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -34,7 +35,7 @@ from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused, checked_form
 from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
 from mentorflow.web.staff import views
-from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
+from mentorflow.web.staff.api import PROBLEMS, WAYS_IN, Endpoint
 from mentorflow.web.staff.identity import CurrentStaff
 from store.directory import Directory
 from store.staff import StaffMember
@@ -104,6 +105,8 @@ async def acting_person(web: Web, member: StaffMember, state: ProgrammeState) ->
 
 
 ProgrammeUpdate = MarkTrained | Remove | ApproveMatching
+Build = Callable[[str], ProgrammeUpdate]
+"""The Update to send, given whom it is sent as (``acting_person``)."""
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,12 @@ class Refusal:
         return REFUSALS.get(self.type, N_("The request was refused.")), self.message
 
 
-async def send(web: Web, programme_id: str, command: ProgrammeUpdate) -> Refusal | None:
-    """Send the Update; None when the programme took it, else the domain's refusal."""
+async def send(
+    web: Web, programme_id: str, member: StaffMember, state: ProgrammeState, build: Build
+) -> Refusal | None:
+    """Send the Update as the acting person; None when the programme took it, else the domain's
+    refusal."""
+    command = build(await acting_person(web, member, state))
     # (typed by hand: mypy cannot always infer the handle from ProgrammeWorkflow.run)
     handle: WorkflowHandle[ProgrammeWorkflow, ProgrammeReport] = web.client.get_workflow_handle(
         programme_workflow_id(programme_id)
@@ -240,56 +247,60 @@ async def programme_page(
     return page(request, state, done=DONE.get(done))
 
 
-@router.post("/{programme_id}/trained")
-async def mark_trained(request: Request, programme_id: str, member: ProgrammeActor) -> Response:
+async def posted(request: Request, programme_id: str) -> tuple[FormData, ProgrammeState]:
+    """The posted form, if it carries the session's CSRF token, and the programme's state."""
     form = await checked_form(request)
-    web = web_of(request)
-    state = await recorded(web, programme_id)
+    return form, await recorded(web_of(request), programme_id)
+
+
+Errors = dict[str, str]
+"""A form's errors: field -> translatable message."""
+
+
+def trained_command(form: FormData, state: ProgrammeState) -> Build | Errors:
+    """The command of the mark-trained form, or its errors."""
     person_id = str(form.get("person_id") or "")
     try:
         trained_on = date.fromisoformat(str(form.get("trained_on") or ""))
     except ValueError:
-        errors = {"trained_on": N_("Enter the date of the training, like 2026-03-05.")}
-        return page(request, state, 400, errors=errors)
+        return {"trained_on": N_("Enter the date of the training, like 2026-03-05.")}
     if person_id not in state.participants:
-        errors = {"person_id": N_("Choose a mentor of the programme.")}
-        return page(request, state, 400, errors=errors)
-    by = await acting_person(web, member, state)
-    refusal = await send(
-        web, programme_id, MarkTrained(by=by, person_id=person_id, trained_on=trained_on)
-    )
-    if refusal is not None:
-        return page(request, state, 409, refusal=refusal.shown)
-    return confirmed(programme_id, "trained")
+        return {"person_id": N_("Choose a mentor of the programme.")}
+    return lambda by: MarkTrained(by=by, person_id=person_id, trained_on=trained_on)
 
 
-@router.post("/{programme_id}/remove")
-async def remove(request: Request, programme_id: str, member: ProgrammeActor) -> Response:
-    form = await checked_form(request)
-    web = web_of(request)
-    state = await recorded(web, programme_id)
+def remove_command(form: FormData, state: ProgrammeState) -> Build | Errors:
+    """The command of the removal form, or its errors."""
     person_id, reason = str(form.get("person_id") or ""), str(form.get("reason") or "")
     errors = {}
     if person_id not in state.participants:
         errors["remove_person"] = N_("Choose a participant of the programme.")
     if reason not in get_args(RemovalReason):
         errors["reason"] = N_("Choose why they are removed.")
-    if errors:
-        return page(request, state, 400, errors=errors)
-    by = await acting_person(web, member, state)
-    refusal = await send(web, programme_id, Remove(by=by, person_id=person_id, reason=reason))
-    if refusal is not None:
-        return page(request, state, 409, refusal=refusal.shown)
-    return confirmed(programme_id, "removed")
+    return errors or (lambda by: Remove(by=by, person_id=person_id, reason=reason))
+
+
+@router.post("/{programme_id}/trained")
+async def mark_trained(request: Request, programme_id: str, member: ProgrammeActor) -> Response:
+    form, state = await posted(request, programme_id)
+    return await steered(
+        request, programme_id, member, state, trained_command(form, state), "trained"
+    )
+
+
+@router.post("/{programme_id}/remove")
+async def remove(request: Request, programme_id: str, member: ProgrammeActor) -> Response:
+    form, state = await posted(request, programme_id)
+    return await steered(
+        request, programme_id, member, state, remove_command(form, state), "removed"
+    )
 
 
 @router.post("/{programme_id}/matching")
 async def edit_matching(request: Request, programme_id: str, member: ProgrammeActor) -> Response:
     """``action=check`` checks the edited groups; ``action=approve`` approves them (or the
     proposal as it is, when nothing was moved)."""
-    form = await checked_form(request)
-    web = web_of(request)
-    state = await recorded(web, programme_id)
+    form, state = await posted(request, programme_id)
     fields = {k: str(v) for k, v in form.items()}
     groups = edited_groups(state, fields)
     placed = {pid: fields.get(f"p:{pid}", LEFT_OUT) for pid in state.participants}
@@ -304,11 +315,30 @@ async def edit_matching(request: Request, programme_id: str, member: ProgrammeAc
             broken=broken,
             checked_ok=broken is None,
         )
-    by = await acting_person(web, member, state)
-    refusal = await send(web, programme_id, ApproveMatching(by=by, groups=groups))
+
+    def command(by: str) -> ApproveMatching:
+        return ApproveMatching(by=by, groups=groups)
+
+    return await steered(request, programme_id, member, state, command, "approved", placed=placed)
+
+
+async def steered(
+    request: Request,
+    programme_id: str,
+    member: StaffMember,
+    state: ProgrammeState,
+    build: Build | Errors,
+    done: str,
+    **shown: object,
+) -> Response:
+    """Send the Update; the confirmation, or the page again with the form's errors (400) or the
+    domain's refusal (409)."""
+    if isinstance(build, dict):
+        return page(request, state, 400, errors=build)
+    refusal = await send(web_of(request), programme_id, member, state, build)
     if refusal is not None:
-        return page(request, state, 409, placed=placed, refusal=refusal.shown)
-    return confirmed(programme_id, "approved")
+        return page(request, state, 409, refusal=refusal.shown, **shown)
+    return confirmed(programme_id, done)
 
 
 def confirmed(programme_id: str, what: str) -> Response:
@@ -391,16 +421,23 @@ class Accepted(BaseModel):
     accepted: bool = True
 
 
-class TrainedRequest(BaseModel):
+class ParticipantRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     person_id: str = Field(min_length=1, max_length=128)
+
+
+class TrainedRequest(ParticipantRequest):
     trained_on: date
 
+    def command(self, by: str) -> MarkTrained:
+        return MarkTrained(by=by, person_id=self.person_id, trained_on=self.trained_on)
 
-class RemoveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    person_id: str = Field(min_length=1, max_length=128)
+
+class RemoveRequest(ParticipantRequest):
     reason: RemovalReason
+
+    def command(self, by: str) -> Remove:
+        return Remove(by=by, person_id=self.person_id, reason=self.reason)
 
 
 class GroupsRequest(BaseModel):
@@ -409,6 +446,9 @@ class GroupsRequest(BaseModel):
         None, max_length=2000, description="An edited assignment; none: the proposal as it is"
     )
 
+    def command(self, by: str) -> ApproveMatching:
+        return ApproveMatching(by=by, groups=None if self.groups is None else tuple(self.groups))
+
 
 REFUSED: dict[int | str, dict[str, Any]] = {
     404: PROBLEMS[403] | {"description": "No programme with this id in the record"},
@@ -416,8 +456,28 @@ REFUSED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def refused(refusal: Refusal) -> Refused:
-    return Refused(409, f"{refusal.type}: {refusal.message}")
+@dataclass(frozen=True)
+class Steering:
+    """A programme as the signed-in member who acts on it (reads nothing yet)."""
+
+    web: Web
+    programme_id: str
+    member: StaffMember
+
+    async def steer(self, build: Build) -> Accepted:
+        """Send the Update; a 409 problem with the domain's refusal when it is refused."""
+        state = await recorded(self.web, self.programme_id)
+        refusal = await send(self.web, self.programme_id, self.member, state, build)
+        if refusal is not None:
+            raise Refused(409, f"{refusal.type}: {refusal.message}")
+        return Accepted()
+
+
+async def steering(request: Request, programme_id: str, member: ProgrammeActor) -> Steering:
+    return Steering(web_of(request), programme_id, member)
+
+
+Steered = Annotated[Steering, Depends(steering)]
 
 
 @api.get("/{programme_id}", summary="A programme: calendar, phase, participants, matching")
@@ -425,36 +485,21 @@ async def programme(request: Request, programme_id: str, member: ProgrammeActor)
     return view_of(await recorded(web_of(request), programme_id))
 
 
-@api.post("/{programme_id}/trained", summary="Mark a mentor trained", responses=REFUSED)
-async def trained(
-    request: Request, programme_id: str, body: TrainedRequest, member: ProgrammeActor
-) -> Accepted:
-    web = web_of(request)
-    state = await recorded(web, programme_id)
-    by = await acting_person(web, member, state)
-    command = MarkTrained(by=by, person_id=body.person_id, trained_on=body.trained_on)
-    refusal = await send(web, programme_id, command)
-    if refusal is not None:
-        raise refused(refusal)
-    return Accepted()
+def sends_update(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    """Registers a POST that sends an Update to the programme (409: the domain refused it)."""
+    return api.post(f"/{{programme_id}}{path}", summary=summary, responses=REFUSED)
 
 
-@api.post(
-    "/{programme_id}/removal",
-    summary="Remove a participant (before the matching), for one of the listed reasons",
-    responses=REFUSED,
+@sends_update("/trained", "Mark a mentor trained")
+async def trained(body: TrainedRequest, programme: Steered) -> Accepted:
+    return await programme.steer(body.command)
+
+
+@sends_update(
+    "/removal", "Remove a participant (before the matching), for one of the listed reasons"
 )
-async def removal(
-    request: Request, programme_id: str, body: RemoveRequest, member: ProgrammeActor
-) -> Accepted:
-    web = web_of(request)
-    state = await recorded(web, programme_id)
-    by = await acting_person(web, member, state)
-    command = Remove(by=by, person_id=body.person_id, reason=body.reason)
-    refusal = await send(web, programme_id, command)
-    if refusal is not None:
-        raise refused(refusal)
-    return Accepted()
+async def removal(body: RemoveRequest, programme: Steered) -> Accepted:
+    return await programme.steer(body.command)
 
 
 @api.post(
@@ -474,19 +519,6 @@ async def check_matching(
     return groups
 
 
-@api.post(
-    "/{programme_id}/matching/approval",
-    summary="Approve the proposal, or edited groups instead",
-    responses=REFUSED,
-)
-async def approve(
-    request: Request, programme_id: str, body: GroupsRequest, member: ProgrammeActor
-) -> Accepted:
-    web = web_of(request)
-    state = await recorded(web, programme_id)
-    groups = None if body.groups is None else tuple(body.groups)
-    by = await acting_person(web, member, state)
-    refusal = await send(web, programme_id, ApproveMatching(by=by, groups=groups))
-    if refusal is not None:
-        raise refused(refusal)
-    return Accepted()
+@sends_update("/matching/approval", "Approve the proposal, or edited groups instead")
+async def approve(body: GroupsRequest, programme: Steered) -> Accepted:
+    return await programme.steer(body.command)
