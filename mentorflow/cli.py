@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from temporalio.client import Client
 
     from activities.mail.smtp import SmtpConfig
+    from domain.matching import GroupAssignment
     from mentorflow.mail_server import MailServer
 
 T = TypeVar("T")
@@ -645,8 +646,32 @@ def programme_approve_matching(
         edited = programmes.load_groups(groups_file) if groups_file else None
     except programmes.ProgrammeError as e:
         fail(str(e))
-    groups = _run(lambda client: programmes.approve_matching(client, programme_id, reason, edited))
+    groups = _run(lambda client: _approve(client, programme_id, reason, edited))
     print(f"approved: {groups} groups of {programme_id} are starting")
+
+
+async def _approve(
+    client: "Client",
+    programme_id: str,
+    reason: str | None,
+    groups: "tuple[GroupAssignment, ...] | None",
+) -> int:
+    """Approve as the coordinator; a reason is sealed with their data key first (it is free
+    text), so the event store is needed only then."""
+    from mentorflow import programmes
+    from mentorflow.runtime import database_url
+    from store.pool import create_pool
+    from store.sealing import Sealer
+
+    if reason is None:
+        return await programmes.approve_matching(client, programme_id, None, groups)
+    settings = Settings()
+    pool = await create_pool(database_url(settings))
+    try:
+        sealer = Sealer(pool, settings.master())
+        return await programmes.approve_matching(client, programme_id, reason, groups, sealer)
+    finally:
+        await pool.close()
 
 
 class _progress:

@@ -36,7 +36,7 @@ from mentorflow.programme_files import load_programme
 from store import cohorts
 from store.delivery_report import failed_deliveries
 from store.directory import Contact, Directory, ProgrammeEntry
-from store.sealing import ERASED, erased_people
+from store.sealing import ERASED, Sealer, erased_people
 from workflows import TASK_QUEUE
 from workflows.programme import ProgrammeWorkflow
 
@@ -297,12 +297,20 @@ async def approve_matching(
     programme_id: str,
     reason: str | None = None,
     groups: tuple[GroupAssignment, ...] | None = None,
+    sealer: Sealer | None = None,
 ) -> int:
-    """Approve the proposal (or ``groups`` instead), as the coordinator; return the group count."""
+    """Approve the proposal (or ``groups`` instead), as the coordinator; return the group count.
+
+    A ``reason`` is sealed with the coordinator's data key by ``sealer`` (needed with one).
+    """
     state = await programme_state(client, programme_id)
     wid = programme_workflow_id(programme_id)
     handle: WorkflowHandle[ProgrammeWorkflow, ProgrammeReport] = client.get_workflow_handle(wid)
     command = ApproveMatching(by=state.programme.coordinator.id, reason=reason, groups=groups)
+    if reason is not None:
+        if sealer is None:
+            raise ValueError("a reason is free text: it needs a sealer")
+        command = await sealer.seal_command(command, command.by)
     try:
         await handle.execute_update(ProgrammeWorkflow.approve_matching, command)
     except WorkflowUpdateFailedError as e:

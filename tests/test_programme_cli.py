@@ -20,8 +20,11 @@ import yaml
 from temporalio.service import RPCError
 
 from domain.programme.model import Programme
+from domain.text import sealed
 from mentorflow.deployment import shown, worker_identity
+from mentorflow.settings import Settings
 from store.identity import store_id
+from store.sealing import Sealer
 from worker import build_worker
 from workflows import TASK_QUEUE
 from workflows.messages import programme_workflow_id, workflow_id
@@ -108,8 +111,19 @@ async def test_start_status_and_approve_a_programme_from_the_command_line(
             == "mentorflow: invalid_assignment: group 1: m2 and a2 have the same manager\n"
         )
 
-        code, out, err = await mentorflow(address, "programme", "approve-matching", pid)
+        why = "Pia's talk with Budget-7731 about the sick leave"
+        code, out, err = await mentorflow(
+            address, "programme", "approve-matching", pid, "--reason", why
+        )
         assert (code, out) == (0, f"approved: 1 groups of {pid} are starting\n"), err
+        # The coordinator's reason is free text: in the record only sealed with their key.
+        approved = await pool.fetchval(
+            "SELECT payload->>'reason' FROM events WHERE stream_id = $1"
+            " AND type = 'matching_approved'",
+            f"programme:{pid}",
+        )
+        assert sealed(approved) and "Budget-7731" not in approved
+        assert await Sealer(pool, Settings().master()).open(approved) == why
         twice = await mentorflow(address, "programme", "approve-matching", pid)
         assert twice[0] == 1 and "no matching proposal waiting for approval" in twice[2], twice
 

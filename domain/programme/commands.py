@@ -4,10 +4,10 @@ the groups after the end, the closure with its report).
 """
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, assert_never
+from typing import assert_never
 from uuid import UUID
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from domain import durations
 from domain.calendar import ProgrammeCalendar
@@ -38,11 +38,12 @@ from domain.programme.model import Profile, Programme
 from domain.programme.state import ProgrammeState
 from domain.relationship import commands
 from domain.relationship.commands import RelationshipSpec
-from domain.text import Actor, Storable
+from domain.text import Actor, Text
 
-Reason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Storable
-]
+Reason = Text
+"""Why the coordinator did it. Free text like any person's (it may say "long sick leave"): entry
+points that take it as typed seal it with the coordinator's data key (the CLI's
+``approve-matching --reason``, the simulation); the web pages offer a choice of codes instead."""
 
 
 def start(
