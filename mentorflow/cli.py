@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
     from activities.mail.smtp import SmtpConfig
     from domain.matching import GroupAssignment
+    from domain.programme.model import Participant
+    from mentorflow.hr_import.sync import Applied, SyncPlan
     from mentorflow.mail_server import MailServer
 
 T = TypeVar("T")
@@ -46,6 +48,12 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(mail_app, name="mail")
 app.add_typer(staff_app, name="staff")
 app.add_typer(privacy_app, name="privacy")
+
+
+def _file_option(flag: str, help: str) -> object:
+    """An option that names a file (FILE in --help)."""
+    return typer.Option(flag, help=help, metavar="FILE")
+
 
 ProgrammeFileArg = Annotated[Path, typer.Argument(help="The programme file (YAML).")]
 DryRunDatabase = Annotated[
@@ -65,18 +73,14 @@ SendMail = Annotated[
     ),
 ]
 ParticipantsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--participants", help="Participants from an HR export (CSV or .xlsx).", metavar="FILE"
-    ),
+    Path | None, _file_option("--participants", "Participants from an HR export (CSV or .xlsx).")
 ]
 ColumnsOption = Annotated[
     Path | None,
-    typer.Option(
+    _file_option(
         "--columns",
-        help="Which export column is which field (a `columns:` section); overrides the"
-        " programme file's.",
-        metavar="FILE",
+        "Which export column is which field (a `columns:` section); overrides the programme"
+        " file's.",
     ),
 ]
 SheetOption = Annotated[
@@ -334,11 +338,7 @@ def programme_check(
     sheet: SheetOption = None,
     export: Annotated[
         Path | None,
-        typer.Option(
-            "--export",
-            help="Also write the participants as understood to this CSV file.",
-            metavar="FILE",
-        ),
+        _file_option("--export", "Also write the participants as understood to this CSV file."),
     ] = None,
     json_output: JsonFlag = False,
 ) -> None:
@@ -517,21 +517,20 @@ def programme_start(
         print(f"started {wid}; event store {shown(url)} (store {store})")
 
 
+NewExportOption = Annotated[
+    Path, _file_option("--participants", "The new HR export (CSV or .xlsx).")
+]
+SyncColumnsOption = Annotated[
+    Path | None,
+    _file_option("--columns", "Which export column is which field (a `columns:` section)."),
+]
+
+
 @programme_app.command("sync")
 def programme_sync(
     programme_id: Annotated[str, typer.Argument(help="The programme's id.")],
-    participants: Annotated[
-        Path,
-        typer.Option("--participants", help="The new HR export (CSV or .xlsx).", metavar="FILE"),
-    ],
-    columns: Annotated[
-        Path | None,
-        typer.Option(
-            "--columns",
-            help="Which export column is which field (a `columns:` section).",
-            metavar="FILE",
-        ),
-    ] = None,
+    participants: NewExportOption,
+    columns: SyncColumnsOption = None,
     sheet: SheetOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the differences; change nothing.")
@@ -544,52 +543,71 @@ def programme_sync(
     (reason "HR import"). People in a group who are gone from the export are listed for you to
     decide, never removed. Running it again with the same export changes nothing.
     """
-    from mentorflow.hr_import import sync
-    from mentorflow.programme_files import ProgrammeFileError, load_columns, load_participants
-    from mentorflow.runtime import database_url, open_database
-
-    try:
-        mapping = load_columns(columns) if columns is not None else None
-        people = load_participants(participants, mapping, sheet)
-    except ProgrammeFileError as e:
-        fail(str(e))
-
-    from mentorflow.deployment import check_same_store
-    from workflows import TASK_QUEUE
-
+    people = _read_export(participants, columns, sheet)
     settings = Settings()
     _require_store(settings)
-
-    async def go(client: "Client") -> tuple[sync.SyncPlan, sync.Applied | None]:
-        url = database_url(settings)
-        pool = await open_database(url, settings.migrate)
-        try:
-            state, contacts = await sync.load(client, pool, programme_id)
-            plan = sync.plan(state, contacts, people)
-            if dry_run or plan.empty:
-                return plan, None
-            # Contact details go to the directory the worker's deliveries read: only that one.
-            await check_same_store(client, pool, TASK_QUEUE, url)
-            return plan, await sync.apply(client, pool, state, plan)
-        finally:
-            await pool.close()
-
-    plan, applied = _run(go)
-    if json_output:
-        print(json.dumps({**plan.as_json(), "applied": applied.as_json() if applied else None}))
-    else:
-        print("\n".join(plan.lines()))
-        if applied is not None:
-            print(
-                f"applied: {len(applied.enrolled)} enrolled, {len(applied.removed)} removed,"
-                f" {len(applied.updated)} updated, {len(applied.contacts)} contact details"
-            )
-            print("\n".join(f"refused: {pid}: {why}" for pid, why in applied.refused))
-        elif dry_run and not plan.empty:
-            print("dry run: nothing changed")
+    plan, applied = _run(lambda client: _sync(client, settings, programme_id, people, dry_run))
+    _show_sync(plan, applied, dry_run, json_output)
     if applied is not None and applied.refused:
         pid, why = applied.refused[0]
         fail(f"{pid}: {why}" + _more(len(applied.refused)))
+
+
+def _read_export(
+    participants: Path, columns: Path | None, sheet: str | None
+) -> "list[Participant]":
+    from mentorflow.programme_files import ProgrammeFileError, load_columns, load_participants
+
+    try:
+        mapping = load_columns(columns) if columns is not None else None
+        return load_participants(participants, mapping, sheet)
+    except ProgrammeFileError as e:
+        fail(str(e))
+
+
+async def _sync(
+    client: "Client",
+    settings: Settings,
+    programme_id: str,
+    people: "list[Participant]",
+    dry_run: bool,
+) -> "tuple[SyncPlan, Applied | None]":
+    """The differences from the running programme, and what applying them did (None when
+    nothing was applied: a dry run, or nothing to do)."""
+    from mentorflow.deployment import check_same_store
+    from mentorflow.hr_import import sync
+    from mentorflow.runtime import database_url, open_database
+    from workflows import TASK_QUEUE
+
+    url = database_url(settings)
+    pool = await open_database(url, settings.migrate)
+    try:
+        state, contacts = await sync.load(client, pool, programme_id)
+        plan = sync.plan(state, contacts, people)
+        if dry_run or plan.empty:
+            return plan, None
+        # Contact details go to the directory the worker's deliveries read: only that one.
+        await check_same_store(client, pool, TASK_QUEUE, url)
+        return plan, await sync.apply(client, pool, state, plan)
+    finally:
+        await pool.close()
+
+
+def _show_sync(
+    plan: "SyncPlan", applied: "Applied | None", dry_run: bool, json_output: bool
+) -> None:
+    if json_output:
+        print(json.dumps({**plan.as_json(), "applied": applied.as_json() if applied else None}))
+        return
+    print("\n".join(plan.lines()))
+    if applied is not None:
+        print(
+            f"applied: {len(applied.enrolled)} enrolled, {len(applied.removed)} removed,"
+            f" {len(applied.updated)} updated, {len(applied.contacts)} contact details"
+        )
+        print("\n".join(f"refused: {pid}: {why}" for pid, why in applied.refused))
+    elif dry_run and not plan.empty:
+        print("dry run: nothing changed")
 
 
 @programme_app.command("status")

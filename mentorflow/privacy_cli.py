@@ -11,7 +11,7 @@ import asyncpg
 import typer
 
 from mentorflow import embedded
-from mentorflow.cli_common import JsonFlag, fail
+from mentorflow.cli_common import JsonFlag, fail, with_database
 from mentorflow.codec import CodecError
 from mentorflow.log_setup import configure_logging
 from mentorflow.settings import Settings
@@ -32,27 +32,36 @@ PersonArg = Annotated[
 T = TypeVar("T")
 
 
+def _recorded_by(verb: str) -> object:
+    """The --by option: who ``verb``, as the record names them."""
+    return typer.Option("--by", help=f"Who {verb}, as recorded (default: operator:<login name>).")
+
+
+ErasedBy = Annotated[str | None, _recorded_by("erases")]
+GrantedBy = Annotated[str | None, _recorded_by("grants")]
+DryRunFlag = Annotated[
+    bool, typer.Option("--dry-run", help="List who would be erased today, and who is kept.")
+]
+InstallFlag = Annotated[
+    bool,
+    typer.Option(
+        "--install",
+        help="Create the daily Temporal Schedule (03:00 Europe/Helsinki) unless it exists"
+        " (workers do this at start too). Uses TEMPORAL_ADDRESS.",
+    ),
+]
+
+
+def _actor(by: str | None) -> str:
+    """Who acts, as recorded: as given, or the operator's login name."""
+    return by or f"operator:{getpass.getuser()}"
+
+
 def _run(use: "Callable[[asyncpg.Pool, Settings], Awaitable[T]]") -> T:
     from mentorflow.privacy import PrivacyError
-    from mentorflow.runtime import database_url, open_database
     from store.sealing import SealingError
 
-    settings = Settings()
-    configure_logging("WARNING", settings.log_format)
-
-    async def go() -> T:
-        pool = await open_database(database_url(settings), settings.migrate)
-        try:
-            return await use(pool, settings)
-        finally:
-            await pool.close()
-
-    try:
-        return asyncio.run(go())
-    except (PrivacyError, SealingError, CodecError, embedded.StackError) as e:
-        fail(str(e))
-    except asyncpg.PostgresError as e:
-        fail(f"the database refused the request: {e}")
+    return with_database(use, (PrivacyError, SealingError, CodecError))
 
 
 @privacy_app.command("erase")
@@ -66,10 +75,7 @@ def erase_command(
             " no personal data).",
         ),
     ],
-    by: Annotated[
-        str | None,
-        typer.Option("--by", help="Who erases, as recorded (default: operator:<login name>)."),
-    ] = None,
+    by: ErasedBy = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Erase PERSON's personal data: their data key (every text they wrote then reads
@@ -78,7 +84,7 @@ def erase_command(
     from mentorflow.privacy import erase
     from store.sealing import Sealer
 
-    actor = by or f"operator:{getpass.getuser()}"
+    actor = _actor(by)
     result = _run(lambda pool, s: erase(pool, Sealer(pool, s.master()), person, actor, reason))
     if json_output:
         print(result.model_dump_json())
@@ -138,10 +144,7 @@ def grant_command(
             help="The last day (YYYY-MM-DD, in the programme's zone) the grant covers.",
         ),
     ] = None,
-    by: Annotated[
-        str | None,
-        typer.Option("--by", help="Who grants, as recorded (default: operator:<login name>)."),
-    ] = None,
+    by: GrantedBy = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Let an auditor read one relationship's texts on the auditor's pages, exports and API:
@@ -155,7 +158,7 @@ def grant_command(
         last_day = None if until is None else date.fromisoformat(until)
     except ValueError:
         fail(f"--until: {until!r} is not a date like 2026-12-31")
-    actor = by or f"operator:{getpass.getuser()}"
+    actor = _actor(by)
     result = _run(
         lambda pool, s: grant(
             pool, auditor, relationship, actor, reason, last_day, datetime.now(UTC)
@@ -173,17 +176,8 @@ def grant_command(
 
 @privacy_app.command("retention")
 def retention_command(
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List who would be erased today, and who is kept.")
-    ] = False,
-    install: Annotated[
-        bool,
-        typer.Option(
-            "--install",
-            help="Create the daily Temporal Schedule (03:00 Europe/Helsinki) unless it exists"
-            " (workers do this at start too). Uses TEMPORAL_ADDRESS.",
-        ),
-    ] = False,
+    dry_run: DryRunFlag = False,
+    install: InstallFlag = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Personal data of a closed programme is erased after its retention.personal_data (default

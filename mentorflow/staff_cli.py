@@ -1,48 +1,19 @@
 """``mentorflow staff``: who may sign in to the web app as coordinator, auditor or admin."""
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-import asyncpg
 import typer
 from email_validator import EmailNotValidError, validate_email
 
-from mentorflow import embedded
-from mentorflow.cli_common import JsonFlag, fail
-from mentorflow.log_setup import configure_logging
-from mentorflow.settings import Settings
-from mentorflow.staff_keys_cli import key_app
-from store.staff import Role, StaffError, StaffMember, StaffRegister
-
-T = TypeVar("T")
+from mentorflow.cli_common import JsonFlag, fail, print_rows
+from mentorflow.staff_keys_cli import key_app, with_staff_tables
+from store.staff import Role, StaffMember, StaffRegister
 
 staff_app = typer.Typer(
     no_args_is_help=True,
     help="Staff of the web app: coordinators (of their programmes), auditors, admins.",
 )
-
-
-def _with_register(use: Callable[[StaffRegister], Awaitable[T]]) -> T:
-    from mentorflow.runtime import database_url, open_database
-
-    settings = Settings()
-    configure_logging("WARNING", settings.log_format)
-
-    async def go() -> T:
-        pool = await open_database(database_url(settings), settings.migrate)
-        try:
-            return await use(StaffRegister(pool))
-        finally:
-            await pool.close()
-
-    try:
-        return asyncio.run(go())
-    except (StaffError, embedded.StackError, OSError) as e:
-        fail(str(e))
-    except asyncpg.PostgresError as e:
-        fail(f"the database refused the change: {e}")
 
 
 def _address(value: str) -> str:
@@ -80,21 +51,16 @@ def add(
 ) -> None:
     """Add a staff member (or change the role and programmes of an existing one)."""
     address = _address(email)
-    member = _with_register(lambda r: r.add(address, role, programmes or []))
+    member = with_staff_tables(lambda p: StaffRegister(p).add(address, role, programmes or []))
     print(json.dumps(_as_json(member)) if json_output else f"added {_line(member)}")
 
 
 @staff_app.command("list")
 def list_(json_output: JsonFlag = False) -> None:
     """Every staff member, their role and programmes."""
-    members = _with_register(lambda r: r.all())
-    if json_output:
-        print(json.dumps([_as_json(m) for m in members]))
-        return
-    for member in members:
-        print(_line(member))
-    if not members:
-        print("no staff yet: mentorflow staff add EMAIL --role admin")
+    members = with_staff_tables(lambda p: StaffRegister(p).all())
+    none = "no staff yet: mentorflow staff add EMAIL --role admin"
+    print_rows(members, json_output, _as_json, _line, none)
 
 
 @staff_app.command("remove")
@@ -102,7 +68,7 @@ def remove(
     email: Annotated[str, typer.Argument(metavar="EMAIL", help="The staff member's address.")],
 ) -> None:
     """Remove a staff member: their sessions end at their next request."""
-    member = _with_register(lambda r: r.remove(email.strip()))
+    member = with_staff_tables(lambda p: StaffRegister(p).remove(email.strip()))
     print(f"removed {_line(member)}")
 
 

@@ -1,6 +1,5 @@
 """``mentorflow staff key``: API keys of machine clients, one role on one programme each."""
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -8,14 +7,13 @@ from typing import Annotated, TypeVar
 import asyncpg
 import typer
 
-from mentorflow import embedded
-from mentorflow.cli_common import JsonFlag, fail
-from mentorflow.log_setup import configure_logging
-from mentorflow.settings import Settings
+from mentorflow.cli_common import JsonFlag, print_rows, with_database
 from store.api_keys import ApiKey, ApiKeys
 from store.staff import Role, StaffError
 
 T = TypeVar("T")
+KeyIdArg = Annotated[str, typer.Argument(metavar="KEY_ID", help="The id `staff key list` shows.")]
+NO_KEYS = "no API keys yet: mentorflow staff key create --programme ID --role auditor"
 
 key_app = typer.Typer(
     no_args_is_help=True,
@@ -23,25 +21,10 @@ key_app = typer.Typer(
 )
 
 
-def _with_keys(use: Callable[[ApiKeys], Awaitable[T]]) -> T:
-    from mentorflow.runtime import database_url, open_database
-
-    settings = Settings()
-    configure_logging("WARNING", settings.log_format)
-
-    async def go() -> T:
-        pool = await open_database(database_url(settings), settings.migrate)
-        try:
-            return await use(ApiKeys(pool))
-        finally:
-            await pool.close()
-
-    try:
-        return asyncio.run(go())
-    except (StaffError, embedded.StackError, OSError) as e:
-        fail(str(e))
-    except asyncpg.PostgresError as e:
-        fail(f"the database refused the change: {e}")
+def with_staff_tables(use: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    """Run ``use(pool)`` on the staff and API key tables; their refusals fail with one line."""
+    refused = "the database refused the change"
+    return with_database(lambda pool, _: use(pool), (StaffError, OSError), refused)
 
 
 def _as_json(key: ApiKey) -> dict[str, object]:
@@ -74,7 +57,9 @@ def create(
 ) -> None:
     """Make a key and print it once (only its hash is kept): send it as
     ``Authorization: Bearer KEY`` to /api/v1."""
-    key, secret = _with_keys(lambda k: k.create(programme.strip(), role, name.strip()))
+    key, secret = with_staff_tables(
+        lambda p: ApiKeys(p).create(programme.strip(), role, name.strip())
+    )
     if json_output:
         print(json.dumps({**_as_json(key), "key": secret}))
         return
@@ -85,20 +70,11 @@ def create(
 @key_app.command("list")
 def list_(json_output: JsonFlag = False) -> None:
     """Every key (never the key itself): id, role, programme, label, active or revoked."""
-    keys = _with_keys(lambda k: k.all())
-    if json_output:
-        print(json.dumps([_as_json(k) for k in keys]))
-        return
-    for key in keys:
-        print(_line(key))
-    if not keys:
-        print("no API keys yet: mentorflow staff key create --programme ID --role auditor")
+    print_rows(with_staff_tables(lambda p: ApiKeys(p).all()), json_output, _as_json, _line, NO_KEYS)
 
 
 @key_app.command("revoke")
-def revoke(
-    key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help="The id `staff key list` shows.")],
-) -> None:
+def revoke(key_id: KeyIdArg) -> None:
     """Revoke a key: every request carrying it is refused from now on."""
-    key = _with_keys(lambda k: k.revoke(key_id))
+    key = with_staff_tables(lambda p: ApiKeys(p).revoke(key_id))
     print(f"revoked {_line(key)}")

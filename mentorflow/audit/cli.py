@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import asyncpg
 
     from mentorflow.audit.records import Moment
+    from mentorflow.audit.report import AuditReport
     from store.sealing import Sealer
 
 from mentorflow.cli_common import JsonFlag, fail
@@ -146,29 +147,34 @@ def replay(
         print(f"  {local(entry.at, zone)} {entry.actor:>10}  {entry.text}")
 
 
+VerifiedArg = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="RELATIONSHIP",
+        help="A relationship (`pilot:1` or `relationship:pilot:1`); or --all.",
+        callback=_relationship,
+    ),
+]
+CheckpointOption = Annotated[
+    Path | None,
+    typer.Option(help="A checkpoint file from `audit checkpoint`: the log must extend it."),
+]
+PublicKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--public-key",
+        help="The checkpoint key you trust (hex, or a file with it or its PEM); default"
+        " MENTORFLOW_AUDIT_KEY_FINGERPRINT.",
+    ),
+]
+
+
 @audit_app.command("verify")
 def verify(
-    relationship_id: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="RELATIONSHIP",
-            help="A relationship (`pilot:1` or `relationship:pilot:1`); or --all.",
-            callback=_relationship,
-        ),
-    ] = None,
+    relationship_id: VerifiedArg = None,
     all_: Annotated[bool, typer.Option("--all", help="The whole log and every archive.")] = False,
-    checkpoint: Annotated[
-        Path | None,
-        typer.Option(help="A checkpoint file from `audit checkpoint`: the log must extend it."),
-    ] = None,
-    public_key: Annotated[
-        str | None,
-        typer.Option(
-            "--public-key",
-            help="The checkpoint key you trust (hex, or a file with it or its PEM); default"
-            " MENTORFLOW_AUDIT_KEY_FINGERPRINT.",
-        ),
-    ] = None,
+    checkpoint: CheckpointOption = None,
+    public_key: PublicKeyOption = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Check hash chains, versions and positions; replay archived Temporal histories.
@@ -182,45 +188,44 @@ def verify(
         fail("give a relationship id or --all (not both)")
     if checkpoint is not None and relationship_id is not None:
         fail("--checkpoint checks the whole log: use it with --all")
-    trusted_key, trusted_fingerprint = _trusted(checkpoint, public_key)
-
-    def progress(done: int, total: int) -> None:
-        if not json_output and sys.stderr.isatty():
-            print(f"\r  {done:,} of {total:,} events", end="", file=sys.stderr, flush=True)
-
+    key, fingerprint = _trusted(checkpoint, public_key)
+    progress = _progress_on_terminal if not json_output else None
     report = _with_store(
         lambda pool: run_verify(
-            pool,
-            WORKFLOWS,
-            relationship_id,
-            checkpoint,
-            progress,
-            trusted_key,
-            trusted_fingerprint,
+            pool, WORKFLOWS, relationship_id, checkpoint, progress, key, fingerprint
         )
     )
     if json_output:
         print(report.model_dump_json(indent=2))
     else:
-        log = report.log
-        broken = log["broken"]
-        chain = (
-            f"BROKEN at position {broken['global_position']} (stream {broken['stream_id']},"
-            f" version {broken['version']}): {broken['problem']}"
-            if broken
-            else f"OK: {log['events']:,} events in {log['streams']:,} stream(s), head"
-            f" {log['head_position']} {log['head_hash'][:16]}..."
-        )
-        print(f"chains: {chain}")
-        h = report.histories
-        print(f"histories: {h.replayed} archived run(s) replayed, {len(h.failures)} differ")
-        for f in h.failures:
-            print(f"  {f.workflow_id} run {f.run_id}: {f.error}")
-        if report.checkpoint is not None:
-            print(f"checkpoint: {report.checkpoint} (trusted key {report.checkpoint_key})")
-        print(f"{'OK' if report.ok else 'FAILED'} in {report.seconds:.2f} s")
+        _show_verification(report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _progress_on_terminal(done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        print(f"\r  {done:,} of {total:,} events", end="", file=sys.stderr, flush=True)
+
+
+def _show_verification(report: "AuditReport") -> None:
+    log = report.log
+    broken = log["broken"]
+    chain = (
+        f"BROKEN at position {broken['global_position']} (stream {broken['stream_id']},"
+        f" version {broken['version']}): {broken['problem']}"
+        if broken
+        else f"OK: {log['events']:,} events in {log['streams']:,} stream(s), head"
+        f" {log['head_position']} {log['head_hash'][:16]}..."
+    )
+    print(f"chains: {chain}")
+    h = report.histories
+    print(f"histories: {h.replayed} archived run(s) replayed, {len(h.failures)} differ")
+    for f in h.failures:
+        print(f"  {f.workflow_id} run {f.run_id}: {f.error}")
+    if report.checkpoint is not None:
+        print(f"checkpoint: {report.checkpoint} (trusted key {report.checkpoint_key})")
+    print(f"{'OK' if report.ok else 'FAILED'} in {report.seconds:.2f} s")
 
 
 def _trusted(checkpoint: Path | None, public_key: str | None) -> tuple[str | None, str | None]:

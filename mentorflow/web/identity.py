@@ -8,12 +8,12 @@ import secrets
 import time
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Annotated
 
-import asyncpg
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -113,44 +113,57 @@ async def sign_in_page(request: Request) -> Response:
 
 @router.post("/signin")
 async def send_sign_in_link(request: Request) -> Response:
+    web = web_of(request)
+    return await answer_sign_in_form(request, lambda email: _mail_sign_in_links(web, email))
+
+
+async def answer_sign_in_form(
+    request: Request, mail_links: Callable[[str], Awaitable[None]], **page: object
+) -> Response:
+    """Answer a posted sign-in form: ``mail_links(address)`` within the rate limits, and the same
+    page whether the address is known, unknown or rate-limited; ``signin.html`` again (with
+    ``page``) when it is not an address."""
     form = await checked_form(request)
     raw = str(form.get("email") or "").strip()
     try:
         email = validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError:
         errors = {"email": N_("Enter your work e-mail address, like name@example.org.")}
-        return render(request, "signin.html", status_code=400, errors=errors, email=raw[:200])
+        return render(request, "signin.html", 400, errors=errors, email=raw[:200], **page)
     client = request.client.host if request.client else "unknown"
     if per_client.allow(f"client:{client}") and per_address.allow(f"address:{email.lower()}"):
-        await _mail_sign_in_links(web_of(request), email)
-    # The same answer whether the address is known, unknown or rate-limited.
+        await mail_links(email)
     return render(request, "signin_sent.html")
 
 
 async def _mail_sign_in_links(web: Web, email: str) -> None:
     for account in await web.reader.accounts(email):
-        claim = Claim(
-            account.programme_id,
-            account.contact.person_id,
-            SIGN_IN,
-            None,
-            web.now() + SIGN_IN_LIFETIME,
-            token_id=str(uuid.uuid4()),
-        )
+        claim = sign_in_claim(web, account.programme_id, account.contact.person_id, SIGN_IN)
         locale = i18n.supported(account.contact.locale) or i18n.DEFAULT_LOCALE
-        message = EmailMessage()
-        message["From"] = web.mail.sender
-        message["To"] = account.contact.email
-        message["Subject"] = web.translations.gettext(locale, N_("Your Mentorflow sign-in link"))
-        message["Content-Language"] = locale
-        message["Date"] = format_datetime(web.now())
-        message["Message-ID"] = make_msgid(domain=smtp.sender_domain(web.mail.sender))
-        text = web.translations.gettext(
-            locale, N_("Open this link within 15 minutes to sign in (it works once):")
-        )
-        message.set_content(f"{text}\n{web.links.url(claim)}\n")
-        async with smtp.Session(web.mail) as session:
-            await session.send(message, account.contact.email)
+        await mail_sign_in_link(web, account.contact.email, claim, locale)
+
+
+def sign_in_claim(web: Web, programme_id: str, subject_id: str, purpose: str) -> Claim:
+    """A single-use sign-in link's claim, for ``SIGN_IN_LIFETIME`` from now."""
+    expires = web.now() + SIGN_IN_LIFETIME
+    return Claim(programme_id, subject_id, purpose, None, expires, token_id=str(uuid.uuid4()))
+
+
+async def mail_sign_in_link(web: Web, address: str, claim: Claim, locale: str) -> None:
+    """E-mail ``address`` the link of ``claim``, in ``locale``."""
+    message = EmailMessage()
+    message["From"] = web.mail.sender
+    message["To"] = address
+    message["Subject"] = web.translations.gettext(locale, N_("Your Mentorflow sign-in link"))
+    message["Content-Language"] = locale
+    message["Date"] = format_datetime(web.now())
+    message["Message-ID"] = make_msgid(domain=smtp.sender_domain(web.mail.sender))
+    text = web.translations.gettext(
+        locale, N_("Open this link within 15 minutes to sign in (it works once):")
+    )
+    message.set_content(f"{text}\n{web.links.url(claim)}\n")
+    async with smtp.Session(web.mail) as session:
+        await session.send(message, address)
 
 
 @router.get("/signin/link")
@@ -162,17 +175,18 @@ async def sign_in_link_page(request: Request, t: str = "") -> Response:
 
 @router.post("/signin/link")
 async def use_sign_in_link(request: Request) -> Response:
-    form = await checked_form(request)
-    web = web_of(request)
-    claim = read_link(web, str(form.get("t") or ""), SIGN_IN, None)
-    if claim.token_id is None or not await _first_use(web.pool, claim.token_id):
-        raise Refused(410, N_("This sign-in link was already used. Ask for a new one."))
-    await sign_in(request, claim)
+    await sign_in(request, await used_sign_in_link(request, SIGN_IN))
     return RedirectResponse("/me", status_code=303)
 
 
-async def _first_use(pool: asyncpg.Pool, token_id: str) -> bool:
-    return await use_once(pool, uuid.UUID(token_id))
+async def used_sign_in_link(request: Request, purpose: str) -> Claim:
+    """The claim of the posted sign-in link, used up now: refused when it was used before."""
+    form = await checked_form(request)
+    web = web_of(request)
+    claim = read_link(web, str(form.get("t") or ""), purpose, None)
+    if claim.token_id is None or not await use_once(web.pool, uuid.UUID(claim.token_id)):
+        raise Refused(410, N_("This sign-in link was already used. Ask for a new one."))
+    return claim
 
 
 @router.post("/signout")

@@ -4,27 +4,22 @@ The session holds the staff id only; every request reads the member again, so a 
 with ``mentorflow staff remove`` (or given another role) is judged by the register as it is now.
 """
 
-import uuid
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from typing import Annotated
 
-from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from activities.links import SIGN_IN_LIFETIME, STAFF_SIGN_IN, Claim
-from activities.mail import smtp
+from activities.links import STAFF_SIGN_IN
 from mentorflow.web.i18n import N_
 from mentorflow.web.identity import (
     Refused,
-    _first_use,  # the participants' single-use record: one table of used links
-    checked_form,
-    per_address,
-    per_client,
+    answer_sign_in_form,
+    mail_sign_in_link,
     read_link,
+    sign_in_claim,
+    used_sign_in_link,  # the participants' single-use record: one table of used links
 )
-from mentorflow.web.pages import Web, locale_of, render, web_of
+from mentorflow.web.pages import locale_of, render, web_of
 from mentorflow.web.staff import keys
 from store.staff import Role, StaffMember, StaffRegister
 
@@ -73,63 +68,35 @@ async def is_staff(request: Request) -> bool:
 
 @router.get("/signin", include_in_schema=False)
 async def staff_sign_in_page(request: Request) -> Response:
-    return render(
-        request, "staff/signin.html", errors={}, email="", oidc=web_of(request).oidc is not None
-    )
+    oidc = web_of(request).oidc is not None
+    return render(request, "signin.html", errors={}, email="", staff=True, oidc=oidc)
 
 
 @router.post("/signin", include_in_schema=False)
 async def send_staff_sign_in_link(request: Request) -> Response:
-    form = await checked_form(request)
-    raw = str(form.get("email") or "").strip()
-    try:
-        email = validate_email(raw, check_deliverability=False).normalized
-    except EmailNotValidError:
-        errors = {"email": N_("Enter your work e-mail address, like name@example.org.")}
-        oidc = web_of(request).oidc is not None
-        return render(request, "staff/signin.html", 400, errors=errors, email=raw[:200], oidc=oidc)
-    client = request.client.host if request.client else "unknown"
-    if per_client.allow(f"client:{client}") and per_address.allow(f"address:{email.lower()}"):
-        member = await StaffRegister(web_of(request).pool).by_email(email)
+    web = web_of(request)
+
+    async def mail_link(email: str) -> None:
+        member = await StaffRegister(web.pool).by_email(email)
         if member is not None:
-            await _mail_link(web_of(request), member, locale_of(request))
+            claim = sign_in_claim(web, "", member.staff_id, STAFF_SIGN_IN)
+            await mail_sign_in_link(web, member.email, claim, locale_of(request))
+
     # The same answer whether the address is staff's or not.
-    return render(request, "signin_sent.html")
-
-
-async def _mail_link(web: Web, member: StaffMember, locale: str) -> None:
-    expires = web.now() + SIGN_IN_LIFETIME
-    claim = Claim("", member.staff_id, STAFF_SIGN_IN, None, expires, token_id=str(uuid.uuid4()))
-    message = EmailMessage()
-    message["From"] = web.mail.sender
-    message["To"] = member.email
-    message["Subject"] = web.translations.gettext(locale, N_("Your Mentorflow sign-in link"))
-    message["Content-Language"] = locale
-    message["Date"] = format_datetime(web.now())
-    message["Message-ID"] = make_msgid(domain=smtp.sender_domain(web.mail.sender))
-    text = web.translations.gettext(
-        locale, N_("Open this link within 15 minutes to sign in (it works once):")
-    )
-    message.set_content(f"{text}\n{web.links.url(claim)}\n")
-    async with smtp.Session(web.mail) as session:
-        await session.send(message, member.email)
+    return await answer_sign_in_form(request, mail_link, staff=True, oidc=web.oidc is not None)
 
 
 @router.get("/signin/link", include_in_schema=False)
 async def staff_sign_in_link_page(request: Request, t: str = "") -> Response:
     """A button, not an automatic sign-in: mail scanners that open links must not use them up."""
     read_link(web_of(request), t, STAFF_SIGN_IN, None)
-    return render(request, "staff/signin_link.html", token=t)
+    return render(request, "signin_link.html", token=t, staff=True)
 
 
 @router.post("/signin/link", include_in_schema=False)
 async def use_staff_sign_in_link(request: Request) -> Response:
-    form = await checked_form(request)
-    web = web_of(request)
-    claim = read_link(web, str(form.get("t") or ""), STAFF_SIGN_IN, None)
-    if claim.token_id is None or not await _first_use(web.pool, claim.token_id):
-        raise Refused(410, N_("This sign-in link was already used. Ask for a new one."))
-    member = await StaffRegister(web.pool).by_id(claim.person_id)
+    claim = await used_sign_in_link(request, STAFF_SIGN_IN)
+    member = await StaffRegister(web_of(request).pool).by_id(claim.person_id)
     if member is None:
         raise Refused(403, N_("This link is for someone who is no longer on the staff."))
     locale = request.session.get("locale")
