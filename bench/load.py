@@ -287,6 +287,20 @@ async def run(groups: int, minutes: float, workers: int) -> dict[str, Any]:
     await pool.close()
     embedded.stop_postgres(data)
     mailed = sorted(m.stat().st_mtime for m in (data / "Maildir" / "new").iterdir())
+    return measured(events, mailed, figures, results, groups, workers, wall, cpu)
+
+
+def measured(
+    events: list[RecordedEvent],
+    mailed: list[float],
+    figures: Figures,
+    results: list[Any],
+    groups: int,
+    workers: int,
+    wall: float,
+    cpu: dict[str, float],
+) -> dict[str, Any]:
+    """The row printed for one run: Update latency, timer lag, rates and CPU."""
     timed = [e for e in events if e.type in TIMED]
     fired = [(e.occurred_at - _due(e)).total_seconds() for e in timed]
     stored = [(e.recorded_at - _due(e)).total_seconds() for e in timed]
@@ -338,13 +352,7 @@ async def drive(
         *(Member(person_id=p, role=Role.MENTEE) for p in MENTEES),
     )
     server = temporal_pid()
-    cpu0 = {
-        "temporal": tree_cpu(server),
-        "postgres": tree_cpu(postgres),
-        "driver": cpu_seconds(os.getpid()),
-        "smtp sink": cpu_seconds(sink.pid),
-    }
-    cpu0 |= {f"worker {n + 1}": cpu_seconds(p.pid) for n, p in enumerate(procs)}
+    cpu0 = cpu_now(server, postgres, sink, procs)
     wall0 = time.perf_counter()
     starts = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5 + groups / 100)
     specs = [
@@ -378,15 +386,21 @@ async def drive(
         asyncio.gather(*(h.result() for h in handles), return_exceptions=True), timeout=600
     )
     wall = time.perf_counter() - wall0
+    cpu1 = cpu_now(server, postgres, sink, procs)
+    return specs, results, wall, {k: cpu1[k] - cpu0[k] for k in cpu0}, figures
+
+
+def cpu_now(
+    server: int, postgres: int, sink: subprocess.Popen[bytes], procs: list[subprocess.Popen[bytes]]
+) -> dict[str, float]:
+    """CPU seconds used so far by each process of the run (with its children)."""
     cpu = {
-        "temporal": tree_cpu(server) - cpu0["temporal"],
-        "postgres": tree_cpu(postgres) - cpu0["postgres"],
-        "driver": cpu_seconds(os.getpid()) - cpu0["driver"],
-        "smtp sink": cpu_seconds(sink.pid) - cpu0["smtp sink"],
+        "temporal": tree_cpu(server),
+        "postgres": tree_cpu(postgres),
+        "driver": cpu_seconds(os.getpid()),
+        "smtp sink": cpu_seconds(sink.pid),
     }
-    for n, proc in enumerate(procs):
-        cpu[f"worker {n + 1}"] = cpu_seconds(proc.pid) - cpu0[f"worker {n + 1}"]
-    return specs, results, wall, cpu, figures
+    return cpu | {f"worker {n + 1}": cpu_seconds(p.pid) for n, p in enumerate(procs)}
 
 
 def show(rows: list[dict[str, Any]]) -> None:
