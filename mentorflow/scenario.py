@@ -40,6 +40,9 @@ class ScriptedAction(Frozen):
         "mark_trained",
         "remove",
         "erase_personal_data",
+        "schedule_meeting",
+        "cancel_meeting",
+        "add_agenda_item",
     ]
     date: dt.date | None = Field(None, description="The day the person acts (the scenario's date).")
     member: Id | None = Field(
@@ -54,7 +57,9 @@ class ScriptedAction(Frozen):
         " record_meeting not held.",
     )
     round: FeedbackRound | None = Field(None, description="submit_feedback, skip_feedback.")
-    text: str | None = Field(None, description="record_agreement: the agreement.")
+    text: str | None = Field(
+        None, description="record_agreement: the agreement; add_agenda_item: the item."
+    )
     goals: tuple[str, ...] = Field((), description="record_agreement: the group's goals.")
     held_on: dt.date | None = Field(
         None, description="record_meeting: the day it was held (default: the action's date)."
@@ -68,6 +73,24 @@ class ScriptedAction(Frozen):
     )
     trained_on: dt.date | None = Field(
         None, description="mark_trained: the day training was completed (default: the date)."
+    )
+    meeting_on: dt.date | None = Field(
+        None, description="schedule_meeting: the meeting's day (default: a week after the date)."
+    )
+    starts: dt.time | None = Field(
+        None,
+        description="schedule_meeting: its local start time in the programme's zone"
+        " (default 17:00).",
+    )
+    minutes: int | None = Field(
+        None, description="schedule_meeting: its length (default: the policy's)."
+    )
+    place: str | None = Field(
+        None, description="schedule_meeting: where, or a video link (default: scripted)."
+    )
+    number: int | None = Field(
+        None,
+        description="schedule_meeting, cancel_meeting: which meeting (default: the next open).",
     )
 
     @model_validator(mode="after")

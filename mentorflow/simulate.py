@@ -16,10 +16,11 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from pydantic import BaseModel
@@ -40,10 +41,13 @@ from domain.programme.events import ProgrammeReport
 from domain.programme.fold import fold
 from domain.programme.state import ProgrammeState
 from domain.relationship.commands import (
+    AddAgendaItem,
+    CancelMeeting,
     Pause,
     RecordAgreement,
     RecordMeeting,
     Resume,
+    ScheduleMeeting,
     SubmitFeedback,
     Withdraw,
 )
@@ -266,7 +270,8 @@ async def _act_as_scripted(
             sim.actions["refused:not_a_member"] += 1  # there is no group to act in
         return
     questions = sim.scenario.programme.feedback.questions
-    update, command = _group_command(a, member, days, questions, sim.seed)
+    zone = ZoneInfo(state.programme.timezone)
+    update, command = _group_command(a, member, days, questions, sim.seed, zone)
     await sim.update(group, update, command)
 
 
@@ -285,10 +290,17 @@ def _group_of(
 
 
 def _group_command(
-    a: ScriptedAction, member: str, days: timedelta, questions: FeedbackQuestions, seed: int
+    a: ScriptedAction,
+    member: str,
+    days: timedelta,
+    questions: FeedbackQuestions,
+    seed: int,
+    zone: ZoneInfo,
 ) -> tuple[Any, Any]:
     assert a.date is not None
     match a.action:
+        case "schedule_meeting" | "cancel_meeting" | "add_agenda_item":
+            return _planning_command(a, days, zone)
         case "record_agreement":
             goals = a.goals or ("scripted goals",)
             agreement = RecordAgreement(by=a.person, goals=goals, agreement=a.text or "scripted")
@@ -314,6 +326,28 @@ def _group_command(
             return RelationshipWorkflow.pause, Pause(by=a.person, reason=a.reason or "scripted")
         case _:
             return RelationshipWorkflow.resume, Resume(by=a.person)
+
+
+def _planning_command(a: ScriptedAction, days: timedelta, zone: ZoneInfo) -> tuple[Any, Any]:
+    """A mentor's meeting time (set or cancelled) or a member's agenda item, as on the web."""
+    assert a.date is not None
+    match a.action:
+        case "schedule_meeting":
+            day = (a.meeting_on or a.date + timedelta(days=7)) + days
+            starts_at = datetime.combine(day, a.starts or time(17), zone)  # a local wall time
+            meeting = ScheduleMeeting(
+                by=a.person,
+                starts_at=starts_at,
+                minutes=a.minutes,
+                place=a.place or "scripted",
+                number=a.number,
+            )
+            return RelationshipWorkflow.schedule_meeting, meeting
+        case "cancel_meeting":
+            return RelationshipWorkflow.cancel_meeting, CancelMeeting(by=a.person, number=a.number)
+        case _:
+            agenda = AddAgendaItem(by=a.person, text=a.text or "scripted")
+            return RelationshipWorkflow.add_agenda_item, agenda
 
 
 async def _discover_groups(sim: Simulation, handle: WorkflowHandle[Any, Any]) -> None:

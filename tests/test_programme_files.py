@@ -111,7 +111,8 @@ def test_the_example_programme_loads_with_its_people_and_policy():
             "action: vanish,",
             "behaviour.script[1].action: 'vanish' is not allowed: use 'record_agreement',"
             " 'record_meeting', 'submit_feedback', 'withdraw', 'pause', 'resume', 'skip_feedback',"
-            " 'approve_matching', 'mark_trained', 'remove' or 'erase_personal_data'",
+            " 'approve_matching', 'mark_trained', 'remove', 'erase_personal_data',"
+            " 'schedule_meeting', 'cancel_meeting' or 'add_agenda_item'",
         ),
         (
             "{date: 2021-02-10, person: a3,",

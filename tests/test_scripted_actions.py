@@ -1,13 +1,15 @@
 """A scenario's script can say every action a person can take, with its data.
 
 Scripts knew only ``withdraw`` and ``skip_feedback``. Now every action of a member (record the
-agreement or a meeting, answer feedback, withdraw, pause, resume) and of the coordinator
+agreement or a meeting, answer feedback, withdraw, pause, resume, add an agenda item; mentors
+set or cancel a meeting's time) and of the coordinator
 (approve the matching, mark a mentor trained, remove a participant; pause, resume or withdraw
 for a ``member``) is sent as the real Update, refused with its reason when the rules say so and
 counted in ``actions`` by that reason.
 """
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -39,6 +41,17 @@ SCRIPT = [
         "held_on": "2020-10-01",
         "attendees": ["m1", "a1"],
     },
+    {
+        "date": "2020-10-05",
+        "person": "m1",
+        "action": "schedule_meeting",
+        "meeting_on": "2020-10-27",  # after summer time ends (25 October): 17:30 is UTC+2
+        "starts": "17:30",
+        "place": "Room Kivi",
+    },
+    {"date": "2020-10-06", "person": "a1", "action": "add_agenda_item", "text": "Budget talk"},
+    {"date": "2020-10-06", "person": "a1", "action": "schedule_meeting"},  # mentors plan
+    {"date": "2020-10-07", "person": "m1", "action": "cancel_meeting"},
     {"date": "2020-11-10", "person": "a1", "action": "pause", "reason": "parental leave"},
     {"date": "2020-11-20", "person": "hr1", "action": "resume", "member": "a1"},
     {
@@ -73,7 +86,8 @@ async def test_every_scripted_action_is_the_real_update(mail, tmp_path, database
     report = await simulate(path, None, database_url, lambda *_: None, mail.config)
 
     assert report.actions == {
-        "accepted": 7,
+        "accepted": 10,
+        "refused:not_a_mentor": 1,  # a mentee setting a meeting time
         "refused:duplicate": 1,  # a1's second agreement
         "refused:round_not_open": 1,  # the final round opens in November
         "refused:matching_done": 1,  # withdrawing someone never placed: removal, after matching
@@ -103,3 +117,10 @@ async def test_every_scripted_action_is_the_real_update(mail, tmp_path, database
     assert feedback.choices["usefulness"] == "5"
     assert feedback.choices["rhythm"] in ("too_often", "right", "too_rarely")
     assert group.meetings_held == 1
+    planned = by_type["meeting_planned"]
+    local = planned.starts_at.astimezone(ZoneInfo("Europe/Helsinki"))
+    assert (planned.actor, planned.number, planned.place) == ("m1", 2, "Room Kivi")
+    assert (local.hour, local.minute) == (17, 30)  # the wall time the mentor chose
+    item = by_type["agenda_item_added"]
+    assert (item.actor, item.number, item.text) == ("a1", 2, "Budget talk")
+    assert (by_type["meeting_cancelled"].actor, by_type["meeting_cancelled"].number) == ("m1", 2)
