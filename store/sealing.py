@@ -253,6 +253,13 @@ class Sealer:
         for person_id in person_ids:
             self._keys[person_id] = None
 
+    async def forget_erased(self) -> None:
+        """Drop the kept keys of everyone erased since (by another process): one query over the
+        keys this sealer keeps, so a view that follows opens their texts as ``[erased]``."""
+        kept = [person_id for person_id, key in self._keys.items() if key is not None]
+        if kept:
+            self.forget(await self.erased(kept))
+
     async def erase(self, conn: Any, person_id: str) -> datetime:
         """Delete ``person_id``'s data key (in the caller's transaction); when it was erased."""
         self._keys[person_id] = None

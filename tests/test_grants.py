@@ -21,13 +21,14 @@ from activities.record_keeping import to_new_event
 from domain.envelope import Event
 from domain.policy import RelationshipPolicy
 from domain.relationship.events import AgreementRecorded, RelationshipStarted
-from mentorflow.grants import GRANTS, _end_of, covers, grants
+from mentorflow.grants import GRANTS, _end_of, covers, grant, grants
+from mentorflow.privacy import erase
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
 from store.sealing import Sealer
 from store.staff import Role
 from tests.builders import COORDINATOR, group
-from tests.staff_helpers import sign_in_staff, staff_member
+from tests.staff_helpers import own_database, sign_in_staff, staff_member
 from tests.web_helpers import MASTER, app_for, browser_client
 from workflows.messages import workflow_id
 
@@ -199,3 +200,21 @@ async def test_the_auditor_role_reads_neither_names_nor_data_keys(pool):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 async with conn.transaction():  # a savepoint, rolled back by the refusal
                     await conn.fetch(f"SELECT * FROM {table}")
+
+
+async def test_an_erasure_by_another_process_shows_at_once_under_a_grant(env, mail, database_url):
+    """The web process opened m1's text under a grant (and keeps m1's key); m1 is erased by
+    another process (the CLI): the next view of every page reads ``[erased]``."""
+    pool = await own_database(database_url)  # m1 erased here must not be every test's m1
+    try:
+        rid = await _sealed_relationship(pool)
+        auditor = await staff_member(pool, Role.AUDITOR)
+        await grant(pool, auditor.email, rid, "dpo1", "complaint 43", None, datetime.now(UTC))
+        web = app_for(env.client, pool, mail)
+        assert all(SECRET_GOAL in v for v in await _views(web, auditor, rid))
+        await erase(pool, Sealer(pool, MASTER), "m1", "dpo1", "request of 2026-12-01")
+        after = await _views(web, auditor, rid)
+        assert all(SECRET_GOAL not in v for v in after)
+        assert "[erased]" in after[0] and "[erased]" in after[1]
+    finally:
+        await pool.close()
