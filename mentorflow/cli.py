@@ -577,13 +577,15 @@ async def _sync(
     from mentorflow.deployment import check_same_store
     from mentorflow.hr_import import sync
     from mentorflow.runtime import database_url, open_database
+    from store.sealing import erased_people
     from workflows import TASK_QUEUE
 
     url = database_url(settings)
     pool = await open_database(url, settings.migrate)
     try:
         state, contacts = await sync.load(client, pool, programme_id)
-        plan = sync.plan(state, contacts, people)
+        erased = await erased_people(pool, [p.id for p in people])
+        plan = sync.plan(state, contacts, people, erased)
         if dry_run or plan.empty:
             return plan, None
         # Contact details go to the directory the worker's deliveries read: only that one.
@@ -675,19 +677,31 @@ async def _approve(
     groups: "tuple[GroupAssignment, ...] | None",
 ) -> int:
     """Approve as the coordinator; a reason is sealed with their data key first (it is free
-    text), so the event store is needed only then."""
+    text), in the event store the worker uses, so the event store is needed only then."""
+    from pydantic import ValidationError
+
     from mentorflow import programmes
-    from mentorflow.runtime import database_url
-    from store.pool import create_pool
-    from store.sealing import Sealer
+    from mentorflow.codec import CodecError
+    from mentorflow.deployment import check_same_store
+    from mentorflow.runtime import database_url, open_database
+    from store.sealing import Sealer, SealingError
+    from workflows import TASK_QUEUE
 
     if reason is None:
         return await programmes.approve_matching(client, programme_id, None, groups)
     settings = Settings()
-    pool = await create_pool(database_url(settings))
+    _require_store(settings)
+    url = database_url(settings)
+    pool = await open_database(url, settings.migrate)
     try:
+        # The data key goes to the store the worker and the web app open texts from.
+        await check_same_store(client, pool, TASK_QUEUE, url)
         sealer = Sealer(pool, settings.master())
         return await programmes.approve_matching(client, programme_id, reason, groups, sealer)
+    except ValidationError as e:  # the reason itself: empty, too long, unstorable
+        raise programmes.ProgrammeError(f"--reason: {e.errors()[0]['msg']}") from e
+    except (SealingError, CodecError) as e:
+        raise programmes.ProgrammeError(f"--reason cannot be sealed: {e}") from e
     finally:
         await pool.close()
 

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from domain.durations import IsoDuration
 from domain.model import Frozen, Id
+from domain.relationship.commands import MAX_MINUTES, MIN_MINUTES
 from domain.relationship.events import FeedbackRound
 
 Probability = float
@@ -83,7 +84,10 @@ class ScriptedAction(Frozen):
         " (default 17:00).",
     )
     minutes: int | None = Field(
-        None, description="schedule_meeting: its length (default: the policy's)."
+        None,
+        ge=MIN_MINUTES,
+        le=MAX_MINUTES,
+        description="schedule_meeting: its length (default: the policy's).",
     )
     place: str | None = Field(
         None, description="schedule_meeting: where, or a video link (default: scripted)."

@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -333,8 +333,11 @@ def _planning_command(a: ScriptedAction, days: timedelta, zone: ZoneInfo) -> tup
     assert a.date is not None
     match a.action:
         case "schedule_meeting":
-            day = (a.meeting_on or a.date + timedelta(days=7)) + days
-            starts_at = datetime.combine(day, a.starts or time(17), zone)  # a local wall time
+            # The wall time on the scenario's day, then shifted: the group's zone offsets move
+            # with the shifted calendar, so it reads the same wall time across DST changes.
+            day = a.meeting_on or a.date + timedelta(days=7)
+            wall = datetime.combine(day, a.starts or time(17), zone)
+            starts_at = wall.astimezone(UTC) + days
             meeting = ScheduleMeeting(
                 by=a.person,
                 starts_at=starts_at,

@@ -29,17 +29,25 @@ from domain.text import MAX_SEALED, Text, sealed
 from mentorflow.audit.records import relationship_as_of
 from mentorflow.audit.report import verify
 from mentorflow.codec import CodecKeyError
-from mentorflow.hr_import.sync import ERASED_WHY, SyncPlan, apply
+from mentorflow.hr_import.sync import ERASED_WHY, SyncPlan, apply, plan
 from mentorflow.privacy import PrivacyError, erase, erasures, export
 from mentorflow.programmes import ProgrammeError, register
 from mentorflow.settings import Settings
 from mentorflow.simulate import simulate
 from mentorflow.synthetic import cohort
 from mentorflow.web.reading import Reader
+from store.directory import Directory
 from store.event_store import EventStore, NewEvent
 from store.migrate import migrate
 from store.pool import create_pool
-from store.sealing import ERASED, ErasedPersonError, MasterKeyError, MasterKeys, Sealer
+from store.sealing import (
+    ERASED,
+    ErasedPersonError,
+    MasterKeyError,
+    MasterKeys,
+    Sealer,
+    erased_people,
+)
 from tests.builders import SHORT, group, spec
 from tests.staff_helpers import own_database_url
 from tests.temporal_helpers import running_worker, start_relationship, whole_seconds_now
@@ -368,6 +376,14 @@ async def test_an_erased_person_does_not_come_back_through_a_start_or_a_sync(
 
     assert done.refused == [(gone.id, ERASED_WHY)] and done.enrolled == []
     assert done.contacts == [moved.id]
+
+    # The export, read again as `programme sync` does: the erased person is listed once, not as
+    # a change to make (else every sync would refuse it, and never end with nothing to do).
+    contacts = await Directory(pool).people(programme.id, state.participants)
+    again = plan(state, contacts, [moved, *people[1:]], await erased_people(pool, [gone.id]))
+    assert gone.id not in [p.id for p in again.enrol] + [p.id for p, _ in again.contacts]
+    assert (gone.id, "personal data erased: not synced (a new id enrols them)") in again.decide
+    assert again.contacts == [] and again.enrol == [] and again.update == []
     directory = json.dumps([list(r) for r in await pool.fetch("SELECT * FROM people")])
     assert "Moved Person" in directory
     assert gone.name not in directory and str(gone.email) not in directory

@@ -111,6 +111,9 @@ async def test_start_status_and_approve_a_programme_from_the_command_line(
             == "mentorflow: invalid_assignment: group 1: m2 and a2 have the same manager\n"
         )
 
+        blank = await mentorflow(address, "programme", "approve-matching", pid, "--reason", " ")
+        assert blank[0] == 1 and blank[2].startswith("mentorflow: --reason: "), blank
+        assert len(blank[2].splitlines()) == 1, blank
         why = "Pia's talk with Budget-7731 about the sick leave"
         code, out, err = await mentorflow(
             address, "programme", "approve-matching", pid, "--reason", why

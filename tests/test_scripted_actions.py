@@ -9,11 +9,11 @@ counted in ``actions`` by that reason.
 """
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import yaml
 
 from domain.codec import RELATIONSHIP
+from domain.relationship.fold import fold
 from domain.text import sealed
 from mentorflow.settings import Settings
 from mentorflow.simulate import simulate
@@ -118,7 +118,9 @@ async def test_every_scripted_action_is_the_real_update(mail, tmp_path, database
     assert feedback.choices["rhythm"] in ("too_often", "right", "too_rarely")
     assert group.meetings_held == 1
     planned = by_type["meeting_planned"]
-    local = planned.starts_at.astimezone(ZoneInfo("Europe/Helsinki"))
+    zone = fold(events).zone  # the group's offsets, shifted with the simulated calendar
+    assert zone is not None
+    local = zone.to_local(planned.starts_at)  # as the group's page and letters show it
     assert (planned.actor, planned.number, planned.place) == ("m1", 2, "Room Kivi")
     assert (local.hour, local.minute) == (17, 30)  # the wall time the mentor chose
     item = by_type["agenda_item_added"]

@@ -8,7 +8,7 @@ and after the matching nobody joins or leaves through an import. Applying a plan
 planning again from the same export finds nothing to do.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -86,9 +86,16 @@ class SyncPlan:
 
 
 def plan(
-    state: ProgrammeState, contacts: dict[PersonId, Contact], people: Sequence[Participant]
+    state: ProgrammeState,
+    contacts: dict[PersonId, Contact],
+    people: Sequence[Participant],
+    erased: Collection[PersonId] = (),
 ) -> SyncPlan:
-    """What the export ``people`` changes in the programme ``state`` (pure: no I/O)."""
+    """What the export ``people`` changes in the programme ``state`` (pure: no I/O).
+
+    People whose personal data was ``erased`` are left as they are, whatever the export says
+    (listed under ``decide``): an export that still lists them syncs everyone else, every time.
+    """
     result = SyncPlan(state.programme.id, state.phase.value)
     is_open = state.phase in _OPEN
     groups = _groups(state)
@@ -96,6 +103,9 @@ def plan(
     for p in people:
         if p.id == state.programme.coordinator.id:
             result.decide.append((p.id, "is the programme's coordinator: not enrolled"))
+            continue
+        if p.id in erased:
+            result.decide.append((p.id, "personal data erased: not synced (a new id enrols them)"))
             continue
         current = state.participants.get(p.id)
         if current is None:
