@@ -145,6 +145,7 @@ class GroupHealth(BaseModel):
     at_risk: bool
     paused_since: datetime | None
     escalations: int
+    """Open ones (not resolved yet)."""
     closed: str | None
 
 
@@ -187,7 +188,7 @@ def _summary(
         groups_open=sum(1 for g in groups_ if g.closure is None),
         at_risk=sum(1 for g in groups_ if g.at_risk and g.closure is None),
         paused=sum(1 for g in groups_ if g.paused_since and g.closure is None),
-        escalations=sum(len(g.escalations) for g in groups_ if g.closure is None)
+        escalations=sum(len(g.open_escalations()) for g in groups_ if g.closure is None)
         + (1 if p is not None and p.approval_escalated and waiting else 0),
         unreachable=len(
             set(p.unreachable if p else []) | {u for g in groups_ for u in g.unreachable}
@@ -218,7 +219,7 @@ def _health(g: RelationshipState) -> GroupHealth:
         feedback_asked=active * len(asked),
         at_risk=g.at_risk,
         paused_since=g.paused_since,
-        escalations=len(g.escalations),
+        escalations=len(g.open_escalations()),
         closed=str(g.closure.outcome) if g.closure else None,
     )
 
