@@ -20,6 +20,7 @@ from domain.programme.events import ProgrammePhase
 from domain.programme.fold import apply as apply_programme
 from domain.programme.fold import fold as fold_programme
 from domain.programme.state import ProgrammeState
+from domain.relationship.events import EscalationKind
 from domain.relationship.fold import apply as apply_relationship
 from domain.relationship.fold import fold
 from domain.relationship.state import MeetingStatus, RelationshipState
@@ -31,11 +32,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GroupHealth",
+    "OpenEscalation",
     "ProgrammeSummary",
     "catch_up",
     "groups",
+    "open_escalations",
     "programme_state",
     "programmes",
+    "relationship_state",
     "relationship_states",
 ]
 
@@ -235,3 +239,59 @@ async def relationship_states(pool: asyncpg.Pool, programme_id: str) -> list[Rel
     """The folded states of the programme's groups, from the projection."""
     _, relationships = await _states(pool, [programme_id])
     return relationships.get(programme_id, [])
+
+
+async def relationship_state(pool: asyncpg.Pool, relationship_id: str) -> RelationshipState | None:
+    """One group's folded state from the projection (None: its stream is not recorded)."""
+    await catch_up(pool)
+    state = await staff_views.state_of(pool, f"{_RELATIONSHIP}{relationship_id}")
+    return None if state is None else RelationshipState.model_validate_json(state)
+
+
+class OpenEscalation(BaseModel):
+    """An escalation of an open group that the coordinator has not resolved yet (ids only)."""
+
+    model_config = ConfigDict(frozen=True)
+    programme_id: str
+    timezone: str
+    """The programme's zone: ``since`` is shown as a local date in it."""
+    relationship_id: str
+    number: int
+    """Which of the group's escalations (from 1): what a resolution names."""
+    kind: EscalationKind
+    subject: str
+    since: datetime
+    reason: str | None
+    """Why it was raised, in the domain's words with ids (none: folded before it was kept)."""
+    persons: list[str]
+    """Whom it is about, by id."""
+
+
+async def open_escalations(
+    pool: asyncpg.Pool, programme_ids: list[str] | None
+) -> list[OpenEscalation]:
+    """The open escalations of the open groups of ``programme_ids`` (None: all), oldest first."""
+    programme_states, relationships = await _states(pool, programme_ids)
+    zones = await Directory(pool).timezones()
+    found = []
+    for pid, groups_ in relationships.items():
+        p = programme_states.get(pid)
+        zone = p.programme.timezone if p else zones.get(pid, "UTC")
+        for g in groups_:
+            if g.closure is not None:
+                continue
+            found += [
+                OpenEscalation(
+                    programme_id=pid,
+                    timezone=zone,
+                    relationship_id=g.relationship_id,
+                    number=number,
+                    kind=e.kind,
+                    subject=e.subject,
+                    since=e.at,
+                    reason=e.reason,
+                    persons=list(e.persons),
+                )
+                for number, e in g.open_escalations()
+            ]
+    return sorted(found, key=lambda e: (e.since, e.relationship_id, e.number))
