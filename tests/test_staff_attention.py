@@ -6,7 +6,8 @@ shows in its coordinator's inbox (its local date, kind and reason), not in anoth
 coordinator's, who can resolve nothing; auditors read it without a form. The coordinator
 acknowledges it with a note: an empty note is refused at its field, the acknowledgement is an
 ``escalation_resolved`` event whose actor is the coordinator and whose note is sealed, and the
-escalation leaves the inbox (a second acknowledgement is the domain's refusal).
+escalation leaves the inbox and the overviews' counts (a second acknowledgement is the domain's
+refusal).
 """
 
 import asyncio
@@ -66,6 +67,17 @@ async def escalation_of(pool, relationship_id: str) -> dict[str, object]:
     raise AssertionError("the agreement was never escalated")
 
 
+async def open_counts(browser, programme_id: str) -> tuple[int, int]:
+    """The open escalations the programme list and the group health count."""
+    [summary] = [
+        p
+        for p in (await browser.get("/api/v1/programmes")).json()
+        if p["programme_id"] == programme_id
+    ]
+    [group] = (await browser.get(f"/api/v1/programmes/{programme_id}/groups")).json()
+    return summary["escalations"], group["escalations"]
+
+
 async def test_a_coordinator_acknowledges_an_escalation_from_the_inbox(env, pool, mail):
     """Only their own programme's; the note required; recorded by them, sealed; then gone."""
     pid = f"att-{uuid.uuid4().hex[:8]}"
@@ -107,6 +119,7 @@ async def test_a_coordinator_acknowledges_an_escalation_from_the_inbox(env, pool
             (rid, 1, NEW_YORK)
         ]
         assert 'href="/staff/attention"' in (await browser.get("/staff")).text
+        assert await open_counts(browser, pid) == (1, 1)
 
         # Another programme's coordinator neither sees nor resolves it; auditors read only.
         assert rid not in (await other_browser.get("/staff/attention")).text
@@ -132,6 +145,7 @@ async def test_a_coordinator_acknowledges_an_escalation_from_the_inbox(env, pool
         assert "The escalation is acknowledged." in after.text
         assert rid not in after.text and 'data-testid="nothing-open"' in after.text
         assert (await browser.get("/api/v1/attention")).json() == []
+        assert await open_counts(browser, pid) == (0, 0)  # the overviews count open ones only
         again = await browser.post(api, json={"note": NOTE})
         assert again.status_code == 409
         assert again.json()["detail"].startswith("escalation_resolved:")
