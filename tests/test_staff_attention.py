@@ -149,6 +149,9 @@ async def test_a_coordinator_acknowledges_an_escalation_from_the_inbox(env, pool
         again = await browser.post(api, json={"note": NOTE})
         assert again.status_code == 409
         assert again.json()["detail"].startswith("escalation_resolved:")
+        record = await auditor_browser.get(f"/staff/audit/r/{rid}")  # no grant: not opened
+        assert "escalation 1 (agreement_overdue) acknowledged: [sealed]" in record.text
+        assert NOTE not in record.text
 
     rows = await pool.fetch(
         "SELECT actor, payload::text AS payload FROM events"
