@@ -9,6 +9,7 @@ from domain.relationship.events import (
     AgendaItemAdded,
     AgreementRecorded,
     EscalationRaised,
+    EscalationResolved,
     FeedbackRequested,
     FeedbackSubmitted,
     MarkedAtRisk,
@@ -83,6 +84,8 @@ def describe(event: RelationshipEvent, shift: timedelta = timedelta(0)) -> str:
         case EscalationRaised():
             about = f" about {', '.join(event.persons)}" if event.persons else ""
             return f"ESCALATED {event.kind} to coordinator{about}: {event.reason}"
+        case EscalationResolved():
+            return f"escalation {event.number} ({event.kind}) {event.how}: {event.note}"
         case MemberWithdrew():
             return f"{event.person_id} withdrew: {event.reason}"
         case Paused():

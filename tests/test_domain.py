@@ -16,13 +16,21 @@ from domain.relationship.commands import (
     Pause,
     RecordAgreement,
     RecordMeeting,
+    ResolveEscalation,
     Resume,
     SubmitFeedback,
     Withdraw,
     decide,
     start,
 )
-from domain.relationship.events import EscalationRaised, FeedbackRound, ReminderIssued
+from domain.relationship.events import (
+    EscalationKind,
+    EscalationRaised,
+    EscalationResolved,
+    FeedbackRound,
+    ReminderIssued,
+    Resolution,
+)
 from domain.relationship.fold import apply, fold
 from domain.relationship.schedule import due_events, next_wakeup
 from domain.relationship.state import MeetingStatus, RelationshipState
@@ -230,3 +238,78 @@ def test_fold_refuses_a_history_that_does_not_begin_with_the_start():
     with pytest.raises(InvalidHistory):
         fold(clock.events[1:])
     assert isinstance(fold(clock.events), RelationshipState)
+
+
+# ---- resolving an escalation ------------------------------------------------------------------
+
+
+def test_the_coordinator_acknowledges_an_open_escalation_with_a_note_and_it_is_closed():
+    """Open until resolved; only the coordinator; once; never raised again for its subject."""
+    clock = Clock()
+    clock.run_until(START + timedelta(days=38))  # the agreement was due on day 30, escalated on 37
+    [(number, open_one)] = clock.state.open_escalations()
+    assert (number, open_one.kind, open_one.subject) == (1, "agreement_overdue", "agreement")
+    assert open_one.reason and open_one.open
+    now = START + timedelta(days=39)
+    member = ResolveEscalation(by="m1", escalation=1, note="handled it")
+    with pytest.raises(RuleViolation) as refused:
+        clock.act(now, member)
+    assert refused.value.code == "not_allowed"
+    with pytest.raises(RuleViolation) as unknown:
+        clock.act(now, ResolveEscalation(by=COORDINATOR, escalation=2, note="x"))
+    assert unknown.value.code == "no_such_escalation"
+
+    clock.act(now, ResolveEscalation(by=COORDINATOR, escalation=1, note="  Talked to them  "))
+    resolved = clock.events[-1]
+    assert isinstance(resolved, EscalationResolved)
+    assert (resolved.actor, resolved.occurred_at, resolved.number) == (COORDINATOR, now, 1)
+    assert (resolved.kind, resolved.subject) == (EscalationKind.AGREEMENT_OVERDUE, "agreement")
+    assert (resolved.how, resolved.note) == (Resolution.ACKNOWLEDGED, "Talked to them")
+    assert clock.state.open_escalations() == []
+    [kept] = clock.state.escalations
+    assert (kept.resolved_at, kept.resolved_by, kept.note) == (now, COORDINATOR, "Talked to them")
+    assert fold(clock.events) == clock.state  # the auditor's fold agrees with the workflow's
+
+    with pytest.raises(RuleViolation) as again:
+        clock.act(now, ResolveEscalation(by=COORDINATOR, escalation=1, note="again"))
+    assert again.value.code == "escalation_resolved"
+    clock.run_until(START + timedelta(days=60))
+    agreement = [e for e in clock.events if isinstance(e, EscalationRaised)]
+    assert [e.subject for e in agreement].count("agreement") == 1
+
+
+def test_a_pause_too_long_is_resolved_while_the_group_is_paused():
+    """The pause's escalation is for the coordinator to answer while it lasts."""
+    clock = Clock()
+    clock.act(START + timedelta(days=1), Pause(by="m1", reason="summer"))
+    clock.run_until(START + timedelta(days=62))
+    [(number, paused)] = clock.state.open_escalations()
+    assert paused.kind == EscalationKind.PAUSED_TOO_LONG
+    with pytest.raises(RuleViolation) as refused:
+        clock.act(START + timedelta(days=62), RecordAgreement(by="m1", goals=("g",), agreement="a"))
+    assert refused.value.code == "paused"
+    clock.act(
+        START + timedelta(days=62),
+        ResolveEscalation(by=COORDINATOR, escalation=number, note="on leave, agreed"),
+    )
+    assert clock.state.open_escalations() == []
+    assert clock.state.paused_since is not None  # acknowledging changes nothing else
+
+
+def test_a_resolution_needs_a_note_and_a_recorded_escalation():
+    """Bad input is refused before any rule runs; a history resolving nothing is invalid."""
+    with pytest.raises(ValidationError):
+        ResolveEscalation(by=COORDINATOR, escalation=1, note="   ")
+    with pytest.raises(ValidationError):
+        ResolveEscalation(by=COORDINATOR, escalation=0, note="x")
+    clock = Clock()
+    stray = clock.factory(START + timedelta(days=1), COORDINATOR).make(
+        EscalationResolved,
+        number=1,
+        kind=EscalationKind.INACTIVE,
+        subject="inactive:meeting:1",
+        how=Resolution.ACKNOWLEDGED,
+        note="x",
+    )
+    with pytest.raises(InvalidHistory, match="escalation 1 was never raised"):
+        apply(clock.state, [stray])

@@ -326,6 +326,12 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/staff/programmes/{programme_id}/report.csv"): STEER,
     ("GET", "/staff/programmes/{programme_id}/report.json"): STEER,
     ("GET", "/api/v1/programmes/{programme_id}/report"): STEER,
+    # the attention inbox: every staff member sees the open escalations of what they read; only
+    # the group's programme's coordinators and admins may send the acknowledgement
+    ("GET", "/staff/attention"): STAFF,
+    ("GET", "/api/v1/attention"): API,
+    ("POST", "/staff/attention/{relationship_id}/{number}"): STEER,
+    ("POST", "/api/v1/relationships/{relationship_id}/escalations/{number}/acknowledgement"): STEER,
 }
 """Who may use each route. A route the app gains without a rule here fails the test."""
 
@@ -366,6 +372,7 @@ async def test_authorization_matrix_over_every_route_and_role(env, pool, mail):
         rid = group.relationship_id
         values = {"rid": rid, "relationship_id": rid, "round_name": "midpoint", "locale": "fi"}
         values["programme_id"] = "test"
+        values["number"] = "1"  # an escalation (none is raised: the admin's answer is a refusal)
         values["action"] = "pause"  # posted without a reason: refused as input, nothing written
         clients = {role: browser_client(app) for role in ROLES}
         try:
@@ -523,6 +530,8 @@ async def test_openapi_describes_the_api_with_problem_details(env, pool, mail):
         "/api/v1/relationships/{relationship_id}/verification",
         "/api/v1/relationships/{relationship_id}/export",
         "/api/v1/log/verification",
+        "/api/v1/attention",
+        "/api/v1/relationships/{relationship_id}/escalations/{number}/acknowledgement",
     }
     for ops in api.values():
         responses = next(iter(ops.values()))["responses"]

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         Pause,
         RecordAgreement,
         RecordMeeting,
+        ResolveEscalation,
         Resume,
         ScheduleMeeting,
         SubmitFeedback,
@@ -178,6 +179,14 @@ class RelationshipWorkflow(EventSourced[RelationshipState, RelationshipEvent, Co
 
     @add_agenda_item.validator
     def _validate_add_agenda_item(self, command: AddAgendaItem) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def resolve_escalation(self, command: ResolveEscalation) -> CommandAccepted:
+        return await self._handle(command)
+
+    @resolve_escalation.validator
+    def _validate_resolve_escalation(self, command: ResolveEscalation) -> None:
         self._validate(command)
 
     def _due_events(self) -> list[RelationshipEvent]:

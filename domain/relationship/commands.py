@@ -23,6 +23,7 @@ from domain.relationship.events import (
     RULES,
     AgendaItemAdded,
     AgreementRecorded,
+    EscalationResolved,
     FeedbackRound,
     FeedbackSubmitted,
     MeetingCancelled,
@@ -33,6 +34,7 @@ from domain.relationship.events import (
     RelationshipClosed,
     RelationshipEvent,
     RelationshipStarted,
+    Resolution,
     Resumed,
 )
 from domain.relationship.fold import initial_state
@@ -147,6 +149,15 @@ class AddAgendaItem(Frozen):
     text: Text
 
 
+class ResolveEscalation(Frozen):
+    """The group's coordinator acknowledges an open escalation with a note: it is closed."""
+
+    by: Actor
+    escalation: int = Field(ge=1)
+    """Which: its number among the relationship's escalations (``open_escalations``)."""
+    note: Text
+
+
 Command = (
     RecordAgreement
     | RecordMeeting
@@ -157,6 +168,7 @@ Command = (
     | ScheduleMeeting
     | CancelMeeting
     | AddAgendaItem
+    | ResolveEscalation
 )
 
 
@@ -209,7 +221,9 @@ def decide(s: RelationshipState, command: Command, f: EventFactory) -> list[Rela
             "relationship_closed",
             f"relationship {s.relationship_id} is closed ({s.closure.outcome}: {s.closure.reason})",
         )
-    if s.paused_since is not None and not isinstance(command, Resume | Withdraw):
+    if s.paused_since is not None and not isinstance(
+        command, Resume | Withdraw | ResolveEscalation
+    ):
         raise RuleViolation(
             "paused", f"relationship {s.relationship_id} is paused; resume it first"
         )
@@ -232,6 +246,8 @@ def decide(s: RelationshipState, command: Command, f: EventFactory) -> list[Rela
             return _cancel_meeting(s, command, f)
         case AddAgendaItem():
             return _add_agenda_item(s, command, f)
+        case ResolveEscalation():
+            return _resolve_escalation(s, command, f)
         case _:
             assert_never(command)
 
@@ -459,3 +475,33 @@ def _add_agenda_item(
             "agenda_full", f"meeting {slot.number} already has {MAX_ITEMS} agenda items"
         )
     return [f.make(AgendaItemAdded, number=slot.number, text=c.text)]
+
+
+def _resolve_escalation(
+    s: RelationshipState, c: ResolveEscalation, f: EventFactory
+) -> list[RelationshipEvent]:
+    if c.by != s.coordinator_id:
+        raise RuleViolation(
+            "not_allowed", "only the group's coordinator can resolve its escalations"
+        )
+    if c.escalation > len(s.escalations):
+        raise RuleViolation(
+            "no_such_escalation",
+            f"relationship {s.relationship_id} has no escalation {c.escalation}",
+        )
+    escalation = s.escalations[c.escalation - 1]
+    if escalation.resolved_at is not None:
+        raise RuleViolation(
+            "escalation_resolved",
+            f"escalation {c.escalation} was already resolved on"
+            f" {escalation.resolved_at.isoformat()}",
+        )
+    resolved = f.make(
+        EscalationResolved,
+        number=c.escalation,
+        kind=escalation.kind,
+        subject=escalation.subject,
+        how=Resolution.ACKNOWLEDGED,
+        note=c.note,
+    )
+    return [resolved]

@@ -43,6 +43,13 @@ class EscalationKind(StrEnum):
     PAUSED_TOO_LONG = "paused_too_long"
 
 
+class Resolution(StrEnum):
+    """How the coordinator resolved an escalation."""
+
+    ACKNOWLEDGED = "acknowledged"
+    """Acknowledged with a note (nothing in the group changes)."""
+
+
 class RelationshipStarted(Notifying):
     type: Literal["relationship_started"] = "relationship_started"
     relationship_id: str
@@ -184,6 +191,19 @@ class EscalationRaised(Notifying):
     """When the policy says the escalation is due (deadline + overdue_after, or the miss)."""
 
 
+class EscalationResolved(Event):
+    """The coordinator resolved an open escalation: it is no longer open (``actor``: who)."""
+
+    type: Literal["escalation_resolved"] = "escalation_resolved"
+    number: int
+    """Which escalation: its position among the relationship's escalations, from 1."""
+    kind: EscalationKind
+    subject: str
+    how: Resolution
+    note: str
+    """Why, in the coordinator's words: free text (sealed)."""
+
+
 class MemberWithdrew(Notifying):
     type: Literal["member_withdrew"] = "member_withdrew"
     person_id: PersonId
@@ -228,6 +248,7 @@ RelationshipEvent = Annotated[
     | FeedbackSubmitted
     | MarkedAtRisk
     | EscalationRaised
+    | EscalationResolved
     | MemberWithdrew
     | Paused
     | Resumed

@@ -15,6 +15,7 @@ from domain.relationship.events import (
     AgendaItemAdded,
     AgreementRecorded,
     EscalationRaised,
+    EscalationResolved,
     FeedbackRequested,
     FeedbackRound,
     FeedbackSubmitted,
@@ -156,6 +157,8 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
             _record_answer(s, event)
         case EscalationRaised():
             _record_escalation(s, event)
+        case EscalationResolved():
+            _resolve_escalation(s, event)
         case MemberWithdrew():
             member = s.members[event.person_id]
             member.active = False
@@ -196,8 +199,17 @@ def _record_escalation(s: RelationshipState, event: EscalationRaised) -> None:
             subject=event.subject,
             at=event.occurred_at,
             persons=list(event.persons),
+            reason=event.reason,
         )
     )
+
+
+def _resolve_escalation(s: RelationshipState, event: EscalationResolved) -> None:
+    if not 1 <= event.number <= len(s.escalations):
+        raise InvalidHistory(f"escalation {event.number} was never raised")
+    escalation = s.escalations[event.number - 1]
+    escalation.resolved_at, escalation.resolved_by = event.occurred_at, event.actor
+    escalation.resolution, escalation.note = event.how, event.note
 
 
 def _resume(s: RelationshipState, event: Resumed) -> None:

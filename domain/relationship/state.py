@@ -11,7 +11,7 @@ from domain.envelope import Outcome
 from domain.localtime import ZoneOffsets
 from domain.model import PersonId, Role, State
 from domain.policy import RelationshipPolicy
-from domain.relationship.events import EscalationKind, FeedbackRound, Phase
+from domain.relationship.events import EscalationKind, FeedbackRound, Phase, Resolution
 
 
 class MemberState(State):
@@ -81,6 +81,18 @@ class EscalationRecord(State):
     subject: str
     at: datetime
     persons: list[PersonId] = []
+    reason: str | None = None
+    """Why it was raised (none in states folded before reasons were kept)."""
+    resolved_at: datetime | None = None
+    """None: open. An escalation stays open until the coordinator resolves it."""
+    resolved_by: PersonId | None = None
+    resolution: Resolution | None = None
+    note: str | None = None
+    """The coordinator's note (sealed free text)."""
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None
 
 
 class Closure(State):
@@ -137,6 +149,10 @@ class RelationshipState(State):
 
     def open_meetings(self) -> list[MeetingSlot]:
         return [m for m in self.meetings if m.status == MeetingStatus.OPEN]
+
+    def open_escalations(self) -> list[tuple[int, EscalationRecord]]:
+        """The escalations not resolved yet, each with its number (from 1, in order raised)."""
+        return [(n, e) for n, e in enumerate(self.escalations, start=1) if e.open]
 
     def everyone(self) -> tuple[PersonId, ...]:
         """Active members and the coordinator: the audience of notices about the whole group."""

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from mentorflow.web.codec import codec_router
 from mentorflow.web.staff import (
     api,
+    attention,
     audit,
     coordinate,
     identity,
@@ -43,6 +44,8 @@ def install(app: FastAPI) -> None:
     app.include_router(coordinate.api)
     app.include_router(report.router)
     app.include_router(report.api)
+    app.include_router(attention.router)
+    app.include_router(attention.api)
     app.include_router(api.router)
     codec = app.state.web.client.data_converter.payload_codec
     if codec is not None:

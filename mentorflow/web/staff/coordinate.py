@@ -96,8 +96,13 @@ async def acting_person(web: Web, member: StaffMember, state: ProgrammeState) ->
     """Whom the Update is sent as: the programme's coordinator when the signed-in member is that
     person (the same e-mail address in the directory), else the member's own staff id, which the
     domain refuses (only the programme's coordinator acts on it)."""
-    coordinator = state.programme.coordinator.id
-    contacts = await Directory(web.pool).people(state.programme.id, [coordinator])
+    return await acting_as(web, member, state.programme.id, state.programme.coordinator.id)
+
+
+async def acting_as(web: Web, member: StaffMember, programme_id: str, coordinator: str) -> str:
+    """``coordinator`` (a person id of ``programme_id``) when the signed-in member is that person,
+    else ``staff:<id>`` (see ``acting_person``)."""
+    contacts = await Directory(web.pool).people(programme_id, [coordinator])
     contact = contacts.get(coordinator)
     if contact is not None and contact.email.casefold() == member.email.casefold():
         return coordinator

@@ -20,6 +20,7 @@ from domain.programme.events import ProgrammePhase
 from domain.programme.fold import apply as apply_programme
 from domain.programme.fold import fold as fold_programme
 from domain.programme.state import ProgrammeState
+from domain.relationship.events import EscalationKind
 from domain.relationship.fold import apply as apply_relationship
 from domain.relationship.fold import fold
 from domain.relationship.state import MeetingStatus, RelationshipState
@@ -31,11 +32,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GroupHealth",
+    "OpenEscalation",
     "ProgrammeSummary",
     "catch_up",
     "groups",
+    "open_escalations",
     "programme_state",
     "programmes",
+    "relationship_state",
     "relationship_states",
 ]
 
@@ -145,6 +149,7 @@ class GroupHealth(BaseModel):
     at_risk: bool
     paused_since: datetime | None
     escalations: int
+    """Open ones (not resolved yet)."""
     closed: str | None
 
 
@@ -187,7 +192,7 @@ def _summary(
         groups_open=sum(1 for g in groups_ if g.closure is None),
         at_risk=sum(1 for g in groups_ if g.at_risk and g.closure is None),
         paused=sum(1 for g in groups_ if g.paused_since and g.closure is None),
-        escalations=sum(len(g.escalations) for g in groups_ if g.closure is None)
+        escalations=sum(len(g.open_escalations()) for g in groups_ if g.closure is None)
         + (1 if p is not None and p.approval_escalated and waiting else 0),
         unreachable=len(
             set(p.unreachable if p else []) | {u for g in groups_ for u in g.unreachable}
@@ -218,7 +223,7 @@ def _health(g: RelationshipState) -> GroupHealth:
         feedback_asked=active * len(asked),
         at_risk=g.at_risk,
         paused_since=g.paused_since,
-        escalations=len(g.escalations),
+        escalations=len(g.open_escalations()),
         closed=str(g.closure.outcome) if g.closure else None,
     )
 
@@ -234,3 +239,59 @@ async def relationship_states(pool: asyncpg.Pool, programme_id: str) -> list[Rel
     """The folded states of the programme's groups, from the projection."""
     _, relationships = await _states(pool, [programme_id])
     return relationships.get(programme_id, [])
+
+
+async def relationship_state(pool: asyncpg.Pool, relationship_id: str) -> RelationshipState | None:
+    """One group's folded state from the projection (None: its stream is not recorded)."""
+    await catch_up(pool)
+    state = await staff_views.state_of(pool, f"{_RELATIONSHIP}{relationship_id}")
+    return None if state is None else RelationshipState.model_validate_json(state)
+
+
+class OpenEscalation(BaseModel):
+    """An escalation of an open group that the coordinator has not resolved yet (ids only)."""
+
+    model_config = ConfigDict(frozen=True)
+    programme_id: str
+    timezone: str
+    """The programme's zone: ``since`` is shown as a local date in it."""
+    relationship_id: str
+    number: int
+    """Which of the group's escalations (from 1): what a resolution names."""
+    kind: EscalationKind
+    subject: str
+    since: datetime
+    reason: str | None
+    """Why it was raised, in the domain's words with ids (none: folded before it was kept)."""
+    persons: list[str]
+    """Whom it is about, by id."""
+
+
+async def open_escalations(
+    pool: asyncpg.Pool, programme_ids: list[str] | None
+) -> list[OpenEscalation]:
+    """The open escalations of the open groups of ``programme_ids`` (None: all), oldest first."""
+    programme_states, relationships = await _states(pool, programme_ids)
+    zones = await Directory(pool).timezones()
+    found = []
+    for pid, groups_ in relationships.items():
+        p = programme_states.get(pid)
+        zone = p.programme.timezone if p else zones.get(pid, "UTC")
+        for g in groups_:
+            if g.closure is not None:
+                continue
+            found += [
+                OpenEscalation(
+                    programme_id=pid,
+                    timezone=zone,
+                    relationship_id=g.relationship_id,
+                    number=number,
+                    kind=e.kind,
+                    subject=e.subject,
+                    since=e.at,
+                    reason=e.reason,
+                    persons=list(e.persons),
+                )
+                for number, e in g.open_escalations()
+            ]
+    return sorted(found, key=lambda e: (e.since, e.relationship_id, e.number))

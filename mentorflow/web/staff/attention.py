@@ -1,0 +1,206 @@
+"""The coordinator's attention inbox: the open escalations of their programmes' groups, each with
+what resolves it (for now: acknowledge it with a note).
+
+The list is read from the staff overviews' projection (``views``: each group's folded state), not
+a replay per request. Acknowledging sends the RelationshipWorkflow's ``resolve_escalation`` Update
+as the signed-in member (the group's coordinator when the member is that person, see
+``coordinate.acting_as``), its note sealed with the coordinator's data key before it reaches
+Temporal; the domain decides and its refusal is shown. Coordinators see and act on their own
+programmes only, admins on all (the domain accepts the group's coordinator only), auditors read.
+"""
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from contracts.messages import workflow_id
+from domain.relationship.commands import ResolveEscalation
+from domain.relationship.state import RelationshipState
+from domain.text import MAX_TEXT
+from mentorflow.web.i18n import N_
+from mentorflow.web.identity import Refused, checked_form
+from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
+from mentorflow.web.staff import views
+from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
+from mentorflow.web.staff.coordinate import UPDATE_TIMEOUT, acting_as
+from mentorflow.web.staff.identity import CurrentStaff
+from mentorflow.web.staff.programmes import readable
+from store.sealing import ErasedPersonError
+from store.staff import Role, StaffMember
+from workflows.relationship import RelationshipWorkflow
+
+router = APIRouter(prefix="/staff/attention", include_in_schema=False)
+
+REFUSALS = {
+    "not_allowed": N_("Only the group's coordinator can do this."),
+    "no_such_escalation": N_("The group has no such escalation."),
+    "escalation_resolved": N_("This escalation is already resolved."),
+    "relationship_closed": N_("The group has closed."),
+}
+KINDS = {
+    "agreement_overdue": N_("Group agreement overdue"),
+    "feedback_overdue": N_("Feedback overdue"),
+    "inactive": N_("Meetings not held"),
+    "paused_too_long": N_("Paused too long"),
+}
+
+
+async def group_of(web: Web, member: StaffMember, relationship_id: str) -> RelationshipState:
+    """The group, if ``member`` acts on its programme: the same 403 for another programme's
+    group and for none at all (an admin, who acts on every programme, gets a 404)."""
+    state = await views.relationship_state(web.pool, relationship_id)
+    if state is not None and member.acts_on(state.programme_id):
+        return state
+    if state is None and member.role == Role.ADMIN:
+        raise Refused(404, N_("There is no group with this id in the record."))
+    raise Refused(403, N_("This group is not in one of your programmes."))
+
+
+async def acting_on_group(
+    request: Request, relationship_id: str, member: CurrentStaff
+) -> tuple[StaffMember, RelationshipState]:
+    return member, await group_of(web_of(request), member, relationship_id)
+
+
+Number = Annotated[int, Path(ge=1, le=100_000, description="Which of the group's escalations")]
+GroupActor = Annotated[tuple[StaffMember, RelationshipState], Depends(acting_on_group)]
+
+
+async def resolve(
+    web: Web, member: StaffMember, state: RelationshipState, number: int, note: str
+) -> tuple[str, str] | None:
+    """Send ``resolve_escalation`` as the acting person, the note sealed; None when the group
+    took it, else (the domain's rule, its sentence). ``note`` was checked."""
+    by = await acting_as(web, member, state.programme_id, state.coordinator_id)
+    command = ResolveEscalation(by=by, escalation=number, note=note)
+    try:
+        sealed = await web.sealer.seal_command(command, by)
+    except ErasedPersonError as e:
+        return "not_allowed", str(e)
+    handle = web.client.get_workflow_handle(workflow_id(state.relationship_id))
+    try:
+        await asyncio.wait_for(
+            handle.execute_update(RelationshipWorkflow.resolve_escalation, sealed), UPDATE_TIMEOUT
+        )
+    except WorkflowUpdateFailedError as e:
+        cause = e.cause
+        if isinstance(cause, ApplicationError):
+            return cause.type or "refused", cause.message
+        return "refused", str(e)
+    except RPCError as e:
+        return "relationship_closed", e.message
+    except TimeoutError as e:
+        raise Refused(503, N_("The service is busy. Try again in a moment.")) from e
+    return None
+
+
+async def inbox(
+    request: Request, member: StaffMember, status_code: int = 200, **shown: Any
+) -> Response:
+    found = await views.open_escalations(web_of(request).pool, readable(member))
+    locale = locale_of(request)
+    context: dict[str, Any] = {
+        "errors": {},
+        "refusal": None,
+        "done": None,
+        "failed": None,
+        "note": "",
+    }
+    context.update(shown)
+    return render(
+        request,
+        "staff/attention.html",
+        status_code,
+        escalations=found,
+        dates={e.programme_id: Dates(e.timezone, locale) for e in found},
+        acts={e.programme_id for e in found if member.acts_on(e.programme_id)},
+        kinds=KINDS,
+        max_note=MAX_TEXT,
+        **context,
+    )
+
+
+@router.get("")
+async def attention(request: Request, member: CurrentStaff, done: str = "") -> Response:
+    return await inbox(
+        request, member, done=N_("The escalation is acknowledged.") if done else None
+    )
+
+
+@router.post("/{relationship_id}/{number}")
+async def acknowledge(
+    request: Request, relationship_id: str, number: Number, actor: GroupActor
+) -> Response:
+    """Acknowledge escalation ``number`` of the group with the form's note."""
+    member, state = actor
+    form = await checked_form(request)
+    note = str(form.get("note") or "")
+    failed = f"{relationship_id}/{number}"
+    try:
+        ResolveEscalation(by=state.coordinator_id, escalation=number, note=note)
+    except ValidationError:
+        message = N_("Write a note on what was done (at most 4,000 characters).")
+        errors = {f"note-{failed}": message}
+        return await inbox(request, member, 400, errors=errors, failed=failed, note=note)
+    refusal = await resolve(web_of(request), member, state, number, note)
+    if refusal is not None:
+        code, sentence = refusal
+        shown = (REFUSALS.get(code, N_("The request was refused.")), sentence)
+        return await inbox(request, member, 409, refusal=shown, failed=failed, note=note)
+    return RedirectResponse("/staff/attention?done=acknowledged", status_code=303)
+
+
+# ---- the JSON twin under /api/v1 ----------------------------------------------------------
+
+api = APIRouter(prefix="/api/v1", tags=["attention"], responses=PROBLEMS, dependencies=WAYS_IN)
+
+
+@api.get(
+    "/attention",
+    summary="The open escalations of the groups of the programmes the signed-in member reads",
+)
+async def attention_list(request: Request, member: CurrentStaff) -> list[views.OpenEscalation]:
+    return await views.open_escalations(web_of(request).pool, readable(member))
+
+
+class AcknowledgementRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=1, max_length=MAX_TEXT, description="What was done (free text)")
+
+
+class Acknowledged(BaseModel):
+    """The group took the Update: the escalation is resolved (the record has the event)."""
+
+    accepted: bool = True
+
+
+REFUSED: dict[int | str, dict[str, Any]] = {
+    404: PROBLEMS[403] | {"description": "No group with this id in the record"},
+    409: PROBLEMS[403] | {"description": "The domain refused (the detail names the rule)"},
+}
+
+
+@api.post(
+    "/relationships/{relationship_id}/escalations/{number}/acknowledgement",
+    summary="Acknowledge an open escalation with a note (the group's coordinator)",
+    responses=REFUSED,
+)
+async def acknowledgement(
+    request: Request, number: Number, body: AcknowledgementRequest, actor: GroupActor
+) -> Acknowledged:
+    member, state = actor
+    try:
+        ResolveEscalation(by=state.coordinator_id, escalation=number, note=body.note)
+    except ValidationError as e:
+        # (the note itself is never echoed: it is free text)
+        raise Refused(422, "note: 1 to 4,000 characters of text that can be recorded") from e
+    refusal = await resolve(web_of(request), member, state, number, body.note)
+    if refusal is not None:
+        raise Refused(409, f"{refusal[0]}: {refusal[1]}")
+    return Acknowledged()
