@@ -1,20 +1,26 @@
-"""Staff pages benchmark: *Programmes* and *Groups* of a 1,000-participant programme.
+"""Staff pages benchmark: the coordinator's pages of a 1,000-participant programme.
 
 Creates a scratch database next to the event store (the embedded PostgreSQL unless
 MENTORFLOW_DATABASE_URL is set) and writes to it, through the event store's own append, the
-record of a running programme of 1,000 people (400 mentors, 600 mentees) in 200 groups of 2+3,
-each with its agreement and 10 meetings recorded: about 4,600 events. Then it measures:
+record of a running programme of 1,000 people (400 mentors, 600 mentees) whose matching was
+proposed and approved as 200 groups of 2+3, each group with its agreement, 10 meetings, a
+midpoint and a final feedback round answered by its 5 members (scale and choice answers), and
+every tenth group an escalation: about 7,000 events. Then it measures:
 
 1. the projection (``mentorflow/web/staff/views.py``): folding the whole log into
    ``staff_views`` once (what the first request after a rebuild pays), and catching up after one
    new event (what a request pays in normal use: the events new since the last one);
-2. the pages, in process over the app (signed in as an admin, no network): *Programmes*
-   (``/staff/programmes``), *Groups* (``/staff/programmes/{id}/groups``) and their JSON twins,
-   each rendered ``RENDERS`` times one after another: median and p95. Every request catches up
-   the projection first and reads the folded states; none replays the log.
+2. the pages, in process over the app (signed in as an admin, no network), each rendered
+   ``RENDERS`` times one after another: median and p95. *Programmes*, *Groups*, the *Programme*
+   page (phase, calendar, the 400 mentors' training, the 200 approved groups with their
+   explanations), the *Report* page (counts and pygal SVG charts) with its CSV and JSON exports,
+   and their JSON twins under ``/api/v1``; then a second programme of the same 1,000 people whose
+   proposal of 200 groups waits for the coordinator's approval: its *Programme* page carries the
+   edit form (a group choice for each of the 1,000 people).
 
-The coordinator's report is measured once it exists (``mentorflow/web/staff/report.py``);
-until then it is named as skipped. Run: ``.venv/bin/python -m bench.staff``.
+How each page is computed is printed with its figures (``HOW``): every request catches up the
+projection, then reads folded states from it; none replays the log or asks Temporal.
+Run: ``.venv/bin/python -m bench.staff``.
 """
 
 import asyncio
@@ -24,7 +30,6 @@ import statistics
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,10 +41,14 @@ from activities.links import SIGN_IN_LIFETIME, STAFF_SIGN_IN, Claim, Links
 from activities.record_keeping import to_new_event
 from domain.calendar import calendar
 from domain.envelope import Event
+from domain.feedback import FeedbackQuestions
+from domain.matching import GroupAssignment, MatchingResult, MatchingRules, assign
 from domain.model import Member
 from domain.model import Role as MemberRole
 from domain.policy import RelationshipPolicy
 from domain.programme.events import (
+    MatchingApproved,
+    MatchingProposed,
     PhaseEntered,
     ProgrammePhase,
     ProgrammeStarted,
@@ -48,6 +57,11 @@ from domain.programme.events import (
 from domain.programme.model import Coordinator, Matching, Participant, Programme, Training
 from domain.relationship.events import (
     AgreementRecorded,
+    EscalationKind,
+    EscalationRaised,
+    FeedbackRequested,
+    FeedbackRound,
+    FeedbackSubmitted,
     MeetingRecorded,
     MeetingScheduled,
     RelationshipStarted,
@@ -73,57 +87,44 @@ RENDERS = 50
 SECRET = "bench-" + uuid.uuid4().hex
 STARTS = datetime(2026, 1, 12, 8, tzinfo=UTC)
 ZONE = "Europe/Helsinki"
+RUNNING, APPROVAL = "bench-staff", "bench-staff-approval"
+
+HOW = {
+    "overviews": "folded states of the programme and its 200 groups (staff_views rows)",
+    "programme": "the programme's folded state: one staff_views row (1,000 profiles, the "
+    "proposal and approved groups), rendered by Jinja2",
+    "report": "the 200 groups' folded states (staff_views rows) counted in process, the "
+    "programme's entry (directory, kept 30 s), charts drawn by pygal on each request",
+    "export": "the same counts as the report page, without charts",
+}
+"""How each page is computed (printed with its figures). Every request first catches up the
+projection (the events new since the last request, here none); no page replays the log or
+queries Temporal (``views.catch_up``, ``views.programme_state``, ``views.relationship_states``)."""
 
 
-def programme() -> Programme:
+def programme(programme_id: str = RUNNING) -> Programme:
     day = STARTS.date()
     return Programme(
-        id="bench-staff",
+        id=programme_id,
         name="Staff pages bench",
         timezone=ZONE,
         starts_on=day,
         ends_on=day + timedelta(days=330),
         coordinator=Coordinator(id="hr1", name="Pia Coordinator", email="pia@example.org"),
         training=Training(required=False, deadline=day - timedelta(days=2)),
-        matching=Matching(runs_on=day, approval="automatic"),
-    )
-
-
-def _event(kind: type[Event], at: datetime, **fields: object) -> Event:
-    return kind(event_id=uuid.uuid4(), occurred_at=at, actor="system", **fields)
-
-
-def group_events(p: Programme, n: int, mentors: list[str], mentees: list[str]) -> list[Event]:
-    """Group ``n``: formed, agreed, and ``MEETINGS`` monthly meetings held (every fifth not)."""
-    members = (
-        *(Member(person_id=m, role=MemberRole.MENTOR) for m in mentors),
-        *(Member(person_id=m, role=MemberRole.MENTEE) for m in mentees),
-    )
-    started = RelationshipStarted(
-        event_id=uuid.uuid4(),
-        occurred_at=STARTS,
-        actor="system",
-        recipients=(),
-        relationship_id=f"{p.id}:{n}",
-        programme_id=p.id,
-        coordinator_id=p.coordinator.id,
-        members=members,
-        policy=RelationshipPolicy(),
-        starts_at=STARTS,
-        ends_at=STARTS + timedelta(days=330),
-    )
-    agreed = STARTS + timedelta(days=5)
-    events: list[Event] = [
-        started,
-        AgreementRecorded(
-            event_id=uuid.uuid4(),
-            occurred_at=agreed,
-            actor=mentors[0],
-            goals=("g",),
-            agreement="a",
-            late=False,
+        matching=Matching(
+            runs_on=day, approval="automatic" if programme_id == RUNNING else "coordinator"
         ),
-    ]
+    )
+
+
+def _event(cls: type[Event], at: datetime, /, **fields: object) -> Event:
+    return cls(event_id=uuid.uuid4(), occurred_at=at, actor="system", **fields)
+
+
+def meeting_events(mentors: list[str], mentees: list[str], agreed: datetime) -> list[Event]:
+    """``MEETINGS`` monthly meetings after the agreement, every fifth not held."""
+    events: list[Event] = []
     for number in range(1, MEETINGS + 1):
         due = agreed + timedelta(days=30 * number)
         events += [
@@ -143,16 +144,105 @@ def group_events(p: Programme, n: int, mentors: list[str], mentees: list[str]) -
     return events
 
 
-async def record(pool: asyncpg.Pool) -> tuple[str, int]:
-    """The programme's and its groups' streams, as the workflows write them; the event count."""
-    p = programme()
-    people: list[Participant] = cohort(MENTORS, MENTEES, seed=15, trained_share=1.0)
-    await register(pool, p, people)
+def feedback_events(n: int, members: list[str]) -> list[Event]:
+    """Both feedback rounds asked and answered by every member (scale and choice answers only);
+    every tenth group an overdue-feedback escalation."""
+    events: list[Event] = []
+    for days, feedback_round in ((165, FeedbackRound.MIDPOINT), (320, FeedbackRound.FINAL)):
+        asked = STARTS + timedelta(days=days)
+        due = asked + timedelta(days=14)
+        events.append(
+            _event(FeedbackRequested, asked, recipients=(), round=feedback_round, due_at=due)
+        )
+        for i, person in enumerate(members):
+            scale = str(1 + (n + i) % 5)
+            events.append(
+                FeedbackSubmitted(
+                    event_id=uuid.uuid4(),
+                    occurred_at=asked + timedelta(days=1 + i),
+                    actor=person,
+                    round=feedback_round,
+                    answers={},
+                    late=False,
+                    choices={"usefulness": scale, "goals_met": scale, "rhythm": "right"},
+                )
+            )
+    if n % 10 == 0:
+        at = STARTS + timedelta(days=200)
+        events.append(
+            _event(
+                EscalationRaised,
+                at,
+                recipients=(),
+                kind=EscalationKind.FEEDBACK_OVERDUE,
+                subject="midpoint",
+                reason="bench",
+                scheduled_for=at,
+            )
+        )
+    return events
+
+
+def group_events(p: Programme, n: int, mentors: list[str], mentees: list[str]) -> list[Event]:
+    """Group ``n``: formed, agreed, its meetings held or not, its feedback given."""
+    members = (
+        *(Member(person_id=m, role=MemberRole.MENTOR) for m in mentors),
+        *(Member(person_id=m, role=MemberRole.MENTEE) for m in mentees),
+    )
+    started = RelationshipStarted(
+        event_id=uuid.uuid4(),
+        occurred_at=STARTS,
+        actor="system",
+        recipients=(),
+        relationship_id=f"{p.id}:{n}",
+        programme_id=p.id,
+        coordinator_id=p.coordinator.id,
+        members=members,
+        policy=RelationshipPolicy(feedback_questions=FeedbackQuestions()),
+        starts_at=STARTS,
+        ends_at=STARTS + timedelta(days=330),
+    )
+    agreed = STARTS + timedelta(days=5)
+    agreement = AgreementRecorded(
+        event_id=uuid.uuid4(),
+        occurred_at=agreed,
+        actor=mentors[0],
+        goals=("g",),
+        agreement="a",
+        late=False,
+    )
+    return [
+        started,
+        agreement,
+        *meeting_events(mentors, mentees, agreed),
+        *feedback_events(n, [*mentors, *mentees]),
+    ]
+
+
+def teams(people: list[Participant]) -> list[tuple[list[str], list[str]]]:
+    """The 200 groups of 2 mentors and 3 mentees, in id order."""
     mentors = [x.id for x in people if x.role == MemberRole.MENTOR]
     mentees = [x.id for x in people if x.role == MemberRole.MENTEE]
-    store = EventStore(pool)
-    groups = MENTORS // 2
-    programme_events: list[Event] = [
+    return [
+        (mentors[2 * n - 2 : 2 * n], mentees[3 * n - 3 : 3 * n]) for n in range(1, MENTORS // 2 + 1)
+    ]
+
+
+def proposal(p: Programme, people: list[Participant]) -> MatchingResult:
+    """The matching's proposal of ``teams``, with each group's explanation (``assign``: the
+    explanation the matching writes; no conflict rule, since the teams are not optimised)."""
+    rules = MatchingRules(shape=p.group_shape, avoid=(), training_required=False)
+    assignment = [GroupAssignment(mentors=tuple(m), mentees=tuple(e)) for m, e in teams(people)]
+    groups = assign(assignment, [x.profile() for x in people], rules)
+    score = sum(g.score for g in groups)
+    return MatchingResult(groups=tuple(groups), unmatched=(), score=score, optimal=False)
+
+
+def matched(p: Programme, people: list[Participant]) -> list[Event]:
+    """The programme started and matched as ``proposal_events`` records it: approved at once and
+    running (automatic approval), or waiting for the coordinator's approval."""
+    result, coordinator = proposal(p, people), (p.coordinator.id,)
+    events: list[Event] = [
         ProgrammeStarted(
             event_id=uuid.uuid4(),
             occurred_at=STARTS - timedelta(days=1),
@@ -162,11 +252,37 @@ async def record(pool: asyncpg.Pool) -> tuple[str, int]:
             calendar=calendar(p),
             participants=tuple(x.profile() for x in people),
         ),
-        _event(PhaseEntered, STARTS, phase=ProgrammePhase.RUNNING),
+        _event(PhaseEntered, STARTS, phase=ProgrammePhase.MATCHING),
     ]
+    if p.matching.approval == "automatic":
+        return [
+            *events,
+            _event(
+                MatchingProposed, STARTS, result=result, approval_due=None, recipients=coordinator
+            ),
+            _event(
+                MatchingApproved, STARTS, groups=result.groups, edited=False, reason="automatic"
+            ),
+            _event(PhaseEntered, STARTS, phase=ProgrammePhase.RUNNING),
+        ]
+    due = STARTS + timedelta(days=7)
+    return [
+        *events,
+        _event(MatchingProposed, STARTS, result=result, approval_due=due, recipients=coordinator),
+        _event(PhaseEntered, STARTS, phase=ProgrammePhase.APPROVAL),
+    ]
+
+
+async def record(pool: asyncpg.Pool, programme_id: str = RUNNING) -> int:
+    """The programme's stream and, once it runs, its groups' streams, as the workflows write
+    them; the event count."""
+    p = programme(programme_id)
+    people: list[Participant] = cohort(MENTORS, MENTEES, seed=15, trained_share=1.0)
+    await register(pool, p, people)
+    store = EventStore(pool)
+    programme_events = matched(p, people)
     total = 0
-    for n in range(1, groups + 1):
-        ms, es = mentors[2 * n - 2 : 2 * n], mentees[3 * n - 3 : 3 * n]
+    for n, (ms, es) in enumerate(teams(people) if programme_id == RUNNING else [], start=1):
         events = group_events(p, n, ms, es)
         await store.append(workflow_id(f"{p.id}:{n}"), 0, [to_new_event(e) for e in events])
         total += len(events)
@@ -180,7 +296,7 @@ async def record(pool: asyncpg.Pool) -> tuple[str, int]:
         )
         programme_events.append(launched)
     await store.append(programme_workflow_id(p.id), 0, [to_new_event(e) for e in programme_events])
-    return p.id, total + len(programme_events)
+    return total + len(programme_events)
 
 
 async def signed_in_admin(browser: httpx.AsyncClient, pool: asyncpg.Pool, links: Links) -> None:
@@ -200,10 +316,45 @@ async def signed_in_admin(browser: httpx.AsyncClient, pool: asyncpg.Pool, links:
 def figures(name: str, times: list[float]) -> str:
     median = statistics.median(times) * 1000
     p95 = statistics.quantiles(times, n=20)[-1] * 1000
-    return f"{name:<44} median {median:6.1f} ms   p95 {p95:6.1f} ms   ({len(times)} renders)"
+    return f"{name:<52} median {median:6.1f} ms   p95 {p95:6.1f} ms   ({len(times)} renders)"
 
 
-async def timed(browser: httpx.AsyncClient, path: str) -> list[float]:
+Page = tuple[str, str, str]
+"""(name, path, a text the answer must hold: the page shows what it is measured for)."""
+
+
+def overview_pages(pid: str) -> list[Page]:
+    return [
+        ("Programmes page (/staff/programmes)", "/staff/programmes", pid),
+        ("Groups page (200 groups)", f"/staff/programmes/{pid}/groups", f"{pid}:200"),
+        ("GET /api/v1/programmes", "/api/v1/programmes", pid),
+        ("GET /api/v1/programmes/{id}/groups", f"/api/v1/programmes/{pid}/groups", f"{pid}:200"),
+    ]
+
+
+def programme_pages(pid: str, what: str, expect: str) -> list[Page]:
+    return [
+        (f"Programme page ({what})", f"/staff/programmes/{pid}", expect),
+        ("GET /api/v1/programmes/{id}", f"/api/v1/programmes/{pid}", '"number":200'),
+    ]
+
+
+def report_pages(pid: str) -> list[Page]:
+    return [
+        ("Report page (6 SVG charts)", f"/staff/programmes/{pid}/report", "<svg"),
+        ("Report CSV (report.csv)", f"/staff/programmes/{pid}/report.csv", "scale,"),
+        ("Report JSON (report.json)", f"/staff/programmes/{pid}/report.json", '"feedback"'),
+        ("GET /api/v1/programmes/{id}/report", f"/api/v1/programmes/{pid}/report", '"scales"'),
+    ]
+
+
+async def timed(browser: httpx.AsyncClient, page: Page) -> list[float]:
+    """``RENDERS`` renders one after another, after one to warm up (templates compiled,
+    connections open)."""
+    _, path, expect = page
+    answer = await browser.get(path)
+    assert answer.status_code == 200, (path, answer.status_code)
+    assert expect in answer.text.replace(": ", ":"), (path, expect)
     times = []
     for _ in range(RENDERS):
         started = time.perf_counter()
@@ -211,6 +362,12 @@ async def timed(browser: httpx.AsyncClient, path: str) -> list[float]:
         times.append(time.perf_counter() - started)
         assert answer.status_code == 200, (path, answer.status_code)
     return times
+
+
+async def measured(browser: httpx.AsyncClient, how: str, pages: list[Page]) -> None:
+    for page in pages:
+        print(figures(page[0], await timed(browser, page)))
+    print(f"  computed from: {HOW[how]}")
 
 
 async def one_more_event(pool: asyncpg.Pool, programme_id: str) -> None:
@@ -228,9 +385,10 @@ async def one_more_event(pool: asyncpg.Pool, programme_id: str) -> None:
     await EventStore(pool).append(stream, version, [to_new_event(held)])
 
 
-async def measure(pool: asyncpg.Pool, env: WorkflowEnvironment, mail: MailServer) -> None:
+async def projection(pool: asyncpg.Pool) -> None:
+    """Record the running programme; time the projection's rebuild and one catch-up."""
     started = time.perf_counter()
-    programme_id, events = await record(pool)
+    events = await record(pool)
     print(
         f"recorded 1,000 people in {MENTORS // 2} groups: {events:,} events"
         f" in {time.perf_counter() - started:.1f} s"
@@ -241,12 +399,16 @@ async def measure(pool: asyncpg.Pool, env: WorkflowEnvironment, mail: MailServer
         f"projection built from the whole log (once, after a rebuild): "
         f"{(time.perf_counter() - started) * 1000:.0f} ms"
     )
-    await one_more_event(pool, programme_id)
+    await one_more_event(pool, RUNNING)
     started = time.perf_counter()
     await views.catch_up(pool)
     print(
         f"projection caught up after one new event: {(time.perf_counter() - started) * 1000:.1f} ms"
     )
+
+
+async def measure(pool: asyncpg.Pool, env: WorkflowEnvironment, mail: MailServer) -> None:
+    await projection(pool)
     links = Links(SECRET, "http://bench")
     web = Web(
         client=env.client, pool=pool, links=links, mail=mail.config, master=Settings().master()
@@ -255,18 +417,19 @@ async def measure(pool: asyncpg.Pool, env: WorkflowEnvironment, mail: MailServer
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as browser:
         await signed_in_admin(browser, pool, links)
-        pages = {
-            "Programmes page (/staff/programmes)": "/staff/programmes",
-            "Groups page (200 groups)": f"/staff/programmes/{programme_id}/groups",
-            "GET /api/v1/programmes": "/api/v1/programmes",
-            "GET /api/v1/programmes/{id}/groups": f"/api/v1/programmes/{programme_id}/groups",
-        }
-        for name, path in pages.items():
-            await browser.get(path)  # warm: templates compiled, connections open
-            print(figures(name, await timed(browser, path)))
-    if find_spec("mentorflow.web.staff.report") is None:
-        print("Report page: skipped (the coordinator's report is not built yet)")
-    print(f"on {os.cpu_count()} cores")
+        await measured(browser, "overviews", overview_pages(RUNNING))
+        running = "running: 400 mentors, 200 approved groups"
+        await measured(browser, "programme", programme_pages(RUNNING, running, "Group 200"))
+        await measured(browser, "report", report_pages(RUNNING)[:1])
+        await measured(browser, "export", report_pages(RUNNING)[1:])
+        events = await record(pool, APPROVAL)
+        await views.catch_up(pool)
+        print(f"recorded a second programme of the same 1,000 people: {events} events")
+        waiting = "approval: 200 proposed groups, edit form"
+        await measured(browser, "programme", programme_pages(APPROVAL, waiting, 'name="p:'))
+    print(
+        f"on {os.cpu_count()} cores, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
 
 
 async def main() -> None:

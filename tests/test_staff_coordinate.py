@@ -9,6 +9,7 @@ is answered with the domain's refusal.
 """
 
 import io
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from domain.programme.state import ProgrammeState
 from mentorflow.csv_export import write_csv
 from mentorflow.programmes import register
 from mentorflow.synthetic import cohort
-from mentorflow.web.staff.coordinate import view_of
+from mentorflow.web.staff.coordinate import group_choices, view_of
 from mentorflow.web.staff.report import ProgrammeReportView, report_of, rows_of
 from store.staff import Role, StaffRegister
 from tests.staff_helpers import (
@@ -200,6 +201,13 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
             f"{page_of}/matching", data={"csrf": csrf, "action": "check", **valid}
         )
         assert checked.status_code == 200 and 'data-testid="rules-hold"' in checked.text
+        # each person's select keeps where the edit put them (m1 in group 1, a1 left out)
+        assert re.search(
+            r'name="p:m1">\s*<option value="-">[^<]*</option>\s*'
+            r'<option value="1" selected>Ryhmä 1</option>',
+            checked.text,
+        )
+        assert re.search(r'name="p:a1">\s*<option value="-" selected>', checked.text)
         assert (await handle.query(ProgrammeWorkflow.state)).approved is None
         approved = await browser.post(
             f"{page_of}/matching", data={"csrf": csrf, "action": "approve", **valid}
@@ -293,3 +301,13 @@ async def test_the_report_charts_aggregates_for_its_coordinator_only(env, databa
             assert unknown.status_code == 403  # not one of theirs: the same as any other
     finally:
         await pool.close()
+
+
+def test_the_edit_forms_group_choices_select_the_persons_group_only() -> None:
+    choices = group_choices(["1", "2", "10"], "Ryhmä %(n)s")
+    one = choices("1")
+    assert one.count(" selected") == 1 and '<option value="1" selected>Ryhmä 1</option>' in one
+    assert '<option value="10">Ryhmä 10</option>' in one and "Ryhmä 2</option>" in one
+    assert choices("10").count('<option value="10" selected>') == 1
+    assert " selected" not in choices("-") and " selected" not in choices('1"><b>')
+    assert "&lt;b&gt;1" in group_choices(["1"], "<b>%(n)s")("1")
