@@ -19,7 +19,8 @@ from mentorflow.field_errors import explain
 from mentorflow.hr_import.mapping import ColumnMap, map_columns
 from mentorflow.hr_import.reader import ReadError, TableFormat, open_table
 
-_LIST_FIELDS = {"expertise", "goals"}
+LIST_FIELDS = {"expertise", "goals"}
+"""The fields whose cell lists several values (``listed``)."""
 _LIST_SPLIT = re.compile(r"[;,\n]")
 _EMAIL_LIKE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -96,6 +97,11 @@ def read_participants(
     return result
 
 
+def listed(text: str) -> list[str]:
+    """A cell's several values, separated by commas, semicolons or lines."""
+    return [v.strip() for v in _LIST_SPLIT.split(text) if v.strip()]
+
+
 def _fields(cells: list[str], mapping: ColumnMap) -> dict[str, Any]:
     """A row's cells as participant fields; empty cells are absent values."""
     data: dict[str, Any] = {}
@@ -103,8 +109,8 @@ def _fields(cells: list[str], mapping: ColumnMap) -> dict[str, Any]:
         text = cells[index].strip() if index < len(cells) else ""
         if not text:
             continue
-        if name in _LIST_FIELDS:
-            data[name] = [v.strip() for v in _LIST_SPLIT.split(text) if v.strip()]
+        if name in LIST_FIELDS:
+            data[name] = listed(text)
         else:
             data[name] = mapping.value(name, text)
     if "name" not in data and ("first_name" in data or "last_name" in data):

@@ -20,6 +20,7 @@ from mentorflow.web.staff import (
     attention,
     audit,
     coordinate,
+    enrol,
     identity,
     keys,
     oidc,
@@ -42,6 +43,8 @@ def install(app: FastAPI) -> None:
     app.include_router(start.api)
     app.include_router(coordinate.router)
     app.include_router(coordinate.api)
+    app.include_router(enrol.router)
+    app.include_router(enrol.api)
     app.include_router(report.router)
     app.include_router(report.api)
     app.include_router(attention.router)

@@ -29,7 +29,7 @@ from temporalio.service import RPCError
 from contracts.messages import programme_workflow_id
 from domain.matching import GroupAssignment, MatchingResult, ProposedGroup, assign
 from domain.model import Role
-from domain.programme.commands import ApproveMatching, MarkTrained, Remove, matching_rules
+from domain.programme.commands import ApproveMatching, Enrol, MarkTrained, Remove, matching_rules
 from domain.programme.events import ProgrammePhase, ProgrammeReport
 from domain.programme.state import ProgrammeState
 from mentorflow.web.i18n import N_
@@ -53,6 +53,8 @@ REFUSALS = {
     "training_closed": N_("The training deadline has passed."),
     "not_a_mentor": N_("This person is not a mentor of the programme."),
     "not_a_participant": N_("This person is not a participant of the programme."),
+    "duplicate": N_("This id is already in the programme."),
+    "erased": N_("This person's personal data was erased: enrol them under a new id."),
     "matching_done": N_("The matching is done: participants can no longer be changed here."),
     "future_date": N_("The date is in the future."),
     "nothing_to_approve": N_("There is no matching proposal waiting for approval."),
@@ -62,6 +64,7 @@ REFUSALS = {
 DONE = {
     "trained": N_("The mentor's training is recorded."),
     "removed": N_("The participant is removed from the programme."),
+    "enrolled": N_("The participant is enrolled."),
     "approved": N_("The matching is approved. The groups start and their members are told."),
 }
 
@@ -110,7 +113,7 @@ async def acting_as(web: Web, member: StaffMember, programme_id: str, coordinato
     return f"staff:{member.staff_id}"
 
 
-ProgrammeUpdate = MarkTrained | Remove | ApproveMatching
+ProgrammeUpdate = Enrol | MarkTrained | Remove | ApproveMatching
 Build = Callable[[str], ProgrammeUpdate]
 """The Update to send, given whom it is sent as (``acting_person``)."""
 
@@ -139,6 +142,7 @@ async def send(
         programme_workflow_id(programme_id)
     )
     updates: dict[type, Any] = {
+        Enrol: ProgrammeWorkflow.enrol,
         MarkTrained: ProgrammeWorkflow.mark_trained,
         Remove: ProgrammeWorkflow.remove,
         ApproveMatching: ProgrammeWorkflow.approve_matching,
@@ -238,6 +242,7 @@ def page(
         "checked_ok": False,
         "done": None,
         "reasons": REMOVAL_REASONS,
+        "enrolling": {},
     }
     shown.update(context)
     return render(
