@@ -1,5 +1,6 @@
 """Staff in a real browser (Debian's Chromium, driven by Playwright): an auditor inspects a
-relationship; a coordinator starts, steers and reports on a programme.
+relationship; a coordinator starts, steers and reports on a programme, and acknowledges an
+escalation in the attention inbox.
 
 The auditor asks for a sign-in link, opens it from the e-mail, finds a relationship by its id,
 moves the as-of date across the day its agreement was recorded and sees the state change, then
@@ -120,7 +121,9 @@ async def test_an_auditor_moves_the_as_of_date_and_sees_a_tampered_log_named(
 
 def walk_programme(today, programme_id: str, email: str) -> dict:
     """The example pilot moved to ``today`` (the test server's date): m4 untrained, training
-    due in five days, matching in ten; m1 and a4 report to the same manager."""
+    due in five days, matching in ten; m1 and a4 report to the same manager. A group's agreement
+    is due three days after its start and escalated a day later, so that the walk meets an
+    escalation within a few virtual days."""
     data = yaml.safe_load(EXAMPLE.read_text())
     p = data["programme"]
     p.update(
@@ -130,6 +133,8 @@ def walk_programme(today, programme_id: str, email: str) -> dict:
     p["training"]["deadline"] = today + timedelta(days=5)
     p["matching"]["runs_on"] = today + timedelta(days=10)
     p["closing"]["event_on"] = today + timedelta(days=390)
+    p["agreement"] = {"due": "P3D"}
+    p["escalation"]["overdue_after"] = "P1D"
     data.pop("behaviour")
     return data
 
@@ -143,7 +148,8 @@ async def test_a_coordinator_starts_steers_and_reports_on_a_programme(
 ):
     """Upload a bad file (errors at their fields), then a good one; mark a mentor trained; edit
     the proposal so a hard rule breaks (refused, the rule named), then validly; approve; open
-    the report. Every page screenshotted and checked with axe-core."""
+    the report; when a group's agreement is overdue, find it in the attention inbox and
+    acknowledge it with a note: it is gone. Every page screenshotted and checked with axe-core."""
     today = (await env.get_current_time()).date()
     pid = f"walk-{uuid.uuid4().hex[:6]}"
     email = f"pia-{uuid.uuid4().hex[:6]}@example.org"
@@ -226,14 +232,33 @@ async def test_a_coordinator_starts_steers_and_reports_on_a_programme(
             await check_page(page, shots, "17-report")
 
             handle = env.client.get_workflow_handle(programme_workflow_id(pid))
-            await sleep_until(env, calendar_of(good).matching_at + timedelta(days=1))
+            await sleep_until(env, calendar_of(good).matching_at + timedelta(days=5))
+            first = sorted((await handle.query(ProgrammeWorkflow.state)).launched)[0]
+            await page.goto(f"{base}/staff")
+            await page.get_by_role("link", name="Attention: open escalations").click()
+            escalation = page.get_by_test_id(f"escalation-{first}/1")
+            for _ in range(100):  # the group records its escalation as its timer fires
+                if await escalation.count():
+                    break
+                await asyncio.sleep(0.1)
+                await page.reload()
+            assert "Group agreement overdue" in await escalation.inner_text()
+            await check_page(page, shots, "18-attention")
+            await escalation.get_by_label("Acknowledge with a note").fill(
+                "Called the mentors: the agreement is signed this week"
+            )
+            await escalation.get_by_role("button", name="Acknowledge", exact=True).click()
+            await page.get_by_text("The escalation is acknowledged.").wait_for()
+            assert await page.get_by_test_id(f"escalation-{first}/1").count() == 0
+            await check_page(page, shots, "19-attention-acknowledged")
+
             for rid in (await handle.query(ProgrammeWorkflow.state)).launched:
                 await env.client.get_workflow_handle(workflow_id(rid)).terminate("test done")
             await handle.terminate("test done")
     finally:
         server.should_exit = True
         await serving
-    assert len(list(shots.glob("*.png"))) == 8
+    assert len(list(shots.glob("*.png"))) == 10
 
 
 async def place(page, groups: dict[str, str]) -> None:
