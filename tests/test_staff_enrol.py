@@ -94,6 +94,13 @@ async def test_a_coordinator_enrols_a_participant_on_the_page_and_in_the_api(env
         assert 'id="enrol_email-error"' in bad.text
         assert "is not a valid e-mail address" in bad.text and 'href="#enrol_email"' in bad.text
         assert 'value="Nea Newcomer"' in bad.text  # the form keeps what was typed
+        assert "Enter an e-mail address, like nea.newcomer@example.org." in bad.text
+        finnish = await browser.post(
+            f"{page_of}/enrol",
+            data={"csrf": csrf, **form(new, email="nea.example.org")},
+            headers={"Accept-Language": "fi"},
+        )
+        assert "Anna sähköpostiosoite, esimerkiksi" in finnish.text
         assert await contact_rows(pool, p.id) == before
         assert new not in (await handle.query(ProgrammeWorkflow.state)).participants
         capacity = await browser.post(

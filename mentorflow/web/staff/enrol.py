@@ -18,7 +18,7 @@ programme found in its own store's record, which only a worker on that store wri
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -33,8 +33,9 @@ from domain.programme.state import ProgrammeState
 from mentorflow import programmes
 from mentorflow.field_errors import explain
 from mentorflow.hr_import.participants import LIST_FIELDS, listed
+from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused
-from mentorflow.web.pages import Web, web_of
+from mentorflow.web.pages import Web, locale_of, web_of
 from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
 from mentorflow.web.staff.coordinate import (
     REFUSALS,
@@ -58,6 +59,20 @@ FIELDS = tuple(Participant.model_fields)
 """The form's fields: a participant's of the programme file (id, name, email, role, ...)."""
 AT_THE_ID = ("duplicate", "erased")
 """Refusals about the id itself: shown at the id field."""
+FIX = {
+    "id": N_("Enter an id of letters a-z, digits, '.', '_' or '-' (at most 64)."),
+    "name": N_("Enter their name (at most 200 characters)."),
+    "email": N_("Enter an e-mail address, like nea.newcomer@example.org."),
+    "role": N_("Choose mentor or mentee."),
+    "locale": N_("Choose the language of their letters."),
+    "unit": N_("Enter the unit in at most 200 characters."),
+    "manager": N_("Enter the manager as an id of letters a-z, digits, '.', '_' or '-'."),
+    "expertise": N_("Enter at most 50 competences, separated by commas."),
+    "goals": N_("Enter at most 50 goals, separated by commas."),
+    "capacity": N_("Enter how many groups the mentor can take: a whole number from 1 to 5."),
+    "trained_on": N_("Enter the date of the training, like 2026-03-05."),
+}
+"""What to do about a field that is not valid, translated; the validation's own words follow."""
 
 
 def entered(form: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,15 +85,17 @@ def entered(form: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def participant_of(data: dict[str, Any]) -> Participant | Errors:
-    """The participant, or each field's first error (``enrol_<field>``: the form's ids)."""
+def participant_of(data: dict[str, Any], gettext: Callable[[str], str]) -> Participant | Errors:
+    """The participant, or each field's first error (``enrol_<field>``: the form's ids): what
+    to do (``gettext`` translates it), then what is wrong as ``programme check`` says it."""
     try:
         return Participant.model_validate(data)
     except ValidationError as e:
         errors: Errors = {}
         for error in e.errors():
             field = str(error["loc"][0]) if error["loc"] else "id"
-            errors.setdefault(f"enrol_{field}", f"{field}: {explain(error)}")
+            fix = gettext(FIX.get(field, N_("Check this field.")))
+            errors.setdefault(f"enrol_{field}", f"{fix} ({field}: {explain(error)})")
         return errors
 
 
@@ -105,7 +122,8 @@ async def enrol(
 async def enrol_page(request: Request, programme_id: str, member: ProgrammeActor) -> Response:
     form, state = await posted(request, programme_id)
     shown = {"enrolling": {name: str(form.get(name) or "") for name in FIELDS}}
-    participant = participant_of(entered(form))
+    locale, translations = locale_of(request), web_of(request).translations
+    participant = participant_of(entered(form), lambda m: translations.gettext(locale, m))
     if isinstance(participant, dict):
         return page(request, state, 400, errors=participant, **shown)
     refusal = await enrol(web_of(request), member, state, participant)
