@@ -10,12 +10,11 @@ and dropped, as a real mailbox provider would. Its 250 reply names a queue id, a
 through the hooks ``refusal``, ``filed``, ``controller_options`` and ``config``.
 """
 
-import email
-import email.policy
 import logging
 import mailbox
 import threading
 from collections import Counter
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,9 @@ from mentorflow.embedded import free_port
 
 # aiosmtpd logs every envelope (addresses included) at INFO; logs here carry ids only.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+_HEADERS = BytesHeaderParser()
 
 
 class MaildirHandler:
@@ -56,8 +58,9 @@ class MaildirHandler:
         """Called once a message is filed, before its 250 is sent."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        mid = str(message["Message-ID"])
+        # The headers only, with the compatible policy: parsing the whole message with the
+        # modern policy took 2 ms a message, a sixth of a simulated year's time (issue 17).
+        mid = str(_HEADERS.parsebytes(envelope.content)["Message-ID"])
         with self._lock:
             self.received[mid] += 1
             self._queued += 1

@@ -385,3 +385,39 @@ async def test_a_relationship_whose_programme_is_gone_still_closes(mail, env, po
         result = await handle.result()
         await replay_all_runs(env.client, handle)
     assert result.outcome == Outcome.DISSOLVED
+
+
+async def test_the_first_meeting_is_open_for_planning_in_the_same_append_as_the_start(
+    mail, env, pool
+):
+    """A mentor who follows the welcome e-mail's link at once finds the first meeting open.
+
+    Before, the start was recorded alone and the first meeting opened one workflow step later:
+    a page read in between said "no meeting is open".
+    """
+    rid = f"opening-{uuid.uuid4()}"
+    real = RecordKeeping(EventStore(pool))
+    appends: list[list[str]] = []
+
+    @activity.defn
+    async def append_events(request: AppendEventsInput) -> AppendEventsResult:
+        """Stands in for the real activity of this name: notes what each append holds."""
+        appends.append([e.type for e in request.events])
+        return await real.append_events(request)
+
+    starts = await whole_seconds_now(env)
+    async with running_worker(env.client, pool, mail, activities=[append_events]) as task_queue:
+        handle = await start_relationship(
+            env, task_queue, spec(rid, starts, starts + timedelta(days=365))
+        )
+        await sleep_until(env, starts + timedelta(days=1))
+        state = await handle.query(RelationshipWorkflow.state)
+        for mentor in ("m1", "m2"):  # the group dissolves: the test ends by the group's rules
+            await handle.execute_update(
+                RelationshipWorkflow.withdraw, Withdraw(person_id=mentor, by=mentor, reason="left")
+            )
+        await handle.result()
+        await replay_all_runs(env.client, handle)
+
+    assert appends[0][:2] == ["relationship_started", "meeting_scheduled"]
+    assert [slot.number for slot in state.open_meetings()] == [1]

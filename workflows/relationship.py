@@ -50,6 +50,10 @@ LIVENESS_PATCH = "relationship-liveness"
 SCHEDULING_PATCH = "relationship-meeting-scheduling"
 """Relationships started before it run by rules 2: no nudge for an unplanned meeting."""
 
+OPENING_PATCH = "relationship-opening-steps"
+"""Relationships started before it recorded the start alone and its first steps (the first
+meeting opened for planning) one workflow step later."""
+
 RELATIONSHIP_ENDED = "relationship_ended"
 """The signal a relationship sends to ``spec.report_to`` when it closes."""
 
@@ -78,8 +82,13 @@ class RelationshipWorkflow(EventSourced[RelationshipState, RelationshipEvent, Co
                 started = commands.start(self._spec, plumbing.factory(), rules)
             except RuleViolation as e:
                 raise plumbing.rejected(e) from e
+            opening: list[RelationshipEvent] = (
+                schedule.opening(started, plumbing.factory())
+                if workflow.patched(OPENING_PATCH)
+                else [started]
+            )
             # Under the lock: an Update may arrive while the start is being delivered.
-            while not await self._step(lambda: [] if self._state is not None else [started]):
+            while not await self._step(lambda: [] if self._state is not None else opening):
                 await self._sleep_before_trying_again()
         closed = await self._run_loop(
             self._due_events,

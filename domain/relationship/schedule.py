@@ -25,10 +25,11 @@ from domain.relationship.events import (
     PhaseChanged,
     RelationshipClosed,
     RelationshipEvent,
+    RelationshipStarted,
     ReminderIssued,
     ReminderKind,
 )
-from domain.relationship.fold import apply, reminder_key
+from domain.relationship.fold import apply, initial_state, reminder_key
 from domain.relationship.state import FeedbackRoundState, MeetingSlot, RelationshipState
 
 Build = Callable[[EventFactory], list[RelationshipEvent]]
@@ -64,6 +65,15 @@ def due_events(
     """Every event due at ``factory.now``, in order; with ``skip_stale``, no reminder whose
     escalation is due too (see ``steps.Due.stale_from``)."""
     return steps.run_due(s, factory, pending, apply, skip_stale)
+
+
+def opening(started: RelationshipStarted, factory: EventFactory) -> list[RelationshipEvent]:
+    """The start and every step due at that same instant, to be recorded in one append.
+
+    Recorded apart, the first meeting opened one workflow step after the start: a mentor who
+    followed the welcome e-mail's link at once was told that no meeting was open to plan.
+    """
+    return [started, *due_events(initial_state(started), factory)]
 
 
 def _phase_steps(s: RelationshipState) -> list[Due]:
