@@ -27,7 +27,7 @@ from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
 from store.sealing import Sealer
 from store.staff import Role
-from tests.builders import COORDINATOR, group
+from tests.builders import COORDINATOR, group, known_people
 from tests.staff_helpers import own_database, sign_in_staff, staff_member
 from tests.web_helpers import MASTER, app_for, browser_client
 from workflows.messages import workflow_id
@@ -192,6 +192,7 @@ def test_a_grant_ends_at_local_midnight_after_its_last_day_across_dst(zone, day,
 
 async def test_the_auditor_role_reads_neither_names_nor_data_keys(pool):
     """``mentorflow_auditor`` reads the events, not ``people`` nor ``data_keys``."""
+    await known_people(pool, "role-check")
     await Sealer(pool, MASTER).seal("a text so that a data key exists", "role-check")
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL ROLE mentorflow_auditor")
