@@ -18,13 +18,17 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from contracts.messages import programme_workflow_id
 from domain.text import PlainText, sealed
+from store import cohorts
 from store import privacy as store_privacy
 from store.event_store import EventStore
 from store.sealing import SEALED, Sealer, author_of
 
 ERASURES, ERASED_EVENT = store_privacy.ERASURES, store_privacy.ERASED_EVENT
 PrivacyError = store_privacy.PrivacyError
+PROGRAMME_STREAM = programme_workflow_id("")
+"""What a programme's stream id starts with (before the programme's id)."""
 
 
 class Erasure(BaseModel):
@@ -48,9 +52,13 @@ class PersonExport(BaseModel):
     """Name, address and language, per programme."""
     data_key: dict[str, Any] | None
     """When the person's data key was made, and erased (never the key)."""
+    profiles: list[dict[str, Any]]
+    """Their profile (role, unit, manager's id, competences, capacity, training date, locale) as
+    each programme holds it: ``programme_id``, ``source`` (the event type, or ``staged`` for a
+    programme not started yet), ``at`` (the event's time; None when staged) and ``profile``."""
     events: list[dict[str, Any]]
     """Every event the person did or is named in; their own texts opened, others' texts
-    ``[sealed]``."""
+    ``[sealed]``; a ``programme_started`` event lists their own profile only (not the cohort's)."""
     deliveries: list[dict[str, Any]]
     """Every message addressed to them and what became of it."""
 
@@ -93,16 +101,54 @@ async def export(pool: asyncpg.Pool, sealer: Sealer, person_id: str) -> PersonEx
                 f"unknown person {person_id!r}: not in the directory, the data keys or the record"
             )
         people, key, events, deliveries = await store_privacy.held_about(conn, person_id)
+        staged = await cohorts.staged_of(conn, person_id)
+    own_events = [{**dict(r), "payload": _own_profile(r["payload"], person_id)} for r in events]
     return PersonExport(
         person_id=person_id,
         directory=[dict(r) for r in people],
         data_key=None if key is None else dict(key),
+        profiles=[
+            *(p for e in own_events for p in _profiles_in(e, person_id)),
+            *(
+                {"programme_id": r["programme_id"], "source": "staged", "at": None}
+                | {"profile": r["profile"]}
+                for r in staged
+            ),
+        ],
         events=[
-            {**dict(r), "payload": await _own_texts(sealer, r["payload"], person_id)}
-            for r in events
+            {**e, "payload": await _own_texts(sealer, e["payload"], person_id)} for e in own_events
         ],
         deliveries=[{**dict(r), "event_id": str(r["event_id"])} for r in deliveries],
     )
+
+
+PROFILE_EVENTS = ("participant_enrolled", "participant_updated")
+"""Programme events holding one participant's profile (``programme_started`` holds the cohort's)."""
+
+
+def _own_profile(payload: Any, person_id: str) -> Any:
+    """A ``programme_started`` payload with the person's own profile only, not the cohort's."""
+    if isinstance(payload, dict) and isinstance(payload.get("participants"), list):
+        own = [p for p in payload["participants"] if p.get("id") == person_id]
+        return {**payload, "participants": own}
+    return payload
+
+
+def _profiles_in(event: dict[str, Any], person_id: str) -> list[dict[str, Any]]:
+    """The person's profiles an event holds, as :attr:`PersonExport.profiles` lists them."""
+    payload, stream = event["payload"], str(event["stream_id"])
+    if event["type"] == "programme_started":
+        found = [p for p in payload.get("participants", []) if p.get("id") == person_id]
+    elif event["type"] in PROFILE_EVENTS and payload.get("profile", {}).get("id") == person_id:
+        found = [payload["profile"]]
+    else:
+        return []
+    programme_id = stream.removeprefix(PROGRAMME_STREAM)
+    return [
+        {"programme_id": programme_id, "source": event["type"], "at": event["occurred_at"]}
+        | {"profile": p}
+        for p in found
+    ]
 
 
 async def _own_texts(sealer: Sealer, value: Any, person_id: str) -> Any:
