@@ -50,6 +50,7 @@ __all__ = [
     "SealingError",
     "UnknownAuthorError",
     "author_of",
+    "authors_in",
     "erase_data_key",
     "erased_people",
     "mask_tree",
@@ -153,6 +154,17 @@ AUTHORS = (
 """Who may author a sealed text, so get a data key (SQL, the id as ``$1``): a participant or
 coordinator in the directory, or a staff member as ``staff:<staff id>`` (how the web app names a
 member acting in no directory role, ``mentorflow.web.staff.coordinate.acting_as``)."""
+
+
+def authors_in(value: Any) -> set[str]:
+    """The authors of the sealed texts in ``value`` (JSON-like: dicts, lists, strings)."""
+    if isinstance(value, str):
+        return {author_of(value)} if sealed(value) else set()
+    if isinstance(value, dict):
+        return set().union(*(authors_in(v) for v in value.values()))
+    if isinstance(value, list | tuple):
+        return set().union(*(authors_in(v) for v in value))
+    return set()
 
 
 def author_of(text: str) -> str:
@@ -272,10 +284,12 @@ class Sealer:
         for person_id in person_ids:
             self._keys[person_id] = None
 
-    async def forget_erased(self) -> None:
-        """Drop the kept keys of everyone erased since (by another process): one query over the
-        keys this sealer keeps, so a view that follows opens their texts as ``[erased]``."""
-        kept = [person_id for person_id, key in self._keys.items() if key is not None]
+    async def forget_erased(self, authors: Iterable[str]) -> None:
+        """Drop the kept keys of those of ``authors`` erased since (by another process): one
+        query, over the ones of them whose key this sealer keeps (a view passes the authors of
+        the texts it opens, :func:`authors_in`), so a view that follows opens their texts as
+        ``[erased]``. No query when it keeps none of theirs."""
+        kept = [a for a in sorted(set(authors)) if self._keys.get(a) is not None]
         if kept:
             self.forget(await self.erased(kept))
 
