@@ -28,6 +28,7 @@ from mentorflow.programmes import register, stage_cohort
 from mentorflow.synthetic import cohort
 from store import cohorts
 from store.event_store import EventStore
+from store.migrate import available
 from store.sealing import MasterKeys, Sealer
 from tests.staff_helpers import own_database
 from tests.test_programme_rules import pilot
@@ -145,3 +146,26 @@ async def test_the_export_lists_the_persons_profiles_across_programmes(
         if other.id != "a1":
             assert f'"id": "{other.id}"' not in exported  # the cohort's profiles stay out
     assert a1.name in exported  # the directory rows (names live there only)
+
+
+async def test_the_migration_clears_the_cohorts_of_programmes_started_before(
+    own_pool: asyncpg.Pool,
+) -> None:
+    """Cohorts staged for programmes whose start was recorded before the start cleared them are
+    deleted by migration 0019; a programme not started yet keeps its cohort."""
+    pool, store = own_pool, EventStore(own_pool)
+    people = cohort(2, 2, seed=7)
+    started, waiting = programme("before"), programme("not-yet")
+    await staged_for(pool, started, people)
+    await staged_for(pool, waiting, people)
+    request = start_request(started)
+    with_cohort = request.started.model_copy(
+        update={"participants": tuple(x.profile() for x in people)}
+    )
+    # As the start activity recorded it before this change: the staged rows left behind.
+    await store.append(request.stream_id, 0, [to_new_event(with_cohort)])
+    [sql] = [sql for version, _, sql in available() if version == 19]
+    async with pool.acquire() as conn:
+        await conn.execute(sql)
+    assert await cohorts.staged(pool, started.id) == []
+    assert [x["id"] for x in await cohorts.staged(pool, waiting.id)] == [x.id for x in people]
