@@ -55,10 +55,12 @@ class PersonExport(BaseModel):
     profiles: list[dict[str, Any]]
     """Their profile (role, unit, manager's id, competences, capacity, training date, locale) as
     each programme holds it: ``programme_id``, ``source`` (the event type, or ``staged`` for a
-    programme not started yet), ``at`` (the event's time; None when staged) and ``profile``."""
+    programme not started yet), ``at`` (the event's time; None when staged) and ``profile`` (a
+    training date recorded later: ``mentor_trained``, ``{"id", "trained_on"}``)."""
     events: list[dict[str, Any]]
     """Every event the person did or is named in; their own texts opened, others' texts
-    ``[sealed]``; a ``programme_started`` event lists their own profile only (not the cohort's)."""
+    ``[sealed]``; of the profiles in programme events, their own, and of another participant's
+    only that the person is their manager (never the rest of the cohort's)."""
     deliveries: list[dict[str, Any]]
     """Every message addressed to them and what became of it."""
 
@@ -126,27 +128,46 @@ PROFILE_EVENTS = ("participant_enrolled", "participant_updated")
 """Programme events holding one participant's profile (``programme_started`` holds the cohort's)."""
 
 
+def _about(profile: Any, person_id: str) -> dict[str, Any] | None:
+    """What of a profile is about ``person_id``: all of their own; of someone else's, only that
+    the person is their manager (ids only); None when it does not name them."""
+    if not isinstance(profile, dict):
+        return None
+    if profile.get("id") == person_id:
+        return profile
+    if profile.get("manager") == person_id:
+        return {"id": profile.get("id"), "manager": person_id}
+    return None
+
+
 def _own_profile(payload: Any, person_id: str) -> Any:
-    """A ``programme_started`` payload with the person's own profile only, not the cohort's."""
-    if isinstance(payload, dict) and isinstance(payload.get("participants"), list):
-        own = [p for p in payload["participants"] if p.get("id") == person_id]
-        return {**payload, "participants": own}
+    """A programme event's payload with only what its profiles say about ``person_id``: their
+    own profile, and whom they manage; never the rest of another participant's profile."""
+    if not isinstance(payload, dict):
+        return payload
+    if isinstance(payload.get("participants"), list):
+        about = (_about(p, person_id) for p in payload["participants"])
+        return {**payload, "participants": [p for p in about if p is not None]}
+    if isinstance(payload.get("profile"), dict):
+        return {**payload, "profile": _about(payload["profile"], person_id)}
     return payload
 
 
 def _profiles_in(event: dict[str, Any], person_id: str) -> list[dict[str, Any]]:
-    """The person's profiles an event holds, as :attr:`PersonExport.profiles` lists them."""
-    payload, stream = event["payload"], str(event["stream_id"])
-    if event["type"] == "programme_started":
+    """The person's profiles an event holds, as :attr:`PersonExport.profiles` lists them (a
+    training date recorded later as ``{"id", "trained_on"}``)."""
+    payload, kind = event["payload"], event["type"]
+    if kind == "programme_started":
         found = [p for p in payload.get("participants", []) if p.get("id") == person_id]
-    elif event["type"] in PROFILE_EVENTS and payload.get("profile", {}).get("id") == person_id:
+    elif kind in PROFILE_EVENTS and (payload.get("profile") or {}).get("id") == person_id:
         found = [payload["profile"]]
+    elif kind == "mentor_trained" and payload.get("person_id") == person_id:
+        found = [{"id": person_id, "trained_on": payload.get("trained_on")}]
     else:
         return []
-    programme_id = stream.removeprefix(PROGRAMME_STREAM)
+    programme_id = str(event["stream_id"]).removeprefix(PROGRAMME_STREAM)
     return [
-        {"programme_id": programme_id, "source": event["type"], "at": event["occurred_at"]}
-        | {"profile": p}
+        {"programme_id": programme_id, "source": kind, "at": event["occurred_at"]} | {"profile": p}
         for p in found
     ]
 

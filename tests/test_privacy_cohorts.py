@@ -3,13 +3,15 @@
 The start activity reads the staged cohort into ``programme_started`` and then clears it; retried
 after the event is stored, it finds the event by its id and needs no staged rows. ``privacy
 erase`` deletes the person's staged profile. ``privacy export`` lists the person's profile as
-every programme holds it (started, enrolled later, staged), and not the rest of the cohort's.
+every programme holds it (started, enrolled later, trained, staged), and not the rest of the
+cohort's. Migration 0019 clears the cohorts of programmes started before.
 """
 
 import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import asyncpg
 import pytest_asyncio
@@ -21,7 +23,7 @@ from contracts.messages import programme_workflow_id
 from domain.calendar import calendar
 from domain.factory import EventFactory
 from domain.programme.commands import start
-from domain.programme.events import ParticipantEnrolled
+from domain.programme.events import MentorTrained, ParticipantEnrolled, ParticipantUpdated
 from domain.programme.model import Participant, Programme
 from mentorflow.privacy import erase, export
 from mentorflow.programmes import register, stage_cohort
@@ -104,48 +106,84 @@ async def test_an_erasure_deletes_the_persons_staged_profile(own_pool: asyncpg.P
         assert staged == [x.id for x in everyone if x.id != "a1"]
 
 
+def profiles_of_others(value: Any, person_id: str) -> list[dict[str, Any]]:
+    """Every profile-like object (with a participant's ``role``, or naming a ``manager``) in
+    ``value`` that is not ``person_id``'s own."""
+    found = []
+    if isinstance(value, dict):
+        if value.get("id") not in (None, person_id) and ({"role", "manager"} & set(value)):
+            found.append(value)
+        for v in value.values():
+            found += profiles_of_others(v, person_id)
+    elif isinstance(value, list):
+        for v in value:
+            found += profiles_of_others(v, person_id)
+    return found
+
+
 async def test_the_export_lists_the_persons_profiles_across_programmes(
     own_pool: asyncpg.Pool,
 ) -> None:
-    """a1's profile from a started programme's first event and a later re-enrolment there, and
-    from a programme not started yet (staged); the started event is exported with a1's profile
-    only, never another participant's."""
+    """m1's profile from a started programme's first event, a re-enrolment and a training date
+    recorded there, and from a programme not started yet (staged); of the others' profiles, only
+    that m1 manages a2 (ids), never the rest of the cohort's."""
     pool, store = own_pool, EventStore(own_pool)
     people = cohort(2, 3, seed=6)
-    a1 = next(x for x in people if x.id == "a1")
+    m1 = next(x for x in people if x.id == "m1")
     running, waiting = programme("running"), programme("waiting")
     await staged_for(pool, running, people)
     await ActivityEnvironment().run(
         CohortKeeping(pool, store).record_programme_start, start_request(running)
     )
-    moved = a1.profile().model_copy(update={"unit": "unit-moved", "goals": ("finance",)})
-    enrolled = ParticipantEnrolled(
-        event_id=uuid.uuid4(),
-        occurred_at=STARTED,
-        actor=running.coordinator.id,
-        profile=moved,
-        reason="came back from leave",
+    moved = m1.profile().model_copy(update={"unit": "unit-moved", "capacity": 2})
+    a2 = next(x for x in people if x.id == "a2").profile()
+    later_events = [
+        ParticipantEnrolled(
+            event_id=uuid.uuid4(),
+            occurred_at=STARTED,
+            actor=running.coordinator.id,
+            profile=moved,
+            reason="came back from leave",
+        ),
+        ParticipantUpdated(
+            event_id=uuid.uuid4(),
+            occurred_at=STARTED,
+            actor=running.coordinator.id,
+            profile=a2.model_copy(update={"manager": "m1", "unit": "unit-of-m1"}),
+            reason="new manager",
+        ),
+        MentorTrained(
+            event_id=uuid.uuid4(),
+            occurred_at=STARTED,
+            actor=running.coordinator.id,
+            person_id="m1",
+            trained_on=date(2026, 8, 25),
+        ),
+    ]
+    await store.append(
+        programme_workflow_id(running.id), 1, [to_new_event(e) for e in later_events]
     )
-    await store.append(programme_workflow_id(running.id), 1, [to_new_event(enrolled)])
-    later = a1.model_copy(update={"trained_on": date(2026, 9, 1), "unit": "unit-later"})
-    await staged_for(pool, waiting, [later, people[0]])
+    later = m1.model_copy(update={"trained_on": date(2026, 9, 1), "unit": "unit-later"})
+    await staged_for(pool, waiting, [later, people[-1]])
 
-    held = await export(pool, Sealer(pool, MasterKeys.generate()), "a1")
+    held = await export(pool, Sealer(pool, MasterKeys.generate()), "m1")
 
     found = [(h["programme_id"], h["source"], h["profile"]) for h in held.profiles]
     assert found == [
-        (running.id, "programme_started", a1.profile().model_dump(mode="json")),
+        (running.id, "programme_started", m1.profile().model_dump(mode="json")),
         (running.id, "participant_enrolled", moved.model_dump(mode="json")),
+        (running.id, "mentor_trained", {"id": "m1", "trained_on": "2026-08-25"}),
         (waiting.id, "staged", later.profile().model_dump(mode="json")),
     ]
-    assert [h["at"] for h in held.profiles] == [STARTED, STARTED, None]
+    assert [h["at"] for h in held.profiles] == [STARTED, STARTED, STARTED, None]
     [started] = [e for e in held.events if e["type"] == "programme_started"]
-    assert started["payload"]["participants"] == [a1.profile().model_dump(mode="json")]
-    exported = json.dumps(held.model_dump(mode="json"))
-    for other in people:
-        if other.id != "a1":
-            assert f'"id": "{other.id}"' not in exported  # the cohort's profiles stay out
-    assert a1.name in exported  # the directory rows (names live there only)
+    assert started["payload"]["participants"] == [m1.profile().model_dump(mode="json")]
+    [updated] = [e for e in held.events if e["type"] == "participant_updated"]
+    assert updated["payload"]["profile"] == {"id": "a2", "manager": "m1"}
+    exported = held.model_dump(mode="json")
+    assert profiles_of_others(exported, "m1") == [{"id": "a2", "manager": "m1"}]
+    assert "unit-of-m1" not in json.dumps(exported)
+    assert m1.name in json.dumps(exported)  # the directory rows (names live there only)
 
 
 async def test_the_migration_clears_the_cohorts_of_programmes_started_before(
