@@ -1,11 +1,11 @@
 """A programme's cohort kept in the store, out of Temporal's payloads (limited to 2 MB).
 
 The steps of ProgrammeWorkflow whose data grows with the cohort do their work here, against the
-event store: the start reads the staged cohort into ``programme_started``; the matching reads the
-cohort from the programme's own events, computes the groups and records the proposal. Their
-inputs and results are a few ids and numbers. The workflow then takes in its stream by
-:meth:`CohortKeeping.read_programme_chunk`, in pieces of at most ``CHUNK`` characters, so that
-its state is still ``fold(events)`` of exactly what the store holds.
+event store: the start reads the staged cohort into ``programme_started`` (and clears it once
+stored); the matching reads the cohort from the programme's own events, computes the groups and
+records the proposal. Their inputs and results are a few ids and numbers. The workflow then takes
+in its stream by :meth:`CohortKeeping.read_programme_chunk`, in pieces of at most ``CHUNK``
+characters, so that its state is still ``fold(events)`` of exactly what the store holds.
 """
 
 import asyncio
@@ -81,13 +81,27 @@ class CohortKeeping:
 
     @activity.defn
     async def record_programme_start(self, request: RecordStartInput) -> AppendEventsResult:
-        """Append ``programme_started`` with the cohort staged for the programme."""
+        """Append ``programme_started`` with the cohort staged for the programme, then clear
+        the staged cohort (the event holds it now).
+
+        Idempotent: retried after the event was stored (the activity's result lost, or the
+        clearing failed), it finds the event by its id and needs no staged rows.
+        """
         programme_id = request.started.programme.id
-        profiles = [
-            Profile.model_validate(p) for p in await cohorts.staged(self._pool, programme_id)
-        ]
-        started = request.started.model_copy(update={"participants": tuple(profiles)})
-        return await self._recording.append_programme(request.stream_id, 0, [started])
+        position = await cohorts.start_recorded(
+            self._pool, request.stream_id, request.started.event_id
+        )
+        if position is not None:
+            result = AppendEventsResult(
+                version=1, first_position=position, last_position=position, already_recorded=True
+            )
+        else:
+            staged = await cohorts.staged(self._pool, programme_id)
+            profiles = tuple(Profile.model_validate(p) for p in staged)
+            started = request.started.model_copy(update={"participants": profiles})
+            result = await self._recording.append_programme(request.stream_id, 0, [started])
+        await cohorts.clear(self._pool, programme_id)
+        return result
 
     @activity.defn
     async def propose_matching_in_store(self, request: ProposeInStoreInput) -> AppendEventsResult:

@@ -97,8 +97,9 @@ def erase_command(
 
 @privacy_app.command("export")
 def export_command(person: PersonArg, json_output: JsonFlag = False) -> None:
-    """Everything held about PERSON (GDPR art. 15) across programmes: directory entries, the
-    events they did or are named in with their own texts opened, and the messages sent them."""
+    """Everything held about PERSON (GDPR art. 15) across programmes: directory entries, their
+    profiles, the events they did or are named in with their own texts opened, and the messages
+    sent them."""
     from mentorflow.privacy import export
     from store.sealing import Sealer
 
@@ -113,6 +114,10 @@ def export_command(person: PersonArg, json_output: JsonFlag = False) -> None:
         print("  no directory entry")
     if result.data_key and result.data_key["erased_at"]:
         print(f"  personal data erased on {result.data_key['erased_at']:%Y-%m-%d %H:%M} UTC")
+    print(f"{len(result.profiles)} profile(s) (what the programmes know of them, no name):")
+    for held in result.profiles:
+        profile = json.dumps(held["profile"], ensure_ascii=False, default=str)
+        print(f"  programme {held['programme_id']} ({held['source']}): {profile}")
     print(f"{len(result.events)} event(s):")
     for e in result.events:
         payload = json.dumps(e["payload"], ensure_ascii=False, default=str)

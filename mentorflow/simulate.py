@@ -66,7 +66,7 @@ from mentorflow.verify import replay_all_runs
 from store.deliveries import DeliveryLog
 from store.event_store import EventStore, RecordedEvent
 from store.integrity import verify_log
-from store.sealing import ErasedPersonError, MasterKeys, Sealer
+from store.sealing import ErasedPersonError, MasterKeys, Sealer, UnknownAuthorError
 from workflows.messages import ProgrammeInput, programme_workflow_id, workflow_id
 from workflows.programme import ProgrammeWorkflow
 from workflows.relationship import RelationshipWorkflow
@@ -171,6 +171,9 @@ class Simulation:
                 command = await self.sealer.seal_command(command, author)
         except ErasedPersonError:
             self.actions["refused:erased"] += 1
+            return
+        except UnknownAuthorError:  # a script naming no one the programme holds
+            self.actions["refused:unknown_person"] += 1
             return
         try:
             await handle.execute_update(update, command)

@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
+from store import cohorts
 from store.event_store import EventStore, NewEvent
 from store.sealing import erase_data_key
 
@@ -38,8 +39,8 @@ async def erase(
     erase_key: Callable[[Any, str], Awaitable[datetime]] = erase_data_key,
 ) -> tuple[datetime, int, int]:
     """Erase ``person_id`` in one transaction: their data key (``erase_key``), their directory
-    rows, their deliveries' errors; record who and why in :data:`ERASURES`. (when, directory
-    rows deleted, the event's global position)."""
+    rows, their staged profiles (a programme not started yet), their deliveries' errors; record
+    who and why in :data:`ERASURES`. (when, directory rows deleted, the event's global position)"""
     async with pool.acquire() as conn, conn.transaction():
         if not await known(conn, person_id):
             raise PrivacyError(
@@ -50,6 +51,7 @@ async def erase(
             raise AlreadyErased(f"{person_id} was already erased on {done:%Y-%m-%d %H:%M} UTC")
         erased_at = await erase_key(conn, person_id)
         rows = await forget_contacts(conn, person_id)
+        await cohorts.forget_person(conn, person_id)
         event = NewEvent(
             event_id=uuid.uuid4(),
             type=ERASED_EVENT,

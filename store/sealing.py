@@ -16,6 +16,7 @@ Errors::
     SealingError (ValueError)
     ├── MasterKeyError       the master keys are badly configured, or one a data key needs is gone
     ├── ErasedPersonError    sealing for a person whose data was erased
+    ├── UnknownAuthorError   sealing for an id that is no person the system holds
     └── MissingKeyError      a sealed text whose author has no data key (and was never erased)
 """
 
@@ -47,7 +48,9 @@ __all__ = [
     "MissingKeyError",
     "Sealer",
     "SealingError",
+    "UnknownAuthorError",
     "author_of",
+    "authors_in",
     "erase_data_key",
     "erased_people",
     "mask_tree",
@@ -72,6 +75,12 @@ class MasterKeyError(SealingError):
 
 class ErasedPersonError(SealingError):
     """The person's personal data was erased: nothing more is sealed for them."""
+
+
+class UnknownAuthorError(SealingError):
+    """Sealing for an id that is no person the system holds: a data key is made only for a
+    participant or coordinator in the directory (``people``, ``programmes``) or a staff member
+    (``staff:<id>`` of the ``staff`` table)."""
 
 
 class MissingKeyError(SealingError):
@@ -137,6 +146,27 @@ async def erase_data_key(conn: Any, person_id: str) -> datetime:
     return erased_at
 
 
+AUTHORS = (
+    "(EXISTS (SELECT 1 FROM people WHERE person_id = $1)"
+    " OR EXISTS (SELECT 1 FROM programmes WHERE coordinator_id = $1)"
+    " OR EXISTS (SELECT 1 FROM staff WHERE 'staff:' || staff_id::text = $1))"
+)
+"""Who may author a sealed text, so get a data key (SQL, the id as ``$1``): a participant or
+coordinator in the directory, or a staff member as ``staff:<staff id>`` (how the web app names a
+member acting in no directory role, ``mentorflow.web.staff.coordinate.acting_as``)."""
+
+
+def authors_in(value: Any) -> set[str]:
+    """The authors of the sealed texts in ``value`` (JSON-like: dicts, lists, strings)."""
+    if isinstance(value, str):
+        return {author_of(value)} if sealed(value) else set()
+    if isinstance(value, dict):
+        return set().union(*(authors_in(v) for v in value.values()))
+    if isinstance(value, list | tuple):
+        return set().union(*(authors_in(v) for v in value))
+    return set()
+
+
 def author_of(text: str) -> str:
     """The person id a sealed text was sealed for."""
     return text.split(":", 2)[2]
@@ -162,7 +192,8 @@ class Sealer:
         self._keys: dict[str, AESGCM | None] = {}
 
     async def seal(self, text: str, author: str) -> str:
-        """``text`` sealed with ``author``'s data key (made on their first text)."""
+        """``text`` sealed with ``author``'s data key (made on their first text, for a person the
+        system holds only: see :data:`AUTHORS`)."""
         cipher = await self._data_key(author, create=True)
         if cipher is None:
             raise ErasedPersonError(f"the personal data of {author} was erased")
@@ -253,10 +284,12 @@ class Sealer:
         for person_id in person_ids:
             self._keys[person_id] = None
 
-    async def forget_erased(self) -> None:
-        """Drop the kept keys of everyone erased since (by another process): one query over the
-        keys this sealer keeps, so a view that follows opens their texts as ``[erased]``."""
-        kept = [person_id for person_id, key in self._keys.items() if key is not None]
+    async def forget_erased(self, authors: Iterable[str]) -> None:
+        """Drop the kept keys of those of ``authors`` erased since (by another process): one
+        query, over the ones of them whose key this sealer keeps (a view passes the authors of
+        the texts it opens, :func:`authors_in`), so a view that follows opens their texts as
+        ``[erased]``. No query when it keeps none of theirs."""
+        kept = [a for a in sorted(set(authors)) if self._keys.get(a) is not None]
         if kept:
             self.forget(await self.erased(kept))
 
@@ -283,15 +316,16 @@ class Sealer:
         self._keys[person_id] = cipher
         return cipher
 
-    async def _new_key(self, conn: Any, person_id: str) -> asyncpg.Record | None:
+    async def _new_key(self, conn: Any, person_id: str) -> asyncpg.Record:
         key_id = self._master.current
         nonce = os.urandom(NONCE_BYTES)
         key = AESGCM.generate_key(bit_length=256)
         wrapped = nonce + self._masters[key_id].encrypt(nonce, key, person_id.encode())
-        # Two entry points sealing a person's first text at once: the first key stored wins.
+        # Only for a person the system holds, decided in the same statement. Two entry points
+        # sealing a person's first text at once: the first key stored wins.
         await conn.execute(
-            "INSERT INTO data_keys (person_id, master_key_id, wrapped) VALUES ($1, $2, $3)"
-            " ON CONFLICT (person_id) DO NOTHING",
+            "INSERT INTO data_keys (person_id, master_key_id, wrapped)"
+            f" SELECT $1, $2, $3 WHERE {AUTHORS} ON CONFLICT (person_id) DO NOTHING",
             person_id,
             key_id,
             wrapped,
@@ -299,6 +333,11 @@ class Sealer:
         row: asyncpg.Record | None = await conn.fetchrow(
             "SELECT master_key_id, wrapped FROM data_keys WHERE person_id = $1", person_id
         )
+        if row is None:
+            raise UnknownAuthorError(
+                f"no data key made for {person_id!r}: not a participant or coordinator in the"
+                " directory, nor a staff member"
+            )
         return row
 
     def _unwrap(self, person_id: str, row: asyncpg.Record) -> bytes:

@@ -81,3 +81,11 @@ async def register_test_people(pool: asyncpg.Pool) -> None:
     ]
     entry = ProgrammeEntry("test", "Test programme", "Europe/Helsinki", COORDINATOR)
     await Directory(pool).register(entry, people)
+
+
+async def known_people(pool: asyncpg.Pool, *person_ids: str) -> None:
+    """Directory entries (programme ``known``) for ``person_ids``: a data key is made only for a
+    person the system holds (``store.sealing.AUTHORS``)."""
+    people = [Contact(p, f"Person {p}", f"{p}@example.org", "en") for p in person_ids]
+    entry = ProgrammeEntry("known", "Known people", "Europe/Helsinki", COORDINATOR)
+    await Directory(pool).register(entry, people)

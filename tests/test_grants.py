@@ -25,9 +25,9 @@ from mentorflow.grants import GRANTS, _end_of, covers, grant, grants
 from mentorflow.privacy import erase
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
-from store.sealing import Sealer
+from store.sealing import ERASED, Sealer, authors_in
 from store.staff import Role
-from tests.builders import COORDINATOR, group
+from tests.builders import COORDINATOR, group, known_people
 from tests.staff_helpers import own_database, sign_in_staff, staff_member
 from tests.web_helpers import MASTER, app_for, browser_client
 from workflows.messages import workflow_id
@@ -192,6 +192,7 @@ def test_a_grant_ends_at_local_midnight_after_its_last_day_across_dst(zone, day,
 
 async def test_the_auditor_role_reads_neither_names_nor_data_keys(pool):
     """``mentorflow_auditor`` reads the events, not ``people`` nor ``data_keys``."""
+    await known_people(pool, "role-check")
     await Sealer(pool, MASTER).seal("a text so that a data key exists", "role-check")
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL ROLE mentorflow_auditor")
@@ -216,5 +217,28 @@ async def test_an_erasure_by_another_process_shows_at_once_under_a_grant(env, ma
         after = await _views(web, auditor, rid)
         assert all(SECRET_GOAL not in v for v in after)
         assert "[erased]" in after[0] and "[erased]" in after[1]
+    finally:
+        await pool.close()
+
+
+async def test_a_view_asks_about_the_authors_of_its_own_texts_only(database_url):
+    """The web app's sealer keeps keys across requests; a view asks whether the authors of the
+    texts it opens were erased since, not every person whose key the process keeps: after two
+    people are erased by another process, a view of one's text reads ``[erased]`` while the
+    other's key is left until a view opens one of their texts."""
+    pool = await own_database(database_url)  # its people are erased: ours alone
+    try:
+        await known_people(pool, "fe-1", "fe-2")
+        kept = Sealer(pool, MASTER)
+        one, two = await kept.seal("first text", "fe-1"), await kept.seal("second text", "fe-2")
+        for person in ("fe-1", "fe-2"):
+            await erase(pool, Sealer(pool, MASTER), person, "dpo1", "request of 2026-12-02")
+        page = [{"type": "paused", "reason": one}]
+        assert authors_in(page) == {"fe-1"}
+        await kept.forget_erased(authors_in(page))
+        assert await kept.open(one) == ERASED
+        assert await kept.open(two) == "second text"  # not asked about: not on that page
+        await kept.forget_erased(authors_in({"goals": [two]}))
+        assert await kept.open(two) == ERASED
     finally:
         await pool.close()

@@ -36,7 +36,7 @@ from mentorflow.settings import Settings
 from mentorflow.simulate import simulate
 from mentorflow.synthetic import cohort
 from mentorflow.web.reading import Reader
-from store.directory import Directory
+from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore, NewEvent
 from store.migrate import migrate
 from store.pool import create_pool
@@ -46,10 +46,12 @@ from store.sealing import (
     MasterKeyError,
     MasterKeys,
     Sealer,
+    UnknownAuthorError,
     erased_people,
 )
-from tests.builders import SHORT, group, spec
-from tests.staff_helpers import own_database_url
+from store.staff import Role
+from tests.builders import SHORT, group, known_people, spec
+from tests.staff_helpers import own_database_url, staff_member
 from tests.temporal_helpers import running_worker, start_relationship, whole_seconds_now
 from tests.test_programme_rules import ProgrammeRun, pilot
 from worker import WORKFLOWS
@@ -80,6 +82,7 @@ async def test_every_free_text_field_of_a_command_is_sealed_and_opens(pool: asyn
     """Text fields (plain, optional, in tuples, in dicts, in nested models) are sealed with the
     author's key; ids, dates and flags are not; the domain accepts the sealed forms."""
     sealer = Sealer(pool, two_keys())
+    await known_people(pool, "p-seal")
 
     class Item(BaseModel):
         title: Text
@@ -130,15 +133,47 @@ async def test_the_domain_checks_the_plain_text_before_sealing_and_the_sealed_sh
     too_long = "mf1:" + "A" * MAX_SEALED + ":a"
     with pytest.raises(ValidationError, match="sealed text is malformed"):
         Withdraw(person_id="a", by="a", reason=too_long)
+    await known_people(pool, "p-long")
     longest = await Sealer(pool, two_keys()).seal("\U0001f600" * 4000, "p-long")
     assert len(longest) <= MAX_SEALED
     assert Withdraw(person_id="a", by="a", reason=longest).reason == longest
+
+
+async def test_a_data_key_is_made_only_for_a_person_the_system_holds(pool: asyncpg.Pool) -> None:
+    """Participants and coordinators in the directory and staff members (``staff:<id>``) get a
+    data key with their first text; a made-up id, or a staff id no member has, is refused in one
+    line and nothing is created."""
+    sealer = Sealer(pool, two_keys())
+    programme_id = f"authors-{uuid.uuid4().hex[:8]}"
+    coordinator = f"hr-{programme_id}"
+    await Directory(pool).register(
+        ProgrammeEntry(programme_id, "Authors", "Europe/Helsinki", coordinator),
+        [Contact(f"p-{programme_id}", "Person P", "p@example.org", "en")],
+    )
+    admin = await staff_member(pool, Role.ADMIN)
+    for author in (f"p-{programme_id}", coordinator, f"staff:{admin.staff_id}"):
+        assert await sealer.open(await sealer.seal("a note", author)) == "a note"
+    made_up = (f"nobody-{programme_id}", f"staff:{uuid.uuid4()}", "staff:not-a-uuid")
+    for author in made_up:
+        with pytest.raises(UnknownAuthorError) as refused:
+            await Sealer(pool, two_keys()).seal_command(
+                Withdraw(person_id=author, by=author, reason="a reason"), author
+            )
+        assert str(refused.value) == (
+            f"no data key made for {author!r}: not a participant or coordinator in the"
+            " directory, nor a staff member"
+        )
+    keys = await pool.fetchval(
+        "SELECT count(*) FROM data_keys WHERE person_id = ANY($1::text[])", list(made_up)
+    )
+    assert keys == 0
 
 
 async def test_master_key_rotation_keeps_old_data_keys_readable(pool: asyncpg.Pool) -> None:
     """A new master key wraps new data keys; keys wrapped by the old one still unwrap while it is
     listed, and without it the error names the missing key."""
     old = MasterKeys.generate("rot-old")
+    await known_people(pool, "p-rot-1", "p-rot-2")
     before = await Sealer(pool, old).seal("written before the rotation", "p-rot-1")
     new_key = MasterKeys.generate("rot-new").keys["rot-new"]
     rotated = MasterKeys({**old.keys, "rot-new": new_key}, "rot-new")
@@ -421,7 +456,6 @@ async def test_privacy_commands_erase_and_export_with_clear_errors(
         "MENTORFLOW_DATA_DIR": str(tmp_path),
     }
     sealer = Sealer(pool, master)
-    text = await sealer.seal("Plonkrivet secret plan", "p-cli")
     async with pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO programmes (programme_id, name, timezone, coordinator_id)"
@@ -431,6 +465,7 @@ async def test_privacy_commands_erase_and_export_with_clear_errors(
             "INSERT INTO people (programme_id, person_id, name, email, locale)"
             " VALUES ('privacy-cli', 'p-cli', 'Plonk Person', 'plonk@example.org', 'en')"
         )
+    text = await sealer.seal("Plonkrivet secret plan", "p-cli")
     await EventStore(pool).append(
         "privacy-test:p-cli",
         0,
@@ -500,6 +535,7 @@ async def test_a_master_key_rotated_while_a_group_runs(mail, dev_env, pool) -> N
     starts = await whole_seconds_now(dev_env)
     old = MasterKeys.generate("live-old")
     rotated = MasterKeys({**old.keys, **MasterKeys.generate("live-new").keys}, "live-new")
+    await known_people(pool, "rk-m1", "rk-a1")
     relationship = spec(
         rid, starts, starts + timedelta(days=60), SHORT, members=group(mentors, mentees)
     )

@@ -93,6 +93,9 @@ async def test_start_status_and_approve_a_programme_from_the_command_line(
             await asyncio.sleep(0.2)
         assert status["phase"] == "approval"
         assert status["excluded"] == ["m4"]
+        # The start is recorded: the cohort staged for it is cleared (the event holds it).
+        staged = "SELECT count(*) FROM staged_cohorts WHERE programme_id = $1"
+        assert await pool.fetchval(staged, pid) == 0
         assert [(g["mentors"], g["mentees"]) for g in status["proposal"]["groups"]] == [
             (["m1", "m2"], ["a1", "a3", "a5"])
         ]

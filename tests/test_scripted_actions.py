@@ -71,6 +71,13 @@ SCRIPT = [
     {"date": "2021-05-06", "person": "a1", "action": "submit_feedback", "round": "final"},
     {"date": "2021-01-10", "person": "nobody", "action": "withdraw", "reason": "not here"},
     {"date": "2021-01-11", "person": "nobody", "action": "pause", "reason": "not here"},
+    {  # a person the programme does not hold: no data key is made for their reason
+        "date": "2021-01-12",
+        "person": "nobody",
+        "action": "withdraw",
+        "member": "a1",
+        "reason": "not here",
+    },
 ]
 
 
@@ -93,6 +100,7 @@ async def test_every_scripted_action_is_the_real_update(mail, tmp_path, database
         "refused:matching_done": 1,  # withdrawing someone never placed: removal, after matching
         "refused:not_a_member": 1,  # pausing a group one is not in
         "refused:out_of_scale": 1,  # m1's answer 9 on a scale of 1 to 5
+        "refused:unknown_person": 1,  # withdrawing a1 as someone the programme does not hold
     }
     [group] = [r for r in report.relationships if "a1" in r.mentees]
     records = await EventStore(pool).read_stream(workflow_id(group.id))

@@ -3,7 +3,8 @@ and a real PostgreSQL.
 
 A group of a New York programme misses its agreement deadline and is escalated; the escalation
 shows in its coordinator's inbox (its local date, kind and reason), not in another programme's
-coordinator's, who can resolve nothing; auditors read it without a form. The coordinator
+coordinator's, who can resolve nothing; auditors read it without a form; an admin (not the group's
+coordinator) is refused before the note is sealed, so no data key is made for them. The coordinator
 acknowledges it with a note: an empty note is refused at its field, the acknowledgement is an
 ``escalation_resolved`` event whose actor is the coordinator and whose note is sealed, and the
 escalation leaves the inbox and the overviews' counts (a second acknowledgement is the domain's
@@ -86,12 +87,14 @@ async def test_a_coordinator_acknowledges_an_escalation_from_the_inbox(env, pool
     coordinator = await StaffRegister(pool).add(email, Role.COORDINATOR, (pid,))
     other = await staff_member(pool, Role.COORDINATOR, "other")
     auditor = await staff_member(pool, Role.AUDITOR)
+    admin = await staff_member(pool, Role.ADMIN)
     app, links = app_for(env.client, pool, mail)
     async with (
         worker_with_links(env.client, pool, mail, links) as queue,
         browser_client(app) as browser,
         browser_client(app) as other_browser,
         browser_client(app) as auditor_browser,
+        browser_client(app) as admin_browser,
     ):
         group = await started_group(
             env.client, pool, queue, await whole_seconds_now(env), programme_id=pid
@@ -104,6 +107,7 @@ async def test_a_coordinator_acknowledges_an_escalation_from_the_inbox(env, pool
         await sign_in_staff(browser, links, coordinator)
         await sign_in_staff(other_browser, links, other)
         await sign_in_staff(auditor_browser, links, auditor)
+        await sign_in_staff(admin_browser, links, admin)
         action = f"/staff/attention/{rid}/1"
         api = f"/api/v1/relationships/{rid}/escalations/1/acknowledgement"
 
@@ -133,6 +137,23 @@ async def test_a_coordinator_acknowledges_an_escalation_from_the_inbox(env, pool
         auditor_csrf = csrf_of(read_only.text)
         refused = await auditor_browser.post(action, data={"csrf": auditor_csrf, "note": NOTE})
         assert refused.status_code == 403
+
+        # An admin acts on every programme but is not the group's coordinator: the domain's rule
+        # refuses before the note is sealed, so no data key is made for them.
+        admin_page = await admin_browser.get("/staff/attention")
+        assert f'action="{action}"' in admin_page.text
+        by_admin = await admin_browser.post(
+            action, data={"csrf": csrf_of(admin_page.text), "note": NOTE}
+        )
+        assert by_admin.status_code == 409
+        assert "Only the group&#39;s coordinator can do this." in by_admin.text
+        by_admin = await admin_browser.post(api, json={"note": NOTE})
+        assert by_admin.status_code == 409
+        assert by_admin.json()["detail"].startswith("not_allowed:")
+        admin_keys = await pool.fetchval(
+            "SELECT count(*) FROM data_keys WHERE person_id = $1", f"staff:{admin.staff_id}"
+        )
+        assert admin_keys == 0
 
         csrf = csrf_of(page.text)
         assert (await browser.post(action, data={"note": NOTE})).status_code == 403  # no CSRF

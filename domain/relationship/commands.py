@@ -477,13 +477,19 @@ def _add_agenda_item(
     return [f.make(AgendaItemAdded, number=slot.number, text=c.text)]
 
 
-def _resolve_escalation(
-    s: RelationshipState, c: ResolveEscalation, f: EventFactory
-) -> list[RelationshipEvent]:
-    if c.by != s.coordinator_id:
+def may_resolve_escalations(s: RelationshipState, by: str) -> None:
+    """Refuse unless ``by`` is the group's coordinator (checked before a note is sealed too, so
+    that a refused person gets no data key)."""
+    if by != s.coordinator_id:
         raise RuleViolation(
             "not_allowed", "only the group's coordinator can resolve its escalations"
         )
+
+
+def _resolve_escalation(
+    s: RelationshipState, c: ResolveEscalation, f: EventFactory
+) -> list[RelationshipEvent]:
+    may_resolve_escalations(s, c.by)
     if c.escalation > len(s.escalations):
         raise RuleViolation(
             "no_such_escalation",

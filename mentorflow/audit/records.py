@@ -19,7 +19,7 @@ from mentorflow.errors import MentorflowError
 from mentorflow.timeline import TimelineEntry, timeline
 from store.directory import Directory
 from store.event_store import EventStore
-from store.sealing import Sealer, mask_tree
+from store.sealing import Sealer, authors_in, mask_tree
 from workflows.messages import workflow_id
 
 RELATIONSHIP_PREFIX = "relationship:"
@@ -105,6 +105,9 @@ async def relationship_as_of(
 async def _opened(payloads: list[dict[str, Any]], sealer: Sealer | None) -> list[Any]:
     if sealer is not None:
         try:
+            # A long-lived sealer (the web app's) may keep the key of someone erased since by
+            # another process: ask about the authors of these texts only.
+            await sealer.forget_erased(authors_in(payloads))
             return [await sealer.open_tree(p) for p in payloads]
         except asyncpg.InsufficientPrivilegeError:
             pass  # an auditor's role: structure only

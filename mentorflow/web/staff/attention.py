@@ -5,7 +5,8 @@ The list is read from the staff overviews' projection (``views``: each group's f
 a replay per request. Acknowledging sends the RelationshipWorkflow's ``resolve_escalation`` Update
 as the signed-in member (the group's coordinator when the member is that person, see
 ``coordinate.acting_as``), its note sealed with the coordinator's data key before it reaches
-Temporal; the domain decides and its refusal is shown. Coordinators see and act on their own
+Temporal (after the domain's rule on who may, so a refused member gets no data key); the domain
+decides and its refusal is shown. Coordinators see and act on their own
 programmes only, admins on all (the domain accepts the group's coordinator only), auditors read.
 """
 
@@ -20,7 +21,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from contracts.messages import workflow_id
-from domain.relationship.commands import ResolveEscalation
+from domain.errors import RuleViolation
+from domain.relationship.commands import ResolveEscalation, may_resolve_escalations
 from domain.relationship.state import RelationshipState
 from domain.text import MAX_TEXT
 from mentorflow.web.i18n import N_
@@ -31,7 +33,7 @@ from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
 from mentorflow.web.staff.coordinate import UPDATE_TIMEOUT, acting_as
 from mentorflow.web.staff.identity import CurrentStaff
 from mentorflow.web.staff.programmes import readable
-from store.sealing import ErasedPersonError
+from store.sealing import ErasedPersonError, UnknownAuthorError
 from store.staff import Role, StaffMember
 from workflows.relationship import RelationshipWorkflow
 
@@ -80,8 +82,12 @@ async def resolve(
     by = await acting_as(web, member, state.programme_id, state.coordinator_id)
     command = ResolveEscalation(by=by, escalation=number, note=note)
     try:
+        # The domain's rule first: a note refused anyway makes no data key for its author.
+        may_resolve_escalations(state, by)
         sealed = await web.sealer.seal_command(command, by)
-    except ErasedPersonError as e:
+    except RuleViolation as e:
+        return e.code, str(e)
+    except (ErasedPersonError, UnknownAuthorError) as e:
         return "not_allowed", str(e)
     handle = web.client.get_workflow_handle(workflow_id(state.relationship_id))
     try:

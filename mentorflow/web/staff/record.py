@@ -73,7 +73,8 @@ async def sealer_for(web: Web, member: StaffMember, relationship_id: str) -> Sea
     """The sealer that opens the relationship's texts, when a recorded grant running now covers
     ``member``; otherwise None: texts read ``[sealed]`` (see mentorflow/grants.py)."""
     if await covers(web.pool, member.staff_id, relationship_id, web.now()):
-        await web.sealer.forget_erased()  # an erasure by another process shows at once
+        # An erasure by another process shows at once: the record's reader asks about the
+        # authors of the texts it opens (``Sealer.forget_erased``).
         return web.sealer
     return None
 
