@@ -19,14 +19,13 @@ from temporalio.service import RPCError
 from activities.links import AGREEMENT, Claim
 from activities.record_keeping import to_new_event
 from domain.envelope import Event
-from domain.policy import RelationshipPolicy
-from domain.relationship.events import EscalationKind, EscalationRaised, RelationshipStarted
+from domain.relationship.events import EscalationKind, EscalationRaised
 from mentorflow import embedded
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
 from store.staff import Role, StaffRegister
-from tests.builders import COORDINATOR, group
-from tests.staff_helpers import sign_in_staff
+from tests.builders import COORDINATOR
+from tests.staff_helpers import relationship_started, sign_in_staff
 from tests.temporal_helpers import running_worker
 from tests.test_staff_coordinate import programme, started_programme
 from tests.web_helpers import app_for, browser_client, csrf_of, started_group, worker_with_links
@@ -141,21 +140,8 @@ async def test_an_acknowledgement_is_busy_when_temporal_does_not_answer_closed_w
     )
     coordinator = await StaffRegister(pool).add(email, Role.COORDINATOR, (programme_id,))
     starts = datetime.now(UTC) - timedelta(days=40)
-    members = group()
     events: list[Event] = [
-        RelationshipStarted(
-            event_id=uuid.uuid4(),
-            occurred_at=starts,
-            actor="system",
-            recipients=tuple(m.person_id for m in members),
-            relationship_id=rid,
-            programme_id=programme_id,
-            coordinator_id=COORDINATOR,
-            members=members,
-            policy=RelationshipPolicy(),
-            starts_at=starts,
-            ends_at=starts + timedelta(days=300),
-        ),
+        relationship_started(rid, programme_id, starts),
         EscalationRaised(
             event_id=uuid.uuid4(),
             occurred_at=starts + timedelta(days=30),

@@ -23,7 +23,7 @@ from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused, checked_form
 from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
 from mentorflow.web.staff import views
-from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
+from mentorflow.web.staff.api import PROBLEMS, UPDATE_ANSWERS, WAYS_IN
 from mentorflow.web.staff.coordinate import acting_as
 from mentorflow.web.staff.identity import CurrentStaff
 from mentorflow.web.staff.programmes import readable
@@ -166,7 +166,7 @@ class Acknowledged(BaseModel):
 
 REFUSED: dict[int | str, dict[str, Any]] = {
     404: PROBLEMS[403] | {"description": "No group with this id in the record"},
-    409: PROBLEMS[403] | {"description": "The domain refused (the detail names the rule)"},
+    **UPDATE_ANSWERS,
 }
 
 

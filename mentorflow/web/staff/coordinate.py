@@ -32,7 +32,7 @@ from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused, checked_form
 from mentorflow.web.pages import Dates, Web, locale_of, render, segment, web_of
 from mentorflow.web.staff import views
-from mentorflow.web.staff.api import PROBLEMS, WAYS_IN, Endpoint
+from mentorflow.web.staff.api import PROBLEMS, UPDATE_ANSWERS, WAYS_IN, Endpoint
 from mentorflow.web.staff.identity import CurrentStaff
 from mentorflow.web.updates import Refusal, execute
 from store.directory import Directory
@@ -449,7 +449,7 @@ class GroupsRequest(BaseModel):
 
 REFUSED: dict[int | str, dict[str, Any]] = {
     404: PROBLEMS[403] | {"description": "No programme with this id in the record"},
-    409: PROBLEMS[403] | {"description": "The domain refused (the detail names the rule)"},
+    **UPDATE_ANSWERS,
 }
 
 
