@@ -84,6 +84,25 @@ async def own_database(database_url: str) -> asyncpg.Pool:
     return pool
 
 
+def relationship_started(rid: str, programme_id: str, starts: datetime) -> RelationshipStarted:
+    """Group ``rid`` of ``programme_id`` (coordinated by hr1, 2+3 members) started at ``starts``
+    for 300 days, as the workflow records it."""
+    members = group()
+    return RelationshipStarted(
+        event_id=uuid.uuid4(),
+        occurred_at=starts,
+        actor="system",
+        recipients=tuple(m.person_id for m in members),
+        relationship_id=rid,
+        programme_id=programme_id,
+        coordinator_id=COORDINATOR,
+        members=members,
+        policy=RelationshipPolicy(),
+        starts_at=starts,
+        ends_at=starts + timedelta(days=300),
+    )
+
+
 async def recorded_relationship(
     pool: asyncpg.Pool, programme_id: str, zone: str, starts: datetime, agreed: datetime
 ) -> str:
@@ -94,22 +113,9 @@ async def recorded_relationship(
         ProgrammeEntry(programme_id, "Audited programme", zone, COORDINATOR),
         [Contact("m1", "Person M1", "m1@example.org", "fi")],
     )
-    members = group()
-    everyone = tuple(m.person_id for m in members)
+    started = relationship_started(rid, programme_id, starts)
     events: list[Event] = [
-        RelationshipStarted(
-            event_id=uuid.uuid4(),
-            occurred_at=starts,
-            actor="system",
-            recipients=everyone,
-            relationship_id=rid,
-            programme_id=programme_id,
-            coordinator_id=COORDINATOR,
-            members=members,
-            policy=RelationshipPolicy(),
-            starts_at=starts,
-            ends_at=starts + timedelta(days=300),
-        ),
+        started,
         AgreementRecorded(
             event_id=uuid.uuid4(),
             occurred_at=agreed,
@@ -122,7 +128,7 @@ async def recorded_relationship(
             event_id=uuid.uuid4(),
             occurred_at=agreed + timedelta(minutes=1),
             actor="system",
-            recipients=everyone,
+            recipients=started.recipients,
             number=1,
             due_at=agreed + timedelta(days=30),
         ),

@@ -19,16 +19,15 @@ import pytest
 
 from activities.record_keeping import to_new_event
 from domain.envelope import Event
-from domain.policy import RelationshipPolicy
-from domain.relationship.events import AgreementRecorded, RelationshipStarted
+from domain.relationship.events import AgreementRecorded
 from mentorflow.grants import GRANTS, _end_of, covers, grant, grants
 from mentorflow.privacy import erase
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
 from store.sealing import ERASED, Sealer, authors_in
 from store.staff import Role
-from tests.builders import COORDINATOR, group, known_people
-from tests.staff_helpers import own_database, sign_in_staff, staff_member
+from tests.builders import COORDINATOR, known_people
+from tests.staff_helpers import own_database, relationship_started, sign_in_staff, staff_member
 from tests.web_helpers import MASTER, app_for, browser_client
 from workflows.messages import workflow_id
 
@@ -60,23 +59,10 @@ async def _sealed_relationship(pool: asyncpg.Pool) -> str:
         ProgrammeEntry(programme_id, "Granted programme", HELSINKI, COORDINATOR),
         [Contact("m1", "Person M1", "m1@example.org", "fi")],
     )
-    members = group()
     starts = datetime(2026, 3, 20, 9, tzinfo=ZoneInfo(HELSINKI))
     goal = await Sealer(pool, MASTER).seal(SECRET_GOAL, "m1")
     events: list[Event] = [
-        RelationshipStarted(
-            event_id=uuid.uuid4(),
-            occurred_at=starts,
-            actor="system",
-            recipients=tuple(m.person_id for m in members),
-            relationship_id=rid,
-            programme_id=programme_id,
-            coordinator_id=COORDINATOR,
-            members=members,
-            policy=RelationshipPolicy(),
-            starts_at=starts,
-            ends_at=starts + timedelta(days=300),
-        ),
+        relationship_started(rid, programme_id, starts),
         AgreementRecorded(
             event_id=uuid.uuid4(),
             occurred_at=starts + timedelta(days=3),

@@ -52,6 +52,11 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     422: _problem("A parameter is not valid"),
     404: _problem("No such resource (a path that names nothing)"),
 }
+UPDATE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    409: _problem("The domain refused (the detail names the rule)"),
+    503: _problem("Temporal did not answer in time: nothing is refused, try again"),
+}
+"""What an operation that sends an Update may answer besides ``PROBLEMS`` (web/updates.py)."""
 FOUND_OR_NOT: dict[int | str, dict[str, Any]] = {
     **PROBLEMS,
     404: _problem("No relationship with this id in the record"),

@@ -43,14 +43,15 @@ from mentorflow.web.staff.coordinate import (
     Accepted,
     Errors,
     ProgrammeActor,
-    Refusal,
     acting_person,
     confirmed,
     page,
     posted,
+    reason_of,
     recorded,
     send,
 )
+from mentorflow.web.updates import Refusal
 from store.staff import StaffMember
 
 router = APIRouter(prefix="/staff/programmes", include_in_schema=False)
@@ -131,7 +132,7 @@ async def enrol_page(request: Request, programme_id: str, member: ProgrammeActor
         return confirmed(programme_id, "enrolled")
     if refusal.type in AT_THE_ID:
         return page(request, state, 409, errors={"enrol_id": REFUSALS[refusal.type]}, **shown)
-    return page(request, state, 409, refusal=refusal.shown, **shown)
+    return page(request, state, 409, refusal=reason_of(refusal), **shown)
 
 
 # ---- the JSON twin under /api/v1 ----------------------------------------------------------
