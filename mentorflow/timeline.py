@@ -8,6 +8,7 @@ from domain.envelope import DeliveryFailed
 from domain.relationship.events import (
     AgendaItemAdded,
     AgreementRecorded,
+    DeadlineExtended,
     EscalationRaised,
     EscalationResolved,
     FeedbackRequested,
@@ -18,6 +19,7 @@ from domain.relationship.events import (
     MeetingPlanned,
     MeetingRecorded,
     MeetingScheduled,
+    MemberAdded,
     MemberWithdrew,
     Paused,
     PhaseChanged,
@@ -88,6 +90,14 @@ def describe(event: RelationshipEvent, shift: timedelta = timedelta(0)) -> str:
             return f"escalation {event.number} ({event.kind}) {event.how}: {event.note}"
         case MemberWithdrew():
             return f"{event.person_id} withdrew: {event.reason}"
+        case MemberAdded():
+            instead = f" in place of {event.replaces}" if event.replaces else ""
+            return f"{event.person_id} ({event.role}) added{instead}: {event.reason}"
+        case DeadlineExtended():
+            return (
+                f"{event.subject} deadline moved from {day(event.previous_due_at)}"
+                f" to {day(event.due_at)}: {event.reason}"
+            )
         case Paused():
             return f"paused: {event.reason}"
         case Resumed():

@@ -38,6 +38,7 @@ from domain.relationship.events import (
     MeetingCancelled,
     MeetingPlanned,
     MeetingScheduled,
+    MemberAdded,
     MemberWithdrew,
     Paused,
     RelationshipClosed,
@@ -147,6 +148,18 @@ def relationship_cases():
         ),
         [*base, paused, later.make(Resumed, paused_since=paused.occurred_at, recipients=members)],
         [*base, f.make(MemberWithdrew, person_id="a3", reason="vacation", recipients=members)],
+        [
+            *base,
+            f.make(MemberWithdrew, person_id="a3", reason="vacation", recipients=members),
+            f.make(
+                MemberAdded,
+                person_id="a4",
+                role=Role.MENTEE,
+                replaces="a3",
+                reason="vacation",
+                recipients=("a4", *members[:-1], COORDINATOR),
+            ),
+        ],
         [*base, closed(Outcome.DISSOLVED, REASONS["dissolved"])],
         [*base, closed(Outcome.COMPLETED, REASONS["completed"])],
         [

@@ -20,6 +20,10 @@ class MemberState(State):
     active: bool = True
     withdrew_at: datetime | None = None
     withdrawal_reason: str | None = None
+    joined_at: datetime | None = None
+    """When the coordinator added them (none: a member from the start)."""
+    replaced: PersonId | None = None
+    """The member whose place they took."""
 
 
 class AgreementState(State):
@@ -134,6 +138,9 @@ class RelationshipState(State):
     """The rules it runs by (``domain.relationship.events.RULES``), from its start."""
     programme_ends_at: datetime | None = None
     """The end no pause can move (rules 2): the relationship's end as it started."""
+    extended: dict[str, datetime] = {}
+    """When each deadline (by subject) was last extended: escalations before it are of the old
+    deadline, so the new one is reminded of and escalated again."""
 
     @property
     def closed(self) -> bool:
