@@ -43,6 +43,18 @@ REFUSALS = {
     "escalation_resolved": N_("This escalation is already resolved."),
     "relationship_closed": N_("The group has closed."),
 }
+DONE = {
+    "acknowledged": N_("The escalation is acknowledged."),
+    "member": N_("The group has changed: the new member is invited."),
+    "deadline": N_("The deadline is extended."),
+    "dissolved": N_("The group is dissolved."),
+}
+"""The confirmation of each way of resolving (``?done=``; see ``resolutions``)."""
+DEADLINE_NAMES = {
+    "agreement": N_("Group agreement"),
+    "feedback:midpoint": N_("Midpoint feedback"),
+    "feedback:final": N_("Final feedback"),
+}
 KINDS = {
     "agreement_overdue": N_("Group agreement overdue"),
     "feedback_overdue": N_("Feedback overdue"),
@@ -111,6 +123,7 @@ async def inbox(
         "done": None,
         "failed": None,
         "note": "",
+        "values": {},
     }
     context.update(shown)
     return render(
@@ -121,6 +134,7 @@ async def inbox(
         dates={e.programme_id: Dates(e.timezone, locale) for e in found},
         acts={e.programme_id for e in found if member.acts_on(e.programme_id)},
         kinds=KINDS,
+        deadlines=DEADLINE_NAMES,
         max_note=MAX_TEXT,
         **context,
     )
@@ -128,9 +142,7 @@ async def inbox(
 
 @router.get("")
 async def attention(request: Request, member: CurrentStaff, done: str = "") -> Response:
-    return await inbox(
-        request, member, done=N_("The escalation is acknowledged.") if done else None
-    )
+    return await inbox(request, member, done=DONE.get(done, DONE["acknowledged"]) if done else None)
 
 
 @router.post("/{relationship_id}/{number}")

@@ -295,6 +295,8 @@ class OpenEscalation(BaseModel):
     """Why it was raised, in the domain's words with ids (none: folded before it was kept)."""
     persons: list[str]
     """Whom it is about, by id."""
+    members: list[str] = []
+    """The group's active members, by id (whom a replacement may replace)."""
 
 
 async def open_escalations(
@@ -321,6 +323,7 @@ async def open_escalations(
                     since=e.at,
                     reason=e.reason,
                     persons=list(e.persons),
+                    members=g.active_members(),
                 )
                 for number, e in g.open_escalations()
             ]
