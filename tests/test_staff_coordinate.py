@@ -14,7 +14,11 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import asyncpg
+from temporalio.client import Client, WorkflowHandle
+
 from domain.calendar import calendar
+from domain.programme.events import ProgrammeReport
 from domain.programme.model import Coordinator, Matching, Participant, Programme, Training
 from domain.programme.state import ProgrammeState
 from mentorflow.csv_export import write_csv
@@ -59,6 +63,22 @@ def people() -> list[Participant]:
     return found
 
 
+async def started_programme(
+    client: Client, pool: asyncpg.Pool, p: Programme, task_queue: str
+) -> WorkflowHandle[ProgrammeWorkflow, ProgrammeReport]:
+    """``p`` with ``people()`` registered and its ProgrammeWorkflow started on ``task_queue``."""
+    cohort_ = people()
+    await register(pool, p, cohort_)
+    return await client.start_workflow(
+        ProgrammeWorkflow.run,
+        ProgrammeInput(
+            programme=p, calendar=calendar(p), participants=[x.profile() for x in cohort_]
+        ),
+        id=programme_workflow_id(p.id),
+        task_queue=task_queue,
+    )
+
+
 def test_the_programme_view_gives_local_dates_west_of_utc_across_dst():
     """New York, a programme spanning the start of summer time: the calendar's days are the
     programme file's local days, the last day and the training deadline included."""
@@ -101,16 +121,7 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
         browser_client(app) as auditor_browser,
         browser_client(app) as other_browser,
     ):
-        cohort_ = people()
-        await register(pool, p, cohort_)
-        handle = await env.client.start_workflow(
-            ProgrammeWorkflow.run,
-            ProgrammeInput(
-                programme=p, calendar=calendar(p), participants=[x.profile() for x in cohort_]
-            ),
-            id=programme_workflow_id(p.id),
-            task_queue=task_queue,
-        )
+        handle = await started_programme(env.client, pool, p, task_queue)
         await handle.query(ProgrammeWorkflow.state)
         await sign_in_staff(browser, links, coordinator)
         await sign_in_staff(admin_browser, links, admin)

@@ -5,15 +5,11 @@ Pages are thin views over the group's state (the fold of its stored events); the
 validators decide, and a refusal is shown with the domain's reason.
 """
 
-import asyncio
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 
 from activities.links import GROUP, ME
 from domain.model import Role
@@ -29,12 +25,11 @@ from mentorflow.web.identity import (
     sign_in,
 )
 from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
+from mentorflow.web.updates import execute
 from store.sealing import ErasedPersonError
 from workflows.messages import workflow_id
 
 router = APIRouter()
-
-UPDATE_TIMEOUT = 30.0
 
 ROLES = {Role.MENTOR: N_("Mentor"), Role.MENTEE: N_("Mentee")}
 ROUNDS = {
@@ -122,20 +117,10 @@ async def send_update(web: Web, rid: str, update: Any, command: Command) -> tupl
         sealed = await web.sealer.seal_command(command, command.by)
     except ErasedPersonError as e:
         return REFUSALS["not_allowed"], str(e)
-    try:
-        await asyncio.wait_for(handle.execute_update(update, sealed), UPDATE_TIMEOUT)
-    except WorkflowUpdateFailedError as e:
-        cause = e.cause
-        if isinstance(cause, ApplicationError) and cause.type in REFUSALS:
-            return REFUSALS[cause.type], cause.message
-        return N_("The request was refused."), str(
-            cause.message if isinstance(cause, ApplicationError) else e
-        )
-    except RPCError as e:
-        return REFUSALS["relationship_closed"], e.message
-    except TimeoutError as e:
-        raise Refused(503, N_("The service is busy. Try again in a moment.")) from e
-    return None
+    refusal = await execute(handle, update, sealed, "relationship_closed")
+    if refusal is None:
+        return None
+    return REFUSALS.get(refusal.type, N_("The request was refused.")), refusal.message
 
 
 def confirmed(rid: str, what: str) -> Response:

@@ -9,15 +9,11 @@ Temporal; the domain decides and its refusal is shown. Coordinators see and act 
 programmes only, admins on all (the domain accepts the group's coordinator only), auditors read.
 """
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 
 from contracts.messages import workflow_id
 from domain.relationship.commands import ResolveEscalation
@@ -28,9 +24,10 @@ from mentorflow.web.identity import Refused, checked_form
 from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
 from mentorflow.web.staff import views
 from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
-from mentorflow.web.staff.coordinate import UPDATE_TIMEOUT, acting_as
+from mentorflow.web.staff.coordinate import acting_as
 from mentorflow.web.staff.identity import CurrentStaff
 from mentorflow.web.staff.programmes import readable
+from mentorflow.web.updates import Refusal, execute
 from store.sealing import ErasedPersonError
 from store.staff import Role, StaffMember
 from workflows.relationship import RelationshipWorkflow
@@ -86,30 +83,18 @@ GroupActor = Annotated[tuple[StaffMember, RelationshipState], Depends(acting_on_
 
 async def resolve(
     web: Web, member: StaffMember, state: RelationshipState, number: int, note: str
-) -> tuple[str, str] | None:
+) -> Refusal | None:
     """Send ``resolve_escalation`` as the acting person, the note sealed; None when the group
-    took it, else (the domain's rule, its sentence). ``note`` was checked."""
+    took it, else the domain's refusal. ``note`` was checked."""
     by = await acting_as(web, member, state.programme_id, state.coordinator_id)
     command = ResolveEscalation(by=by, escalation=number, note=note)
     try:
         sealed = await web.sealer.seal_command(command, by)
     except ErasedPersonError as e:
-        return "not_allowed", str(e)
+        return Refusal("not_allowed", str(e))
     handle = web.client.get_workflow_handle(workflow_id(state.relationship_id))
-    try:
-        await asyncio.wait_for(
-            handle.execute_update(RelationshipWorkflow.resolve_escalation, sealed), UPDATE_TIMEOUT
-        )
-    except WorkflowUpdateFailedError as e:
-        cause = e.cause
-        if isinstance(cause, ApplicationError):
-            return cause.type or "refused", cause.message
-        return "refused", str(e)
-    except RPCError as e:
-        return "relationship_closed", e.message
-    except TimeoutError as e:
-        raise Refused(503, N_("The service is busy. Try again in a moment.")) from e
-    return None
+    update = RelationshipWorkflow.resolve_escalation
+    return await execute(handle, update, sealed, "relationship_closed")
 
 
 async def inbox(
@@ -162,8 +147,7 @@ async def acknowledge(
         return await inbox(request, member, 400, errors=errors, failed=failed, note=note)
     refusal = await resolve(web_of(request), member, state, number, note)
     if refusal is not None:
-        code, sentence = refusal
-        shown = (REFUSALS.get(code, N_("The request was refused.")), sentence)
+        shown = (REFUSALS.get(refusal.type, N_("The request was refused.")), refusal.message)
         return await inbox(request, member, 409, refusal=shown, failed=failed, note=note)
     return RedirectResponse("/staff/attention?done=acknowledged", status_code=303)
 
@@ -214,5 +198,5 @@ async def acknowledgement(
         raise Refused(422, "note: 1 to 4,000 characters of text that can be recorded") from e
     refusal = await resolve(web_of(request), member, state, number, body.note)
     if refusal is not None:
-        raise Refused(409, f"{refusal[0]}: {refusal[1]}")
+        raise Refused(409, f"{refusal.type}: {refusal.message}")
     return Acknowledged()

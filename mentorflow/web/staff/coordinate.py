@@ -9,7 +9,6 @@ approval itself makes) each time it is checked or approved, so the broken rule i
 anything is sent. The state shown is the staff overviews' projection (``views``), not a replay.
 """
 
-import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,9 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.client import WorkflowHandle
 
 from contracts.messages import programme_workflow_id
 from domain.matching import GroupAssignment, MatchingResult, ProposedGroup, assign
@@ -38,13 +35,13 @@ from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
 from mentorflow.web.staff import views
 from mentorflow.web.staff.api import PROBLEMS, WAYS_IN, Endpoint
 from mentorflow.web.staff.identity import CurrentStaff
+from mentorflow.web.updates import Refusal, execute
 from store.directory import Directory
 from store.staff import StaffMember
 from workflows.programme import ProgrammeWorkflow
 
 router = APIRouter(prefix="/staff/programmes", include_in_schema=False)
 
-UPDATE_TIMEOUT = 30.0
 LEFT_OUT = "-"
 
 REFUSALS = {
@@ -115,17 +112,9 @@ Build = Callable[[str], ProgrammeUpdate]
 """The Update to send, given whom it is sent as (``acting_person``)."""
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """The domain's refusal: its type, and its sentence (English, with ids only)."""
-
-    type: str
-    message: str
-
-    @property
-    def shown(self) -> tuple[str, str]:
-        """(translatable reason, the domain's sentence), as the form macros show refusals."""
-        return REFUSALS.get(self.type, N_("The request was refused.")), self.message
+def reason_of(refusal: Refusal) -> tuple[str, str]:
+    """(translatable reason, the domain's sentence), as the form macros show refusals."""
+    return REFUSALS.get(refusal.type, N_("The request was refused.")), refusal.message
 
 
 async def send(
@@ -143,19 +132,7 @@ async def send(
         Remove: ProgrammeWorkflow.remove,
         ApproveMatching: ProgrammeWorkflow.approve_matching,
     }
-    update = updates[type(command)]
-    try:
-        await asyncio.wait_for(handle.execute_update(update, command), UPDATE_TIMEOUT)
-    except WorkflowUpdateFailedError as e:
-        cause = e.cause
-        if isinstance(cause, ApplicationError):
-            return Refusal(cause.type or "refused", cause.message)
-        return Refusal("refused", str(e))
-    except RPCError as e:
-        return Refusal("programme_closed", e.message)
-    except TimeoutError as e:
-        raise Refused(503, N_("The service is busy. Try again in a moment.")) from e
-    return None
+    return await execute(handle, updates[type(command)], command, "programme_closed")
 
 
 def edited_groups(
@@ -358,7 +335,7 @@ async def steered(
         return page(request, state, 400, errors=build)
     refusal = await send(web_of(request), programme_id, member, state, build)
     if refusal is not None:
-        return page(request, state, 409, refusal=refusal.shown, **shown)
+        return page(request, state, 409, refusal=reason_of(refusal), **shown)
     return confirmed(programme_id, done)
 
 

@@ -1,0 +1,119 @@
+"""Sending an Update when Temporal does not answer, or its workflow is gone (web.updates).
+
+A participant's form and a coordinator's Update, sent through an app whose Temporal client points
+at a server that has stopped, give the 503 "busy" page (a problem details object on the JSON API)
+and write nothing: never "the group/programme is closed". A workflow that has closed still gives
+"closed" (409). Over the real dev server (its workflows are terminated at the end) and PostgreSQL.
+"""
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from activities.links import AGREEMENT, Claim
+from mentorflow import embedded
+from store.event_store import EventStore
+from store.staff import Role, StaffRegister
+from tests.staff_helpers import sign_in_staff
+from tests.temporal_helpers import running_worker
+from tests.test_staff_coordinate import programme, started_programme
+from tests.web_helpers import app_for, browser_client, csrf_of, started_group, worker_with_links
+from workflows.messages import workflow_id
+from workflows.programme import ProgrammeWorkflow
+
+
+@pytest_asyncio.fixture(scope="module")
+async def stopped() -> Client:
+    """A client, as the app connects it at start, to a Temporal server that then stopped."""
+    server = await embedded.start_dev_server()
+    await server.shutdown()
+    return server.client
+
+
+def agreement_claim(rid: str) -> Claim:
+    return Claim("test", "m1", AGREEMENT, rid, datetime.now(UTC) + timedelta(days=3))
+
+
+async def post_agreement(app_links: tuple, rid: str):  # type: ignore[type-arg]
+    """m1 (who reads Finnish) opens the agreement form by their link and sends it."""
+    app, links = app_links
+    async with browser_client(app) as browser:
+        landed = await browser.get(links.url(agreement_claim(rid)).removeprefix(links.public_url))
+        page = await browser.get(landed.headers["location"])
+        assert page.status_code == 200, page.text
+        form = {"csrf": csrf_of(page.text), "goals": "Esiintyminen", "agreement": "Kerran kuussa"}
+        return await browser.post(f"/g/{rid}/agreement", data=form)
+
+
+async def test_a_participant_is_told_the_service_is_busy_not_that_the_group_closed(
+    dev_env, stopped, pool, mail
+):
+    _, links = app_for(dev_env.client, pool, mail)
+    async with worker_with_links(dev_env.client, pool, mail, links) as queue:
+        now = datetime.now(UTC).replace(microsecond=0)
+        group = await started_group(dev_env.client, pool, queue, now)
+        rid = group.relationship_id
+        busy = await post_agreement(app_for(stopped, pool, mail), rid)
+        assert busy.status_code == 503, busy.text
+        assert "Palvelu on kiireinen. Yritä hetken kuluttua uudelleen." in busy.text
+        assert "päättynyt" not in busy.text
+        events = await EventStore(pool).read_stream(workflow_id(rid))
+        assert not [e for e in events if "agreement_recorded" in str(e)]
+
+        await dev_env.client.get_workflow_handle(workflow_id(rid)).terminate("test: closed")
+        closed = await post_agreement(app_for(dev_env.client, pool, mail), rid)
+        assert closed.status_code == 409, closed.text
+        assert "Ryhmä on päättynyt." in closed.text and "kiireinen" not in closed.text
+
+
+async def test_a_coordinators_update_is_busy_not_closed_when_temporal_does_not_answer(
+    dev_env, stopped, pool, mail
+):
+    today = datetime.now(UTC).date()
+    email = f"pia-{uuid.uuid4().hex[:8]}@example.org"
+    p = programme(today, email)
+    coordinator = await StaffRegister(pool).add(email, Role.COORDINATOR, (p.id,))
+    page_of = f"/staff/programmes/{p.id}"
+    trained = {"person_id": "m4", "trained_on": str(today)}
+    async with running_worker(dev_env.client, pool, mail) as task_queue:
+        handle = await started_programme(dev_env.client, pool, p, task_queue)
+        try:
+            app, links = app_for(stopped, pool, mail)
+            async with browser_client(app) as browser:
+                await sign_in_staff(browser, links, coordinator)
+                for _ in range(100):  # the projection has the programme once it started
+                    page = await browser.get(page_of)
+                    if page.status_code == 200:
+                        break
+                    await asyncio.sleep(0.1)
+                assert page.status_code == 200, page.text
+                csrf = csrf_of(page.text)
+                busy = await browser.post(f"{page_of}/trained", data={"csrf": csrf, **trained})
+                assert busy.status_code == 503, busy.text
+                assert "The service is busy. Try again in a moment." in busy.text
+                assert "closed" not in busy.text
+                api = await browser.post(f"/api/v1/programmes/{p.id}/trained", json=trained)
+                assert api.status_code == 503, api.text
+                assert api.headers["content-type"] == "application/problem+json"
+                assert api.json()["status"] == 503 and "busy" in api.json()["detail"]
+            state = await handle.query(ProgrammeWorkflow.state)
+            assert state.participants["m4"].trained_on is None  # nothing was sent
+
+            await handle.terminate("test: closed")
+            app, links = app_for(dev_env.client, pool, mail)
+            async with browser_client(app) as browser:
+                await sign_in_staff(browser, links, coordinator)
+                csrf = csrf_of((await browser.get(page_of)).text)
+                closed = await browser.post(f"{page_of}/trained", data={"csrf": csrf, **trained})
+                assert closed.status_code == 409, closed.text
+                assert "The programme is closed." in closed.text
+                api = await browser.post(f"/api/v1/programmes/{p.id}/trained", json=trained)
+                assert api.status_code == 409 and "programme_closed" in api.json()["detail"]
+        finally:
+            with contextlib.suppress(RPCError):  # terminated above unless the test failed first
+                await handle.terminate("test done")
