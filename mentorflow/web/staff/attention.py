@@ -1,5 +1,6 @@
 """The coordinator's attention inbox: the open escalations of their programmes' groups, each with
-what resolves it (for now: acknowledge it with a note).
+what resolves it: acknowledge it with a note (here), or replace or add a member, extend a
+deadline, dissolve the group (``resolutions``).
 
 The list is read from the staff overviews' projection (``views``: each group's folded state), not
 a replay per request. Acknowledging sends the RelationshipWorkflow's ``resolve_escalation`` Update

@@ -8,7 +8,6 @@ page checks what only the programme knows (the new member is enrolled in it, in 
 domain decides the rest and its refusal is shown.
 """
 
-import asyncio
 from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
@@ -17,9 +16,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 
 from contracts.messages import workflow_id
 from domain.model import Member, Role
@@ -33,7 +29,8 @@ from mentorflow.web.staff import views
 from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
 from mentorflow.web.staff.attention import REFUSALS as ACKNOWLEDGING
 from mentorflow.web.staff.attention import REFUSED, GroupActor, Number, inbox
-from mentorflow.web.staff.coordinate import UPDATE_TIMEOUT, acting_as
+from mentorflow.web.staff.coordinate import acting_as
+from mentorflow.web.updates import Refusal, execute
 from store.directory import Directory
 from store.sealing import ErasedPersonError
 from store.staff import StaffMember
@@ -76,35 +73,22 @@ async def enrolled(web: Web, programme_id: str, person_id: str, role: Role) -> M
 
 async def send(
     web: Web, member: StaffMember, state: RelationshipState, build: Build
-) -> tuple[str, str] | None:
+) -> Refusal | None:
     """Send the command as the acting person, its reason sealed; None when the group took it,
-    else (the domain's rule, its sentence)."""
+    else the domain's refusal."""
     by = await acting_as(web, member, state.programme_id, state.coordinator_id)
     command = build(by)
     try:
         sealed = await web.sealer.seal_command(command, by)
     except ErasedPersonError as e:
-        return "not_allowed", str(e)
+        return Refusal("not_allowed", str(e))
     updates: dict[type, Any] = {
         AddMember: RelationshipWorkflow.add_member,
         ExtendDeadline: RelationshipWorkflow.extend_deadline,
         Dissolve: RelationshipWorkflow.dissolve,
     }
     handle = web.client.get_workflow_handle(workflow_id(state.relationship_id))
-    try:
-        await asyncio.wait_for(
-            handle.execute_update(updates[type(command)], sealed), UPDATE_TIMEOUT
-        )
-    except WorkflowUpdateFailedError as e:
-        cause = e.cause
-        if isinstance(cause, ApplicationError):
-            return cause.type or "refused", cause.message
-        return "refused", str(e)
-    except RPCError as e:
-        return "relationship_closed", e.message
-    except TimeoutError as e:
-        raise Refused(503, N_("The service is busy. Try again in a moment.")) from e
-    return None
+    return await execute(handle, updates[type(command)], sealed, "relationship_closed")
 
 
 REFUSALS = {
@@ -141,9 +125,8 @@ async def _answer(
         return await inbox(request, member, 400, errors=errors, **shown)
     refusal = await send(web_of(request), member, state, build)
     if refusal is not None:
-        code, sentence = refusal
-        reason = (REFUSALS | ACKNOWLEDGING).get(code, N_("The request was refused."))
-        return await inbox(request, member, 409, refusal=(reason, sentence), **shown)
+        reason = (REFUSALS | ACKNOWLEDGING).get(refusal.type, N_("The request was refused."))
+        return await inbox(request, member, 409, refusal=(reason, refusal.message), **shown)
     return RedirectResponse(f"/staff/attention?done={done}", status_code=303)
 
 
@@ -294,7 +277,7 @@ async def _api_send(
         raise Refused(422, f"{field.rpartition('-')[2]}: {message}")
     refusal = await send(web_of(request), member, state, build)
     if refusal is not None:
-        raise Refused(409, f"{refusal[0]}: {refusal[1]}")
+        raise Refused(409, f"{refusal.type}: {refusal.message}")
     return Resolved()
 
 
