@@ -1,12 +1,13 @@
 """Resolving an escalation from the attention inbox by changing the group, over a real
 RelationshipWorkflow on the time-skipping server, a real PostgreSQL and the real SMTP sink.
 
-A group misses its agreement deadline and is escalated. Its coordinator replaces a mentee from
-the inbox's form: a person the programme never enrolled is refused at the field; an enrolled one
-takes the leaver's place in one Update (``member_withdrew``, ``member_added``,
-``escalation_resolved``), the reason sealed; the new member's welcome arrives in the Maildir with
-a link that opens the group for them. A second resolution of the same escalation through the
-API is the domain's refusal, in problem details.
+A group misses its agreement deadline and is escalated. Its coordinator, in a real browser
+(Debian's Chromium, driven by Playwright), replaces a mentee from the inbox's form: a person the
+programme never enrolled is refused at the field; an enrolled one takes the leaver's place in one
+Update (``member_withdrew``, ``member_added``, ``escalation_resolved``), the reason sealed; the
+new member's welcome arrives in the Maildir with a link that opens the group for them. A second
+resolution of the same escalation through the API is the domain's refusal, in problem details.
+Every page is screenshotted and checked with axe-core.
 """
 
 import asyncio
@@ -15,18 +16,23 @@ import re
 import uuid
 from datetime import timedelta
 
+import uvicorn
+from playwright.async_api import Browser
+
+from mentorflow.embedded import free_port
+from mentorflow.web.server import EmbeddedServer, started
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.sealing import Sealer
 from store.staff import Role, StaffRegister
 from tests.builders import COORDINATOR, LOCALES
-from tests.staff_helpers import sign_in_staff
+from tests.staff_helpers import mailed_staff_link, sign_in_staff
 from tests.temporal_helpers import sleep_until, whole_seconds_now
 from tests.test_staff_attention import escalation_of
+from tests.test_web_browser import browser, check_page  # noqa: F401 - the session's Chromium
 from tests.web_helpers import (
     MASTER,
     app_for,
     browser_client,
-    csrf_of,
     filed,
     started_group,
     worker_with_links,
@@ -55,7 +61,15 @@ async def welcome_to(mail, address: str, rid: str) -> tuple[str, str]:
     raise AssertionError(f"no welcome to {address}")
 
 
-async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(env, pool, mail):
+async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
+    env,
+    pool,
+    mail,
+    browser: Browser,  # noqa: F811 - the session's Chromium
+    tmp_path,
+):
+    """In Chromium: a stranger refused at the field, then the replacement confirmed; the
+    newcomer's welcome in the Maildir opens the group for them. Pages checked with axe-core."""
     pid = f"rep-{uuid.uuid4().hex[:8]}"
     email = f"hr1-{pid}@example.org"
     people = [
@@ -65,49 +79,68 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(env
         for p, lang in {**LOCALES, "a4": "en"}.items()
     ]
     await Directory(pool).register(ProgrammeEntry(pid, "Replacing", HELSINKI, COORDINATOR), people)
-    coordinator = await StaffRegister(pool).add(email, Role.COORDINATOR, (pid,))
-    app, links = app_for(env.client, pool, mail)
-    async with (
-        worker_with_links(env.client, pool, mail, links) as queue,
-        browser_client(app) as browser,
-        browser_client(app) as newcomer,
-    ):
-        group = await started_group(
-            env.client, pool, queue, await whole_seconds_now(env), programme_id=pid
-        )
-        rid = group.relationship_id
-        await sleep_until(env, group.starts_at + timedelta(days=4, hours=1))  # escalated
-        await escalation_of(pool, rid)
-        await sign_in_staff(browser, links, coordinator)
-        page = await browser.get("/staff/attention")
-        action = f"/staff/attention/{rid}/1/member"
-        assert f'action="{action}"' in page.text
-        assert '<option value="a3">a3</option>' in page.text  # whom a replacement may replace
-        csrf = csrf_of(page.text)
-        form = {"csrf": csrf, "role": "mentee", "replaces": "a3", "reason": REASON}
+    member = await StaffRegister(pool).add(email, Role.COORDINATOR, (pid,))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app, links = app_for(env.client, pool, mail, public_url=base)
+    server = EmbeddedServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    serving = await started(server)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    try:
+        async with (
+            worker_with_links(env.client, pool, mail, links) as queue,
+            browser_client(app) as coordinator,
+            browser_client(app) as newcomer,
+        ):
+            group = await started_group(
+                env.client, pool, queue, await whole_seconds_now(env), programme_id=pid
+            )
+            rid = group.relationship_id
+            await sleep_until(env, group.starts_at + timedelta(days=4, hours=1))  # escalated
+            await escalation_of(pool, rid)
 
-        stranger = await browser.post(action, data={**form, "person_id": "a9"})
-        assert stranger.status_code == 400
-        assert f'href="#person-{rid}/1"' in stranger.text
-        assert "not enrolled in the group" in stranger.text
-        done = await browser.post(action, data={**form, "person_id": "a4"})
-        assert done.status_code == 303, done.text
-        after = await browser.get(done.headers["location"])
-        assert "the new member is invited" in after.text and rid not in after.text
+            page = await browser.new_page()
+            await page.goto(f"{base}/staff/signin")
+            await page.get_by_label("Your work e-mail address").fill(email)
+            await page.get_by_role("button", name="Send me a sign-in link").click()
+            await page.goto(await mailed_staff_link(mail, email))
+            await page.get_by_role("button", name="Sign in to Mentorflow").click()
+            await page.goto(f"{base}/staff/attention")
+            escalation = page.get_by_test_id(f"replace-{rid}/1")
+            await escalation.get_by_text("Replace or add a member").click()
+            await escalation.get_by_label("The new member's id").fill("a9")
+            await escalation.get_by_label("In place of").select_option("a3")
+            await escalation.get_by_label("Why").fill(REASON)
+            await check_page(page, shots, "20-attention-replace")
+            await escalation.get_by_role("button", name="Change the group").click()
+            await page.get_by_text("This person is not enrolled in the group").first.wait_for()
+            await check_page(page, shots, "21-attention-not-enrolled")
+            escalation = page.get_by_test_id(f"replace-{rid}/1")
+            await escalation.get_by_label("The new member's id").fill("a4")
+            await escalation.get_by_role("button", name="Change the group").click()
+            await page.get_by_text("The group has changed: the new member is invited.").wait_for()
+            assert await page.get_by_test_id(f"escalation-{rid}/1").count() == 0
+            await check_page(page, shots, "22-attention-replaced")
 
-        subject, link = await welcome_to(mail, f"a4-{pid}@example.org", rid)
-        assert subject == "Welcome to mentoring group " + rid.rpartition(":")[2]
-        signed_in = await newcomer.get(link.removeprefix(links.public_url))
-        assert signed_in.is_redirect, signed_in.text
-        group_page = await newcomer.get(signed_in.headers["location"])
-        assert group_page.status_code == 200 and "Person A4" in group_page.text
+            subject, link = await welcome_to(mail, f"a4-{pid}@example.org", rid)
+            assert subject == "Welcome to mentoring group " + rid.rpartition(":")[2]
+            signed_in = await newcomer.get(link.removeprefix(base))
+            assert signed_in.is_redirect, signed_in.text
+            group_page = await newcomer.get(signed_in.headers["location"])
+            assert group_page.status_code == 200 and "Person A4" in group_page.text
 
-        again = await browser.post(
-            f"/api/v1/relationships/{rid}/escalations/1/dissolution", json={"reason": "x"}
-        )
-        assert again.status_code == 409
-        assert again.headers["content-type"] == "application/problem+json"
-        assert again.json()["detail"].startswith("escalation_resolved:")
+            await sign_in_staff(coordinator, links, member)
+            again = await coordinator.post(
+                f"/api/v1/relationships/{rid}/escalations/1/dissolution", json={"reason": "x"}
+            )
+            assert again.status_code == 409
+            assert again.headers["content-type"] == "application/problem+json"
+            assert again.json()["detail"].startswith("escalation_resolved:")
+    finally:
+        server.should_exit = True
+        await serving
+    assert len(list(shots.glob("*.png"))) == 3
 
     rows = await pool.fetch(
         "SELECT type, actor, payload::text AS payload FROM events WHERE stream_id = $1"
