@@ -10,6 +10,7 @@ from domain.envelope import Outcome
 from domain.errors import RuleViolation
 from domain.localtime import local_date
 from domain.model import Member, Role
+from domain.policy import RelationshipPolicy
 from domain.relationship.commands import (
     AddMember,
     Dissolve,
@@ -86,23 +87,29 @@ def test_the_coordinator_replaces_a_member_and_the_newcomer_is_expected_from_the
 
 def test_adding_a_member_is_the_coordinators_and_keeps_the_group_whole():
     """Refused: anyone but the coordinator, a member already in the group, replacing someone
-    not in it, a change leaving fewer than the policy's minimum of a role, a closed group."""
-    clock = Clock(policy=None)
+    not in it, a change leaving fewer than the policy's minimum of a role or more than its
+    maximum, a closed group."""
+    clock = Clock(policy=RelationshipPolicy(max_mentees=2))
     clock.events[0] = clock.events[0].model_copy(
         update={"members": group(mentors=("m1",), mentees=("a1", "a2"))}
     )
     clock.state = fold(clock.events)
     now = START + timedelta(days=2)
-    refusals = {
-        "not_allowed": AddMember(by="m1", member=A4, reason="x"),
-        "already_a_member": AddMember(
-            by=COORDINATOR, member=Member(person_id="a1", role=Role.MENTEE), reason="x"
+    refusals = [
+        ("not_allowed", AddMember(by="m1", member=A4, reason="x")),
+        (
+            "already_a_member",
+            AddMember(by=COORDINATOR, member=Member(person_id="a1", role=Role.MENTEE), reason="x"),
         ),
-        "not_a_member": AddMember(by=COORDINATOR, member=A4, replaces="a9", reason="x"),
-        "invalid_group": AddMember(by=COORDINATOR, member=A4, replaces="m1", reason="x"),
-        "no_such_escalation": AddMember(by=COORDINATOR, member=A4, reason="x", escalation=1),
-    }
-    for code, command in refusals.items():
+        ("not_a_member", AddMember(by=COORDINATOR, member=A4, replaces="a9", reason="x")),
+        ("invalid_group", AddMember(by=COORDINATOR, member=A4, replaces="m1", reason="x")),
+        ("invalid_group", AddMember(by=COORDINATOR, member=A4, reason="x")),  # a third mentee
+        (
+            "no_such_escalation",
+            AddMember(by=COORDINATOR, member=A4, replaces="a2", reason="x", escalation=1),
+        ),
+    ]
+    for code, command in refusals:
         with pytest.raises(RuleViolation) as refused:
             clock.act(now, command)
         assert refused.value.code == code, code

@@ -614,14 +614,20 @@ def _add_member(s: RelationshipState, c: AddMember, f: EventFactory) -> list[Rel
 
 
 def _check_shape(s: RelationshipState, members: list[PersonId], new: Member) -> None:
-    """The group after the change keeps the policy's minimum of each role."""
+    """The group after the change keeps within the policy's minimum and maximum of each role."""
     roles = {p: s.members[p].role for p in members if p in s.members} | {new.person_id: new.role}
     policy = s.policy
-    for role, minimum in ((Role.MENTOR, policy.min_mentors), (Role.MENTEE, policy.min_mentees)):
-        if sum(r == role for r in roles.values()) < minimum:
+    for role, least, most in (
+        (Role.MENTOR, policy.min_mentors, policy.max_mentors),
+        (Role.MENTEE, policy.min_mentees, policy.max_mentees),
+    ):
+        count = sum(r == role for r in roles.values())
+        if count < least:
             raise RuleViolation(
-                "invalid_group", f"the group would have fewer than {minimum} {role}(s)"
+                "invalid_group", f"the group would have fewer than {least} {role}(s)"
             )
+        if most is not None and count > most:
+            raise RuleViolation("invalid_group", f"the group would have more than {most} {role}(s)")
 
 
 def _extend_deadline(
