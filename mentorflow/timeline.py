@@ -103,7 +103,8 @@ def describe(event: RelationshipEvent, shift: timedelta = timedelta(0)) -> str:
         case Resumed():
             return f"resumed (paused since {day(event.paused_since)})"
         case RelationshipClosed():
-            return f"closed, {event.outcome}: {event.reason}"
+            note = f" ({event.note})" if event.note else ""
+            return f"closed, {event.outcome}: {event.reason}{note}"
         case DeliveryFailed():
             code = f" ({event.smtp_code})" if event.smtp_code else ""
             return f"{event.kind} message to {event.person_id} undeliverable{code}: {event.reason}"

@@ -79,6 +79,7 @@ REASONS = {
     "no_contact": "no contact details in the directory",
     "paused": "paused for longer than P60D and not resumed",
     "ended_paused": "the programme ended while the group was paused",
+    "by_coordinator": "dissolved by the coordinator",
 }
 
 ENGLISH = re.compile(
@@ -161,6 +162,16 @@ def relationship_cases():
             ),
         ],
         [*base, closed(Outcome.DISSOLVED, REASONS["dissolved"])],
+        [
+            *base,
+            f.make(
+                RelationshipClosed,
+                outcome=Outcome.DISSOLVED,
+                reason=REASONS["by_coordinator"],
+                note="vacation",
+                recipients=(*members, COORDINATOR),
+            ),
+        ],
         [*base, closed(Outcome.COMPLETED, REASONS["completed"])],
         [
             *base,

@@ -129,9 +129,10 @@ def test_adding_a_member_is_the_coordinators_and_keeps_the_group_whole():
     clock.act(now, Dissolve(by=COORDINATOR, reason="the unit was closed"))
     closed = clock.events[-1]
     assert isinstance(closed, RelationshipClosed)
-    assert (closed.outcome, closed.reason, closed.actor) == (
+    assert (closed.outcome, closed.reason, closed.note, closed.actor) == (
         Outcome.DISSOLVED,
-        "the unit was closed",
+        "dissolved by the coordinator",  # what the programme and its report read
+        "the unit was closed",  # the coordinator's words, sealed by the web layer
         COORDINATOR,
     )
     assert set(closed.recipients) == {"m5", "a1", "a2", COORDINATOR}

@@ -192,6 +192,11 @@ class ExtendDeadline(Frozen):
     """An open escalation the extension resolves (``DEADLINE_EXTENDED``)."""
 
 
+DISSOLVED_BY_COORDINATOR = "dissolved by the coordinator"
+"""The recorded reason of a dissolution (the coordinator's own words are its ``note``): what the
+programme and its report read."""
+
+
 class Dissolve(Frozen):
     """The group's coordinator dissolves the group: it closes now, outcome ``dissolved``."""
 
@@ -683,6 +688,10 @@ def _dissolve(s: RelationshipState, c: Dissolve, f: EventFactory) -> list[Relati
     _require_coordinator(s, c.by)
     resolved = _resolving(s, c.escalation, Resolution.DISSOLVED, c.reason, f)
     closed = f.make(
-        RelationshipClosed, outcome=Outcome.DISSOLVED, reason=c.reason, recipients=s.everyone()
+        RelationshipClosed,
+        outcome=Outcome.DISSOLVED,
+        reason=DISSOLVED_BY_COORDINATOR,
+        note=c.reason,
+        recipients=s.everyone(),
     )
     return [*resolved, closed]

@@ -269,6 +269,9 @@ class RelationshipClosed(Notifying):
     type: Literal["relationship_closed"] = "relationship_closed"
     outcome: Outcome
     reason: str
+    """Why, in the domain's words (``dissolved by the coordinator``, ``end date reached``...)."""
+    note: str | None = None
+    """The coordinator's own words when they dissolved the group: free text (sealed)."""
 
 
 RelationshipEvent = Annotated[

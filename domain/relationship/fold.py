@@ -246,7 +246,9 @@ def _resume(s: RelationshipState, event: Resumed) -> None:
 
 
 def _close(s: RelationshipState, event: RelationshipClosed) -> None:
-    s.closure = Closure(outcome=event.outcome, reason=event.reason, closed_at=event.occurred_at)
+    s.closure = Closure(
+        outcome=event.outcome, reason=event.reason, closed_at=event.occurred_at, note=event.note
+    )
     s.phase = Phase.CLOSED
     for feedback_round in s.feedback.values():
         feedback_round.closed = True

@@ -103,6 +103,8 @@ class Closure(State):
     outcome: Outcome
     reason: str
     closed_at: datetime
+    note: str | None = None
+    """The coordinator's words when they dissolved the group (sealed free text)."""
 
 
 class RelationshipState(State):
