@@ -33,6 +33,7 @@ from tests.web_helpers import (
     MASTER,
     app_for,
     browser_client,
+    csrf_of,
     filed,
     started_group,
     worker_with_links,
@@ -100,6 +101,21 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
             await sleep_until(env, group.starts_at + timedelta(days=4, hours=1))  # escalated
             await escalation_of(pool, rid)
 
+            # The other forms' input is checked at its field before anything is sent.
+            await sign_in_staff(coordinator, links, member)
+            csrf = csrf_of((await coordinator.get("/staff/attention")).text)
+            action = f"/staff/attention/{rid}/1"
+            bad_date = await coordinator.post(
+                f"{action}/deadline",
+                data={"csrf": csrf, "deadline": "agreement", "until": "31.3.2027", "reason": "x"},
+            )
+            assert bad_date.status_code == 400 and f'href="#until-{rid}/1"' in bad_date.text
+            no_reason = await coordinator.post(
+                f"{action}/dissolution", data={"csrf": csrf, "reason": " "}
+            )
+            assert no_reason.status_code == 400
+            assert f'href="#dissolve-reason-{rid}/1"' in no_reason.text
+
             page = await browser.new_page()
             await page.goto(f"{base}/staff/signin")
             await page.get_by_label("Your work e-mail address").fill(email)
@@ -130,7 +146,6 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
             group_page = await newcomer.get(signed_in.headers["location"])
             assert group_page.status_code == 200 and "Person A4" in group_page.text
 
-            await sign_in_staff(coordinator, links, member)
             again = await coordinator.post(
                 f"/api/v1/relationships/{rid}/escalations/1/dissolution", json={"reason": "x"}
             )
