@@ -7,6 +7,8 @@ programme never enrolled is refused at the field; an enrolled one takes the leav
 Update (``member_withdrew``, ``member_added``, ``escalation_resolved``), the reason sealed; the
 new member's welcome arrives in the Maildir with a link that opens the group for them. A second
 resolution of the same escalation through the API is the domain's refusal, in problem details.
+Through the API, later escalations are resolved by extending the agreement's deadline (escalated
+again when the new one passes) and by dissolving the group.
 Every page is screenshotted and checked with axe-core.
 """
 
@@ -152,6 +154,32 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
             assert again.status_code == 409
             assert again.headers["content-type"] == "application/problem+json"
             assert again.json()["detail"].startswith("escalation_resolved:")
+
+            # Later meetings are missed: that escalation is answered by moving the agreement's
+            # deadline, which is escalated again when it passes; that one by dissolving.
+            await sleep_until(env, group.starts_at + timedelta(days=17))
+            [missed] = (await coordinator.get("/api/v1/attention")).json()
+            assert missed["kind"] == "inactive"
+            api = f"/api/v1/relationships/{rid}/escalations"
+            until = (group.starts_at + timedelta(days=20)).date().isoformat()
+            moved = await coordinator.post(
+                f"{api}/{missed['number']}/deadline-extension",
+                json={"deadline": "agreement", "until": until, "reason": "new member"},
+            )
+            assert moved.status_code == 200, moved.text
+            assert (await coordinator.get("/api/v1/attention")).json() == []
+            await sleep_until(env, group.starts_at + timedelta(days=21, hours=1))
+            [late] = (await coordinator.get("/api/v1/attention")).json()
+            assert (late["kind"], late["subject"]) == ("agreement_overdue", "agreement")
+            dissolved = await coordinator.post(
+                f"{api}/{late['number']}/dissolution", json={"reason": "never got going"}
+            )
+            assert dissolved.status_code == 200, dissolved.text
+            closed = await escalation_of(pool, rid, "relationship_closed")
+            assert (closed["outcome"], closed["reason"]) == (
+                "dissolved",
+                "dissolved by the coordinator",
+            )
     finally:
         server.should_exit = True
         await serving
@@ -166,10 +194,11 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
     assert [(r["type"], r["actor"]) for r in rows] == [
         ("member_withdrew", COORDINATOR),
         ("member_added", COORDINATOR),
-        ("escalation_resolved", COORDINATOR),
+        *[("escalation_resolved", COORDINATOR)] * 3,
     ]
     added = json.loads(rows[1]["payload"])
     assert (added["person_id"], added["role"], added["replaces"]) == ("a4", "mentee", "a3")
     assert REASON not in rows[1]["payload"]  # sealed before it reached Temporal and the record
     assert await Sealer(pool, MASTER).open(added["reason"]) == REASON
-    assert json.loads(rows[2]["payload"])["how"] == "member_replaced"
+    hows = [json.loads(r["payload"])["how"] for r in rows[2:]]
+    assert hows == ["member_replaced", "deadline_extended", "dissolved"]
