@@ -17,8 +17,10 @@ import json
 import re
 import uuid
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import uvicorn
+from babel.dates import format_date
 from playwright.async_api import Browser
 
 from mentorflow.embedded import free_port
@@ -105,7 +107,11 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
 
             # The other forms' input is checked at its field before anything is sent.
             await sign_in_staff(coordinator, links, member)
-            csrf = csrf_of((await coordinator.get("/staff/attention")).text)
+            inbox = (await coordinator.get("/staff/attention")).text
+            due = group.starts_at + timedelta(days=3)  # SHORT: the agreement's deadline
+            local = format_date(due.astimezone(ZoneInfo(HELSINKI)).date(), "long", locale="en")
+            assert f'<option value="agreement" selected>Group agreement (due {local})' in inbox
+            csrf = csrf_of(inbox)
             action = f"/staff/attention/{rid}/1"
             bad_date = await coordinator.post(
                 f"{action}/deadline",

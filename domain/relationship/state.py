@@ -163,6 +163,17 @@ class RelationshipState(State):
         """The escalations not resolved yet, each with its number (from 1, in order raised)."""
         return [(n, e) for n, e in enumerate(self.escalations, start=1) if e.open]
 
+    def extendable(self) -> dict[str, datetime]:
+        """The deadlines a coordinator may still move, by subject, with their due instants: the
+        agreement until it is recorded, a feedback round while it is open."""
+        found = {}
+        if self.agreement.recorded_at is None:
+            found["agreement"] = self.agreement.due_at
+        for r in self.feedback.values():
+            if r.requested_at is not None and not r.closed:
+                found[f"feedback:{r.round}"] = r.due_at
+        return found
+
     def everyone(self) -> tuple[PersonId, ...]:
         """Active members and the coordinator: the audience of notices about the whole group."""
         return (*self.active_members(), self.coordinator_id)

@@ -297,6 +297,8 @@ class OpenEscalation(BaseModel):
     """Whom it is about, by id."""
     members: list[str] = []
     """The group's active members, by id (whom a replacement may replace)."""
+    deadlines: dict[str, datetime] = {}
+    """The deadlines that may be extended (``agreement``, ``feedback:<round>``), each due when."""
 
 
 async def open_escalations(
@@ -324,6 +326,7 @@ async def open_escalations(
                     reason=e.reason,
                     persons=list(e.persons),
                     members=g.active_members(),
+                    deadlines=g.extendable(),
                 )
                 for number, e in g.open_escalations()
             ]
