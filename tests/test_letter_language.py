@@ -151,6 +151,7 @@ def relationship_cases():
         [*base, f.make(MemberWithdrew, person_id="a3", reason="vacation", recipients=members)],
         [
             *base,
+            planned,
             f.make(MemberWithdrew, person_id="a3", reason="vacation", recipients=members),
             f.make(
                 MemberAdded,
@@ -337,3 +338,18 @@ def test_participants_letters_end_with_the_coordinator_and_the_guide(locale):
     assert footer.split("\n")[0] == module.FOOTERS[locale][0].format(coordinator=NAMES[COORDINATOR])
     to_coordinator = Stationery(guide_url=guide).write(o, contacts[COORDINATOR])
     assert "\n-- \n" not in to_coordinator.body
+
+
+def test_a_new_member_gets_the_planned_meeting_s_invitation_and_the_others_a_notice():
+    """The newcomer's welcome carries the group's planned meeting (they are an attendee now);
+    the others' notice carries none: their meeting stands."""
+    added = [(p, w) for k, p, w in letters("en") if k == "member_added"]
+    invites = {p: w.invite for p, w in added}
+    assert set(invites) == {"a4", "m1", "m2", "a1", "a2", COORDINATOR}
+    newcomer = invites.pop("a4")
+    assert newcomer is not None and newcomer.method.value == "REQUEST"
+    assert "a4@example.org" in {a.email for a in newcomer.attendees}
+    assert "a3@example.org" not in {a.email for a in newcomer.attendees}
+    assert set(invites.values()) == {None}
+    [welcome] = [w for p, w in added if p == "a4"]
+    assert "The attached invitation adds the group's next meeting" in welcome.body

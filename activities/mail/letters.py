@@ -154,6 +154,7 @@ KIND_NAMES: dict[str, dict[str, str]] = {
 
 _ABOUT_MEETINGS = {
     "meeting_planned",
+    "member_added",
     "meeting_cancelled",
     "member_withdrew",
     "relationship_closed",
@@ -363,7 +364,7 @@ def _meeting_invited(event: Event, state: RelationshipState) -> int | None:
     """
     if isinstance(event, MeetingPlanned | MeetingCancelled):
         return event.number
-    if isinstance(event, RelationshipClosed | MemberWithdrew):
+    if isinstance(event, RelationshipClosed | MemberWithdrew | MemberAdded):
         return _planned_meeting(state)
     return None
 
@@ -386,8 +387,8 @@ def _invite(o: Occasion, to: Contact) -> MeetingInvite | None:
     number = _meeting_invited(e, r)
     if number is None:
         return None
-    if isinstance(e, MemberWithdrew) and to.person_id != e.person_id:
-        return None  # the others still meet: only the one leaving has the meeting cancelled
+    if isinstance(e, MemberWithdrew | MemberAdded) and to.person_id != e.person_id:
+        return None  # the others' meeting stands: only the one leaving or joining is told
     cancels = RelationshipClosed | MemberWithdrew | MeetingCancelled
     method = Method.CANCEL if isinstance(e, cancels) else Method.REQUEST
     slot = next(m for m in r.meetings if m.number == number)
