@@ -8,7 +8,8 @@ Update (``member_withdrew``, ``member_added``, ``escalation_resolved``), the rea
 new member's welcome arrives in the Maildir with a link that opens the group for them. A second
 resolution of the same escalation through the API is the domain's refusal, in problem details.
 Through the API, later escalations are resolved by extending the agreement's deadline (escalated
-again when the new one passes) and by dissolving the group.
+again when the new one passes) and by dissolving the group, which ends the workflow; the run that
+took the three Updates replays with today's code.
 Every page is screenshotted and checked with axe-core.
 """
 
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 import uvicorn
 from babel.dates import format_date
 from playwright.async_api import Browser
+from temporalio.worker import Replayer
 
 from mentorflow.embedded import free_port
 from mentorflow.web.server import EmbeddedServer, started
@@ -43,6 +45,7 @@ from tests.web_helpers import (
     worker_with_links,
 )
 from workflows.messages import workflow_id
+from workflows.relationship import RelationshipWorkflow
 
 HELSINKI = "Europe/Helsinki"
 REASON = "a3 moved to another unit; a4 takes her place"
@@ -181,15 +184,27 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
                 f"{api}/{late['number']}/dissolution", json={"reason": "never got going"}
             )
             assert dissolved.status_code == 200, dissolved.text
-            closed = await escalation_of(pool, rid, "relationship_closed")
-            assert (closed["outcome"], closed["reason"]) == (
+            handle = env.client.get_workflow_handle(workflow_id(rid))
+            result = await handle.result()
+            assert (result["outcome"], result["reason"]) == (
                 "dissolved",
                 "dissolved by the coordinator",
             )
+            history = await handle.fetch_history()  # the run that took all three Updates
     finally:
         server.should_exit = True
         await serving
     assert len(list(shots.glob("*.png"))) == 3
+
+    await Replayer(
+        workflows=[RelationshipWorkflow], data_converter=env.client.data_converter
+    ).replay_workflow(history)
+    update_names = {
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    }
+    assert {"add_member", "extend_deadline", "dissolve"} <= update_names
 
     rows = await pool.fetch(
         "SELECT type, actor, payload::text AS payload FROM events WHERE stream_id = $1"
