@@ -166,7 +166,12 @@ def test_an_extended_agreement_deadline_is_reminded_of_and_escalated_again(zone)
     clock.run_until(ESCALATED)
     old_due = clock.state.agreement.due_at
     until = date(2026, 4, 6)  # after both zones' spring change
-    for code, bad_date in (("not_later", local_date(old_due, offsets)), ("too_late", END.date())):
+    bad_dates = (
+        ("not_later", local_date(old_due, offsets)),
+        ("in_the_past", local_date(ESCALATED - timedelta(days=2), offsets)),
+        ("too_late", END.date()),
+    )
+    for code, bad_date in bad_dates:
         with pytest.raises(RuleViolation) as refused:
             clock.act(
                 ESCALATED,

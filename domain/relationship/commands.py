@@ -669,11 +669,13 @@ def _wall(s: RelationshipState, instant: datetime) -> datetime:
 def _check_new_deadline(
     s: RelationshipState, c: ExtendDeadline, current: datetime, due: datetime, now: datetime
 ) -> None:
-    if local_date(due, s.zone) <= local_date(current, s.zone) or due <= now:
+    if local_date(due, s.zone) <= local_date(current, s.zone):
         raise RuleViolation(
             "not_later",
             f"the new date {c.until} must be after the current one ({local_date(current, s.zone)})",
         )
+    if due <= now:
+        raise RuleViolation("in_the_past", f"the new deadline {due.isoformat()} has passed")
     # Its escalation must still fall inside the group's life (and the midpoint's before the
     # final round opens), or it would never be escalated.
     end = s.ends_at

@@ -96,6 +96,7 @@ REFUSALS = {
     "not_a_member": N_("The member to replace is not in the group."),
     "invalid_group": N_("The group would break the programme's rules on its mentors and mentees."),
     "not_later": N_("The new date must be after the current deadline."),
+    "in_the_past": N_("The new date has passed."),
     "too_late": N_("The new date is too close to the end of the group or its next round."),
     "round_not_open": N_("This feedback round is not open."),
     "duplicate": N_("The group agreement is already recorded."),
