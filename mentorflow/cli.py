@@ -27,6 +27,7 @@ from mentorflow.staff_cli import staff_app
 from mentorflow.telemetry import configure_telemetry
 
 if TYPE_CHECKING:
+    import asyncpg
     from temporalio.client import Client
 
     from activities.mail.smtp import SmtpConfig
@@ -469,6 +470,38 @@ def _require_store(settings: Settings) -> None:
         )
 
 
+class _WorkerStore:
+    """The event store the worker uses, as this command opened it (``_with_worker_store``)."""
+
+    def __init__(self, client: "Client", pool: "asyncpg.Pool", url: str):
+        self.client, self.pool, self.url = client, pool, url
+
+    async def check(self, worker_needed: bool = True) -> str:
+        """The store's id, once the worker is known to use this same store (else
+        ``WrongStoreError``): before anything is written where the worker reads it."""
+        from mentorflow.deployment import check_same_store
+        from workflows import TASK_QUEUE
+
+        return await check_same_store(
+            self.client, self.pool, TASK_QUEUE, self.url, worker_needed=worker_needed
+        )
+
+
+async def _with_worker_store(
+    settings: Settings, client: "Client", use: "Callable[[_WorkerStore], Awaitable[T]]"
+) -> T:
+    """Open the event store the settings name, run ``use`` on it (which checks it is the
+    worker's before it writes), close it."""
+    from mentorflow.runtime import database_url, open_database
+
+    url = database_url(settings)
+    pool = await open_database(url, settings.migrate)
+    try:
+        return await use(_WorkerStore(client, pool, url))
+    finally:
+        await pool.close()
+
+
 @programme_app.command("start")
 def programme_start(
     file: ProgrammeFileArg,
@@ -484,7 +517,6 @@ def programme_start(
     """
     from mentorflow import programmes
     from mentorflow.programme_files import ProgrammeFileError
-    from mentorflow.runtime import database_url, open_database
 
     try:
         prepared = programmes.prepare(file, participants, columns=columns, sheet=sheet)
@@ -497,18 +529,13 @@ def programme_start(
     async def start(client: "Client") -> tuple[str, str, str]:
         # The contacts go to the event store's database, where the worker's deliveries read them:
         # only if the worker uses that same store.
-        from mentorflow.deployment import check_same_store
+        async def use(store: _WorkerStore) -> tuple[str, str, str]:
+            store_id = await store.check()
+            return await programmes.start(client, store.pool, prepared), store.url, store_id
 
-        url = database_url(settings)
-        pool = await open_database(url, settings.migrate)
-        try:
-            store = await check_same_store(client, pool, TASK_QUEUE, url)
-            return await programmes.start(client, pool, prepared), url, store
-        finally:
-            await pool.close()
+        return await _with_worker_store(settings, client, use)
 
     from mentorflow.deployment import shown
-    from workflows import TASK_QUEUE
 
     wid, url, store = _run(start)
     if json_output:
@@ -574,25 +601,20 @@ async def _sync(
 ) -> "tuple[SyncPlan, Applied | None]":
     """The differences from the running programme, and what applying them did (None when
     nothing was applied: a dry run, or nothing to do)."""
-    from mentorflow.deployment import check_same_store
     from mentorflow.hr_import import sync
-    from mentorflow.runtime import database_url, open_database
     from store.sealing import erased_people
-    from workflows import TASK_QUEUE
 
-    url = database_url(settings)
-    pool = await open_database(url, settings.migrate)
-    try:
-        state, contacts = await sync.load(client, pool, programme_id)
-        erased = await erased_people(pool, [p.id for p in people])
+    async def use(store: _WorkerStore) -> "tuple[SyncPlan, Applied | None]":
+        state, contacts = await sync.load(client, store.pool, programme_id)
+        erased = await erased_people(store.pool, [p.id for p in people])
         plan = sync.plan(state, contacts, people, erased)
         if dry_run or plan.empty:
             return plan, None
         # Contact details go to the directory the worker's deliveries read: only that one.
-        await check_same_store(client, pool, TASK_QUEUE, url)
-        return plan, await sync.apply(client, pool, state, plan)
-    finally:
-        await pool.close()
+        await store.check()
+        return plan, await sync.apply(client, store.pool, state, plan)
+
+    return await _with_worker_store(settings, client, use)
 
 
 def _show_sync(
@@ -622,21 +644,16 @@ def programme_status(
     Reads the names and the deliveries from the worker's event store (as `start` finds it).
     """
     from mentorflow import programmes
-    from mentorflow.deployment import check_same_store
-    from mentorflow.runtime import database_url, open_database
-    from workflows import TASK_QUEUE
 
     settings = Settings()
     _require_store(settings)
 
     async def read(client: "Client") -> "programmes.ProgrammeStatus":
-        url = database_url(settings)
-        pool = await open_database(url, settings.migrate)
-        try:
-            await check_same_store(client, pool, TASK_QUEUE, url, worker_needed=False)
-            return await programmes.status(client, programme_id, pool)
-        finally:
-            await pool.close()
+        async def use(store: _WorkerStore) -> "programmes.ProgrammeStatus":
+            await store.check(worker_needed=False)
+            return await programmes.status(client, programme_id, store.pool)
+
+        return await _with_worker_store(settings, client, use)
 
     result = _run(read)
     if json_output:
@@ -682,28 +699,25 @@ async def _approve(
 
     from mentorflow import programmes
     from mentorflow.codec import CodecError
-    from mentorflow.deployment import check_same_store
-    from mentorflow.runtime import database_url, open_database
     from store.sealing import Sealer, SealingError
-    from workflows import TASK_QUEUE
 
     if reason is None:
         return await programmes.approve_matching(client, programme_id, None, groups)
     settings = Settings()
     _require_store(settings)
-    url = database_url(settings)
-    pool = await open_database(url, settings.migrate)
-    try:
+
+    async def use(store: _WorkerStore) -> int:
         # The data key goes to the store the worker and the web app open texts from.
-        await check_same_store(client, pool, TASK_QUEUE, url)
-        sealer = Sealer(pool, settings.master())
+        await store.check()
+        sealer = Sealer(store.pool, settings.master())
         return await programmes.approve_matching(client, programme_id, reason, groups, sealer)
+
+    try:
+        return await _with_worker_store(settings, client, use)
     except ValidationError as e:  # the reason itself: empty, too long, unstorable
         raise programmes.ProgrammeError(f"--reason: {e.errors()[0]['msg']}") from e
     except (SealingError, CodecError) as e:
         raise programmes.ProgrammeError(f"--reason cannot be sealed: {e}") from e
-    finally:
-        await pool.close()
 
 
 class _progress:

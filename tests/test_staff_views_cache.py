@@ -22,14 +22,25 @@ def test_a_state_is_validated_once_per_text_and_anew_when_its_text_changes():
     assert views._validated(ProgrammeState, before) is first
 
 
-def test_the_kept_states_are_bounded(monkeypatch):
-    monkeypatch.setattr(views, "STATES_KEPT", 2)
-    monkeypatch.setattr(views, "_kept", type(views._kept)())
+def test_the_kept_states_are_bounded_by_the_size_of_their_texts(monkeypatch):
+    """The least recently used states go first once their texts pass TEXT_KEPT; a state whose
+    text alone passes it is validated but not kept."""
     texts = [
         ProgrammeRun(pilot().model_copy(update={"id": f"p{n}"})).state.model_dump_json()
         for n in range(3)
     ]
-    kept = [views._validated(ProgrammeState, t) for t in texts]
-    assert len(views._kept) == 2
-    assert views._validated(ProgrammeState, texts[0]) is not kept[0]  # the oldest was dropped
+    monkeypatch.setattr(views, "TEXT_KEPT", len(texts[0]) + len(texts[1]) + 10)
+    monkeypatch.setattr(views, "_kept", views._Kept())
+    kept = [views._validated(ProgrammeState, t) for t in texts[:2]]
+    assert views._validated(ProgrammeState, texts[0]) is kept[0]  # p0 used since: p1 is oldest
+    third = views._validated(ProgrammeState, texts[2])
+    assert len(views._kept.states) == 2 and views._kept.size <= views.TEXT_KEPT
+    assert views._validated(ProgrammeState, texts[0]) is kept[0]
+    assert views._validated(ProgrammeState, texts[2]) is third
+    assert views._validated(ProgrammeState, texts[1]) is not kept[1]  # dropped, validated anew
     assert date(2026, 9, 1) == kept[0].programme.starts_on
+
+    monkeypatch.setattr(views, "TEXT_KEPT", len(texts[0]) - 1)
+    monkeypatch.setattr(views, "_kept", views._Kept())
+    big = views._validated(ProgrammeState, texts[0])
+    assert big.programme.id == "p0" and views._kept.size == 0 and not views._kept.states

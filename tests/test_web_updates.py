@@ -1,9 +1,10 @@
 """Sending an Update when Temporal does not answer, or its workflow is gone (web.updates).
 
-A participant's form and a coordinator's Update, sent through an app whose Temporal client points
-at a server that has stopped, give the 503 "busy" page (a problem details object on the JSON API)
-and write nothing: never "the group/programme is closed". A workflow that has closed still gives
-"closed" (409). Over the real dev server (its workflows are terminated at the end) and PostgreSQL.
+A participant's form and a coordinator's Updates (the programme page, the attention inbox), sent
+through an app whose Temporal client points at a server that has stopped, give the 503 "busy"
+page (a problem details object on the JSON API) and write nothing: never "the group/programme is
+closed". A workflow that has closed, or that Temporal does not know, still gives "closed" (409).
+Over the real dev server (its workflows are terminated at the end) and PostgreSQL.
 """
 
 import asyncio
@@ -16,9 +17,15 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.links import AGREEMENT, Claim
+from activities.record_keeping import to_new_event
+from domain.envelope import Event
+from domain.policy import RelationshipPolicy
+from domain.relationship.events import EscalationKind, EscalationRaised, RelationshipStarted
 from mentorflow import embedded
+from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
 from store.staff import Role, StaffRegister
+from tests.builders import COORDINATOR, group
 from tests.staff_helpers import sign_in_staff
 from tests.temporal_helpers import running_worker
 from tests.test_staff_coordinate import programme, started_programme
@@ -117,3 +124,65 @@ async def test_a_coordinators_update_is_busy_not_closed_when_temporal_does_not_a
         finally:
             with contextlib.suppress(RPCError):  # terminated above unless the test failed first
                 await handle.terminate("test done")
+
+
+async def test_an_acknowledgement_is_busy_when_temporal_does_not_answer_closed_with_no_workflow(
+    dev_env, stopped, pool, mail
+):
+    """A group in the record whose workflow Temporal does not know (written to the store as the
+    workflow writes it, never started): acknowledging its escalation is "busy" while Temporal
+    does not answer, and "the group has closed" when it answers that there is no such workflow."""
+    programme_id = f"att-{uuid.uuid4().hex[:8]}"
+    rid = f"{programme_id}:1"
+    email = f"hr-{uuid.uuid4().hex[:8]}@example.org"
+    await Directory(pool).register(
+        ProgrammeEntry(programme_id, "Attention", "Europe/Helsinki", COORDINATOR),
+        [Contact(COORDINATOR, "Person HR1", email, "en")],
+    )
+    coordinator = await StaffRegister(pool).add(email, Role.COORDINATOR, (programme_id,))
+    starts = datetime.now(UTC) - timedelta(days=40)
+    members = group()
+    events: list[Event] = [
+        RelationshipStarted(
+            event_id=uuid.uuid4(),
+            occurred_at=starts,
+            actor="system",
+            recipients=tuple(m.person_id for m in members),
+            relationship_id=rid,
+            programme_id=programme_id,
+            coordinator_id=COORDINATOR,
+            members=members,
+            policy=RelationshipPolicy(),
+            starts_at=starts,
+            ends_at=starts + timedelta(days=300),
+        ),
+        EscalationRaised(
+            event_id=uuid.uuid4(),
+            occurred_at=starts + timedelta(days=30),
+            actor="system",
+            recipients=(COORDINATOR,),
+            kind=EscalationKind.AGREEMENT_OVERDUE,
+            subject="agreement",
+            reason="no agreement recorded",
+            scheduled_for=starts + timedelta(days=30),
+        ),
+    ]
+    await EventStore(pool).append(workflow_id(rid), 0, [to_new_event(e) for e in events])
+    note = {"note": "Called the mentors"}
+    for client, status, said in [
+        (stopped, 503, "The service is busy. Try again in a moment."),
+        (dev_env.client, 409, "The group has closed."),
+    ]:
+        app, links = app_for(client, pool, mail)
+        async with browser_client(app) as browser:
+            await sign_in_staff(browser, links, coordinator)
+            inbox = await browser.get("/staff/attention")
+            assert inbox.status_code == 200 and rid in inbox.text
+            form = {"csrf": csrf_of(inbox.text), **note}
+            acknowledged = await browser.post(f"/staff/attention/{rid}/1", data=form)
+            assert acknowledged.status_code == status and said in acknowledged.text
+            path = f"/api/v1/relationships/{rid}/escalations/1/acknowledgement"
+            api = await browser.post(path, json=note)
+            assert api.status_code == status, api.text
+    stored = await EventStore(pool).read_stream(workflow_id(rid))
+    assert len(stored) == 2  # nothing was recorded

@@ -7,7 +7,6 @@ as an Update; bad input is shown at its field, and a refusal with the domain's r
 from collections.abc import Callable
 from datetime import date
 from typing import Any, NamedTuple
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -45,7 +44,7 @@ from mentorflow.web.identity import (
     checked_form,
     current_person,
 )
-from mentorflow.web.pages import render, web_of
+from mentorflow.web.pages import render, segment, web_of
 from workflows.relationship import RelationshipWorkflow
 
 router = APIRouter()
@@ -75,7 +74,7 @@ async def form_page(
         request,
         template,
         s=state,
-        base=f"/g/{quote(rid, safe='')}",
+        base=f"/g/{segment(rid)}",
         names=names,
         today=dates.today(web.now()).isoformat(),
         errors={},
@@ -104,7 +103,7 @@ async def refused_form(
         template,
         status_code=400 if errors else 409,
         s=state,
-        base=f"/g/{quote(rid, safe='')}",
+        base=f"/g/{segment(rid)}",
         names=await names_of(web, state),
         today=dates.today(web.now()).isoformat(),
         errors=errors,

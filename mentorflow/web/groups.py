@@ -6,7 +6,6 @@ validators decide, and a refusal is shown with the domain's reason.
 """
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,7 +23,7 @@ from mentorflow.web.identity import (
     read_link,
     sign_in,
 )
-from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
+from mentorflow.web.pages import Dates, Web, locale_of, render, segment, web_of
 from mentorflow.web.updates import execute
 from store.sealing import ErasedPersonError
 from workflows.messages import workflow_id
@@ -124,7 +123,7 @@ async def send_update(web: Web, rid: str, update: Any, command: Command) -> tupl
 
 
 def confirmed(rid: str, what: str) -> Response:
-    return RedirectResponse(f"/g/{quote(rid, safe='')}?done={what}", status_code=303)
+    return RedirectResponse(f"/g/{segment(rid)}?done={what}", status_code=303)
 
 
 @router.get("/")
@@ -144,7 +143,7 @@ async def my_groups(request: Request, t: str | None = None) -> Response:
         if state is not None:
             groups.append(state)
     if len(groups) == 1:
-        return RedirectResponse(f"/g/{quote(groups[0].relationship_id, safe='')}", status_code=303)
+        return RedirectResponse(f"/g/{segment(groups[0].relationship_id)}", status_code=303)
     programme = await web.reader.programme(entered.programme_id)
     coordinator = programme is not None and programme.coordinator_id == entered.person_id
     return render(request, "me.html", groups=groups, programme=programme, coordinator=coordinator)
@@ -171,7 +170,7 @@ async def names_of(web: Web, state: RelationshipState) -> dict[str, str]:
 async def _group_view(web: Web, s: RelationshipState, me: Person, dates: Dates) -> dict[str, Any]:
     names = await names_of(web, s)
     mine = s.members[me.person_id]
-    base = f"/g/{quote(s.relationship_id, safe='')}"
+    base = f"/g/{segment(s.relationship_id)}"
     return {
         "s": s,
         "base": base,

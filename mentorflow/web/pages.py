@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -54,6 +55,13 @@ class Web:
             # Templates are package files: compiled once per process, not checked on disk per view.
             auto_reload=False,
         )
+        self.templates.filters["segment"] = segment
+
+
+def segment(value: object) -> str:
+    """``value`` as one path segment of a URL: every character but the unreserved quoted, "/"
+    included (Jinja's ``urlencode`` leaves "/", which would split an id into two segments)."""
+    return quote(str(value), safe="")
 
 
 def web_of(request: Request) -> Web:

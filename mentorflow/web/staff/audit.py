@@ -20,6 +20,8 @@ router = APIRouter(prefix="/staff/audit", include_in_schema=False)
 
 
 def page_of(relationship_id: str) -> str:
+    """The record's page; ":" (allowed in a path segment) kept readable for auditors who share
+    it, every other reserved character quoted, "/" included."""
     return f"/staff/audit/r/{quote(relationship_id, safe=':')}"
 
 

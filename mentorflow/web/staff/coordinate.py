@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal, get_args
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
@@ -31,7 +30,7 @@ from domain.programme.events import ProgrammePhase, ProgrammeReport
 from domain.programme.state import ProgrammeState
 from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused, checked_form
-from mentorflow.web.pages import Dates, Web, locale_of, render, web_of
+from mentorflow.web.pages import Dates, Web, locale_of, render, segment, web_of
 from mentorflow.web.staff import views
 from mentorflow.web.staff.api import PROBLEMS, WAYS_IN, Endpoint
 from mentorflow.web.staff.identity import CurrentStaff
@@ -341,7 +340,7 @@ async def steered(
 
 def confirmed(programme_id: str, what: str) -> Response:
     return RedirectResponse(
-        f"/staff/programmes/{quote(programme_id, safe='')}?done={what}", status_code=303
+        f"/staff/programmes/{segment(programme_id)}?done={what}", status_code=303
     )
 
 

@@ -11,7 +11,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
@@ -22,7 +21,7 @@ from mentorflow import programmes
 from mentorflow.programme_files import ProgrammeFileError
 from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused, checked_form
-from mentorflow.web.pages import Web, render, web_of
+from mentorflow.web.pages import Web, render, segment, web_of
 from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
 from mentorflow.web.staff.identity import CurrentStaff
 from store.staff import Role, StaffMember
@@ -142,7 +141,7 @@ async def start_programme(request: Request, member: ProgrammeStarter) -> Respons
         request,
         "staff/started.html",
         programme_id=programme_id,
-        page=f"/staff/programmes/{quote(programme_id, safe='')}",
+        page=f"/staff/programmes/{segment(programme_id)}",
     )
 
 

@@ -172,10 +172,46 @@ async def _states(
 
 _S = TypeVar("_S", ProgrammeState, RelationshipState)
 
-STATES_KEPT = 2_000
-"""Validated states kept by a web process (about a millisecond of validation saved each)."""
+TEXT_KEPT = 32 * 1024 * 1024
+"""Characters of JSON text whose validated states a web process keeps, the least recently used
+dropped first. Bounded by size, not count, since states differ a hundredfold: measured with
+bench/staff.py's programme, the 1,000-person programme's state is 300 KB of text and 2.5 MB
+validated, a group's 8 KB and 63 KB (about 8 times the text). So 32 MB of text is some 260 MB
+of memory at most, and holds about 15 such programmes with their 200 groups each (4,000 groups):
+what a process's staff read at once. A count alone (2,000 states) let it reach gigabytes."""
 
-_kept: OrderedDict[tuple[type, bytes], ProgrammeState | RelationshipState] = OrderedDict()
+
+class _Kept:
+    """Validated states by (kind, digest of their text), least recently used first, with the
+    total length of their texts."""
+
+    def __init__(self) -> None:
+        self.states: OrderedDict[tuple[type, bytes], tuple[ProgrammeState | RelationshipState, int]]
+        self.states = OrderedDict()
+        self.size = 0
+
+    def get(self, key: tuple[type, bytes]) -> ProgrammeState | RelationshipState | None:
+        found = self.states.get(key)
+        if found is None:
+            return None
+        self.states.move_to_end(key)
+        return found[0]
+
+    def keep(
+        self, key: tuple[type, bytes], state: ProgrammeState | RelationshipState, size: int
+    ) -> None:
+        """Keep ``state`` (of a text of ``size`` characters), dropping the least recently used
+        until the texts fit in ``TEXT_KEPT``; a state bigger than that alone is not kept."""
+        if size > TEXT_KEPT:
+            return
+        self.states[key] = (state, size)
+        self.size += size
+        while self.size > TEXT_KEPT:
+            _, (_, dropped) = self.states.popitem(last=False)
+            self.size -= dropped
+
+
+_kept = _Kept()
 
 
 def _validated(kind: type[_S], text: str) -> _S:
@@ -190,11 +226,7 @@ def _validated(kind: type[_S], text: str) -> _S:
     kept = _kept.get(key)
     if kept is None:
         kept = kind.model_validate_json(text)
-        _kept[key] = kept
-        while len(_kept) > STATES_KEPT:
-            _kept.popitem(last=False)
-    else:
-        _kept.move_to_end(key)
+        _kept.keep(key, kept, len(text))
     assert isinstance(kept, kind)
     return kept
 
