@@ -17,22 +17,33 @@ import asyncio
 import json
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import uvicorn
 from babel.dates import format_date
 from playwright.async_api import Browser
 from temporalio.worker import Replayer
 
+from activities.record_keeping import to_new_event
+from domain.calendar import calendar
+from domain.factory import EventFactory
+from domain.model import Member
+from domain.model import Role as PersonRole
+from domain.programme.commands import start as start_programme
 from mentorflow.embedded import free_port
+from mentorflow.programme_files import load_programme
 from mentorflow.web.server import EmbeddedServer, started
+from mentorflow.web.staff.resolutions import NotEnrolled, enrolled
 from store.directory import Contact, Directory, ProgrammeEntry
+from store.event_store import EventStore
 from store.sealing import Sealer
 from store.staff import Role, StaffRegister
 from tests.builders import COORDINATOR, LOCALES
-from tests.staff_helpers import mailed_staff_link, sign_in_staff
+from tests.staff_helpers import mailed_staff_link, own_database, sign_in_staff
 from tests.temporal_helpers import sleep_until, whole_seconds_now
+from tests.test_letters import EXAMPLE
 from tests.test_staff_attention import escalation_of
 from tests.test_web_browser import browser, check_page  # noqa: F401 - the session's Chromium
 from tests.web_helpers import (
@@ -44,7 +55,7 @@ from tests.web_helpers import (
     started_group,
     worker_with_links,
 )
-from workflows.messages import workflow_id
+from workflows.messages import programme_workflow_id, workflow_id
 from workflows.relationship import RelationshipWorkflow
 
 HELSINKI = "Europe/Helsinki"
@@ -223,3 +234,28 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
     assert await Sealer(pool, MASTER).open(added["reason"]) == REASON
     hows = [json.loads(r["payload"])["how"] for r in rows[2:]]
     assert hows == ["member_replaced", "deadline_extended", "dissolved"]
+
+
+async def test_only_a_person_the_programme_enrolled_in_that_role_may_join(database_url):
+    """The programme's recorded state decides: enrolled, in that role, and a mentor trained
+    (the example programme requires training, and m4 has none)."""
+    pool = await own_database(database_url)
+    try:
+        loaded = load_programme(EXAMPLE)
+        p = loaded.programme
+        f = EventFactory(datetime(2020, 5, 1, tzinfo=UTC), uuid.uuid4)
+        profiles = tuple(x.profile() for x in loaded.participants)
+        started = start_programme(p, calendar(p), profiles, f)
+        await EventStore(pool).append(programme_workflow_id(p.id), 0, [to_new_event(started)])
+        mentee = await enrolled(pool, p.id, "a1", PersonRole.MENTEE)
+        assert mentee == Member(person_id="a1", role=PersonRole.MENTEE)
+        assert (await enrolled(pool, p.id, "m1", PersonRole.MENTOR)).person_id == "m1"
+        for person, role, why in (
+            ("a9", PersonRole.MENTEE, "not enrolled"),
+            ("a1", PersonRole.MENTOR, "another role"),
+            ("m4", PersonRole.MENTOR, "mentor training"),
+        ):
+            with pytest.raises(NotEnrolled, match=why):
+                await enrolled(pool, p.id, person, role)
+    finally:
+        await pool.close()

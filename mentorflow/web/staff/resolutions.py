@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
 
+import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -53,20 +54,24 @@ class NotEnrolled(Exception):
         self.message = message
 
 
-async def enrolled(web: Web, programme_id: str, person_id: str, role: Role) -> Member:
+async def enrolled(pool: asyncpg.Pool, programme_id: str, person_id: str, role: Role) -> Member:
     """``person_id`` as a member in ``role``, if the programme enrolled them so.
 
-    The programme's recorded state decides (enrolled, not removed, that role); a group started
-    without a programme's workflow (``mentorflow relationship start``) has only its programme's
-    directory as enrolment."""
-    state = await views.programme_state(web.pool, programme_id)
+    The programme's recorded state decides (enrolled, not removed, that role, and a mentor
+    trained when the programme requires it, as for matching); a group started without a
+    programme's workflow (``mentorflow relationship start``) has only its programme's directory
+    as enrolment."""
+    state = await views.programme_state(pool, programme_id)
     if state is not None:
         profile = state.participants.get(person_id)
         if profile is None or person_id in state.removed:
             raise NotEnrolled(N_("This person is not enrolled in the group's programme."))
         if profile.role != role:
             raise NotEnrolled(N_("This person is enrolled in another role."))
-    elif person_id not in await Directory(web.pool).people(programme_id, [person_id]):
+        training = state.programme.training
+        if role == Role.MENTOR and training.required and profile.trained_on is None:
+            raise NotEnrolled(N_("This mentor has not completed the mentor training."))
+    elif person_id not in await Directory(pool).people(programme_id, [person_id]):
         raise NotEnrolled(N_("This person is not enrolled in the group's programme."))
     return Member(person_id=person_id, role=role)
 
@@ -165,7 +170,8 @@ async def _member_command(
     if errors:
         return errors
     try:
-        new = await enrolled(web, state.programme_id, values["person_id"], Role(values["role"]))
+        role = Role(values["role"])
+        new = await enrolled(web.pool, state.programme_id, values["person_id"], role)
     except NotEnrolled as e:
         return {"person": e.message}
     replaces = values["replaces"] or None
