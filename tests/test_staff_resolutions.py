@@ -41,7 +41,7 @@ from store.event_store import EventStore
 from store.sealing import Sealer
 from store.staff import Role, StaffRegister
 from tests.builders import COORDINATOR, LOCALES
-from tests.staff_helpers import mailed_staff_link, own_database, sign_in_staff
+from tests.staff_helpers import mailed_staff_link, own_database, sign_in_staff, staff_member
 from tests.temporal_helpers import sleep_until, whole_seconds_now
 from tests.test_letters import EXAMPLE
 from tests.test_staff_attention import escalation_of
@@ -111,6 +111,7 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
             worker_with_links(env.client, pool, mail, links) as queue,
             browser_client(app) as coordinator,
             browser_client(app) as newcomer,
+            browser_client(app) as auditor,
         ):
             group = await started_group(
                 env.client, pool, queue, await whole_seconds_now(env), programme_id=pid
@@ -202,6 +203,14 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
                 "dissolved by the coordinator",
             )
             history = await handle.fetch_history()  # the run that took all three Updates
+
+            # The auditor's timeline names each change; without a grant the texts stay sealed.
+            await sign_in_staff(auditor, links, await staff_member(pool, Role.AUDITOR))
+            record = (await auditor.get(f"/staff/audit/r/{rid}")).text
+            assert "a4 (mentee) added in place of a3: [sealed]" in record
+            assert f"agreement deadline moved from {due:%Y-%m-%d} to {until}: [sealed]" in record
+            assert "closed, dissolved: dissolved by the coordinator ([sealed])" in record
+            assert REASON not in record
     finally:
         server.should_exit = True
         await serving
