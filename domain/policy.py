@@ -40,6 +40,10 @@ class RelationshipPolicy(Frozen):
     min_mentors: int = Field(1, ge=1)
     min_mentees: int = Field(1, ge=1)
     """Below this shape (after withdrawals) the group is dissolved."""
+    max_mentors: int | None = Field(None, ge=1)
+    max_mentees: int | None = Field(None, ge=1)
+    """At most this many of each role: the coordinator cannot add a member beyond it (none: no
+    maximum, as in groups started before the maximum was carried)."""
     feedback_questions: FeedbackQuestions | None = None
     """The questions of the feedback rounds, which answers must fit; none (groups started before
     programmes had questions): answers are recorded as they come."""
@@ -48,4 +52,14 @@ class RelationshipPolicy(Frozen):
     def _distinct_reminders(self) -> Self:
         if len(set(self.reminders)) != len(self.reminders):
             raise ValueError("reminders must be distinct offsets")
+        return self
+
+    @model_validator(mode="after")
+    def _maximum_at_least_minimum(self) -> Self:
+        for most, least in (
+            (self.max_mentors, self.min_mentors),
+            (self.max_mentees, self.min_mentees),
+        ):
+            if most is not None and most < least:
+                raise ValueError("a maximum of a role must be at least its minimum")
         return self

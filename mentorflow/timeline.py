@@ -8,6 +8,7 @@ from domain.envelope import DeliveryFailed
 from domain.relationship.events import (
     AgendaItemAdded,
     AgreementRecorded,
+    DeadlineExtended,
     EscalationRaised,
     EscalationResolved,
     FeedbackRequested,
@@ -18,6 +19,7 @@ from domain.relationship.events import (
     MeetingPlanned,
     MeetingRecorded,
     MeetingScheduled,
+    MemberAdded,
     MemberWithdrew,
     Paused,
     PhaseChanged,
@@ -88,12 +90,21 @@ def describe(event: RelationshipEvent, shift: timedelta = timedelta(0)) -> str:
             return f"escalation {event.number} ({event.kind}) {event.how}: {event.note}"
         case MemberWithdrew():
             return f"{event.person_id} withdrew: {event.reason}"
+        case MemberAdded():
+            instead = f" in place of {event.replaces}" if event.replaces else ""
+            return f"{event.person_id} ({event.role}) added{instead}: {event.reason}"
+        case DeadlineExtended():
+            return (
+                f"{event.subject} deadline moved from {day(event.previous_due_at)}"
+                f" to {day(event.due_at)}: {event.reason}"
+            )
         case Paused():
             return f"paused: {event.reason}"
         case Resumed():
             return f"resumed (paused since {day(event.paused_since)})"
         case RelationshipClosed():
-            return f"closed, {event.outcome}: {event.reason}"
+            note = f" ({event.note})" if event.note else ""
+            return f"closed, {event.outcome}: {event.reason}{note}"
         case DeliveryFailed():
             code = f" ({event.smtp_code})" if event.smtp_code else ""
             return f"{event.kind} message to {event.person_id} undeliverable{code}: {event.reason}"

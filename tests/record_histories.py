@@ -5,8 +5,10 @@ Run it only when a history should change on purpose (a new scenario, or a workfl
 released with ``workflow.patched``); CI replays the committed files to catch unintended changes.
 A NAME starting with ``programme`` records a ProgrammeWorkflow: training with a coordinator's
 ``mark_trained``, matching approved by the coordinator, its groups launched and run to the end,
-the report. Any other NAME records a RelationshipWorkflow through every Update and every phase
-on a two-month policy.
+the report. A NAME starting with ``relationship_resolutions`` records a RelationshipWorkflow whose
+escalations the coordinator resolves: a member replaced, the agreement's deadline extended, an
+acknowledgement. Any other NAME records a RelationshipWorkflow through every Update and every
+phase on a two-month policy.
 """
 
 import asyncio
@@ -23,14 +25,18 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import calendar
+from domain.model import Member, Role
 from domain.programme.commands import ApproveMatching, MarkTrained
 from domain.programme.model import Coordinator, Matching, Programme, Training
 from domain.relationship.commands import (
     AddAgendaItem,
+    AddMember,
     CancelMeeting,
+    ExtendDeadline,
     Pause,
     RecordAgreement,
     RecordMeeting,
+    ResolveEscalation,
     Resume,
     ScheduleMeeting,
     SubmitFeedback,
@@ -68,6 +74,8 @@ async def record(name: str) -> list[Path]:
     # test data only), and they prove that payloads from before the codec still replay.
     env = await embedded.start_time_skipping(pydantic_data_converter)
     scenario = run_programme if name.startswith("programme") else run_relationship
+    if name.startswith("relationship_resolutions"):
+        scenario = run_resolutions
     with MailServer(Path(tempfile.mkdtemp()) / "Maildir") as mail:
         async with env:
             await register_test_people(pool)
@@ -132,6 +140,53 @@ async def run_relationship(
             58 * day,  # the final round: days 57-59 (a pause no longer moves the end)
             W.submit_feedback,
             SubmitFeedback(by="m2", round="final", answers={"useful": "yes"}),
+        ),
+    ]
+    handle = await env.client.start_workflow(
+        W.run,
+        RelationshipInput(spec=spec(rid, starts, starts + timedelta(days=60), SHORT)),
+        id=workflow_id(rid),
+        task_queue=task_queue,
+    )
+    for offset, update, command in script:
+        await sleep_until(env, starts + offset)
+        print(f"day {offset.days}: {type(command).__name__}", flush=True)
+        await handle.execute_update(update, command)
+    return handle
+
+
+async def run_resolutions(
+    env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """A group that never records its agreement nor holds a meeting, run to its end: the
+    coordinator replaces a member (escalation 1, the agreement), extends the agreement's deadline
+    (escalation 2, the missed meetings), and acknowledges its second escalation (3)."""
+    rid = f"history-{uuid.uuid4().hex[:8]}"
+    starts = (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
+    day = timedelta(days=1)
+    W = RelationshipWorkflow
+    a4 = Member(person_id="a4", role=Role.MENTEE)
+    script = [
+        (
+            5 * day,
+            W.add_member,
+            AddMember(by=COORDINATOR, member=a4, replaces="a3", reason="moved", escalation=1),
+        ),
+        (
+            17 * day,
+            W.extend_deadline,
+            ExtendDeadline(
+                by=COORDINATOR,
+                deadline="agreement",
+                until=(starts + 20 * day).date(),
+                reason="new member",
+                escalation=2,
+            ),
+        ),
+        (
+            22 * day,
+            W.resolve_escalation,
+            ResolveEscalation(by=COORDINATOR, escalation=3, note="ok"),
         ),
     ]
     handle = await env.client.start_workflow(

@@ -38,6 +38,7 @@ from domain.relationship.events import (
     MeetingCancelled,
     MeetingPlanned,
     MeetingScheduled,
+    MemberAdded,
     MemberWithdrew,
     Paused,
     RelationshipClosed,
@@ -78,6 +79,7 @@ REASONS = {
     "no_contact": "no contact details in the directory",
     "paused": "paused for longer than P60D and not resumed",
     "ended_paused": "the programme ended while the group was paused",
+    "by_coordinator": "dissolved by the coordinator",
 }
 
 ENGLISH = re.compile(
@@ -147,7 +149,30 @@ def relationship_cases():
         ),
         [*base, paused, later.make(Resumed, paused_since=paused.occurred_at, recipients=members)],
         [*base, f.make(MemberWithdrew, person_id="a3", reason="vacation", recipients=members)],
+        [
+            *base,
+            planned,
+            f.make(MemberWithdrew, person_id="a3", reason="vacation", recipients=members),
+            f.make(
+                MemberAdded,
+                person_id="a4",
+                role=Role.MENTEE,
+                replaces="a3",
+                reason="vacation",
+                recipients=("a4", *members[:-1], COORDINATOR),
+            ),
+        ],
         [*base, closed(Outcome.DISSOLVED, REASONS["dissolved"])],
+        [
+            *base,
+            f.make(
+                RelationshipClosed,
+                outcome=Outcome.DISSOLVED,
+                reason=REASONS["by_coordinator"],
+                note="vacation",
+                recipients=(*members, COORDINATOR),
+            ),
+        ],
         [*base, closed(Outcome.COMPLETED, REASONS["completed"])],
         [
             *base,
@@ -313,3 +338,18 @@ def test_participants_letters_end_with_the_coordinator_and_the_guide(locale):
     assert footer.split("\n")[0] == module.FOOTERS[locale][0].format(coordinator=NAMES[COORDINATOR])
     to_coordinator = Stationery(guide_url=guide).write(o, contacts[COORDINATOR])
     assert "\n-- \n" not in to_coordinator.body
+
+
+def test_a_new_member_gets_the_planned_meeting_s_invitation_and_the_others_a_notice():
+    """The newcomer's welcome carries the group's planned meeting (they are an attendee now);
+    the others' notice carries none: their meeting stands."""
+    added = [(p, w) for k, p, w in letters("en") if k == "member_added"]
+    invites = {p: w.invite for p, w in added}
+    assert set(invites) == {"a4", "m1", "m2", "a1", "a2", COORDINATOR}
+    newcomer = invites.pop("a4")
+    assert newcomer is not None and newcomer.method.value == "REQUEST"
+    assert "a4@example.org" in {a.email for a in newcomer.attendees}
+    assert "a3@example.org" not in {a.email for a in newcomer.attendees}
+    assert set(invites.values()) == {None}
+    [welcome] = [w for p, w in added if p == "a4"]
+    assert "The attached invitation adds the group's next meeting" in welcome.body

@@ -13,6 +13,7 @@ from domain.calendar import calendar
 from domain.envelope import DeliveryFailed, Notifying, Outcome
 from domain.factory import EventFactory
 from domain.matching import MatchingResult
+from domain.model import Role
 from domain.programme.commands import start as start_programme
 from domain.programme.events import (
     ApprovalEscalated,
@@ -35,6 +36,7 @@ from domain.relationship.events import (
     MeetingCancelled,
     MeetingPlanned,
     MeetingScheduled,
+    MemberAdded,
     MemberWithdrew,
     Paused,
     RelationshipClosed,
@@ -92,6 +94,18 @@ def relationship_cases():
         ],
         [*base, paused, later.make(Resumed, paused_since=paused.occurred_at, recipients=members)],
         [*base, f.make(MemberWithdrew, person_id="a3", reason="new job", recipients=members)],
+        [
+            *base,
+            f.make(MemberWithdrew, person_id="a3", reason="new job", recipients=members),
+            f.make(
+                MemberAdded,
+                person_id="a4",
+                role=Role.MENTEE,
+                replaces="a3",
+                reason="new job",
+                recipients=("a4", *members[:-1], COORDINATOR),
+            ),
+        ],
         [
             *base,
             f.make(RelationshipClosed, outcome=Outcome.DISSOLVED, reason="r", recipients=members),

@@ -54,18 +54,21 @@ async def registered(pool, programme_id: str, coordinator_email: str) -> None:
     await Directory(pool).register(entry, people)
 
 
-async def escalation_of(pool, relationship_id: str) -> dict[str, object]:
-    """The group's escalation_raised event, once its workflow has recorded it."""
+async def escalation_of(
+    pool, relationship_id: str, kind: str = "escalation_raised"
+) -> dict[str, object]:
+    """The group's (first) event of ``kind``, once its workflow has recorded it."""
     for _ in range(200):
         row = await pool.fetchrow(
             "SELECT occurred_at, payload::text AS payload FROM events"
-            " WHERE stream_id = $1 AND type = 'escalation_raised'",
+            " WHERE stream_id = $1 AND type = $2 ORDER BY version LIMIT 1",
             workflow_id(relationship_id),
+            kind,
         )
         if row is not None:
             return {"at": row["occurred_at"], **json.loads(row["payload"])}
         await asyncio.sleep(0.05)
-    raise AssertionError("the agreement was never escalated")
+    raise AssertionError(f"no {kind} was recorded")
 
 
 async def open_counts(browser, programme_id: str) -> tuple[int, int]:

@@ -334,6 +334,16 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/attention"): API,
     ("POST", "/staff/attention/{relationship_id}/{number}"): STEER,
     ("POST", "/api/v1/relationships/{relationship_id}/escalations/{number}/acknowledgement"): STEER,
+    # ... and resolve it by changing the group (the domain accepts the group's coordinator only)
+    ("POST", "/staff/attention/{relationship_id}/{number}/member"): STEER,
+    ("POST", "/staff/attention/{relationship_id}/{number}/deadline"): STEER,
+    ("POST", "/staff/attention/{relationship_id}/{number}/dissolution"): STEER,
+    ("POST", "/api/v1/relationships/{relationship_id}/escalations/{number}/member"): STEER,
+    (
+        "POST",
+        "/api/v1/relationships/{relationship_id}/escalations/{number}/deadline-extension",
+    ): STEER,
+    ("POST", "/api/v1/relationships/{relationship_id}/escalations/{number}/dissolution"): STEER,
 }
 """Who may use each route. A route the app gains without a rule here fails the test."""
 
@@ -535,6 +545,9 @@ async def test_openapi_describes_the_api_with_problem_details(env, pool, mail):
         "/api/v1/log/verification",
         "/api/v1/attention",
         "/api/v1/relationships/{relationship_id}/escalations/{number}/acknowledgement",
+        "/api/v1/relationships/{relationship_id}/escalations/{number}/member",
+        "/api/v1/relationships/{relationship_id}/escalations/{number}/deadline-extension",
+        "/api/v1/relationships/{relationship_id}/escalations/{number}/dissolution",
     }
     for ops in api.values():
         responses = next(iter(ops.values()))["responses"]

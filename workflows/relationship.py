@@ -22,8 +22,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.relationship import commands, schedule
     from domain.relationship.commands import (
         AddAgendaItem,
+        AddMember,
         CancelMeeting,
         Command,
+        Dissolve,
+        ExtendDeadline,
         Pause,
         RecordAgreement,
         RecordMeeting,
@@ -196,6 +199,30 @@ class RelationshipWorkflow(EventSourced[RelationshipState, RelationshipEvent, Co
 
     @resolve_escalation.validator
     def _validate_resolve_escalation(self, command: ResolveEscalation) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def add_member(self, command: AddMember) -> CommandAccepted:
+        return await self._handle(command)
+
+    @add_member.validator
+    def _validate_add_member(self, command: AddMember) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def extend_deadline(self, command: ExtendDeadline) -> CommandAccepted:
+        return await self._handle(command)
+
+    @extend_deadline.validator
+    def _validate_extend_deadline(self, command: ExtendDeadline) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def dissolve(self, command: Dissolve) -> CommandAccepted:
+        return await self._handle(command)
+
+    @dissolve.validator
+    def _validate_dissolve(self, command: Dissolve) -> None:
         self._validate(command)
 
     def _due_events(self) -> list[RelationshipEvent]:

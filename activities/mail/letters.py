@@ -24,6 +24,7 @@ from domain.programme.events import MatchingProposed, ProgrammeStarted
 from domain.relationship.events import (
     MeetingCancelled,
     MeetingPlanned,
+    MemberAdded,
     MemberWithdrew,
     RelationshipClosed,
     RelationshipEvent,
@@ -48,6 +49,7 @@ KINDS = (
     "feedback_reminder",
     "escalation_raised",
     "member_withdrew",
+    "member_added",
     "resumed",
     "relationship_closed",
     # programme
@@ -80,6 +82,7 @@ KIND_NAMES: dict[str, dict[str, str]] = {
         "feedback_reminder": "a feedback reminder",
         "escalation_raised": "an escalation",
         "member_withdrew": "a member's leaving",
+        "member_added": "a new member",
         "resumed": "the group's resumption",
         "relationship_closed": "the group's closing",
         "programme_started": "the programme's set-up",
@@ -105,6 +108,7 @@ KIND_NAMES: dict[str, dict[str, str]] = {
         "feedback_reminder": "arviointimuistutus",
         "escalation_raised": "huomautus koordinaattorille",
         "member_withdrew": "jäsenen lähtö",
+        "member_added": "uusi jäsen",
         "resumed": "ryhmän jatkuminen",
         "relationship_closed": "ryhmän päättyminen",
         "programme_started": "ohjelman perustaminen",
@@ -130,6 +134,7 @@ KIND_NAMES: dict[str, dict[str, str]] = {
         "feedback_reminder": "en påminnelse om utvärdering",
         "escalation_raised": "en eskalering",
         "member_withdrew": "en medlems avgång",
+        "member_added": "en ny medlem",
         "resumed": "gruppens fortsättning",
         "relationship_closed": "gruppens avslutning",
         "programme_started": "programmets inrättande",
@@ -149,6 +154,7 @@ KIND_NAMES: dict[str, dict[str, str]] = {
 
 _ABOUT_MEETINGS = {
     "meeting_planned",
+    "member_added",
     "meeting_cancelled",
     "member_withdrew",
     "relationship_closed",
@@ -215,6 +221,8 @@ def people_named(event: Event, history: Sequence[Event]) -> set[str]:
             ids.add(value)
     if history and isinstance(first := history[0], RelationshipStarted):
         ids |= {m.person_id for m in first.members} | {first.coordinator_id}
+        # Members added since the start are named in the group's later letters too.
+        ids |= {e.person_id for e in history if isinstance(e, MemberAdded)}
     if isinstance(event, MatchingProposed):  # the approval request lists the groups
         for g in event.result.groups:
             ids |= {*g.mentors, *g.mentees}
@@ -356,7 +364,7 @@ def _meeting_invited(event: Event, state: RelationshipState) -> int | None:
     """
     if isinstance(event, MeetingPlanned | MeetingCancelled):
         return event.number
-    if isinstance(event, RelationshipClosed | MemberWithdrew):
+    if isinstance(event, RelationshipClosed | MemberWithdrew | MemberAdded):
         return _planned_meeting(state)
     return None
 
@@ -379,8 +387,8 @@ def _invite(o: Occasion, to: Contact) -> MeetingInvite | None:
     number = _meeting_invited(e, r)
     if number is None:
         return None
-    if isinstance(e, MemberWithdrew) and to.person_id != e.person_id:
-        return None  # the others still meet: only the one leaving has the meeting cancelled
+    if isinstance(e, MemberWithdrew | MemberAdded) and to.person_id != e.person_id:
+        return None  # the others' meeting stands: only the one leaving or joining is told
     cancels = RelationshipClosed | MemberWithdrew | MeetingCancelled
     method = Method.CANCEL if isinstance(e, cancels) else Method.REQUEST
     slot = next(m for m in r.meetings if m.number == number)

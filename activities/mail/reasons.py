@@ -46,6 +46,7 @@ FORMS: dict[str, re.Pattern[str]] = {
         "automatic_approval": r"automatic approval",
         "no_contact": r"no contact details in the directory",
         "letter_failed": r"the letter could not be written \((?P<error>\w+)\)",
+        "dissolved_by_coordinator": r"dissolved by the coordinator",
     }.items()
 }
 """The reasons the domain records (domain/relationship/schedule.py and commands.py,
@@ -72,6 +73,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "automatic_approval": "approved automatically",
         "no_contact": "no contact details for the person in Mentorflow",
         "letter_failed": "the message could not be written (a fault in Mentorflow: {error})",
+        "dissolved_by_coordinator": "the coordinator dissolved the group",
         "midpoint": "midpoint",
         "final": "final",
         "mentor": "mentor",
@@ -101,6 +103,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "automatic_approval": "hyväksytty automaattisesti",
         "no_contact": "henkilön yhteystietoja ei ole Mentorflow'ssa",
         "letter_failed": "viestiä ei voitu kirjoittaa (vika Mentorflow'ssa: {error})",
+        "dissolved_by_coordinator": "koordinaattori lakkautti ryhmän",
         "midpoint": "väliarvio",
         "final": "loppuarvio",
         "mentor": "mentoreita",
@@ -128,6 +131,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "automatic_approval": "godkänt automatiskt",
         "no_contact": "personens kontaktuppgifter saknas i Mentorflow",
         "letter_failed": "meddelandet kunde inte skrivas (ett fel i Mentorflow: {error})",
+        "dissolved_by_coordinator": "koordinatorn upplöste gruppen",
         "midpoint": "halvtidsutvärderingen",
         "final": "slututvärderingen",
         "mentor": "mentor(er)",

@@ -242,6 +242,8 @@ class Programme(Frozen):
             # A group goes on with one mentor, but not with fewer mentees than its shape's minimum.
             min_mentors=1,
             min_mentees=self.group_shape.mentees.min,
+            max_mentors=self.group_shape.mentors,
+            max_mentees=self.group_shape.mentees.max,
             feedback_questions=self.feedback.questions,
         )
 

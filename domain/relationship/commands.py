@@ -6,7 +6,7 @@ workflow's Update validator runs the same function, so a refused command writes 
 """
 
 import itertools
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, assert_never
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
@@ -23,12 +23,14 @@ from domain.relationship.events import (
     RULES,
     AgendaItemAdded,
     AgreementRecorded,
+    DeadlineExtended,
     EscalationResolved,
     FeedbackRound,
     FeedbackSubmitted,
     MeetingCancelled,
     MeetingPlanned,
     MeetingRecorded,
+    MemberAdded,
     MemberWithdrew,
     Paused,
     RelationshipClosed,
@@ -158,6 +160,52 @@ class ResolveEscalation(Frozen):
     note: Text
 
 
+class AddMember(Frozen):
+    """The group's coordinator adds a person enrolled in the programme to the group, or has them
+    take the place of an active member, who leaves (``replaces``).
+
+    The caller checks that the person is enrolled (the domain knows the group, not the
+    programme); the domain checks the group's rules.
+    """
+
+    by: Actor
+    member: Member
+    replaces: Actor | None = None
+    reason: Text
+    escalation: int | None = Field(default=None, ge=1)
+    """An open escalation the change resolves (``MEMBER_ADDED`` / ``MEMBER_REPLACED``)."""
+
+
+DEADLINES = ("agreement", "feedback:midpoint", "feedback:final")
+"""The deadlines a coordinator may extend, by their subject in reminders and escalations."""
+
+
+class ExtendDeadline(Frozen):
+    """The group's coordinator moves a deadline later, to the same local time on ``until``."""
+
+    by: Actor
+    deadline: Annotated[str, StringConstraints(pattern=r"^(agreement|feedback:(midpoint|final))$")]
+    until: date
+    """The new due date, a local date in the programme's zone."""
+    reason: Text
+    escalation: int | None = Field(default=None, ge=1)
+    """An open escalation the extension resolves (``DEADLINE_EXTENDED``)."""
+
+
+DISSOLVED_BY_COORDINATOR = "dissolved by the coordinator"
+"""The recorded reason of a dissolution (the coordinator's own words are its ``note``): what the
+programme and its report read."""
+
+
+class Dissolve(Frozen):
+    """The group's coordinator dissolves the group: it closes now, outcome ``dissolved``."""
+
+    by: Actor
+    reason: Text
+    escalation: int | None = Field(default=None, ge=1)
+    """An open escalation the dissolution resolves (``DISSOLVED``)."""
+
+
 Command = (
     RecordAgreement
     | RecordMeeting
@@ -169,6 +217,9 @@ Command = (
     | CancelMeeting
     | AddAgendaItem
     | ResolveEscalation
+    | AddMember
+    | ExtendDeadline
+    | Dissolve
 )
 
 
@@ -222,7 +273,7 @@ def decide(s: RelationshipState, command: Command, f: EventFactory) -> list[Rela
             f"relationship {s.relationship_id} is closed ({s.closure.outcome}: {s.closure.reason})",
         )
     if s.paused_since is not None and not isinstance(
-        command, Resume | Withdraw | ResolveEscalation
+        command, Resume | Withdraw | ResolveEscalation | AddMember | Dissolve
     ):
         raise RuleViolation(
             "paused", f"relationship {s.relationship_id} is paused; resume it first"
@@ -248,6 +299,12 @@ def decide(s: RelationshipState, command: Command, f: EventFactory) -> list[Rela
             return _add_agenda_item(s, command, f)
         case ResolveEscalation():
             return _resolve_escalation(s, command, f)
+        case AddMember():
+            return _add_member(s, command, f)
+        case ExtendDeadline():
+            return _extend_deadline(s, command, f)
+        case Dissolve():
+            return _dissolve(s, command, f)
         case _:
             assert_never(command)
 
@@ -477,37 +534,169 @@ def _add_agenda_item(
     return [f.make(AgendaItemAdded, number=slot.number, text=c.text)]
 
 
-def may_resolve_escalations(s: RelationshipState, by: str) -> None:
-    """Refuse unless ``by`` is the group's coordinator (checked before a note is sealed too, so
-    that a refused person gets no data key)."""
-    if by != s.coordinator_id:
-        raise RuleViolation(
-            "not_allowed", "only the group's coordinator can resolve its escalations"
-        )
-
-
 def _resolve_escalation(
     s: RelationshipState, c: ResolveEscalation, f: EventFactory
 ) -> list[RelationshipEvent]:
-    may_resolve_escalations(s, c.by)
-    if c.escalation > len(s.escalations):
+    require_coordinator(s, c.by)
+    return [_resolution(s, c.escalation, Resolution.ACKNOWLEDGED, c.note, f)]
+
+
+def require_coordinator(s: RelationshipState, person: PersonId) -> None:
+    """Refuse unless ``person`` is the group's coordinator, the only one who may change the group
+    or resolve its escalations (the web checks it before sealing a note too, so that a refused
+    person gets no data key)."""
+    if person != s.coordinator_id:
+        raise RuleViolation(
+            "not_allowed",
+            "only the group's coordinator can change the group or resolve its escalations",
+        )
+
+
+def _resolution(
+    s: RelationshipState, number: int, how: Resolution, note: str, f: EventFactory
+) -> EscalationResolved:
+    """The event resolving open escalation ``number``, or why it cannot be resolved."""
+    if number > len(s.escalations):
         raise RuleViolation(
             "no_such_escalation",
-            f"relationship {s.relationship_id} has no escalation {c.escalation}",
+            f"relationship {s.relationship_id} has no escalation {number}",
         )
-    escalation = s.escalations[c.escalation - 1]
+    escalation = s.escalations[number - 1]
     if escalation.resolved_at is not None:
         raise RuleViolation(
             "escalation_resolved",
-            f"escalation {c.escalation} was already resolved on"
-            f" {escalation.resolved_at.isoformat()}",
+            f"escalation {number} was already resolved on {escalation.resolved_at.isoformat()}",
         )
-    resolved = f.make(
+    return f.make(
         EscalationResolved,
-        number=c.escalation,
+        number=number,
         kind=escalation.kind,
         subject=escalation.subject,
-        how=Resolution.ACKNOWLEDGED,
-        note=c.note,
+        how=how,
+        note=note,
     )
-    return [resolved]
+
+
+def _resolving(
+    s: RelationshipState, number: int | None, how: Resolution, note: str, f: EventFactory
+) -> list[RelationshipEvent]:
+    return [] if number is None else [_resolution(s, number, how, note, f)]
+
+
+def _add_member(s: RelationshipState, c: AddMember, f: EventFactory) -> list[RelationshipEvent]:
+    require_coordinator(s, c.by)
+    new = c.member.person_id
+    if new in s.active_members():
+        raise RuleViolation("already_a_member", f"{new} is already in the group")
+    if new == s.coordinator_id:
+        raise RuleViolation("invalid_group", "the coordinator cannot be a member of the group")
+    events: list[RelationshipEvent] = []
+    if c.replaces is not None:
+        if c.replaces not in s.active_members():
+            raise RuleViolation(
+                "not_a_member", f"{c.replaces} is not an active member of the group"
+            )
+        remaining = [p for p in s.active_members() if p != c.replaces]
+        events.append(
+            f.make(
+                MemberWithdrew,
+                person_id=c.replaces,
+                reason=c.reason,
+                recipients=(*remaining, c.replaces, s.coordinator_id),
+            )
+        )
+    else:
+        remaining = s.active_members()
+    _check_shape(s, [*remaining, new], c.member)
+    how = Resolution.MEMBER_ADDED if c.replaces is None else Resolution.MEMBER_REPLACED
+    resolved = _resolving(s, c.escalation, how, c.reason, f)
+    added = f.make(
+        MemberAdded,
+        person_id=new,
+        role=c.member.role,
+        replaces=c.replaces,
+        reason=c.reason,
+        recipients=(new, *remaining, s.coordinator_id),
+    )
+    return [*events, added, *resolved]
+
+
+def _check_shape(s: RelationshipState, members: list[PersonId], new: Member) -> None:
+    """The group after the change keeps within the policy's minimum and maximum of each role."""
+    roles = {p: s.members[p].role for p in members if p in s.members} | {new.person_id: new.role}
+    policy = s.policy
+    for role, least, most in (
+        (Role.MENTOR, policy.min_mentors, policy.max_mentors),
+        (Role.MENTEE, policy.min_mentees, policy.max_mentees),
+    ):
+        count = sum(r == role for r in roles.values())
+        if count < least:
+            raise RuleViolation(
+                "invalid_group", f"the group would have fewer than {least} {role}(s)"
+            )
+        if most is not None and count > most:
+            raise RuleViolation("invalid_group", f"the group would have more than {most} {role}(s)")
+
+
+def _extend_deadline(
+    s: RelationshipState, c: ExtendDeadline, f: EventFactory
+) -> list[RelationshipEvent]:
+    require_coordinator(s, c.by)
+    if c.deadline == "agreement":
+        if s.agreement.recorded_at is not None:
+            raise RuleViolation("duplicate", "the group agreement is already recorded")
+        current = s.agreement.due_at
+    else:
+        feedback_round = s.feedback[FeedbackRound(c.deadline.removeprefix("feedback:"))]
+        if feedback_round.requested_at is None or feedback_round.closed:
+            raise RuleViolation("round_not_open", f"{c.deadline} is not open")
+        current = feedback_round.due_at
+    # The same local time of day as the deadline it replaces, on the new local date.
+    wall = datetime.combine(c.until, _wall(s, current).time())
+    due = s.zone.from_local(wall) if s.zone is not None else wall.replace(tzinfo=UTC)
+    _check_new_deadline(s, c, current, due, f.now)
+    extended = f.make(
+        DeadlineExtended,
+        subject=c.deadline,
+        due_at=due,
+        previous_due_at=current,
+        reason=c.reason,
+    )
+    return [extended, *_resolving(s, c.escalation, Resolution.DEADLINE_EXTENDED, c.reason, f)]
+
+
+def _wall(s: RelationshipState, instant: datetime) -> datetime:
+    return s.zone.to_local(instant) if s.zone is not None else instant.astimezone(UTC)
+
+
+def _check_new_deadline(
+    s: RelationshipState, c: ExtendDeadline, current: datetime, due: datetime, now: datetime
+) -> None:
+    if local_date(due, s.zone) <= local_date(current, s.zone):
+        raise RuleViolation(
+            "not_later",
+            f"the new date {c.until} must be after the current one ({local_date(current, s.zone)})",
+        )
+    if due <= now:
+        raise RuleViolation("in_the_past", f"the new deadline {due.isoformat()} has passed")
+    # Its escalation must still fall inside the group's life (and the midpoint's before the
+    # final round opens), or it would never be escalated.
+    end = s.ends_at
+    if c.deadline == "feedback:midpoint":
+        end = min(end, s.feedback[FeedbackRound.FINAL].opens_at)
+    if durations.add(due, s.policy.overdue_after, zone=s.zone) >= end:
+        last = local_date(durations.subtract(end, s.policy.overdue_after, zone=s.zone), s.zone)
+        raise RuleViolation("too_late", f"the new date {c.until} must be before {last}")
+
+
+def _dissolve(s: RelationshipState, c: Dissolve, f: EventFactory) -> list[RelationshipEvent]:
+    require_coordinator(s, c.by)
+    resolved = _resolving(s, c.escalation, Resolution.DISSOLVED, c.reason, f)
+    closed = f.make(
+        RelationshipClosed,
+        outcome=Outcome.DISSOLVED,
+        reason=DISSOLVED_BY_COORDINATOR,
+        note=c.reason,
+        recipients=s.everyone(),
+    )
+    return [*resolved, closed]

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, Field
 
 from domain.envelope import DeliveryFailed, Event, Notifying, Outcome
 from domain.localtime import ZoneOffsets
-from domain.model import Member, PersonId
+from domain.model import Member, PersonId, Role
 from domain.policy import RelationshipPolicy
 
 
@@ -48,6 +48,14 @@ class Resolution(StrEnum):
 
     ACKNOWLEDGED = "acknowledged"
     """Acknowledged with a note (nothing in the group changes)."""
+    MEMBER_ADDED = "member_added"
+    """A member was added to the group (``member_added`` just before it)."""
+    MEMBER_REPLACED = "member_replaced"
+    """A member left and another took their place (``member_withdrew``, ``member_added``)."""
+    DEADLINE_EXTENDED = "deadline_extended"
+    """The overdue deadline was moved later (``deadline_extended`` just before it)."""
+    DISSOLVED = "dissolved"
+    """The group was dissolved (``relationship_closed`` just after it)."""
 
 
 class RelationshipStarted(Notifying):
@@ -210,6 +218,36 @@ class MemberWithdrew(Notifying):
     reason: str
 
 
+class MemberAdded(Notifying):
+    """The coordinator added a person enrolled in the programme to the group, possibly in the
+    place of a member who left (``replaces``: their ``member_withdrew`` comes just before).
+
+    The new member gets the group's welcome; the others and the coordinator are told.
+    """
+
+    type: Literal["member_added"] = "member_added"
+    person_id: PersonId
+    role: Role
+    replaces: PersonId | None = None
+    reason: str
+    """Why, in the coordinator's words: free text (sealed)."""
+
+
+class DeadlineExtended(Event):
+    """The coordinator moved a deadline later: reminders and the escalation follow the new one.
+
+    ``subject`` is the deadline's name in reminders and escalations (``agreement``,
+    ``feedback:midpoint``, ``feedback:final``).
+    """
+
+    type: Literal["deadline_extended"] = "deadline_extended"
+    subject: str
+    due_at: AwareDatetime
+    previous_due_at: AwareDatetime
+    reason: str
+    """Why, in the coordinator's words: free text (sealed)."""
+
+
 class Paused(Event):
     type: Literal["paused"] = "paused"
     reason: str
@@ -231,6 +269,9 @@ class RelationshipClosed(Notifying):
     type: Literal["relationship_closed"] = "relationship_closed"
     outcome: Outcome
     reason: str
+    """Why, in the domain's words (``dissolved by the coordinator``, ``end date reached``...)."""
+    note: str | None = None
+    """The coordinator's own words when they dissolved the group: free text (sealed)."""
 
 
 RelationshipEvent = Annotated[
@@ -250,6 +291,8 @@ RelationshipEvent = Annotated[
     | EscalationRaised
     | EscalationResolved
     | MemberWithdrew
+    | MemberAdded
+    | DeadlineExtended
     | Paused
     | Resumed
     | RelationshipClosed

@@ -14,6 +14,7 @@ from domain.errors import InvalidHistory
 from domain.relationship.events import (
     AgendaItemAdded,
     AgreementRecorded,
+    DeadlineExtended,
     EscalationRaised,
     EscalationResolved,
     FeedbackRequested,
@@ -25,6 +26,7 @@ from domain.relationship.events import (
     MeetingPlanned,
     MeetingRecorded,
     MeetingScheduled,
+    MemberAdded,
     MemberWithdrew,
     Paused,
     Phase,
@@ -163,6 +165,15 @@ def _apply_in_place(s: RelationshipState, event: RelationshipEvent) -> None:
             member = s.members[event.person_id]
             member.active = False
             member.withdrew_at, member.withdrawal_reason = event.occurred_at, event.reason
+        case MemberAdded():
+            s.members[event.person_id] = MemberState(
+                person_id=event.person_id,
+                role=event.role,
+                joined_at=event.occurred_at,
+                replaced=event.replaces,
+            )
+        case DeadlineExtended():
+            _extend(s, event)
         case Paused():
             s.paused_since = event.occurred_at
         case Resumed():
@@ -212,6 +223,19 @@ def _resolve_escalation(s: RelationshipState, event: EscalationResolved) -> None
     escalation.resolution, escalation.note = event.how, event.note
 
 
+def _extend(s: RelationshipState, event: DeadlineExtended) -> None:
+    if event.subject == "agreement":
+        s.agreement.due_at = event.due_at
+    elif event.subject.startswith("feedback:"):
+        s.feedback[FeedbackRound(event.subject.removeprefix("feedback:"))].due_at = event.due_at
+    else:
+        raise InvalidHistory(f"no deadline {event.subject!r} to extend")
+    s.extended[event.subject] = event.occurred_at
+    # The reminders of the old deadline are spent: the new one is reminded of afresh.
+    prefix = reminder_key(event.subject, "")
+    s.reminders_issued = [k for k in s.reminders_issued if not k.startswith(prefix)]
+
+
 def _resume(s: RelationshipState, event: Resumed) -> None:
     by = event.occurred_at - event.paused_since
     if s.rules >= 2:
@@ -222,7 +246,9 @@ def _resume(s: RelationshipState, event: Resumed) -> None:
 
 
 def _close(s: RelationshipState, event: RelationshipClosed) -> None:
-    s.closure = Closure(outcome=event.outcome, reason=event.reason, closed_at=event.occurred_at)
+    s.closure = Closure(
+        outcome=event.outcome, reason=event.reason, closed_at=event.occurred_at, note=event.note
+    )
     s.phase = Phase.CLOSED
     for feedback_round in s.feedback.values():
         feedback_round.closed = True

@@ -134,7 +134,15 @@ def _issue_reminder(recipients: tuple[str, ...], **fields: Any) -> Build:
 
 
 def _escalated(s: RelationshipState, subject: str) -> bool:
-    return any(e.subject == subject for e in s.escalations)
+    """Whether the deadline ``subject`` was escalated (since it was last extended)."""
+    since = s.extended.get(subject)
+    return any(e.subject == subject and (since is None or e.at > since) for e in s.escalations)
+
+
+def _not_before(s: RelationshipState, subject: str, start: datetime) -> datetime:
+    """No reminder of a deadline before ``start``, nor before it was last extended."""
+    extended = s.extended.get(subject)
+    return start if extended is None else max(start, extended)
 
 
 def _escalation(
@@ -167,8 +175,9 @@ def _agreement_steps(s: RelationshipState) -> list[Due]:
         return []
     members = tuple(s.active_members())
     at = durations.add(agreement.due_at, s.policy.overdue_after, zone=s.zone)
+    not_before = _not_before(s, "agreement", s.starts_at)
     steps = _reminders(
-        s, "agreement", agreement.due_at, ReminderKind.AGREEMENT, members, s.starts_at, at
+        s, "agreement", agreement.due_at, ReminderKind.AGREEMENT, members, not_before, at
     )
     if not _escalated(s, "agreement"):
         # Reasons name durations, not dates: the dates are in the event's own fields, and a
@@ -249,7 +258,8 @@ def _feedback_steps(s: RelationshipState, r: FeedbackRoundState) -> list[Due]:
         return [Due(r.opens_at, OPEN, f"{subject}:request", build)]
     missing = tuple(p for p in s.active_members() if p not in r.answers)
     at = durations.add(r.due_at, s.policy.overdue_after, zone=s.zone)
-    steps = _reminders(s, subject, r.due_at, ReminderKind.FEEDBACK, missing, r.opens_at, at)
+    not_before = _not_before(s, subject, r.opens_at)
+    steps = _reminders(s, subject, r.due_at, ReminderKind.FEEDBACK, missing, not_before, at)
     if missing and not _escalated(s, subject):
         reason = (
             f"{r.round} feedback missing from {len(missing)} member(s)"

@@ -20,6 +20,10 @@ class MemberState(State):
     active: bool = True
     withdrew_at: datetime | None = None
     withdrawal_reason: str | None = None
+    joined_at: datetime | None = None
+    """When the coordinator added them (none: a member from the start)."""
+    replaced: PersonId | None = None
+    """The member whose place they took."""
 
 
 class AgreementState(State):
@@ -99,6 +103,8 @@ class Closure(State):
     outcome: Outcome
     reason: str
     closed_at: datetime
+    note: str | None = None
+    """The coordinator's words when they dissolved the group (sealed free text)."""
 
 
 class RelationshipState(State):
@@ -134,6 +140,9 @@ class RelationshipState(State):
     """The rules it runs by (``domain.relationship.events.RULES``), from its start."""
     programme_ends_at: datetime | None = None
     """The end no pause can move (rules 2): the relationship's end as it started."""
+    extended: dict[str, datetime] = {}
+    """When each deadline (by subject) was last extended: escalations before it are of the old
+    deadline, so the new one is reminded of and escalated again."""
 
     @property
     def closed(self) -> bool:
@@ -153,6 +162,17 @@ class RelationshipState(State):
     def open_escalations(self) -> list[tuple[int, EscalationRecord]]:
         """The escalations not resolved yet, each with its number (from 1, in order raised)."""
         return [(n, e) for n, e in enumerate(self.escalations, start=1) if e.open]
+
+    def extendable(self) -> dict[str, datetime]:
+        """The deadlines a coordinator may still move, by subject, with their due instants: the
+        agreement until it is recorded, a feedback round while it is open."""
+        found = {}
+        if self.agreement.recorded_at is None:
+            found["agreement"] = self.agreement.due_at
+        for r in self.feedback.values():
+            if r.requested_at is not None and not r.closed:
+                found[f"feedback:{r.round}"] = r.due_at
+        return found
 
     def everyone(self) -> tuple[PersonId, ...]:
         """Active members and the coordinator: the audience of notices about the whole group."""

@@ -26,6 +26,7 @@ from mentorflow.web.staff import (
     oidc,
     programmes,
     report,
+    resolutions,
     start,
 )
 
@@ -49,6 +50,8 @@ def install(app: FastAPI) -> None:
     app.include_router(report.api)
     app.include_router(attention.router)
     app.include_router(attention.api)
+    app.include_router(resolutions.router)
+    app.include_router(resolutions.api)
     app.include_router(api.router)
     codec = app.state.web.client.data_converter.payload_codec
     if codec is not None:

@@ -1,5 +1,6 @@
 """The coordinator's attention inbox: the open escalations of their programmes' groups, each with
-what resolves it (for now: acknowledge it with a note).
+what resolves it: acknowledge it with a note (here), or replace or add a member, extend a
+deadline, dissolve the group (``resolutions``).
 
 The list is read from the staff overviews' projection (``views``: each group's folded state), not
 a replay per request. Acknowledging sends the RelationshipWorkflow's ``resolve_escalation`` Update
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contracts.messages import workflow_id
 from domain.errors import RuleViolation
-from domain.relationship.commands import ResolveEscalation, may_resolve_escalations
+from domain.relationship.commands import ResolveEscalation, require_coordinator
 from domain.relationship.state import RelationshipState
 from domain.text import MAX_TEXT
 from mentorflow.web.i18n import N_
@@ -41,6 +42,18 @@ REFUSALS = {
     "no_such_escalation": N_("The group has no such escalation."),
     "escalation_resolved": N_("This escalation is already resolved."),
     "relationship_closed": N_("The group has closed."),
+}
+DONE = {
+    "acknowledged": N_("The escalation is acknowledged."),
+    "member": N_("The group has changed: the new member is invited."),
+    "deadline": N_("The deadline is extended."),
+    "dissolved": N_("The group is dissolved."),
+}
+"""The confirmation of each way of resolving (``?done=``; see ``resolutions``)."""
+DEADLINE_NAMES = {
+    "agreement": N_("Group agreement"),
+    "feedback:midpoint": N_("Midpoint feedback"),
+    "feedback:final": N_("Final feedback"),
 }
 KINDS = {
     "agreement_overdue": N_("Group agreement overdue"),
@@ -80,7 +93,7 @@ async def resolve(
     command = ResolveEscalation(by=by, escalation=number, note=note)
     try:
         # The domain's rule first: a note refused anyway makes no data key for its author.
-        may_resolve_escalations(state, by)
+        require_coordinator(state, by)
         sealed = await web.sealer.seal_command(command, by)
     except RuleViolation as e:
         return Refusal(e.code, str(e))
@@ -102,6 +115,7 @@ async def inbox(
         "done": None,
         "failed": None,
         "note": "",
+        "values": {},
     }
     context.update(shown)
     return render(
@@ -112,6 +126,7 @@ async def inbox(
         dates={e.programme_id: Dates(e.timezone, locale) for e in found},
         acts={e.programme_id for e in found if member.acts_on(e.programme_id)},
         kinds=KINDS,
+        deadlines=DEADLINE_NAMES,
         max_note=MAX_TEXT,
         **context,
     )
@@ -119,9 +134,7 @@ async def inbox(
 
 @router.get("")
 async def attention(request: Request, member: CurrentStaff, done: str = "") -> Response:
-    return await inbox(
-        request, member, done=N_("The escalation is acknowledged.") if done else None
-    )
+    return await inbox(request, member, done=DONE.get(done, DONE["acknowledged"]) if done else None)
 
 
 @router.post("/{relationship_id}/{number}")

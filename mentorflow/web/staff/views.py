@@ -327,6 +327,10 @@ class OpenEscalation(BaseModel):
     """Why it was raised, in the domain's words with ids (none: folded before it was kept)."""
     persons: list[str]
     """Whom it is about, by id."""
+    members: list[str] = []
+    """The group's active members, by id (whom a replacement may replace)."""
+    deadlines: dict[str, datetime] = {}
+    """The deadlines that may be extended (``agreement``, ``feedback:<round>``), each due when."""
 
 
 async def open_escalations(
@@ -353,6 +357,8 @@ async def open_escalations(
                     since=e.at,
                     reason=e.reason,
                     persons=list(e.persons),
+                    members=g.active_members(),
+                    deadlines=g.extendable(),
                 )
                 for number, e in g.open_escalations()
             ]
