@@ -224,3 +224,55 @@ def test_a_feedback_deadline_is_extended_only_while_its_round_is_open():
     assert datetime.combine(date(2026, 7, 25), midpoint.due_at.timetz()) == (
         clock.state.feedback[FeedbackRound.MIDPOINT].due_at
     )
+
+
+def test_a_member_added_while_a_round_is_open_is_not_counted_missing_from_it():
+    """The round was requested before they joined: they were never asked, so they are neither
+    reminded of it nor escalated as missing (the members asked are)."""
+    clock = Clock()
+    clock.act(START + timedelta(days=1), RecordAgreement(by="m1", goals=("g",), agreement="a"))
+    midpoint = clock.state.feedback[FeedbackRound.MIDPOINT]
+    clock.run_until(midpoint.opens_at + timedelta(hours=1))
+    clock.act(
+        midpoint.opens_at + timedelta(hours=2), AddMember(by=COORDINATOR, member=A4, reason="r")
+    )
+    for person in ("m1", "m2", "a1", "a2"):
+        clock.act(
+            midpoint.opens_at + timedelta(hours=3),
+            SubmitFeedback(by=person, round=FeedbackRound.MIDPOINT, answers={"q": "fine"}),
+        )
+    clock.run_until(midpoint.due_at + timedelta(days=8))
+    about_midpoint = [
+        e
+        for e in clock.events
+        if isinstance(e, ReminderIssued | EscalationRaised) and e.subject == "feedback:midpoint"
+    ]
+    # a3 was asked and did not answer: reminded and escalated; a4 never appears.
+    assert about_midpoint and all("a4" not in e.recipients for e in about_midpoint)
+    escalated = [e for e in about_midpoint if isinstance(e, EscalationRaised)]
+    assert [e.persons for e in escalated] == [("a3",)]
+
+
+def test_an_overdue_deadline_is_resolved_by_extending_that_deadline_only():
+    """The agreement's escalation is not answered by moving the open midpoint round's deadline:
+    it would stay escalated for good. And no new date beyond the group's end."""
+    clock = Clock()
+    midpoint = clock.state.feedback[FeedbackRound.MIDPOINT]
+    now = midpoint.opens_at + timedelta(hours=1)
+    clock.run_until(now)
+    [number] = [n for n, e in clock.state.open_escalations() if e.subject == "agreement"]
+    other = ExtendDeadline(
+        by=COORDINATOR,
+        deadline="feedback:midpoint",
+        until=local_date(midpoint.due_at, None) + timedelta(days=3),
+        reason="x",
+        escalation=number,
+    )
+    with pytest.raises(RuleViolation) as refused:
+        clock.act(now, other)
+    assert refused.value.code == "escalation_mismatch"
+    clock.act(now, other.model_copy(update={"escalation": None}))  # the round's own: fine
+    far = ExtendDeadline(by=COORDINATOR, deadline="agreement", until=date(9999, 12, 31), reason="x")
+    with pytest.raises(RuleViolation) as refused:
+        clock.act(now, far)
+    assert refused.value.code == "too_late"

@@ -41,7 +41,13 @@ from store.event_store import EventStore
 from store.sealing import Sealer
 from store.staff import Role, StaffRegister
 from tests.builders import COORDINATOR, LOCALES
-from tests.staff_helpers import mailed_staff_link, own_database, sign_in_staff, staff_member
+from tests.staff_helpers import (
+    mailed_staff_link,
+    own_database,
+    relationship_started,
+    sign_in_staff,
+    staff_member,
+)
 from tests.temporal_helpers import sleep_until, whole_seconds_now
 from tests.test_letters import EXAMPLE
 from tests.test_staff_attention import escalation_of
@@ -266,5 +272,20 @@ async def test_only_a_person_the_programme_enrolled_in_that_role_may_join(databa
         ):
             with pytest.raises(NotEnrolled, match=why):
                 await enrolled(pool, p.id, person, role)
+
+        # Placed as the matching places: a mentee in one open group, a mentor (capacity 1 in
+        # the example) in as many as their capacity.
+        rid = f"{p.id}:1"
+        placed = relationship_started(rid, p.id, datetime(2020, 9, 1, tzinfo=UTC))
+        await EventStore(pool).append(workflow_id(rid), 0, [to_new_event(placed)])
+        for person, role, why in (
+            ("a1", PersonRole.MENTEE, "already in another open group"),
+            ("m1", PersonRole.MENTOR, "capacity"),
+        ):
+            with pytest.raises(NotEnrolled, match=why):
+                await enrolled(pool, p.id, person, role, joining=f"{p.id}:2")
+            # in their own group the domain answers (already a member)
+            assert (await enrolled(pool, p.id, person, role, joining=rid)).person_id == person
+        assert (await enrolled(pool, p.id, "a4", PersonRole.MENTEE, joining=rid)).person_id == "a4"
     finally:
         await pool.close()

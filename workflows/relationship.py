@@ -86,7 +86,7 @@ class RelationshipWorkflow(EventSourced[RelationshipState, RelationshipEvent, Co
             except RuleViolation as e:
                 raise plumbing.rejected(e) from e
             opening: list[RelationshipEvent] = (
-                schedule.opening(started, plumbing.factory())
+                schedule.opening(started, plumbing.factory(), skip_stale=self._liveness)
                 if workflow.patched(OPENING_PATCH)
                 else [started]
             )

@@ -24,6 +24,7 @@ from domain.relationship.events import (
     AgendaItemAdded,
     AgreementRecorded,
     DeadlineExtended,
+    EscalationKind,
     EscalationResolved,
     FeedbackRound,
     FeedbackSubmitted,
@@ -651,6 +652,9 @@ def _extend_deadline(
         if feedback_round.requested_at is None or feedback_round.closed:
             raise RuleViolation("round_not_open", f"{c.deadline} is not open")
         current = feedback_round.due_at
+    _check_resolves(s, c)
+    if c.until > local_date(s.ends_at, s.zone):
+        raise RuleViolation("too_late", f"the new date {c.until} is after the group's end")
     # The same local time of day as the deadline it replaces, on the new local date.
     wall = datetime.combine(c.until, _wall(s, current).time())
     due = s.zone.from_local(wall) if s.zone is not None else wall.replace(tzinfo=UTC)
@@ -667,6 +671,20 @@ def _extend_deadline(
 
 def _wall(s: RelationshipState, instant: datetime) -> datetime:
     return s.zone.to_local(instant) if s.zone is not None else instant.astimezone(UTC)
+
+
+def _check_resolves(s: RelationshipState, c: ExtendDeadline) -> None:
+    """An overdue deadline's escalation is resolved by extending that deadline, not another
+    (it would stay escalated, and the deadline it names would never be escalated again)."""
+    if c.escalation is None or c.escalation > len(s.escalations):
+        return  # nothing to resolve, or no such escalation (refused with the resolution)
+    escalation = s.escalations[c.escalation - 1]
+    overdue = (EscalationKind.AGREEMENT_OVERDUE, EscalationKind.FEEDBACK_OVERDUE)
+    if escalation.kind in overdue and escalation.subject != c.deadline:
+        raise RuleViolation(
+            "escalation_mismatch",
+            f"escalation {c.escalation} is about {escalation.subject}, not {c.deadline}",
+        )
 
 
 def _check_new_deadline(

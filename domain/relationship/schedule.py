@@ -67,13 +67,15 @@ def due_events(
     return steps.run_due(s, factory, pending, apply, skip_stale)
 
 
-def opening(started: RelationshipStarted, factory: EventFactory) -> list[RelationshipEvent]:
+def opening(
+    started: RelationshipStarted, factory: EventFactory, skip_stale: bool = False
+) -> list[RelationshipEvent]:
     """The start and every step due at that same instant, to be recorded in one append.
 
     Recorded apart, the first meeting opened one workflow step after the start: a mentor who
     followed the welcome e-mail's link at once was told that no meeting was open to plan.
     """
-    return [started, *due_events(initial_state(started), factory)]
+    return [started, *due_events(initial_state(started), factory, skip_stale)]
 
 
 def _phase_steps(s: RelationshipState) -> list[Due]:
@@ -256,7 +258,7 @@ def _feedback_steps(s: RelationshipState, r: FeedbackRoundState) -> list[Due]:
             f.make(FeedbackRequested, round=r.round, due_at=r.due_at, recipients=members)
         ]
         return [Due(r.opens_at, OPEN, f"{subject}:request", build)]
-    missing = tuple(p for p in s.active_members() if p not in r.answers)
+    missing = tuple(p for p in _asked(s, r) if p not in r.answers)
     at = durations.add(r.due_at, s.policy.overdue_after, zone=s.zone)
     not_before = _not_before(s, subject, r.opens_at)
     steps = _reminders(s, subject, r.due_at, ReminderKind.FEEDBACK, missing, not_before, at)
@@ -267,6 +269,17 @@ def _feedback_steps(s: RelationshipState, r: FeedbackRoundState) -> list[Due]:
         )
         steps.append(_escalation(s, subject, EscalationKind.FEEDBACK_OVERDUE, at, missing, reason))
     return steps
+
+
+def _asked(s: RelationshipState, r: FeedbackRoundState) -> list[str]:
+    """The active members round ``r`` was requested from: a member who joined the group after
+    the request was never asked, so is not reminded or counted missing (they may still answer)."""
+    requested = r.requested_at
+    return [
+        p
+        for p in s.active_members()
+        if requested is None or (s.members[p].joined_at or requested) <= requested
+    ]
 
 
 def _paused_steps(s: RelationshipState) -> list[Due]:

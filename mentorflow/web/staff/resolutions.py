@@ -61,14 +61,19 @@ class NotEnrolled(Exception):
         self.message = message
 
 
-async def enrolled(pool: asyncpg.Pool, programme_id: str, person_id: str, role: Role) -> Member:
-    """``person_id`` as a member in ``role``, if the programme enrolled them so.
+async def enrolled(
+    pool: asyncpg.Pool, programme_id: str, person_id: str, role: Role, joining: str | None = None
+) -> Member:
+    """``person_id`` as a member in ``role`` of group ``joining``, if the programme enrolled
+    them so and has room for them.
 
     The programme's recorded state decides (enrolled, not removed, that role, and a mentor
     trained when the programme requires it, as for matching); a group started without a
     programme's workflow (``mentorflow relationship start``) has only its programme's directory
-    as enrolment."""
+    as enrolment. As in the matching, a mentee is in one open group at most and a mentor in as
+    many as their capacity (1 without a recorded profile)."""
     state = await views.programme_state(pool, programme_id)
+    capacity = 1
     if state is not None:
         profile = state.participants.get(person_id)
         if profile is None or person_id in state.removed:
@@ -78,8 +83,18 @@ async def enrolled(pool: asyncpg.Pool, programme_id: str, person_id: str, role: 
         training = state.programme.training
         if role == Role.MENTOR and training.required and profile.trained_on is None:
             raise NotEnrolled(N_("This mentor has not completed the mentor training."))
+        capacity = profile.capacity
     elif person_id not in await Directory(pool).people(programme_id, [person_id]):
         raise NotEnrolled(N_("This person is not enrolled in the group's programme."))
+    placed = [
+        g.relationship_id
+        for g in await views.relationship_states(pool, programme_id)
+        if not g.closed and g.relationship_id != joining and person_id in g.active_members()
+    ]
+    if role == Role.MENTEE and placed:
+        raise NotEnrolled(N_("This mentee is already in another open group of the programme."))
+    if role == Role.MENTOR and len(placed) >= capacity:
+        raise NotEnrolled(N_("This mentor already has as many groups as their capacity allows."))
     return Member(person_id=person_id, role=role)
 
 
@@ -115,6 +130,8 @@ REFUSALS = {
     "in_the_past": N_("The new date has passed."),
     "too_late": N_("The new date is too close to the end of the group or its next round."),
     "round_not_open": N_("This feedback round is not open."),
+    "escalation_mismatch": N_("This escalation is about another deadline."),
+    "paused": N_("The group is paused: resume it first."),
     "duplicate": N_("The group agreement is already recorded."),
 }
 
@@ -178,11 +195,15 @@ async def _member_command(
         errors["role"] = N_("Choose the new member's role.")
     if not values["person_id"]:
         errors["person"] = N_("Write the id of a person enrolled in the programme.")
+    if values["replaces"] and values["replaces"] not in state.active_members():
+        errors["replaces"] = N_("Choose a member of the group, or nobody.")
     if errors:
         return errors
     try:
         role = Role(values["role"])
-        new = await enrolled(web.pool, state.programme_id, values["person_id"], role)
+        new = await enrolled(
+            web.pool, state.programme_id, values["person_id"], role, state.relationship_id
+        )
     except NotEnrolled as e:
         return {"person": e.message}
     replaces = values["replaces"] or None
@@ -264,7 +285,9 @@ class MemberRequest(BaseModel):
         min_length=1, max_length=128, description="A person enrolled in the programme"
     )
     role: Role = Field(description="Their role in the programme")
-    replaces: str | None = Field(None, description="The active member they replace (none: add)")
+    replaces: str | None = Field(
+        None, max_length=128, description="The active member they replace (none: add)"
+    )
     reason: str = Reason
 
 
