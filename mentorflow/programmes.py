@@ -190,14 +190,18 @@ async def register(
             " erased (mentorflow privacy erase); a person erased cannot be enrolled again under"
             " the same id: give them a new one"
         )
-    entry = ProgrammeEntry(
+    await Directory(pool).register(entry(programme), people)
+
+
+def entry(programme: Programme) -> ProgrammeEntry:
+    """The programme as the directory keeps it."""
+    return ProgrammeEntry(
         programme.id,
         programme.name,
         programme.timezone,
-        coordinator.id,
+        programme.coordinator.id,
         programme.retention.personal_data,
     )
-    await Directory(pool).register(entry, people)
 
 
 async def stage_cohort(

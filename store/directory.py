@@ -53,6 +53,15 @@ class Directory:
                 [(programme.programme_id, p.person_id, p.name, p.email, p.locale) for p in people],
             )
 
+    async def forget(self, programme_id: str, person_id: str) -> None:
+        """Remove one person's contact from a programme: one written for an enrolment that was
+        then refused (not an erasure: nothing of theirs was recorded)."""
+        await self._pool.execute(
+            "DELETE FROM people WHERE programme_id = $1 AND person_id = $2",
+            programme_id,
+            person_id,
+        )
+
     async def programme(self, programme_id: str) -> ProgrammeEntry | None:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(

@@ -41,6 +41,10 @@ async def stopped() -> Client:
     return server.client
 
 
+NEWCOMER = {"id": "n9", "role": "mentee", "name": "Nea Newcomer", "email": "nea@example.org"}
+"""A participant enrolled from the programme page while the programme cannot take it."""
+
+
 def agreement_claim(rid: str) -> Claim:
     return Claim("test", "m1", AGREEMENT, rid, datetime.now(UTC) + timedelta(days=3))
 
@@ -107,8 +111,12 @@ async def test_a_coordinators_update_is_busy_not_closed_when_temporal_does_not_a
                 assert api.status_code == 503, api.text
                 assert api.headers["content-type"] == "application/problem+json"
                 assert api.json()["status"] == 503 and "busy" in api.json()["detail"]
+                enrolled = await browser.post(f"/api/v1/programmes/{p.id}/enrolment", json=NEWCOMER)
+                assert enrolled.status_code == 503, enrolled.text
             state = await handle.query(ProgrammeWorkflow.state)
             assert state.participants["m4"].trained_on is None  # nothing was sent
+            # The enrolment wrote its contact before the Update: taken back, as it was refused.
+            assert await Directory(pool).people(p.id, ["n9"]) == {}
 
             await handle.terminate("test: closed")
             app, links = app_for(dev_env.client, pool, mail)
@@ -120,6 +128,9 @@ async def test_a_coordinators_update_is_busy_not_closed_when_temporal_does_not_a
                 assert "The programme is closed." in closed.text
                 api = await browser.post(f"/api/v1/programmes/{p.id}/trained", json=trained)
                 assert api.status_code == 409 and "programme_closed" in api.json()["detail"]
+                enrolled = await browser.post(f"/api/v1/programmes/{p.id}/enrolment", json=NEWCOMER)
+                assert enrolled.status_code == 409, enrolled.text
+            assert await Directory(pool).people(p.id, ["n9"]) == {}
         finally:
             with contextlib.suppress(RPCError):  # terminated above unless the test failed first
                 await handle.terminate("test done")

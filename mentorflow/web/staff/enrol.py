@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from domain.errors import RuleViolation
 from domain.factory import EventFactory
 from domain.programme.commands import Enrol, decide
-from domain.programme.model import Participant
+from domain.programme.model import Participant, Programme
 from domain.programme.state import ProgrammeState
 from mentorflow import programmes
 from mentorflow.field_errors import explain
@@ -52,6 +52,7 @@ from mentorflow.web.staff.coordinate import (
     send,
 )
 from mentorflow.web.updates import Refusal
+from store.directory import Contact, Directory
 from store.staff import StaffMember
 
 router = APIRouter(prefix="/staff/programmes", include_in_schema=False)
@@ -110,13 +111,33 @@ async def enrol(
         decide(state, Enrol(by=by, profile=profile), EventFactory(web.now(), uuid.uuid4))
     except RuleViolation as e:
         return Refusal(e.code, str(e))
+    directory = Directory(web.pool)
+    before = (await directory.people(state.programme.id, [profile.id])).get(profile.id)
     try:
         await programmes.register(web.pool, state.programme, [participant])
     except programmes.ProgrammeError as e:
         return Refusal("erased", str(e))
-    return await send(
-        web, state.programme.id, member, state, lambda by: Enrol(by=by, profile=profile)
-    )
+    try:
+        refusal = await send(
+            web, state.programme.id, member, state, lambda by: Enrol(by=by, profile=profile)
+        )
+    except Exception:  # e.g. Temporal did not answer (503): the person may try again
+        await _restore(directory, state.programme, profile.id, before)
+        raise
+    if refusal is not None:
+        await _restore(directory, state.programme, profile.id, before)
+    return refusal
+
+
+async def _restore(
+    directory: Directory, programme: Programme, person_id: str, before: Contact | None
+) -> None:
+    """Put the directory back as it was before an enrolment the programme refused (or did not
+    answer): no contact is kept for someone who is not enrolled."""
+    if before is None:
+        await directory.forget(programme.id, person_id)
+    else:
+        await directory.register(programmes.entry(programme), [before])
 
 
 @router.post("/{programme_id}/enrol")
