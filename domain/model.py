@@ -28,6 +28,39 @@ PersonId = str
 """An opaque participant id from the HR export (never a name or e-mail: ids reach Temporal)."""
 
 
+STAFF_ACTOR = "staff:"
+"""The prefix of a staff member's actor id (``staff:<staff id>``): how the web app names a member
+who acts in no directory role, so the record says which member it was."""
+
+
+def staff_actor(staff_id: str) -> str:
+    """The actor id of staff member ``staff_id``."""
+    return f"{STAFF_ACTOR}{staff_id}"
+
+
+class Authority(StrEnum):
+    """The authority a command is sent with, besides the person ``by`` names.
+
+    Set only by an entry point from what it established itself (the web app: the signed-in staff
+    member's role, read from the ``staff`` table), never taken from a request's body: the domain
+    decides from it like from any other data of the command, and whoever can send a workflow an
+    Update at all is already trusted with the programme (the entry points, the CLI). ``by`` stays
+    the member's own id, so the events say who did it.
+    """
+
+    PERSON = "person"
+    """Only what the person ``by`` names may do (every participant's command, and a coordinator
+    acting as themselves)."""
+    ADMIN = "admin"
+    """A staff admin, who acts on every programme and its groups as their coordinator would."""
+
+
+def steers(by: str, authority: Authority, coordinator: str) -> bool:
+    """Whether ``by`` with ``authority`` may do what only the coordinator may: the coordinator
+    themselves, or a staff admin under their own staff id."""
+    return by == coordinator or (authority == Authority.ADMIN and by.startswith(STAFF_ACTOR))
+
+
 class Role(StrEnum):
     MENTOR = "mentor"
     MENTEE = "mentee"

@@ -9,13 +9,14 @@ from domain.calendar import zone_offsets
 from domain.envelope import Outcome
 from domain.errors import RuleViolation
 from domain.localtime import local_date
-from domain.model import Member, Role
+from domain.model import Authority, Member, Role
 from domain.policy import RelationshipPolicy
 from domain.relationship.commands import (
     AddMember,
     Dissolve,
     ExtendDeadline,
     RecordAgreement,
+    ResolveEscalation,
     SubmitFeedback,
 )
 from domain.relationship.events import (
@@ -276,3 +277,33 @@ def test_an_overdue_deadline_is_resolved_by_extending_that_deadline_only():
     with pytest.raises(RuleViolation) as refused:
         clock.act(now, far)
     assert refused.value.code == "too_late"
+
+
+def test_an_admin_resolves_an_escalation_under_their_own_id_and_nobody_else_does():
+    """A staff admin's authority is accepted (the event names the admin's staff id); the staff
+    id without it (another programme's coordinator) and the authority for a member's id are
+    refused, for every coordinator-only change."""
+    clock = Clock()
+    clock.run_until(ESCALATED)
+    admin = "staff:s-admin"
+    refused_commands = [
+        ResolveEscalation(by=admin, escalation=1, note="called them"),
+        ResolveEscalation(by="m1", authority=Authority.ADMIN, escalation=1, note="x"),
+        AddMember(by=admin, member=A4, reason="x"),
+        ExtendDeadline(by=admin, deadline="agreement", until=date(2027, 1, 1), reason="x"),
+        Dissolve(by=admin, reason="x"),
+    ]
+    for command in refused_commands:
+        with pytest.raises(RuleViolation) as refused:
+            clock.act(ESCALATED, command)
+        assert refused.value.code == "not_allowed", command
+    clock.act(
+        ESCALATED,
+        ResolveEscalation(by=admin, authority=Authority.ADMIN, escalation=1, note="called them"),
+    )
+    resolved = clock.events[-1]
+    assert isinstance(resolved, EscalationResolved) and resolved.actor == admin
+    assert clock.state.open_escalations() == []
+    clock.act(ESCALATED, Dissolve(by=admin, authority=Authority.ADMIN, reason="never met"))
+    closed = clock.events[-1]
+    assert isinstance(closed, RelationshipClosed) and closed.actor == admin

@@ -10,6 +10,7 @@ from domain.calendar import calendar
 from domain.errors import RuleViolation
 from domain.factory import EventFactory
 from domain.matching import match
+from domain.model import Authority
 from domain.programme.commands import (
     ApproveMatching,
     Enrol,
@@ -156,6 +157,32 @@ def test_coordinator_commands_are_refused_with_their_code(when, command, code):
     with pytest.raises(RuleViolation) as refused:
         decide(run.state, command, run.factory(when, actor=command.by))
     assert refused.value.code == code
+
+
+def test_an_admin_steers_a_programme_under_their_own_id_and_nobody_else_does():
+    """Only the coordinator or a staff admin's authority: the staff id alone is not enough, nor
+    an admin's authority for an id that is no staff member's; the event names the admin."""
+    run = ProgrammeRun(pilot())
+    when = datetime(2026, 8, 1, tzinfo=UTC)
+    mark = MarkTrained(by="staff:s-1", person_id="m1", trained_on=date(2026, 7, 1))
+    for refused_command in (
+        mark,  # a staff member without authority: another programme's coordinator, say
+        mark.model_copy(update={"by": "m2", "authority": Authority.ADMIN}),
+        ApproveMatching(by="staff:s-1"),
+    ):
+        with pytest.raises(RuleViolation) as refused:
+            run.act(when, refused_command)
+        assert refused.value.code == "not_allowed"
+    run.act(when, mark.model_copy(update={"authority": Authority.ADMIN}))
+    [trained] = run.of_type("mentor_trained")
+    assert (trained.person_id, trained.actor) == ("m1", "staff:s-1")
+    assert run.state.participants["m1"].trained_on == date(2026, 7, 1)
+
+
+def test_commands_recorded_before_the_authority_existed_still_parse():
+    """An Update's argument in an older history has no ``authority``: it acts as its person."""
+    old = MarkTrained.model_validate({"by": "hr1", "person_id": "m1", "trained_on": "2026-07-01"})
+    assert old.authority == Authority.PERSON
 
 
 def test_enrolment_and_removal_before_matching_change_who_is_matched():

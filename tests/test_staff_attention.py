@@ -3,12 +3,14 @@ and a real PostgreSQL.
 
 A group of a New York programme misses its agreement deadline and is escalated; the escalation
 shows in its coordinator's inbox (its local date, kind and reason), not in another programme's
-coordinator's, who can resolve nothing; auditors read it without a form; an admin (not the group's
-coordinator) is refused before the note is sealed, so no data key is made for them. The coordinator
+coordinator's, who can resolve nothing; auditors read it without a form; a coordinator listed for
+the programme who is not the group's coordinator is refused by the domain's rule before the note
+is sealed, so no data key is made for them. The coordinator
 acknowledges it with a note: an empty note is refused at its field, the acknowledgement is an
 ``escalation_resolved`` event whose actor is the coordinator and whose note is sealed, and the
 escalation leaves the inbox and the overviews' counts (a second acknowledgement is the domain's
-refusal).
+refusal). An admin who does not coordinate the programme acknowledges another group's
+escalation: recorded with the admin's own staff id as actor, the note sealed with their key.
 """
 
 import asyncio
@@ -90,14 +92,14 @@ async def test_a_coordinator_acknowledges_an_escalation_from_the_inbox(env, pool
     coordinator = await StaffRegister(pool).add(email, Role.COORDINATOR, (pid,))
     other = await staff_member(pool, Role.COORDINATOR, "other")
     auditor = await staff_member(pool, Role.AUDITOR)
-    admin = await staff_member(pool, Role.ADMIN)
+    deputy = await StaffRegister(pool).add(f"deputy-{pid}@example.org", Role.COORDINATOR, (pid,))
     app, links = app_for(env.client, pool, mail)
     async with (
         worker_with_links(env.client, pool, mail, links) as queue,
         browser_client(app) as browser,
         browser_client(app) as other_browser,
         browser_client(app) as auditor_browser,
-        browser_client(app) as admin_browser,
+        browser_client(app) as deputy_browser,
     ):
         group = await started_group(
             env.client, pool, queue, await whole_seconds_now(env), programme_id=pid
@@ -110,7 +112,7 @@ async def test_a_coordinator_acknowledges_an_escalation_from_the_inbox(env, pool
         await sign_in_staff(browser, links, coordinator)
         await sign_in_staff(other_browser, links, other)
         await sign_in_staff(auditor_browser, links, auditor)
-        await sign_in_staff(admin_browser, links, admin)
+        await sign_in_staff(deputy_browser, links, deputy)
         action = f"/staff/attention/{rid}/1"
         api = f"/api/v1/relationships/{rid}/escalations/1/acknowledgement"
 
@@ -141,22 +143,23 @@ async def test_a_coordinator_acknowledges_an_escalation_from_the_inbox(env, pool
         refused = await auditor_browser.post(action, data={"csrf": auditor_csrf, "note": NOTE})
         assert refused.status_code == 403
 
-        # An admin acts on every programme but is not the group's coordinator: the domain's rule
-        # refuses before the note is sealed, so no data key is made for them.
-        admin_page = await admin_browser.get("/staff/attention")
-        assert f'action="{action}"' in admin_page.text
-        by_admin = await admin_browser.post(
-            action, data={"csrf": csrf_of(admin_page.text), "note": NOTE}
+        # Listed for the programme (so the page offers the form) but not the group's coordinator
+        # (another address) nor an admin: the domain's rule refuses before the note is sealed, so
+        # no data key is made for them.
+        deputy_page = await deputy_browser.get("/staff/attention")
+        assert f'action="{action}"' in deputy_page.text
+        by_deputy = await deputy_browser.post(
+            action, data={"csrf": csrf_of(deputy_page.text), "note": NOTE}
         )
-        assert by_admin.status_code == 409
-        assert "Only the group&#39;s coordinator can do this." in by_admin.text
-        by_admin = await admin_browser.post(api, json={"note": NOTE})
-        assert by_admin.status_code == 409
-        assert by_admin.json()["detail"].startswith("not_allowed:")
-        admin_keys = await pool.fetchval(
-            "SELECT count(*) FROM data_keys WHERE person_id = $1", f"staff:{admin.staff_id}"
+        assert by_deputy.status_code == 409
+        assert "Only the group&#39;s coordinator can do this." in by_deputy.text
+        by_deputy = await deputy_browser.post(api, json={"note": NOTE})
+        assert by_deputy.status_code == 409
+        assert by_deputy.json()["detail"].startswith("not_allowed:")
+        deputy_keys = await pool.fetchval(
+            "SELECT count(*) FROM data_keys WHERE person_id = $1", f"staff:{deputy.staff_id}"
         )
-        assert admin_keys == 0
+        assert deputy_keys == 0
 
         csrf = csrf_of(page.text)
         assert (await browser.post(action, data={"note": NOTE})).status_code == 403  # no CSRF
@@ -191,3 +194,58 @@ async def test_a_coordinator_acknowledges_an_escalation_from_the_inbox(env, pool
         "agreement",
     )
     assert await Sealer(pool, MASTER).open(payload["note"]) == NOTE
+
+
+async def test_an_admin_who_does_not_coordinate_the_programme_acknowledges_an_escalation(
+    env, pool, mail
+):
+    """Accepted under the admin's own staff id (the event's actor), the note sealed with the
+    admin's key; another programme's coordinator and an auditor are still refused."""
+    pid = f"att-{uuid.uuid4().hex[:8]}"
+    await registered(pool, pid, f"hr1-{pid}@example.org")
+    admin = await staff_member(pool, Role.ADMIN)
+    other = await staff_member(pool, Role.COORDINATOR, "other")
+    auditor = await staff_member(pool, Role.AUDITOR)
+    app, links = app_for(env.client, pool, mail)
+    async with (
+        worker_with_links(env.client, pool, mail, links) as queue,
+        browser_client(app) as admin_browser,
+        browser_client(app) as other_browser,
+        browser_client(app) as auditor_browser,
+    ):
+        group = await started_group(
+            env.client, pool, queue, await whole_seconds_now(env), programme_id=pid
+        )
+        rid = group.relationship_id
+        await sleep_until(env, group.starts_at + timedelta(days=4, hours=1))
+        await escalation_of(pool, rid)
+        await sign_in_staff(admin_browser, links, admin)
+        await sign_in_staff(other_browser, links, other)
+        await sign_in_staff(auditor_browser, links, auditor)
+        action = f"/staff/attention/{rid}/1"
+        api = f"/api/v1/relationships/{rid}/escalations/1/acknowledgement"
+        for refused_browser in (other_browser, auditor_browser):
+            csrf = csrf_of((await refused_browser.get("/staff/attention")).text)
+            by_page = await refused_browser.post(action, data={"csrf": csrf, "note": NOTE})
+            assert by_page.status_code == 403
+            assert (await refused_browser.post(api, json={"note": NOTE})).status_code == 403
+
+        page = await admin_browser.get("/staff/attention")
+        assert f'action="{action}"' in page.text
+        done = await admin_browser.post(action, data={"csrf": csrf_of(page.text), "note": NOTE})
+        assert done.status_code == 303, done.text
+        still_open = (await admin_browser.get("/api/v1/attention")).json()
+        assert rid not in {e["relationship_id"] for e in still_open}
+        again = await admin_browser.post(api, json={"note": NOTE})
+        assert again.status_code == 409
+        assert again.json()["detail"].startswith("escalation_resolved:")
+
+    rows = await pool.fetch(
+        "SELECT actor, payload::text AS payload FROM events"
+        " WHERE stream_id = $1 AND type = 'escalation_resolved'",
+        workflow_id(rid),
+    )
+    assert [r["actor"] for r in rows] == [f"staff:{admin.staff_id}"]
+    assert NOTE not in rows[0]["payload"]  # sealed before it reached Temporal and the record
+    note = json.loads(rows[0]["payload"])["note"]
+    assert await Sealer(pool, MASTER).open(note) == NOTE

@@ -5,7 +5,8 @@ A coordinator signed in as the programme's coordinator marks a mentor trained (t
 refusals shown translated), sees the proposal with its explanations, edits it so that a hard rule
 breaks (refused before anything is sent, the rule named), then validly, and approves. Auditors
 and other programmes' coordinators are refused; an admin who is not the programme's coordinator
-is answered with the domain's refusal.
+marks a mentor trained under their own staff id; a coordinator listed for the programme who is
+not its coordinator is answered with the domain's refusal.
 """
 
 import io
@@ -112,6 +113,7 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
     admin = await staff_member(pool, Role.ADMIN)
     auditor = await staff_member(pool, Role.AUDITOR)
     other = await staff_member(pool, Role.COORDINATOR, "other")
+    deputy = await StaffRegister(pool).add(f"deputy-{email}", Role.COORDINATOR, (p.id,))
     app, links = app_for(env.client, pool, mail)
     page_of = f"/staff/programmes/{p.id}"
     async with (
@@ -120,6 +122,7 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
         browser_client(app) as admin_browser,
         browser_client(app) as auditor_browser,
         browser_client(app) as other_browser,
+        browser_client(app) as deputy_browser,
     ):
         handle = await started_programme(env.client, pool, p, task_queue)
         await handle.query(ProgrammeWorkflow.state)
@@ -127,6 +130,7 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
         await sign_in_staff(admin_browser, links, admin)
         await sign_in_staff(auditor_browser, links, auditor)
         await sign_in_staff(other_browser, links, other)
+        await sign_in_staff(deputy_browser, links, deputy)
         await browser.get("/language/fi?back=/staff")
 
         # Read only for auditors, nothing for other programmes' coordinators.
@@ -155,12 +159,34 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
             f"{page_of}/trained", data={"csrf": csrf, "person_id": "m4", "trained_on": "5.3."}
         )
         assert bad_date.status_code == 400 and 'id="trained_on-error"' in bad_date.text
+        mark_m4 = {"person_id": "m4", "trained_on": str(today)}
+        other_csrf = csrf_of((await other_browser.get("/staff/attention")).text)
+        as_other = await other_browser.post(
+            f"{page_of}/trained", data={"csrf": other_csrf, **mark_m4}
+        )
+        assert as_other.status_code == 403
+        auditor_csrf = csrf_of((await auditor_browser.get("/staff/attention")).text)
+        as_auditor = await auditor_browser.post(
+            f"{page_of}/trained", data={"csrf": auditor_csrf, **mark_m4}
+        )
+        assert as_auditor.status_code == 403
+        assert (
+            await auditor_browser.post(f"/api/v1/programmes/{p.id}/trained", json=mark_m4)
+        ).status_code == 403
+        # Listed for the programme but not its coordinator (another address): the domain refuses.
+        deputy_page = await deputy_browser.get(page_of)
+        as_deputy = await deputy_browser.post(
+            f"{page_of}/trained", data={"csrf": csrf_of(deputy_page.text), **mark_m4}
+        )
+        assert as_deputy.status_code == 409 and "only the coordinator" in as_deputy.text
+        assert (await handle.query(ProgrammeWorkflow.state)).participants["m4"].trained_on is None
+        # An admin does not coordinate the programme: accepted, under the admin's own id.
         admin_page = await admin_browser.get(page_of)
         as_admin = await admin_browser.post(
-            f"{page_of}/trained",
-            data={"csrf": csrf_of(admin_page.text), "person_id": "m4", "trained_on": str(today)},
+            f"{page_of}/trained", data={"csrf": csrf_of(admin_page.text), **mark_m4}
         )
-        assert as_admin.status_code == 409 and "only the coordinator" in as_admin.text
+        assert as_admin.status_code == 303, as_admin.text
+        assert (await handle.query(ProgrammeWorkflow.state)).participants["m4"].trained_on == today
         done = await browser.post(
             f"{page_of}/trained", data={"csrf": csrf, "person_id": "m4", "trained_on": str(today)}
         )
@@ -243,6 +269,7 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
     assert sorted((r["type"], r["actor"]) for r in events) == [
         ("matching_approved", "hr1"),
         ("mentor_trained", "hr1"),
+        ("mentor_trained", f"staff:{admin.staff_id}"),
         ("participant_removed", "hr1"),
         ("participant_removed", "hr1"),
     ]

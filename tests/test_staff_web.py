@@ -246,6 +246,8 @@ RECORD = frozenset({AUDITOR, ADMIN})
 PROGRAMME_RECORD = RECORD | {KEY}
 MEMBER = frozenset({PARTICIPANT})
 STEER = frozenset({ADMIN})
+"""The programme's own coordinators and admins, who act on every programme (under their own staff
+id, with an admin's authority the domain accepts); the matrix's coordinator is another's."""
 STARTERS = frozenset({OTHER_COORDINATOR, ADMIN})
 """The programme's own coordinators and admins (the matrix's coordinator is another's)."""
 LINK = frozenset[str]()
@@ -334,7 +336,8 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/attention"): API,
     ("POST", "/staff/attention/{relationship_id}/{number}"): STEER,
     ("POST", "/api/v1/relationships/{relationship_id}/escalations/{number}/acknowledgement"): STEER,
-    # ... and resolve it by changing the group (the domain accepts the group's coordinator only)
+    # ... and resolve it by changing the group (the domain accepts the group's coordinator and,
+    # under their own staff id, admins: tests/test_staff_attention.py sends them for real)
     ("POST", "/staff/attention/{relationship_id}/{number}/member"): STEER,
     ("POST", "/staff/attention/{relationship_id}/{number}/deadline"): STEER,
     ("POST", "/staff/attention/{relationship_id}/{number}/dissolution"): STEER,
@@ -384,7 +387,7 @@ async def test_authorization_matrix_over_every_route_and_role(env, pool, mail):
         rid = group.relationship_id
         values = {"rid": rid, "relationship_id": rid, "round_name": "midpoint", "locale": "fi"}
         values["programme_id"] = "test"
-        values["number"] = "1"  # an escalation (none is raised: the admin's answer is a refusal)
+        values["number"] = "1"  # an escalation (none is raised, and the bodies are empty)
         values["action"] = "pause"  # posted without a reason: refused as input, nothing written
         clients = {role: browser_client(app) for role in ROLES}
         try:

@@ -14,7 +14,7 @@ from domain.calendar import ProgrammeCalendar
 from domain.errors import RuleViolation
 from domain.factory import EventFactory
 from domain.matching import GroupAssignment, MatchingResult, MatchingRules, ProposedGroup, assign
-from domain.model import Frozen, Member, PersonId, Role
+from domain.model import Authority, Frozen, Member, PersonId, Role, steers
 from domain.programme.events import (
     GroupFinding,
     GroupsChecked,
@@ -213,6 +213,7 @@ def groups_checked(
 
 class Enrol(Frozen):
     by: Actor
+    authority: Authority = Authority.PERSON
     profile: Profile
     reason: Reason | None = None
 
@@ -222,23 +223,27 @@ class UpdateProfile(Frozen):
 
     by: PersonId
     profile: Profile
+    authority: Authority = Authority.PERSON
     reason: Reason
 
 
 class Remove(Frozen):
     by: Actor
+    authority: Authority = Authority.PERSON
     person_id: PersonId
     reason: Reason
 
 
 class MarkTrained(Frozen):
     by: Actor
+    authority: Authority = Authority.PERSON
     person_id: PersonId
     trained_on: date
 
 
 class ApproveMatching(Frozen):
     by: Actor
+    authority: Authority = Authority.PERSON
     groups: tuple[GroupAssignment, ...] | None = Field(
         None, description="An edited assignment; none approves the proposal as it is"
     )
@@ -251,7 +256,7 @@ ProgrammeCommand = Enrol | Remove | UpdateProfile | MarkTrained | ApproveMatchin
 def decide(s: ProgrammeState, command: ProgrammeCommand, f: EventFactory) -> list[ProgrammeEvent]:
     if s.closed:
         raise RuleViolation("programme_closed", f"programme {s.programme.id} is closed")
-    if command.by != s.programme.coordinator.id:
+    if not steers(command.by, command.authority, s.programme.coordinator.id):
         raise RuleViolation("not_allowed", f"only the coordinator can do this, not {command.by}")
     match command:
         case Enrol():

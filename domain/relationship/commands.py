@@ -17,7 +17,7 @@ from domain.errors import RuleViolation
 from domain.factory import EventFactory
 from domain.feedback import check as check_answers
 from domain.localtime import ZoneOffsets, local_date
-from domain.model import Frozen, Member, PersonId, Role
+from domain.model import Authority, Frozen, Member, PersonId, Role, steers
 from domain.policy import RelationshipPolicy
 from domain.relationship.events import (
     RULES,
@@ -156,6 +156,8 @@ class ResolveEscalation(Frozen):
     """The group's coordinator acknowledges an open escalation with a note: it is closed."""
 
     by: Actor
+    authority: Authority = Authority.PERSON
+    """A staff admin's (``domain.model.Authority``): they act as the coordinator would."""
     escalation: int = Field(ge=1)
     """Which: its number among the relationship's escalations (``open_escalations``)."""
     note: Text
@@ -170,6 +172,8 @@ class AddMember(Frozen):
     """
 
     by: Actor
+    authority: Authority = Authority.PERSON
+    """A staff admin's (``domain.model.Authority``): they act as the coordinator would."""
     member: Member
     replaces: Actor | None = None
     reason: Text
@@ -185,6 +189,8 @@ class ExtendDeadline(Frozen):
     """The group's coordinator moves a deadline later, to the same local time on ``until``."""
 
     by: Actor
+    authority: Authority = Authority.PERSON
+    """A staff admin's (``domain.model.Authority``): they act as the coordinator would."""
     deadline: Annotated[str, StringConstraints(pattern=r"^(agreement|feedback:(midpoint|final))$")]
     until: date
     """The new due date, a local date in the programme's zone."""
@@ -202,6 +208,8 @@ class Dissolve(Frozen):
     """The group's coordinator dissolves the group: it closes now, outcome ``dissolved``."""
 
     by: Actor
+    authority: Authority = Authority.PERSON
+    """A staff admin's (``domain.model.Authority``): they act as the coordinator would."""
     reason: Text
     escalation: int | None = Field(default=None, ge=1)
     """An open escalation the dissolution resolves (``DISSOLVED``)."""
@@ -538,15 +546,17 @@ def _add_agenda_item(
 def _resolve_escalation(
     s: RelationshipState, c: ResolveEscalation, f: EventFactory
 ) -> list[RelationshipEvent]:
-    require_coordinator(s, c.by)
+    require_coordinator(s, c.by, c.authority)
     return [_resolution(s, c.escalation, Resolution.ACKNOWLEDGED, c.note, f)]
 
 
-def require_coordinator(s: RelationshipState, person: PersonId) -> None:
-    """Refuse unless ``person`` is the group's coordinator, the only one who may change the group
-    or resolve its escalations (the web checks it before sealing a note too, so that a refused
-    person gets no data key)."""
-    if person != s.coordinator_id:
+def require_coordinator(
+    s: RelationshipState, person: PersonId, authority: Authority = Authority.PERSON
+) -> None:
+    """Refuse unless ``person`` is the group's coordinator or a staff admin (``authority``), the
+    only ones who may change the group or resolve its escalations (the web checks it before
+    sealing a note too, so that a refused person gets no data key)."""
+    if not steers(person, authority, s.coordinator_id):
         raise RuleViolation(
             "not_allowed",
             "only the group's coordinator can change the group or resolve its escalations",
@@ -585,7 +595,7 @@ def _resolving(
 
 
 def _add_member(s: RelationshipState, c: AddMember, f: EventFactory) -> list[RelationshipEvent]:
-    require_coordinator(s, c.by)
+    require_coordinator(s, c.by, c.authority)
     new = c.member.person_id
     if new in s.active_members():
         raise RuleViolation("already_a_member", f"{new} is already in the group")
@@ -642,7 +652,7 @@ def _check_shape(s: RelationshipState, members: list[PersonId], new: Member) -> 
 def _extend_deadline(
     s: RelationshipState, c: ExtendDeadline, f: EventFactory
 ) -> list[RelationshipEvent]:
-    require_coordinator(s, c.by)
+    require_coordinator(s, c.by, c.authority)
     if c.deadline == "agreement":
         if s.agreement.recorded_at is not None:
             raise RuleViolation("duplicate", "the group agreement is already recorded")
@@ -708,7 +718,7 @@ def _check_new_deadline(
 
 
 def _dissolve(s: RelationshipState, c: Dissolve, f: EventFactory) -> list[RelationshipEvent]:
-    require_coordinator(s, c.by)
+    require_coordinator(s, c.by, c.authority)
     resolved = _resolving(s, c.escalation, Resolution.DISSOLVED, c.reason, f)
     closed = f.make(
         RelationshipClosed,

@@ -4,11 +4,12 @@ deadline, dissolve the group (``resolutions``).
 
 The list is read from the staff overviews' projection (``views``: each group's folded state), not
 a replay per request. Acknowledging sends the RelationshipWorkflow's ``resolve_escalation`` Update
-as the signed-in member (the group's coordinator when the member is that person, see
-``coordinate.acting_as``), its note sealed with the coordinator's data key before it reaches
-Temporal (after the domain's rule on who may, so a refused member gets no data key); the domain
-decides and its refusal is shown. Coordinators see and act on their own
-programmes only, admins on all (the domain accepts the group's coordinator only), auditors read.
+as the signed-in member (the group's coordinator when the member is that person, else their own
+``staff:<id>``, with an admin's authority for an admin: see ``coordinate.acting_as``), its note
+sealed with the acting person's data key before it reaches Temporal (after the domain's rule on
+who may, so a refused member gets no data key); the domain decides and its refusal is shown.
+Coordinators see and act on their own programmes only, admins on all (the domain accepts the
+group's coordinator and admins), auditors read.
 """
 
 from typing import Annotated, Any
@@ -89,12 +90,12 @@ async def resolve(
 ) -> Refusal | None:
     """Send ``resolve_escalation`` as the acting person, the note sealed; None when the group
     took it, else the domain's refusal. ``note`` was checked."""
-    by = await acting_as(web, member, state.programme_id, state.coordinator_id)
-    command = ResolveEscalation(by=by, escalation=number, note=note)
+    acting = await acting_as(web, member, state.programme_id, state.coordinator_id)
+    command = acting.sign(ResolveEscalation(by=acting.by, escalation=number, note=note))
     try:
         # The domain's rule first: a note refused anyway makes no data key for its author.
-        require_coordinator(state, by)
-        sealed = await web.sealer.seal_command(command, by)
+        require_coordinator(state, acting.by, acting.authority)
+        sealed = await web.sealer.seal_command(command, acting.by)
     except RuleViolation as e:
         return Refusal(e.code, str(e))
     except (ErasedPersonError, UnknownAuthorError) as e:

@@ -3,16 +3,18 @@ proposal with each group's explanation and the unmatched with their reasons; mar
 trained, edit the proposal and approve it.
 
 The page never decides: it sends the ProgrammeWorkflow's Updates (``mark_trained``,
-``approve_matching``) as the signed-in member and shows the domain's refusal. An edited proposal
-is checked against the matching's hard rules with ``domain.matching.assign`` (the check the
-approval itself makes) each time it is checked or approved, so the broken rule is named before
-anything is sent. The state shown is the staff overviews' projection (``views``), not a replay.
+``approve_matching``) as the signed-in member (``acting_as``: the programme's coordinator, or an
+admin under their own staff id with an admin's authority) and shows the domain's refusal. An
+edited proposal is checked against the matching's hard rules with ``domain.matching.assign`` (the
+check the approval itself makes) each time it is checked or approved, so the broken rule is named
+before anything is sent. The state shown is the staff overviews' projection (``views``), not a
+replay.
 """
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
@@ -24,7 +26,7 @@ from temporalio.client import WorkflowHandle
 
 from contracts.messages import programme_workflow_id
 from domain.matching import GroupAssignment, MatchingResult, ProposedGroup, assign
-from domain.model import Role
+from domain.model import Authority, Role, staff_actor
 from domain.programme.commands import ApproveMatching, Enrol, MarkTrained, Remove, matching_rules
 from domain.programme.events import ProgrammePhase, ProgrammeReport
 from domain.programme.state import ProgrammeState
@@ -36,6 +38,7 @@ from mentorflow.web.staff.api import PROBLEMS, UPDATE_ANSWERS, WAYS_IN, Endpoint
 from mentorflow.web.staff.identity import CurrentStaff
 from mentorflow.web.updates import Refusal, execute
 from store.directory import Directory
+from store.staff import Role as StaffRole
 from store.staff import StaffMember
 from workflows.programme import ProgrammeWorkflow
 
@@ -92,21 +95,39 @@ async def recorded(web: Web, programme_id: str) -> ProgrammeState:
     return state
 
 
-async def acting_person(web: Web, member: StaffMember, state: ProgrammeState) -> str:
-    """Whom the Update is sent as: the programme's coordinator when the signed-in member is that
-    person (the same e-mail address in the directory), else the member's own staff id, which the
-    domain refuses (only the programme's coordinator acts on it)."""
+C = TypeVar("C", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Whom an Update is sent as (``by``, what the events record as their actor) and with what
+    authority (``domain.model.Authority``): both established here, from the signed-in member,
+    never from the request."""
+
+    by: str
+    authority: Authority = Authority.PERSON
+
+    def sign(self, command: C) -> C:
+        """``command`` (built with ``by``) carrying this authority."""
+        return command.model_copy(update={"authority": self.authority})
+
+
+async def acting_person(web: Web, member: StaffMember, state: ProgrammeState) -> Acting:
+    """Whom the Update is sent as (see ``acting_as``)."""
     return await acting_as(web, member, state.programme.id, state.programme.coordinator.id)
 
 
-async def acting_as(web: Web, member: StaffMember, programme_id: str, coordinator: str) -> str:
-    """``coordinator`` (a person id of ``programme_id``) when the signed-in member is that person,
-    else ``staff:<id>`` (see ``acting_person``)."""
+async def acting_as(web: Web, member: StaffMember, programme_id: str, coordinator: str) -> Acting:
+    """``coordinator`` (a person id of ``programme_id``) when the signed-in member is that person
+    (the same e-mail address in the directory), else the member's own ``staff:<id>``: with an
+    admin's authority for an admin, whom the domain accepts on every programme under their own
+    id; with none for anyone else, whom the domain refuses."""
     contacts = await Directory(web.pool).people(programme_id, [coordinator])
     contact = contacts.get(coordinator)
     if contact is not None and contact.email.casefold() == member.email.casefold():
-        return coordinator
-    return f"staff:{member.staff_id}"
+        return Acting(coordinator)
+    admin = member.role == StaffRole.ADMIN
+    return Acting(staff_actor(member.staff_id), Authority.ADMIN if admin else Authority.PERSON)
 
 
 ProgrammeUpdate = Enrol | MarkTrained | Remove | ApproveMatching
@@ -124,7 +145,8 @@ async def send(
 ) -> Refusal | None:
     """Send the Update as the acting person; None when the programme took it, else the domain's
     refusal."""
-    command = build(await acting_person(web, member, state))
+    acting = await acting_person(web, member, state)
+    command = acting.sign(build(acting.by))
     # (typed by hand: mypy cannot always infer the handle from ProgrammeWorkflow.run)
     handle: WorkflowHandle[ProgrammeWorkflow, ProgrammeReport] = web.client.get_workflow_handle(
         programme_workflow_id(programme_id)

@@ -107,8 +107,9 @@ async def enrol(
     """Enrol ``participant``: the domain's refusal, or None when the programme took it."""
     profile = participant.profile()
     try:  # the domain's refusals before the contact is written (the workflow decides again)
-        by = await acting_person(web, member, state)
-        decide(state, Enrol(by=by, profile=profile), EventFactory(web.now(), uuid.uuid4))
+        acting = await acting_person(web, member, state)
+        enrolment = acting.sign(Enrol(by=acting.by, profile=profile))
+        decide(state, enrolment, EventFactory(web.now(), uuid.uuid4))
     except RuleViolation as e:
         return Refusal(e.code, str(e))
     directory = Directory(web.pool)

@@ -3,7 +3,8 @@ extend a deadline, dissolve the group (pages and their JSON twins under /api/v1)
 
 Each sends one RelationshipWorkflow Update (``add_member``, ``extend_deadline``, ``dissolve``)
 naming the escalation it resolves, as the signed-in member (the group's coordinator when the
-member is that person), its reason sealed with their data key before it reaches Temporal. The
+member is that person, else an admin under their own staff id: ``coordinate.acting_as``), its
+reason sealed with their data key before it reaches Temporal. The
 page checks what only the programme knows (the new member is enrolled in it, in that role); the
 domain decides the rest and its refusal is shown.
 """
@@ -103,12 +104,12 @@ async def send(
 ) -> Refusal | None:
     """Send the command as the acting person, its reason sealed; None when the group took it,
     else the domain's refusal."""
-    by = await acting_as(web, member, state.programme_id, state.coordinator_id)
-    command = build(by)
+    acting = await acting_as(web, member, state.programme_id, state.coordinator_id)
+    command = acting.sign(build(acting.by))
     try:
         # The domain's rule first: a reason refused anyway makes no data key for its author.
-        require_coordinator(state, by)
-        sealed = await web.sealer.seal_command(command, by)
+        require_coordinator(state, acting.by, acting.authority)
+        sealed = await web.sealer.seal_command(command, acting.by)
     except RuleViolation as e:
         return Refusal(e.code, str(e))
     except (ErasedPersonError, UnknownAuthorError) as e:
