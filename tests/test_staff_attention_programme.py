@@ -106,14 +106,16 @@ async def test_an_overdue_approval_and_an_unreachable_mentor_are_in_the_inbox(en
         page = await browser.get("/staff/attention")
         assert item in page.text and "Approval overdue" in page.text
         due_day = state.approval_due.astimezone(ZoneInfo(HELSINKI)).date()
-        assert due_day != state.approval_due.date()  # local midnight is the day before in UTC
         assert format_date(due_day, "long", locale="en") in page.text
+        utc_day = state.approval_due.date()  # the day before, unless summer time ended between
+        if utc_day != due_day:
+            assert format_date(utc_day, "long", locale="en") not in page.text
         assert f'href="/staff/programmes/{p.id}#edit"' in page.text
         assert unreachable in page.text and "mentorflow programme sync" in page.text
         listed = (await browser.get("/api/v1/attention/programmes")).json()
         [overdue] = [a for a in listed["approvals_overdue"] if a["programme_id"] == p.id]
         assert overdue["timezone"] == HELSINKI
-        assert overdue["due"].replace("Z", "+00:00") == state.approval_due.isoformat()
+        assert datetime.fromisoformat(overdue["due"]) == state.approval_due
         [person] = [u for u in listed["unreachable"] if u["programme_id"] == p.id]
         assert (person["person_id"], person["groups"]) == ("m4", [])
         assert not any(u["person_id"] != "m4" for u in listed["unreachable"])
