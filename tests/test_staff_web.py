@@ -334,6 +334,7 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     # the group's programme's coordinators and admins may send the acknowledgement
     ("GET", "/staff/attention"): STAFF,
     ("GET", "/api/v1/attention"): API,
+    ("GET", "/api/v1/attention/programmes"): API,
     ("POST", "/staff/attention/{relationship_id}/{number}"): STEER,
     ("POST", "/api/v1/relationships/{relationship_id}/escalations/{number}/acknowledgement"): STEER,
     # ... and resolve it by changing the group (the domain accepts the group's coordinator and,
@@ -547,6 +548,7 @@ async def test_openapi_describes_the_api_with_problem_details(env, pool, mail):
         "/api/v1/relationships/{relationship_id}/export",
         "/api/v1/log/verification",
         "/api/v1/attention",
+        "/api/v1/attention/programmes",
         "/api/v1/relationships/{relationship_id}/escalations/{number}/acknowledgement",
         "/api/v1/relationships/{relationship_id}/escalations/{number}/member",
         "/api/v1/relationships/{relationship_id}/escalations/{number}/deadline-extension",

@@ -1,6 +1,8 @@
 """The coordinator's attention inbox: the open escalations of their programmes' groups, each with
 what resolves it: acknowledge it with a note (here), or replace or add a member, extend a
-deadline, dissolve the group (``resolutions``).
+deadline, dissolve the group (``resolutions``); and the programme-level items: a matching whose
+approval is overdue (resolved by approving it on the programme page) and the people e-mail did
+not reach (listed while they are in the programme: no event records a corrected address).
 
 The list is read from the staff overviews' projection (``views``: each group's folded state), not
 a replay per request. Acknowledging sends the RelationshipWorkflow's ``resolve_escalation`` Update
@@ -108,8 +110,11 @@ async def resolve(
 async def inbox(
     request: Request, member: StaffMember, status_code: int = 200, **shown: Any
 ) -> Response:
-    found = await views.open_escalations(web_of(request).pool, readable(member))
+    found, items = await views.attention(web_of(request).pool, readable(member))
     locale = locale_of(request)
+    zones = {e.programme_id: e.timezone for e in found}
+    zones |= {a.programme_id: a.timezone for a in items.approvals_overdue}
+    zones |= {u.programme_id: u.timezone for u in items.unreachable}
     context: dict[str, Any] = {
         "errors": {},
         "refusal": None,
@@ -124,8 +129,10 @@ async def inbox(
         "staff/attention.html",
         status_code,
         escalations=found,
-        dates={e.programme_id: Dates(e.timezone, locale) for e in found},
-        acts={e.programme_id for e in found if member.acts_on(e.programme_id)},
+        approvals=items.approvals_overdue,
+        unreachable=items.unreachable,
+        dates={pid: Dates(zone, locale) for pid, zone in zones.items()},
+        acts={pid for pid in zones if member.acts_on(pid)},
         kinds=KINDS,
         deadlines=DEADLINE_NAMES,
         max_note=MAX_TEXT,
@@ -171,6 +178,15 @@ api = APIRouter(prefix="/api/v1", tags=["attention"], responses=PROBLEMS, depend
 )
 async def attention_list(request: Request, member: CurrentStaff) -> list[views.OpenEscalation]:
     return await views.open_escalations(web_of(request).pool, readable(member))
+
+
+@api.get(
+    "/attention/programmes",
+    summary="The programme-level items of the attention inbox of the programmes the signed-in"
+    " member reads: matchings whose approval is overdue, people e-mail did not reach",
+)
+async def attention_programmes(request: Request, member: CurrentStaff) -> views.ProgrammeItems:
+    return await views.programme_items(web_of(request).pool, readable(member))
 
 
 class AcknowledgementRequest(BaseModel):

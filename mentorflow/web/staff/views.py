@@ -32,12 +32,17 @@ if TYPE_CHECKING:
     from store.pool import AnyConnection
 
 __all__ = [
+    "ApprovalOverdue",
     "GroupHealth",
     "OpenEscalation",
+    "ProgrammeItems",
     "ProgrammeSummary",
+    "UnreachablePerson",
+    "attention",
     "catch_up",
     "groups",
     "open_escalations",
+    "programme_items",
     "programme_state",
     "programmes",
     "relationship_state",
@@ -337,29 +342,137 @@ async def open_escalations(
     pool: asyncpg.Pool, programme_ids: list[str] | None
 ) -> list[OpenEscalation]:
     """The open escalations of the open groups of ``programme_ids`` (None: all), oldest first."""
+    return (await attention(pool, programme_ids))[0]
+
+
+async def programme_items(pool: asyncpg.Pool, programme_ids: list[str] | None) -> "ProgrammeItems":
+    """What needs the coordinator in ``programme_ids`` (None: all) beyond the groups'."""
+    return (await attention(pool, programme_ids))[1]
+
+
+async def attention(
+    pool: asyncpg.Pool, programme_ids: list[str] | None
+) -> tuple[list[OpenEscalation], "ProgrammeItems"]:
+    """The attention inbox of ``programme_ids`` (None: all), from one read of the projection: the
+    groups' open escalations, oldest first, and the programme-level items."""
     programme_states, relationships = await _states(pool, programme_ids)
     zones = await Directory(pool).timezones()
-    found = []
-    for pid, groups_ in relationships.items():
+    found: list[OpenEscalation] = []
+    items = ProgrammeItems()
+    for pid in sorted(set(programme_states) | set(relationships)):
         p = programme_states.get(pid)
         zone = p.programme.timezone if p else zones.get(pid, "UTC")
-        for g in groups_:
-            if g.closure is not None:
-                continue
-            found += [
-                OpenEscalation(
-                    programme_id=pid,
-                    timezone=zone,
-                    relationship_id=g.relationship_id,
-                    number=number,
-                    kind=e.kind,
-                    subject=e.subject,
-                    since=e.at,
-                    reason=e.reason,
-                    persons=list(e.persons),
-                    members=g.active_members(),
-                    deadlines=g.extendable(),
-                )
-                for number, e in g.open_escalations()
-            ]
-    return sorted(found, key=lambda e: (e.since, e.relationship_id, e.number))
+        groups_ = relationships.get(pid, [])
+        escalations = _escalations(pid, zone, groups_)
+        found += escalations
+        due = _approval_overdue(p)
+        if due is not None:
+            items.approvals_overdue.append(
+                ApprovalOverdue(programme_id=pid, timezone=zone, due=due)
+            )
+        items.unreachable += _unreachable(pid, zone, p, groups_, escalations)
+    found.sort(key=lambda e: (e.since, e.relationship_id, e.number))
+    items.approvals_overdue.sort(key=lambda a: (a.due, a.programme_id))
+    return found, items
+
+
+def _approval_overdue(p: ProgrammeState | None) -> datetime | None:
+    """When the approval was due, if the matching still waits for it and it was escalated."""
+    if p is None or p.phase != ProgrammePhase.APPROVAL or p.approved is not None:
+        return None
+    return p.approval_due if p.approval_escalated else None
+
+
+def _escalations(pid: str, zone: str, groups_: list[RelationshipState]) -> list[OpenEscalation]:
+    return [
+        OpenEscalation(
+            programme_id=pid,
+            timezone=zone,
+            relationship_id=g.relationship_id,
+            number=number,
+            kind=e.kind,
+            subject=e.subject,
+            since=e.at,
+            reason=e.reason,
+            persons=list(e.persons),
+            members=g.active_members(),
+            deadlines=g.extendable(),
+        )
+        for g in groups_
+        if g.closure is None
+        for number, e in g.open_escalations()
+    ]
+
+
+def _unreachable(
+    pid: str,
+    zone: str,
+    p: ProgrammeState | None,
+    groups_: list[RelationshipState],
+    escalations: list[OpenEscalation],
+) -> "list[UnreachablePerson]":
+    """The people of the programme a message could not be delivered to, while that holds: the
+    record has no event for a corrected address, so each is listed while they are still in the
+    programme (a participant, its coordinator, or an active member of one of its open groups)."""
+    if p is not None and p.closed:
+        return []
+    open_groups = [g for g in groups_ if g.closure is None]
+    failed = list(p.unreachable) if p is not None else []
+    for g in groups_:
+        failed += [u for u in g.unreachable if u not in failed]
+    found = []
+    for person in failed:
+        member_of = [g.relationship_id for g in open_groups if person in g.active_members()]
+        in_programme = p is not None and (
+            person in p.participants or person == p.programme.coordinator.id
+        )
+        if not (member_of or in_programme):
+            continue
+        found.append(
+            UnreachablePerson(
+                programme_id=pid,
+                timezone=zone,
+                person_id=person,
+                groups=member_of,
+                escalations=[
+                    f"{e.relationship_id}/{e.number}"
+                    for e in escalations
+                    if e.relationship_id in member_of
+                ],
+            )
+        )
+    return found
+
+
+class ApprovalOverdue(BaseModel):
+    """A programme whose matching proposal waits for the coordinator's approval past its approval
+    window and was escalated (``approval_escalated``): open until the matching is approved."""
+
+    model_config = ConfigDict(frozen=True)
+    programme_id: str
+    timezone: str
+    """The programme's zone: ``due`` is shown as a local date in it."""
+    due: datetime
+    """When the approval was due (the end of the approval window)."""
+
+
+class UnreachablePerson(BaseModel):
+    """A person of the programme a message could not be delivered to (``delivery_failed``), by
+    id. Listed while they are still in the programme: no event records a corrected address."""
+
+    model_config = ConfigDict(frozen=True)
+    programme_id: str
+    timezone: str
+    person_id: str
+    groups: list[str] = []
+    """The open groups they are an active member of (where they can be replaced)."""
+    escalations: list[str] = []
+    """Those groups' open escalations (``<relationship_id>/<number>``), whose resolution can
+    replace them."""
+
+
+class ProgrammeItems(BaseModel):
+    """The programme-level items of the attention inbox."""
+
+    approvals_overdue: list[ApprovalOverdue] = []
+    unreachable: list[UnreachablePerson] = []
