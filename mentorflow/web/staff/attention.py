@@ -14,6 +14,7 @@ Coordinators see and act on their own programmes only, admins on all (the domain
 group's coordinator and admins), auditors read.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -22,7 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contracts.messages import workflow_id
 from domain.errors import RuleViolation
-from domain.relationship.commands import ResolveEscalation, require_coordinator
+from domain.relationship.commands import (
+    AddMember,
+    Dissolve,
+    ExtendDeadline,
+    ResolveEscalation,
+    require_coordinator,
+)
 from domain.relationship.state import RelationshipState
 from domain.text import MAX_TEXT
 from mentorflow.web.i18n import N_
@@ -90,12 +97,31 @@ GroupActor = Annotated[tuple[StaffMember, RelationshipState], Depends(acting_on_
 async def resolve(
     web: Web, member: StaffMember, state: RelationshipState, number: int, note: str
 ) -> Refusal | None:
-    """Send ``resolve_escalation`` as the acting person, the note sealed; None when the group
-    took it, else the domain's refusal. ``note`` was checked."""
+    """Acknowledge escalation ``number`` with ``note`` (checked) as the acting person."""
+    return await send_to_group(
+        web, member, state, lambda by: ResolveEscalation(by=by, escalation=number, note=note)
+    )
+
+
+Resolving = ResolveEscalation | AddMember | ExtendDeadline | Dissolve
+UPDATES: dict[type, Any] = {
+    ResolveEscalation: RelationshipWorkflow.resolve_escalation,
+    AddMember: RelationshipWorkflow.add_member,
+    ExtendDeadline: RelationshipWorkflow.extend_deadline,
+    Dissolve: RelationshipWorkflow.dissolve,
+}
+"""The Update each of the coordinator's group commands is sent as."""
+
+
+async def send_to_group(
+    web: Web, member: StaffMember, state: RelationshipState, build: Callable[[str], Resolving]
+) -> Refusal | None:
+    """Send ``build(by)`` as the acting person, its text sealed; None when the group took it,
+    else the domain's refusal."""
     acting = await acting_as(web, member, state.programme_id, state.coordinator_id)
-    command = acting.sign(ResolveEscalation(by=acting.by, escalation=number, note=note))
+    command = acting.sign(build(acting.by))
     try:
-        # The domain's rule first: a note refused anyway makes no data key for its author.
+        # The domain's rule first: a text refused anyway makes no data key for its author.
         require_coordinator(state, acting.by, acting.authority)
         sealed = await web.sealer.seal_command(command, acting.by)
     except RuleViolation as e:
@@ -103,8 +129,7 @@ async def resolve(
     except (ErasedPersonError, UnknownAuthorError) as e:
         return Refusal("not_allowed", str(e))
     handle = web.client.get_workflow_handle(workflow_id(state.relationship_id))
-    update = RelationshipWorkflow.resolve_escalation
-    return await execute(handle, update, sealed, "relationship_closed")
+    return await execute(handle, UPDATES[type(command)], sealed, "relationship_closed")
 
 
 async def inbox(

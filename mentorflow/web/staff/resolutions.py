@@ -11,7 +11,7 @@ domain decides the rest and its refusal is shown.
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 import asyncpg
 from fastapi import APIRouter, Request
@@ -19,15 +19,12 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData
 
-from contracts.messages import workflow_id
-from domain.errors import RuleViolation
 from domain.model import Member, Role
 from domain.relationship.commands import (
     DEADLINES,
     AddMember,
     Dissolve,
     ExtendDeadline,
-    require_coordinator,
 )
 from domain.relationship.state import RelationshipState
 from domain.text import MAX_TEXT
@@ -37,13 +34,9 @@ from mentorflow.web.pages import Web, web_of
 from mentorflow.web.staff import views
 from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
 from mentorflow.web.staff.attention import REFUSALS as ACKNOWLEDGING
-from mentorflow.web.staff.attention import REFUSED, GroupActor, Number, inbox
-from mentorflow.web.staff.coordinate import acting_as
-from mentorflow.web.updates import Refusal, execute
+from mentorflow.web.staff.attention import REFUSED, GroupActor, Number, inbox, send_to_group
 from store.directory import Directory
-from store.sealing import ErasedPersonError, UnknownAuthorError
 from store.staff import StaffMember
-from workflows.relationship import RelationshipWorkflow
 
 router = APIRouter(prefix="/staff/attention", include_in_schema=False)
 
@@ -99,30 +92,6 @@ async def enrolled(
     return Member(person_id=person_id, role=role)
 
 
-async def send(
-    web: Web, member: StaffMember, state: RelationshipState, build: Build
-) -> Refusal | None:
-    """Send the command as the acting person, its reason sealed; None when the group took it,
-    else the domain's refusal."""
-    acting = await acting_as(web, member, state.programme_id, state.coordinator_id)
-    command = acting.sign(build(acting.by))
-    try:
-        # The domain's rule first: a reason refused anyway makes no data key for its author.
-        require_coordinator(state, acting.by, acting.authority)
-        sealed = await web.sealer.seal_command(command, acting.by)
-    except RuleViolation as e:
-        return Refusal(e.code, str(e))
-    except (ErasedPersonError, UnknownAuthorError) as e:
-        return Refusal("not_allowed", str(e))
-    updates: dict[type, Any] = {
-        AddMember: RelationshipWorkflow.add_member,
-        ExtendDeadline: RelationshipWorkflow.extend_deadline,
-        Dissolve: RelationshipWorkflow.dissolve,
-    }
-    handle = web.client.get_workflow_handle(workflow_id(state.relationship_id))
-    return await execute(handle, updates[type(command)], sealed, "relationship_closed")
-
-
 REFUSALS = {
     "already_a_member": N_("This person is already in the group."),
     "not_a_member": N_("The member to replace is not in the group."),
@@ -158,7 +127,7 @@ async def _answer(
     if isinstance(build, dict):
         errors = {f"{field}-{key}": message for field, message in build.items()}
         return await inbox(request, member, 400, errors=errors, **shown)
-    refusal = await send(web_of(request), member, state, build)
+    refusal = await send_to_group(web_of(request), member, state, build)
     if refusal is not None:
         reason = (REFUSALS | ACKNOWLEDGING).get(refusal.type, N_("The request was refused."))
         return await inbox(request, member, 409, refusal=(reason, refusal.message), **shown)
@@ -317,7 +286,7 @@ async def _api_send(
     if isinstance(build, dict):
         field, message = next(iter(build.items()))
         raise Refused(422, f"{field.rpartition('-')[2]}: {message}")
-    refusal = await send(web_of(request), member, state, build)
+    refusal = await send_to_group(web_of(request), member, state, build)
     if refusal is not None:
         raise Refused(409, f"{refusal.type}: {refusal.message}")
     return Resolved()
