@@ -13,13 +13,14 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import pytest_asyncio
+from babel.dates import format_date
 from babel.messages.extract import extract_from_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -450,6 +451,9 @@ def test_pages_show_the_programmes_local_dates_across_daylight_saving(zone, mome
     """A deadline shows as the local date in the programme's zone, east or west of UTC."""
     dates = Dates(zone, "en")
     assert dates.day(moment) == day
+    assert dates.when(moment).startswith(f"{day}, ") and dates.when(moment).count(":") == 1
+    midnight = datetime.combine(date.fromisoformat(today), time(0), ZoneInfo(zone))
+    assert dates.last_day(midnight) == dates.day(midnight - timedelta(days=1))  # an exclusive end
     assert dates.today(moment).isoformat() == today
     assert Dates(zone, "fi").day(moment).split()[0].rstrip(".") == day.split()[1].rstrip(",")
 
@@ -491,8 +495,10 @@ async def test_a_mentor_sets_the_meeting_time_in_the_programmes_zone_and_members
     app, links = app_for(env.client, pool, mail)
     starts = await whole_seconds_now(env)
     zone = zone_offsets("Europe/Helsinki", starts, starts + timedelta(days=60))
+    last = (starts + timedelta(days=59)).astimezone(ZoneInfo("Europe/Helsinki")).date()
+    ends = datetime.combine(last + timedelta(days=1), time(0), ZoneInfo("Europe/Helsinki"))
     async with worker_with_links(env.client, pool, mail, links) as queue:
-        group = await started_group(env.client, pool, queue, starts, zone=zone)
+        group = await started_group(env.client, pool, queue, starts, zone=zone, ends_at=ends)
         rid = group.relationship_id
         base = f"/g/{rid.replace(':', '%3A')}"
         on = (starts + timedelta(days=3)).astimezone(ZoneInfo("Europe/Helsinki")).date()
@@ -539,6 +545,8 @@ async def test_a_mentor_sets_the_meeting_time_in_the_programmes_zone_and_members
             mine = (await m2.get(base)).text
             assert "How do I say no?" in mine and "Person A1" in mine
             assert "14:30" in mine  # m2 reads Swedish: the local time m1 entered
+            # the group ends at midnight after its last day: the page names that last day
+            assert f"\u2013 {format_date(last, 'long', locale='sv')}</p>" in mine
             assert "How do I say no?" in (await m2.get(f"{base}/meeting")).text
 
     events = await stored(pool, rid)

@@ -186,7 +186,7 @@ async def _group_view(web: Web, s: RelationshipState, me: Person, dates: Dates) 
         "rounds": _rounds(s, me, dates, base),
         "todo": _todo(s, me, dates, base),
         "starts": dates.day(s.starts_at),
-        "ends": dates.day(s.ends_at),
+        "ends": dates.last_day(s.ends_at),
         "closed_on": dates.day(s.closure.closed_at) if s.closure else None,
         "paused_since": dates.day(s.paused_since) if s.paused_since else None,
     }

@@ -3,13 +3,19 @@
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from babel.dates import format_date, format_datetime
+from babel.dates import (
+    format_date,
+    format_datetime,
+    get_date_format,
+    get_datetime_format,
+    get_time_format,
+)
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -98,7 +104,23 @@ class Dates:
         value = moment.astimezone(self._zone).date() if isinstance(moment, datetime) else moment
         return str(format_date(value, "long", locale=self._locale))
 
+    def last_day(self, end: datetime) -> str:
+        """The last local day before ``end``, an exclusive end such as a group's ``ends_at``
+        (midnight after its last day: read as a day, it would name the day after)."""
+        return self.day(end - timedelta(microseconds=1))
+
     def when(self, moment: datetime) -> str:
+        """A date and time as people read one: "10. joulukuuta 2026 14.00", no seconds or
+        offset (the page names its zone once). The locale's own way of joining the two."""
+        pattern = (
+            str(get_datetime_format("long", locale=self._locale))
+            .replace("{1}", get_date_format("long", locale=self._locale).pattern)
+            .replace("{0}", get_time_format("short", locale=self._locale).pattern)
+        )
+        return str(format_datetime(moment, pattern, tzinfo=self._zone, locale=self._locale))
+
+    def instant(self, moment: datetime) -> str:
+        """A date and time to the second, with its offset: the audit timeline's precision."""
         local = moment.astimezone(self._zone)
         return str(format_datetime(local, "long", tzinfo=self._zone, locale=self._locale))
 
