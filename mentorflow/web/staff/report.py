@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from pygal.style import Style
 
+from domain.feedback import Texts
 from domain.relationship.state import MeetingStatus, RelationshipState
 from domain.summary import MIN_AGGREGATE
 from mentorflow.csv_export import write_csv
@@ -27,6 +28,7 @@ from mentorflow.web.identity import Refused
 from mentorflow.web.pages import locale_of, render, web_of
 from mentorflow.web.staff import views
 from mentorflow.web.staff.api import PROBLEMS, WAYS_IN
+from mentorflow.web.staff.attention import KINDS
 from mentorflow.web.staff.coordinate import ProgrammeActor
 
 router = APIRouter(prefix="/staff/programmes", include_in_schema=False)
@@ -35,6 +37,7 @@ api = APIRouter(
 )
 
 SCALE = ("1", "2", "3", "4", "5")
+ROUNDS = {"midpoint": N_("Midpoint feedback"), "final": N_("Final feedback")}
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 
 
@@ -64,6 +67,8 @@ class ProgrammeReportView(BaseModel):
     """Per kind."""
     withheld: list[str]
     """What is not shown because fewer than 3 people are behind it (round or round/question)."""
+    questions: dict[str, Texts] = {}
+    """Each scale question's text as the programme file gives it, by round/question."""
 
 
 def report_of(programme_id: str, zone: str, groups: list[RelationshipState]) -> ProgrammeReportView:
@@ -81,7 +86,9 @@ def report_of(programme_id: str, zone: str, groups: list[RelationshipState]) -> 
             withheld=["programme"],
         )
     withheld: list[str] = []
+    texts: dict[str, Texts] = {}
     feedback = _feedback(groups, withheld)
+    scales = _scales(groups, withheld, texts)
     return ProgrammeReportView(
         programme_id=programme_id,
         timezone=zone,
@@ -89,11 +96,12 @@ def report_of(programme_id: str, zone: str, groups: list[RelationshipState]) -> 
         people=len(people),
         meetings_by_month=_meetings(groups, ZoneInfo(zone)),
         feedback=feedback,
-        scales=_scales(groups, withheld),
+        scales=scales,
         escalations=dict(
             sorted(Counter(str(e.kind) for g in groups for e in g.escalations).items())
         ),
         withheld=withheld,
+        questions=texts,
     )
 
 
@@ -132,18 +140,22 @@ def _feedback(groups: list[RelationshipState], withheld: list[str]) -> dict[str,
 
 
 def _scales(
-    groups: list[RelationshipState], withheld: list[str]
+    groups: list[RelationshipState], withheld: list[str], texts: dict[str, Texts]
 ) -> dict[str, dict[str, dict[str, int]]]:
-    """Scale answers only (a number each): free-text answers are never read."""
+    """Scale answers only (a number each): free-text answers are never read. Each question's
+    text goes into ``texts``, for the page to name it in the reader's language."""
     counts: dict[tuple[str, str], Counter[str]] = {}
     for g in groups:
         questions = g.policy.feedback_questions
         if questions is None:
             continue
         for r in g.feedback.values():
+            if r.requested_at is None:  # not asked yet: nothing is withheld, nothing to show
+                continue
             for q in questions.of(r.round):
                 if q.type != "scale":
                     continue
+                texts[f"{r.round}/{q.id}"] = q.text
                 values = counts.setdefault((str(r.round), q.id), Counter())
                 values.update(a.choices[q.id] for a in r.answers.values() if q.id in a.choices)
     found: dict[str, dict[str, dict[str, int]]] = {}
@@ -201,8 +213,31 @@ def _chart(kind: Any, title: str, labels: list[str], series: dict[str, list[int]
     return _SCRIPT.sub("", svg)
 
 
-def charts(report: ProgrammeReportView, gettext: Any) -> list[tuple[str, str]]:
-    """(title, SVG) of each chart with data, titles in the reader's language."""
+class Names:
+    """The report's codes (rounds, questions, escalation kinds) in the reader's language."""
+
+    def __init__(self, report: ProgrammeReportView, locale: str, gettext: Any):
+        self._questions, self._locale, self._ = report.questions, locale, gettext
+
+    def round(self, code: str) -> str:
+        return str(self._(ROUNDS[code])) if code in ROUNDS else code
+
+    def question(self, key: str) -> str:
+        """ "midpoint/usefulness": the question's own text, in the reader's language."""
+        texts = self._questions.get(key)
+        return texts.get(self._locale) if texts else key.partition("/")[2]
+
+    def kind(self, code: str) -> str:
+        return str(self._(KINDS[code])) if code in KINDS else code
+
+    def withheld(self, key: str) -> str:
+        """A round, or a round's question: "Midpoint feedback: How useful ...?"."""
+        code, _, question = key.partition("/")
+        return f"{self.round(code)}: {self.question(key)}" if question else self.round(code)
+
+
+def charts(report: ProgrammeReportView, names: Names, gettext: Any) -> list[tuple[str, str]]:
+    """(title, SVG) of each chart with data, titles and labels in the reader's language."""
     found = []
     months = report.meetings_by_month
     if months:
@@ -219,19 +254,21 @@ def charts(report: ProgrammeReportView, gettext: Any) -> list[tuple[str, str]]:
             gettext(N_("answered")): [r.answered for r in rounds.values()],
             gettext(N_("not answered")): [r.asked - r.answered for r in rounds.values()],
         }
-        found.append((title, _chart(pygal.StackedBar, title, list(rounds), series)))
+        labels = [names.round(r) for r in rounds]
+        found.append((title, _chart(pygal.StackedBar, title, labels, series)))
     for name, questions in report.scales.items():
         for question, values in questions.items():
             title = gettext(N_("Answers to %(question)s (%(round)s)")) % {
-                "question": question,
-                "round": name,
+                "question": names.question(f"{name}/{question}"),
+                "round": names.round(name),
             }
             series = {gettext(N_("answers")): [values[n] for n in SCALE]}
             found.append((title, _chart(pygal.Bar, title, list(SCALE), series)))
     if report.escalations:
         title = gettext(N_("Escalations by kind"))
         series = {gettext(N_("escalations")): list(report.escalations.values())}
-        found.append((title, _chart(pygal.Bar, title, list(report.escalations), series)))
+        labels = [names.kind(k) for k in report.escalations]
+        found.append((title, _chart(pygal.Bar, title, labels, series)))
     return found
 
 
@@ -246,11 +283,14 @@ async def report_page(request: Request, programme_id: str, member: ProgrammeActo
     def gettext(message: str) -> str:
         return web.translations.gettext(locale, message)
 
+    names = Names(report, locale, gettext)
     return render(
         request,
         "staff/report.html",
         report=report,
-        charts=charts(report, gettext),
+        names=names,
+        withheld=[names.withheld(w) for w in report.withheld],
+        charts=charts(report, names, gettext),
         least=MIN_AGGREGATE,
     )
 
