@@ -213,7 +213,7 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
 
         await sleep_until(env, calendar(p).matching_at + timedelta(hours=1))
         page = await browser.get(page_of)
-        assert "approval" in page.text and "Ryhmä 1" in page.text
+        assert "odottaa hyväksyntää" in page.text and "Ryhmä 1" in page.text  # not "approval"
         state = await handle.query(ProgrammeWorkflow.state)
         assert state.proposal is not None and state.proposal.groups
 

@@ -24,6 +24,7 @@ from temporalio.client import Client
 from activities.links import Links
 from activities.mail.smtp import SmtpConfig
 from mentorflow.web import i18n
+from mentorflow.web.labels import label
 from mentorflow.web.reading import Reader
 from store.sealing import MasterKeys, Sealer
 
@@ -62,6 +63,7 @@ class Web:
             auto_reload=False,
         )
         self.templates.filters["segment"] = segment
+        self.templates.filters["label"] = label
 
 
 def segment(value: object) -> str:

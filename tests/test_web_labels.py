@@ -1,0 +1,20 @@
+"""Every phase, outcome and role a page shows has words, in Finnish and Swedish too."""
+
+import pytest
+
+from domain.envelope import Outcome
+from domain.model import Role
+from domain.programme.events import ProgrammePhase
+from domain.relationship.events import Phase
+from mentorflow.web.i18n import Translations
+from mentorflow.web.labels import label
+
+
+@pytest.mark.parametrize("code", [*ProgrammePhase, *Phase, *Outcome, *Role])
+def test_every_code_a_page_shows_reads_as_words_in_each_language(code):
+    words = label(code)
+    assert "_" not in words  # first_half is "first half"
+    catalogues = Translations()
+    for locale in ("fi", "sv"):
+        assert words in catalogues.known(locale), f"{locale} lacks {words!r}"
+    assert catalogues.gettext("fi", label(ProgrammePhase.RUNNING)) == "ryhmät käynnissä"
