@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from activities.mail import reasons
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.sealing import Sealer
 from store.staff import Role, StaffRegister
@@ -119,7 +120,8 @@ async def test_a_coordinator_acknowledges_an_escalation_from_the_inbox(env, pool
         page = await browser.get("/staff/attention")
         assert page.status_code == 200, page.text
         assert f'data-testid="escalation-{rid}/1"' in page.text
-        assert "Group agreement overdue" in page.text and str(raised["reason"]) in page.text
+        assert "Group agreement overdue" in page.text
+        assert reasons.render(str(raised["reason"]), "en", str) in page.text  # in words
         local_day = raised["at"].astimezone(ZoneInfo(NEW_YORK)).date()  # type: ignore[attr-defined]
         assert format_date(local_day, "long", locale="en") in page.text
         assert f'action="{action}"' in page.text
