@@ -112,6 +112,10 @@ async def test_an_overdue_approval_and_an_unreachable_mentor_are_in_the_inbox(en
             assert format_date(utc_day, "long", locale="en") not in page.text
         assert f'href="/staff/programmes/{p.id}#edit"' in page.text
         assert unreachable in page.text and "mentorflow programme sync" in page.text
+        # The page's hint speaks of both kinds, and of the groups' escalations.
+        assert "A person e-mail did not reach has nothing to acknowledge" in page.text
+        home = (await browser.get("/staff")).text  # the link to the inbox names them too
+        assert "overdue approvals, people e-mail did not reach" in home
         listed = (await browser.get("/api/v1/attention/programmes")).json()
         [overdue] = [a for a in listed["approvals_overdue"] if a["programme_id"] == p.id]
         assert overdue["timezone"] == HELSINKI
@@ -127,6 +131,7 @@ async def test_an_overdue_approval_and_an_unreachable_mentor_are_in_the_inbox(en
         await browser.get("/language/fi?back=/staff")
         finnish = await browser.get("/staff/attention")
         assert "Hyväksyntä myöhässä" in finnish.text
+        assert "Henkilöä, jolle sähköposti ei mennyt perille, ei kuitata" in finnish.text
         assert format_date(due_day, "long", locale="fi") in finnish.text
 
         # Not another programme's coordinator's; an auditor reads it without the link to act.
