@@ -10,18 +10,17 @@ gives them as recorded. The group's events are written to the store as its workf
 """
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from activities.record_keeping import to_new_event
 from domain.envelope import Event
-from domain.policy import RelationshipPolicy
-from domain.relationship.events import EscalationKind, EscalationRaised, RelationshipStarted
+from domain.relationship.events import EscalationKind, EscalationRaised
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
 from store.staff import Role
-from tests.builders import COORDINATOR, group
-from tests.staff_helpers import sign_in_staff, staff_member
+from tests.builders import COORDINATOR
+from tests.staff_helpers import relationship_started, sign_in_staff, staff_member
 from tests.web_helpers import app_for, browser_client
 from workflows.messages import workflow_id
 
@@ -54,22 +53,9 @@ async def escalated_group(pool, programme_id: str) -> str:
         ProgrammeEntry(programme_id, "Helsinki", "Europe/Helsinki", COORDINATOR),
         [Contact("m1", "Person M1", "m1@example.org", "fi")],
     )
-    members = group()
     starts = datetime(2027, 3, 1, 9, tzinfo=HELSINKI)
     events: list[Event] = [
-        RelationshipStarted(
-            event_id=uuid.uuid4(),
-            occurred_at=starts,
-            actor="system",
-            recipients=tuple(m.person_id for m in members),
-            relationship_id=rid,
-            programme_id=programme_id,
-            coordinator_id=COORDINATOR,
-            members=members,
-            policy=RelationshipPolicy(),
-            starts_at=starts,
-            ends_at=starts + timedelta(days=330),
-        ),
+        relationship_started(rid, programme_id, starts),
         escalation(SPRING, EscalationKind.AGREEMENT_OVERDUE, "agreement"),
         escalation(AUTUMN, EscalationKind.FEEDBACK_OVERDUE, "midpoint"),
     ]

@@ -42,15 +42,15 @@ from store.sealing import Sealer
 from store.staff import Role, StaffRegister
 from tests.builders import COORDINATOR, LOCALES
 from tests.staff_helpers import (
+    group_with_overdue_agreement,
     mailed_staff_link,
     own_database,
     relationship_started,
     sign_in_staff,
     staff_member,
 )
-from tests.temporal_helpers import sleep_until, whole_seconds_now
+from tests.temporal_helpers import sleep_until
 from tests.test_letters import EXAMPLE
-from tests.test_staff_attention import escalation_of
 from tests.test_web_browser import browser, check_page  # noqa: F401 - the session's Chromium
 from tests.web_helpers import (
     MASTER,
@@ -58,7 +58,6 @@ from tests.web_helpers import (
     browser_client,
     csrf_of,
     filed,
-    started_group,
     worker_with_links,
 )
 from workflows.messages import programme_workflow_id, workflow_id
@@ -119,12 +118,8 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
             browser_client(app) as newcomer,
             browser_client(app) as auditor,
         ):
-            group = await started_group(
-                env.client, pool, queue, await whole_seconds_now(env), programme_id=pid
-            )
+            group = (await group_with_overdue_agreement(env, pool, queue, pid))[0]
             rid = group.relationship_id
-            await sleep_until(env, group.starts_at + timedelta(days=4, hours=1))  # escalated
-            await escalation_of(pool, rid)
 
             # The other forms' input is checked at its field before anything is sent.
             await sign_in_staff(coordinator, links, member)
