@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+from playwright.async_api import Browser, Page
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -76,6 +77,18 @@ async def mailed_staff_link(mail: MailServer, to: str) -> str:
                     return found.group(1)
         await asyncio.sleep(0.1)
     raise AssertionError(f"no staff sign-in link in a message to {to}")
+
+
+async def signed_in_page(browser: Browser, base: str, mail: MailServer, email: str) -> Page:
+    """A new page of ``browser`` signed in as the staff member at ``email``, as they would: they
+    ask for a link on the sign-in page, open the one e-mailed to them and press its button."""
+    page = await browser.new_page()
+    await page.goto(f"{base}/staff/signin")
+    await page.get_by_label("Your work e-mail address").fill(email)
+    await page.get_by_role("button", name="Send me a sign-in link").click()
+    await page.goto(await mailed_staff_link(mail, email))
+    await page.get_by_role("button", name="Sign in to Mentorflow").click()
+    return page
 
 
 async def own_database_url(database_url: str) -> str:

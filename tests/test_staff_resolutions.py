@@ -43,10 +43,10 @@ from store.staff import Role, StaffRegister
 from tests.builders import COORDINATOR, LOCALES
 from tests.staff_helpers import (
     group_with_overdue_agreement,
-    mailed_staff_link,
     own_database,
     relationship_started,
     sign_in_staff,
+    signed_in_page,
     staff_member,
 )
 from tests.temporal_helpers import sleep_until
@@ -140,12 +140,7 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
             assert no_reason.status_code == 400
             assert f'href="#dissolve-reason-{rid}/1"' in no_reason.text
 
-            page = await browser.new_page()
-            await page.goto(f"{base}/staff/signin")
-            await page.get_by_label("Your work e-mail address").fill(email)
-            await page.get_by_role("button", name="Send me a sign-in link").click()
-            await page.goto(await mailed_staff_link(mail, email))
-            await page.get_by_role("button", name="Sign in to Mentorflow").click()
+            page = await signed_in_page(browser, base, mail, email)
             await page.goto(f"{base}/staff/attention")
             escalation = page.get_by_test_id(f"replace-{rid}/1")
             await escalation.get_by_text("Replace or add a member").click()
