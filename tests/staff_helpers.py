@@ -1,6 +1,7 @@
 """Staff in tests: members in the register, signed in like people are, a record to audit."""
 
 import asyncio
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -8,11 +9,18 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+from playwright.async_api import Browser, Page
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
 from activities.links import SIGN_IN_LIFETIME, STAFF_SIGN_IN, Claim, Links
 from activities.record_keeping import to_new_event
+from domain.calendar import calendar
 from domain.envelope import Event
 from domain.policy import RelationshipPolicy
+from domain.programme.events import ProgrammeReport
+from domain.programme.model import Participant, Programme
+from domain.relationship.commands import RelationshipSpec
 from domain.relationship.events import (
     AgreementRecorded,
     MeetingRecorded,
@@ -20,14 +28,17 @@ from domain.relationship.events import (
     RelationshipStarted,
 )
 from mentorflow.mail_server import MailServer
+from mentorflow.programmes import register
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
 from store.migrate import migrate
 from store.pool import create_pool
 from store.staff import Role, StaffMember, StaffRegister
 from tests.builders import COORDINATOR, group
-from tests.web_helpers import csrf_of, filed
-from workflows.messages import workflow_id
+from tests.temporal_helpers import sleep_until, whole_seconds_now
+from tests.web_helpers import csrf_of, filed, started_group
+from workflows.messages import ProgrammeInput, programme_workflow_id, workflow_id
+from workflows.programme import ProgrammeWorkflow
 
 
 async def staff_member(pool: asyncpg.Pool, role: Role, *programmes: str) -> StaffMember:
@@ -68,6 +79,18 @@ async def mailed_staff_link(mail: MailServer, to: str) -> str:
     raise AssertionError(f"no staff sign-in link in a message to {to}")
 
 
+async def signed_in_page(browser: Browser, base: str, mail: MailServer, email: str) -> Page:
+    """A new page of ``browser`` signed in as the staff member at ``email``, as they would: they
+    ask for a link on the sign-in page, open the one e-mailed to them and press its button."""
+    page = await browser.new_page()
+    await page.goto(f"{base}/staff/signin")
+    await page.get_by_label("Your work e-mail address").fill(email)
+    await page.get_by_role("button", name="Send me a sign-in link").click()
+    await page.goto(await mailed_staff_link(mail, email))
+    await page.get_by_role("button", name="Sign in to Mentorflow").click()
+    return page
+
+
 async def own_database_url(database_url: str) -> str:
     """The URL of a new, empty database on the session's server."""
     name = f"own_{uuid.uuid4().hex[:12]}"
@@ -86,7 +109,8 @@ async def own_database(database_url: str) -> asyncpg.Pool:
 
 def relationship_started(rid: str, programme_id: str, starts: datetime) -> RelationshipStarted:
     """Group ``rid`` of ``programme_id`` (coordinated by hr1, 2+3 members) started at ``starts``
-    for 300 days, as the workflow records it."""
+    (an aware time, in any zone: the programme's local time as it was) for 300 days, as the
+    workflow records it."""
     members = group()
     return RelationshipStarted(
         event_id=uuid.uuid4(),
@@ -165,3 +189,48 @@ async def record_meeting(pool: asyncpg.Pool, relationship_id: str) -> None:
         attendees=("m1", "a1"),
     )
     await EventStore(pool).append(stream, version, [to_new_event(held)])
+
+
+async def started_programme(
+    client: Client, pool: asyncpg.Pool, p: Programme, cohort: list[Participant], task_queue: str
+) -> WorkflowHandle[ProgrammeWorkflow, ProgrammeReport]:
+    """``p`` with ``cohort`` registered and its ProgrammeWorkflow started on ``task_queue``."""
+    await register(pool, p, cohort)
+    return await client.start_workflow(
+        ProgrammeWorkflow.run,
+        ProgrammeInput(
+            programme=p, calendar=calendar(p), participants=[x.profile() for x in cohort]
+        ),
+        id=programme_workflow_id(p.id),
+        task_queue=task_queue,
+    )
+
+
+async def escalation_of(
+    pool: asyncpg.Pool, relationship_id: str, kind: str = "escalation_raised"
+) -> dict[str, object]:
+    """The group's (first) event of ``kind``, once its workflow has recorded it."""
+    for _ in range(200):
+        row = await pool.fetchrow(
+            "SELECT occurred_at, payload::text AS payload FROM events"
+            " WHERE stream_id = $1 AND type = $2 ORDER BY version LIMIT 1",
+            workflow_id(relationship_id),
+            kind,
+        )
+        if row is not None:
+            return {"at": row["occurred_at"], **json.loads(row["payload"])}
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {kind} was recorded")
+
+
+async def group_with_overdue_agreement(
+    env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, programme_id: str
+) -> tuple[RelationshipSpec, dict[str, object]]:
+    """A group of ``programme_id`` started now on ``task_queue`` (a worker must serve it) whose
+    agreement is overdue: the clock skipped past its escalation (SHORT: the agreement is due
+    after 3 days and escalated a day later); the group and its ``escalation_raised``."""
+    started = await started_group(
+        env.client, pool, task_queue, await whole_seconds_now(env), programme_id=programme_id
+    )
+    await sleep_until(env, started.starts_at + timedelta(days=4, hours=1))
+    return started, await escalation_of(pool, started.relationship_id)

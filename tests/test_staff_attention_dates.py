@@ -1,28 +1,34 @@
-"""The attention inbox gives the local date an escalation was raised on, east of UTC across DST.
+"""The attention inbox gives the local date an escalation was raised on, east of UTC across DST,
+and its reason in the reader's language.
 
 A group of a Helsinki programme is escalated half an hour after local midnight on the days
 summer time starts (2027-03-28) and ends (2027-10-31): still the day before in UTC. The inbox
-shows each on its local day, never the UTC one. The group's events are written to the store as
-its workflow writes them (the inbox reads the record, not the workflow).
+shows each on its local day, never the UTC one. The reasons are recorded in the domain's English
+with ISO durations ("P1D"); the page writes them in its language, as the letters do, and the API
+gives them as recorded. The group's events are written to the store as its workflow writes them
+(the inbox reads the record, not the workflow).
 """
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from activities.record_keeping import to_new_event
 from domain.envelope import Event
-from domain.policy import RelationshipPolicy
-from domain.relationship.events import EscalationKind, EscalationRaised, RelationshipStarted
+from domain.relationship.events import EscalationKind, EscalationRaised
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
 from store.staff import Role
-from tests.builders import COORDINATOR, group
-from tests.staff_helpers import sign_in_staff, staff_member
+from tests.builders import COORDINATOR
+from tests.staff_helpers import relationship_started, sign_in_staff, staff_member
 from tests.web_helpers import app_for, browser_client
 from workflows.messages import workflow_id
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
+REASONS = {  # as domain/relationship/schedule.py words them
+    "agreement": "group agreement not recorded P1D after it was due",
+    "midpoint": "midpoint feedback missing from 2 member(s) P7D after it was due",
+}
 SPRING = datetime(2027, 3, 28, 0, 30, tzinfo=HELSINKI)  # 2027-03-27 22:30 UTC (EET, +2)
 AUTUMN = datetime(2027, 10, 31, 0, 30, tzinfo=HELSINKI)  # 2027-10-30 21:30 UTC (EEST, +3)
 
@@ -35,7 +41,7 @@ def escalation(at: datetime, kind: EscalationKind, subject: str) -> EscalationRa
         recipients=(COORDINATOR,),
         kind=kind,
         subject=subject,
-        reason=f"{subject} overdue",
+        reason=REASONS[subject],
         scheduled_for=at,
     )
 
@@ -47,22 +53,9 @@ async def escalated_group(pool, programme_id: str) -> str:
         ProgrammeEntry(programme_id, "Helsinki", "Europe/Helsinki", COORDINATOR),
         [Contact("m1", "Person M1", "m1@example.org", "fi")],
     )
-    members = group()
     starts = datetime(2027, 3, 1, 9, tzinfo=HELSINKI)
     events: list[Event] = [
-        RelationshipStarted(
-            event_id=uuid.uuid4(),
-            occurred_at=starts,
-            actor="system",
-            recipients=tuple(m.person_id for m in members),
-            relationship_id=rid,
-            programme_id=programme_id,
-            coordinator_id=COORDINATOR,
-            members=members,
-            policy=RelationshipPolicy(),
-            starts_at=starts,
-            ends_at=starts + timedelta(days=330),
-        ),
+        relationship_started(rid, programme_id, starts),
         escalation(SPRING, EscalationKind.AGREEMENT_OVERDUE, "agreement"),
         escalation(AUTUMN, EscalationKind.FEEDBACK_OVERDUE, "midpoint"),
     ]
@@ -96,3 +89,43 @@ async def test_the_inbox_shows_the_local_day_an_escalation_was_raised_across_dst
             (2, "Europe/Helsinki"),
         ]
         assert [datetime.fromisoformat(e["since"]) for e in listed] == [SPRING, AUTUMN]
+
+
+def shown(page: str, key: str) -> str:
+    """The section of escalation ``key`` (``<relationship_id>/<number>``) on the inbox page."""
+    return page.split(f'data-testid="escalation-{key}"')[1].split("</section>")[0]
+
+
+async def test_the_inbox_gives_the_recorded_reason_in_the_readers_language(env, pool, mail):
+    """Finnish, Swedish and English wording, the durations in words; the API keeps the record's."""
+    pid = f"why-{uuid.uuid4().hex[:8]}"
+    rid = await escalated_group(pool, pid)
+    coordinator = await staff_member(pool, Role.COORDINATOR, pid)
+    app, links = app_for(env.client, pool, mail)
+    async with browser_client(app) as browser:
+        await sign_in_staff(browser, links, coordinator)
+        fi = (await browser.get("/staff/attention", headers={"Accept-Language": "fi"})).text
+        assert "P1D" not in fi and "P7D" not in fi and "after it was due" not in fi
+        assert (
+            "ryhmän sopimusta ei ole vieläkään kirjattu, vaikka määräajasta on kulunut 24 tuntia"
+            in shown(fi, f"{rid}/1")
+        )
+        assert "väliarvio puuttuu 2 jäseneltä, vaikka määräajasta on kulunut 7 päivää" in shown(
+            fi, f"{rid}/2"
+        )
+
+        sv = (await browser.get("/staff/attention", headers={"Accept-Language": "sv"})).text
+        assert "P1D" not in sv and "after it was due" not in sv
+        assert "gruppens överenskommelse är fortfarande inte registrerad 24 timmar efter" in sv
+
+        en = (await browser.get("/staff/attention", headers={"Accept-Language": "en"})).text
+        assert "P1D" not in en and "after it was due" not in en
+        assert "the group agreement is still not recorded 24 hours after its due date" in shown(
+            en, f"{rid}/1"
+        )
+        assert "midpoint feedback is missing from 2 member(s) 7 days after its due date" in shown(
+            en, f"{rid}/2"
+        )
+
+        listed = (await browser.get("/api/v1/attention")).json()
+        assert [e["reason"] for e in listed] == [REASONS["agreement"], REASONS["midpoint"]]

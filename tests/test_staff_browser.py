@@ -25,7 +25,13 @@ from mentorflow.embedded import free_port
 from mentorflow.runtime import build_worker
 from mentorflow.web.server import EmbeddedServer, started
 from store.staff import Role, StaffRegister
-from tests.staff_helpers import mailed_staff_link, own_database, recorded_relationship, tamper
+from tests.staff_helpers import (
+    mailed_staff_link,
+    own_database,
+    recorded_relationship,
+    signed_in_page,
+    tamper,
+)
 from tests.temporal_helpers import sleep_until
 from tests.test_web_browser import browser, check_page  # noqa: F401 - the session's Chromium
 from tests.web_helpers import app_for
@@ -171,12 +177,7 @@ async def test_a_coordinator_starts_steers_and_reports_on_a_programme(
     base = f"http://127.0.0.1:{port}"
     try:
         async with build_worker(env.client, pool, mail.config, TASK_QUEUE):
-            page = await browser.new_page()
-            await page.goto(f"{base}/staff/signin")
-            await page.get_by_label("Your work e-mail address").fill(email)
-            await page.get_by_role("button", name="Send me a sign-in link").click()
-            await page.goto(await mailed_staff_link(mail, email))
-            await page.get_by_role("button", name="Sign in to Mentorflow").click()
+            page = await signed_in_page(browser, base, mail, email)
             await page.get_by_role("link", name="Start a programme").click()
             await check_page(page, shots, "10-start")
 

@@ -15,15 +15,10 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import asyncpg
-from temporalio.client import Client, WorkflowHandle
-
 from domain.calendar import calendar
-from domain.programme.events import ProgrammeReport
 from domain.programme.model import Coordinator, Matching, Participant, Programme, Training
 from domain.programme.state import ProgrammeState
 from mentorflow.csv_export import write_csv
-from mentorflow.programmes import register
 from mentorflow.synthetic import cohort
 from mentorflow.web.staff.coordinate import group_choices, view_of
 from mentorflow.web.staff.report import ProgrammeReportView, report_of, rows_of
@@ -34,10 +29,11 @@ from tests.staff_helpers import (
     recorded_relationship,
     sign_in_staff,
     staff_member,
+    started_programme,
 )
 from tests.temporal_helpers import running_worker, sleep_until
 from tests.web_helpers import app_for, browser_client, csrf_of
-from workflows.messages import ProgrammeInput, programme_workflow_id, workflow_id
+from workflows.messages import programme_workflow_id, workflow_id
 from workflows.programme import ProgrammeWorkflow
 
 HELSINKI, NEW_YORK = "Europe/Helsinki", "America/New_York"
@@ -62,22 +58,6 @@ def people() -> list[Participant]:
     found[3] = found[3].model_copy(update={"trained_on": None})
     found[4] = found[4].model_copy(update={"manager": "m1"})
     return found
-
-
-async def started_programme(
-    client: Client, pool: asyncpg.Pool, p: Programme, task_queue: str
-) -> WorkflowHandle[ProgrammeWorkflow, ProgrammeReport]:
-    """``p`` with ``people()`` registered and its ProgrammeWorkflow started on ``task_queue``."""
-    cohort_ = people()
-    await register(pool, p, cohort_)
-    return await client.start_workflow(
-        ProgrammeWorkflow.run,
-        ProgrammeInput(
-            programme=p, calendar=calendar(p), participants=[x.profile() for x in cohort_]
-        ),
-        id=programme_workflow_id(p.id),
-        task_queue=task_queue,
-    )
 
 
 def test_the_programme_view_gives_local_dates_west_of_utc_across_dst():
@@ -124,7 +104,7 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
         browser_client(app) as other_browser,
         browser_client(app) as deputy_browser,
     ):
-        handle = await started_programme(env.client, pool, p, task_queue)
+        handle = await started_programme(env.client, pool, p, people(), task_queue)
         await handle.query(ProgrammeWorkflow.state)
         await sign_in_staff(browser, links, coordinator)
         await sign_in_staff(admin_browser, links, admin)

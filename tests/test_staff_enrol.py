@@ -10,17 +10,15 @@ and write nothing. Auditors and other programmes' coordinators are refused.
 
 import uuid
 
-from domain.calendar import calendar
 from mentorflow.privacy import erase
-from mentorflow.programmes import register
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.sealing import Sealer
 from store.staff import Role, StaffRegister
-from tests.staff_helpers import sign_in_staff, staff_member
+from tests.staff_helpers import sign_in_staff, staff_member, started_programme
 from tests.temporal_helpers import running_worker
 from tests.test_staff_coordinate import people, programme
 from tests.web_helpers import MASTER, app_for, browser_client, csrf_of
-from workflows.messages import ProgrammeInput, programme_workflow_id
+from workflows.messages import programme_workflow_id
 from workflows.programme import ProgrammeWorkflow
 
 
@@ -68,16 +66,7 @@ async def test_a_coordinator_enrols_a_participant_on_the_page_and_in_the_api(env
         browser_client(app) as auditor_browser,
         browser_client(app) as other_browser,
     ):
-        cohort_ = people()
-        await register(pool, p, cohort_)
-        handle = await env.client.start_workflow(
-            ProgrammeWorkflow.run,
-            ProgrammeInput(
-                programme=p, calendar=calendar(p), participants=[x.profile() for x in cohort_]
-            ),
-            id=programme_workflow_id(p.id),
-            task_queue=task_queue,
-        )
+        handle = await started_programme(env.client, pool, p, people(), task_queue)
         await handle.query(ProgrammeWorkflow.state)
         await sign_in_staff(browser, links, coordinator)
         await sign_in_staff(auditor_browser, links, auditor)

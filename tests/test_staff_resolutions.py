@@ -42,15 +42,15 @@ from store.sealing import Sealer
 from store.staff import Role, StaffRegister
 from tests.builders import COORDINATOR, LOCALES
 from tests.staff_helpers import (
-    mailed_staff_link,
+    group_with_overdue_agreement,
     own_database,
     relationship_started,
     sign_in_staff,
+    signed_in_page,
     staff_member,
 )
-from tests.temporal_helpers import sleep_until, whole_seconds_now
+from tests.temporal_helpers import sleep_until
 from tests.test_letters import EXAMPLE
-from tests.test_staff_attention import escalation_of
 from tests.test_web_browser import browser, check_page  # noqa: F401 - the session's Chromium
 from tests.web_helpers import (
     MASTER,
@@ -58,7 +58,6 @@ from tests.web_helpers import (
     browser_client,
     csrf_of,
     filed,
-    started_group,
     worker_with_links,
 )
 from workflows.messages import programme_workflow_id, workflow_id
@@ -119,12 +118,8 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
             browser_client(app) as newcomer,
             browser_client(app) as auditor,
         ):
-            group = await started_group(
-                env.client, pool, queue, await whole_seconds_now(env), programme_id=pid
-            )
+            group = (await group_with_overdue_agreement(env, pool, queue, pid))[0]
             rid = group.relationship_id
-            await sleep_until(env, group.starts_at + timedelta(days=4, hours=1))  # escalated
-            await escalation_of(pool, rid)
 
             # The other forms' input is checked at its field before anything is sent.
             await sign_in_staff(coordinator, links, member)
@@ -145,12 +140,7 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
             assert no_reason.status_code == 400
             assert f'href="#dissolve-reason-{rid}/1"' in no_reason.text
 
-            page = await browser.new_page()
-            await page.goto(f"{base}/staff/signin")
-            await page.get_by_label("Your work e-mail address").fill(email)
-            await page.get_by_role("button", name="Send me a sign-in link").click()
-            await page.goto(await mailed_staff_link(mail, email))
-            await page.get_by_role("button", name="Sign in to Mentorflow").click()
+            page = await signed_in_page(browser, base, mail, email)
             await page.goto(f"{base}/staff/attention")
             escalation = page.get_by_test_id(f"replace-{rid}/1")
             await escalation.get_by_text("Replace or add a member").click()

@@ -25,9 +25,9 @@ from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore
 from store.staff import Role, StaffRegister
 from tests.builders import COORDINATOR
-from tests.staff_helpers import relationship_started, sign_in_staff
+from tests.staff_helpers import relationship_started, sign_in_staff, started_programme
 from tests.temporal_helpers import running_worker
-from tests.test_staff_coordinate import programme, started_programme
+from tests.test_staff_coordinate import people, programme
 from tests.web_helpers import app_for, browser_client, csrf_of, started_group, worker_with_links
 from workflows.messages import workflow_id
 from workflows.programme import ProgrammeWorkflow
@@ -91,7 +91,7 @@ async def test_a_coordinators_update_is_busy_not_closed_when_temporal_does_not_a
     page_of = f"/staff/programmes/{p.id}"
     trained = {"person_id": "m4", "trained_on": str(today)}
     async with running_worker(dev_env.client, pool, mail) as task_queue:
-        handle = await started_programme(dev_env.client, pool, p, task_queue)
+        handle = await started_programme(dev_env.client, pool, p, people(), task_queue)
         try:
             app, links = app_for(stopped, pool, mail)
             async with browser_client(app) as browser:

@@ -5,11 +5,15 @@ approval is overdue (resolved by approving it on the programme page) and the peo
 not reach (listed while they are in the programme: no event records a corrected address).
 
 The list is read from the staff overviews' projection (``views``: each group's folded state), not
-a replay per request. Acknowledging sends the RelationshipWorkflow's ``resolve_escalation`` Update
-as the signed-in member (the group's coordinator when the member is that person, else their own
-``staff:<id>``, with an admin's authority for an admin: see ``coordinate.acting_as``), its note
-sealed with the acting person's data key before it reaches Temporal (after the domain's rule on
-who may, so a refused member gets no data key); the domain decides and its refusal is shown.
+a replay per request. Each escalation's reason is recorded in the domain's English; the page
+writes it again in the reader's language as the letters do (``activities.mail.reasons``), people
+by id as everywhere on this page; the JSON API gives the recorded reason as it is.
+
+Acknowledging sends the RelationshipWorkflow's ``resolve_escalation`` Update as the signed-in
+member (the group's coordinator when the member is that person, else their own ``staff:<id>``,
+with an admin's authority for an admin: see ``coordinate.acting_as``), its note sealed with the
+acting person's data key before it reaches Temporal (after the domain's rule on who may, so a
+refused member gets no data key); the domain decides and its refusal is shown.
 Coordinators see and act on their own programmes only, admins on all (the domain accepts the
 group's coordinator and admins), auditors read.
 """
@@ -21,6 +25,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from activities.mail import reasons
 from contracts.messages import workflow_id
 from domain.errors import RuleViolation
 from domain.relationship.commands import (
@@ -159,6 +164,7 @@ async def inbox(
         dates={pid: Dates(zone, locale) for pid, zone in zones.items()},
         acts={pid for pid in zones if member.acts_on(pid)},
         kinds=KINDS,
+        why=lambda reason: reasons.render(reason, locale, str),  # people are named by id here
         deadlines=DEADLINE_NAMES,
         max_note=MAX_TEXT,
         **context,
