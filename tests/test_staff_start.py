@@ -107,6 +107,10 @@ async def test_a_bad_upload_shows_its_problems_and_a_good_one_starts(dev_env, po
                 break
             await asyncio.sleep(0.2)
         assert "approval" in programme_page.text and "m1, m2" in programme_page.text
+        finnish = await browser.get(f"/staff/programmes/{pid}", headers={"accept-language": "fi"})
+        unmatched = finnish.text.split("Ilman ryhmää", 1)[1].split("</ul>", 1)[0]  # Not matched
+        assert "mentorikoulutus ei ollut suoritettu" in unmatched and "(mentori)" in unmatched
+        assert "not trained" not in unmatched  # the domain's English reason, worded again
         again = await upload(browser, page.text, yaml.safe_dump(without_people).encode(), export)
         assert again.status_code == 400 and "is already running" in again.text
         await handle.terminate("test done")

@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from temporalio.client import Client
 
 from activities.links import Links
+from activities.mail import reasons
 from activities.mail.smtp import SmtpConfig
 from mentorflow.web import i18n
 from mentorflow.web.labels import label
@@ -64,6 +65,7 @@ class Web:
         )
         self.templates.filters["segment"] = segment
         self.templates.filters["label"] = label
+        self.templates.filters["reason"] = reason_in
 
 
 def segment(value: object) -> str:
@@ -89,6 +91,12 @@ def csrf_token(request: Request) -> str:
         token = secrets.token_urlsafe(32)
         request.session["csrf"] = token
     return token
+
+
+def reason_in(text: str, locale: str) -> str:
+    """A reason the domain recorded (in English, the record's language), as the letters word
+    it in ``locale``: ``{{ reason|reason(lang) }}``. People are named by id on these pages."""
+    return reasons.render(text, locale, str)
 
 
 class Dates:

@@ -25,7 +25,6 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from activities.mail import reasons
 from contracts.messages import workflow_id
 from domain.errors import RuleViolation
 from domain.relationship.commands import (
@@ -164,7 +163,6 @@ async def inbox(
         dates={pid: Dates(zone, locale) for pid, zone in zones.items()},
         acts={pid for pid in zones if member.acts_on(pid)},
         kinds=KINDS,
-        why=lambda reason: reasons.render(reason, locale, str),  # people are named by id here
         deadlines=DEADLINE_NAMES,
         max_note=MAX_TEXT,
         **context,
