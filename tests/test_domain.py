@@ -313,3 +313,15 @@ def test_a_resolution_needs_a_note_and_a_recorded_escalation():
     )
     with pytest.raises(InvalidHistory, match="escalation 1 was never raised"):
         apply(clock.state, [stray])
+
+
+@pytest.mark.parametrize("rid", ["pilot-2020:3", "web-1a2b3c4d", "hel:1", "a.b_c:10"])
+def test_a_relationship_id_fits_one_url_segment(rid):
+    assert spec(rid, START, START + timedelta(days=30)).relationship_id == rid
+
+
+@pytest.mark.parametrize("rid", ["pilot/3", "", "a b", ":1", "ryhmä:1", "x" * 201, "%2F"])
+def test_a_relationship_id_a_page_could_not_reach_is_refused(rid):
+    """A "/" would split the group's page URL (FastAPI decodes %2F before routing)."""
+    with pytest.raises(ValidationError, match="relationship_id"):
+        spec(rid, START, START + timedelta(days=30))

@@ -50,10 +50,15 @@ from domain.text import MAX_ITEMS, Actor, Code, Key, Text
 _EARLIEST_ZONE_AHEAD = timedelta(hours=14)
 
 
+RELATIONSHIP_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
+
+
 class RelationshipSpec(Frozen):
     """Everything needed to start a relationship (the programme or a person fills it in)."""
 
-    relationship_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    relationship_id: Annotated[str, StringConstraints(pattern=RELATIONSHIP_ID)]
+    """A programme's id, ``:`` and the group's number (``pilot-2020:3``): letters, digits and
+    ``._:-`` only, so that it is one whole segment of a page's URL (a ``/`` would split it)."""
     programme_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     coordinator_id: PersonId
     members: tuple[Member, ...] = Field(min_length=2)
