@@ -329,6 +329,62 @@ def programme_schema() -> None:
     print(json.dumps(ProgrammeFile.model_json_schema(), indent=2))
 
 
+@programme_app.command("move")
+def programme_move(
+    file: ProgrammeFileArg,
+    starts_on: Annotated[
+        str,
+        typer.Option(
+            "--starts-on",
+            help="The new first day (YYYY-MM-DD, the programme's own date).",
+            show_default=False,
+        ),
+    ],
+    programme_id: Annotated[
+        str | None,
+        typer.Option("--id", help="A new programme id (a started programme keeps its id)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        _file_option("--output", "Write the moved file here (default: print it)."),
+    ] = None,
+) -> None:
+    """Move every date of a programme file by the same number of days, to start on a new day.
+
+    The calendar, mentors' training dates and a simulation script all move together, so a past
+    programme (like examples/palkeet-pilot.yaml) can be started for real or rehearsed again:
+
+      mentorflow programme move examples/palkeet-pilot.yaml --starts-on 2027-01-11 --id pilot-2027
+      --output pilot-2027.yaml
+
+    The YAML's comments are not kept. Nothing is started.
+    """
+    from datetime import date
+
+    import yaml
+
+    from mentorflow.programme_files import ProgrammeFileError, moved
+
+    try:
+        day = date.fromisoformat(starts_on)
+    except ValueError:
+        fail(f"--starts-on {starts_on!r} is not a date in the form YYYY-MM-DD")
+    try:
+        data = moved(file, day, programme_id)
+    except ProgrammeFileError as e:
+        print("\n".join(f"{e.path}: {p}" for p in e.problems))  # all here, one on stderr
+        fail(str(e))
+    text = f"# {file.name} moved to start on {day} (mentorflow programme move)\n" + yaml.safe_dump(
+        data, sort_keys=False, allow_unicode=True
+    )
+    if output is None:
+        print(text, end="")
+    else:
+        output.write_text(text, encoding="utf-8")
+        programme = data["programme"]
+        print(f"wrote {output}: {programme['id']} from {day} to {programme['ends_on']}")
+
+
 @programme_app.command("check")
 def programme_check(
     file: Annotated[

@@ -6,6 +6,8 @@ and nothing is started from a file with a problem.
 """
 
 import difflib
+import re
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Self, get_args
 
@@ -81,6 +83,44 @@ def load_programme(
     except ValidationError as e:
         problems = [_describe(err, data) for err in _relevant(e.errors())]
         raise ProgrammeFileError(path, problems) from e
+
+
+def moved(path: Path, starts_on: date, programme_id: str | None = None) -> dict[str, Any]:
+    """The document of the programme file ``path`` with every date in it (the calendar, mentors'
+    training dates, a simulation script's) moved by the same number of days, so that the
+    programme starts on ``starts_on``: the same programme, ready to start for real or rehearse
+    again. ``programme_id`` renames it (one already started keeps its id). The file must load,
+    and so must the result; each refuses with every problem (``ProgrammeFileError``)."""
+    before = load_programme(path)
+    by = starts_on - before.programme.starts_on
+    data: dict[str, Any] = _move_dates(_read_yaml(path), by)
+    if programme_id is not None:
+        data["programme"]["id"] = programme_id
+    try:
+        ProgrammeFile.model_validate(data)
+    except ValidationError as e:
+        problems = [_describe(err, data) for err in _relevant(e.errors())]
+        raise ProgrammeFileError(path, [f"once moved: {p}" for p in problems]) from e
+    return data
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _move_dates(node: Any, by: timedelta) -> Any:
+    """``node`` with each date (a YAML date, or a quoted ``YYYY-MM-DD``) ``by`` later."""
+    if isinstance(node, dict):
+        return {k: _move_dates(v, by) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_move_dates(v, by) for v in node]
+    if isinstance(node, date):  # YAML reads an unquoted 2020-09-01 as a date (or a datetime)
+        return node + by
+    if isinstance(node, str) and _ISO_DATE.fullmatch(node):
+        try:
+            return (date.fromisoformat(node) + by).isoformat()
+        except ValueError:  # 2020-13-45: left as it is, for the validation to name it
+            return node
+    return node
 
 
 def load_participants(
