@@ -25,7 +25,7 @@ from domain.programme.state import ProgrammeState
 from mentorflow.csv_export import write_csv
 from mentorflow.programmes import register
 from mentorflow.synthetic import cohort
-from mentorflow.web.staff.coordinate import group_choices, view_of
+from mentorflow.web.staff.coordinate import group_number, view_of
 from mentorflow.web.staff.report import ProgrammeReportView, report_of, rows_of
 from store.staff import Role, StaffRegister
 from tests.staff_helpers import (
@@ -234,17 +234,36 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
         assert "m1 is a1's manager" in api_check.json()["detail"]
 
         valid = {**everyone_out, "p:m1": "1", "p:m3": "1", "p:a2": "1", "p:a3": "1"}
+        # "I" for 1 is no group (it used to mean "left out" silently), nor is a number past
+        # the new group's: each refused at its field, nothing checked or approved.
+        last = len(state.proposal.groups) + 1
+        for action in ("check", "approve"):
+            typos = {**valid, "p:a1": "I", "p:a4": str(last + 1)}
+            refused = await browser.post(
+                f"{page_of}/matching", data={"csrf": csrf, "action": action, **typos}
+            )
+            assert refused.status_code == 400, refused.text
+            for pid in ("a1", "a4"):
+                assert re.search(f'id="p-{pid}"[^>]* aria-invalid="true"', refused.text)
+                assert f'<a href="#p-{pid}">Kirjoita ryhmän tai uuden ryhmän numero' in refused.text
+            assert 'value="I"' in refused.text and 'data-testid="rules-hold"' not in refused.text
+            assert 'aria-invalid="true"' not in refused.text.split('id="p-a2"')[1].split(">")[0]
+        assert (await handle.query(ProgrammeWorkflow.state)).approved is None
+
         checked = await browser.post(
             f"{page_of}/matching", data={"csrf": csrf, "action": "check", **valid}
         )
         assert checked.status_code == 200 and 'data-testid="rules-hold"' in checked.text
-        # each person's select keeps where the edit put them (m1 in group 1, a1 left out)
+        # each person's field keeps where the edit put them (m1 in group 1, a1 left out); one
+        # list of the group numbers serves every field
         assert re.search(
-            r'name="p:m1">\s*<option value="-">[^<]*</option>\s*'
-            r'<option value="1" selected>Ryhmä 1</option>',
-            checked.text,
+            r'id="p-m1" name="p:m1" [^>]*list="group-numbers"[^>]* value="1"', checked.text
         )
-        assert re.search(r'name="p:a1">\s*<option value="-" selected>', checked.text)
+        assert re.search(
+            r'id="p-a1" name="p:a1" [^>]*inputmode="numeric"[^>]* value="-"', checked.text
+        )
+        assert checked.text.count("<datalist") == 1
+        assert f'<option value="{last}">Uusi ryhmä</option>' in checked.text
         assert (await handle.query(ProgrammeWorkflow.state)).approved is None
         approved = await browser.post(
             f"{page_of}/matching", data={"csrf": csrf, "action": "approve", **valid}
@@ -341,11 +360,9 @@ async def test_the_report_charts_aggregates_for_its_coordinator_only(env, databa
         await pool.close()
 
 
-def test_the_edit_forms_group_choices_select_the_persons_group_only() -> None:
-    choices = group_choices(["1", "2", "10"], "Ryhmä %(n)s")
-    one = choices("1")
-    assert one.count(" selected") == 1 and '<option value="1" selected>Ryhmä 1</option>' in one
-    assert '<option value="10">Ryhmä 10</option>' in one and "Ryhmä 2</option>" in one
-    assert choices("10").count('<option value="10" selected>') == 1
-    assert " selected" not in choices("-") and " selected" not in choices('1"><b>')
-    assert "&lt;b&gt;1" in group_choices(["1"], "<b>%(n)s")("1")
+def test_the_edit_form_reads_a_group_number_the_new_groups_or_a_dash_and_nothing_else() -> None:
+    """1 to 3 are groups when the proposal has two (3 forms a new one), ``-`` leaves a person
+    out; anything else names no group, rather than being guessed (it once meant "left out")."""
+    assert [group_number(v, 3) for v in ("1", "3", "03", "-")] == [1, 3, 3, 0]
+    for typo in ("", "I", "0", "4", "1.", "+", "-1", "1 2", "٣", "9" * 5000):
+        assert group_number(typo, 3) is None, typo

@@ -7,8 +7,9 @@ The page never decides: it sends the ProgrammeWorkflow's Updates (``mark_trained
 admin under their own staff id with an admin's authority) and shows the domain's refusal. An
 edited proposal is checked against the matching's hard rules with ``domain.matching.assign`` (the
 check the approval itself makes) each time it is checked or approved, so the broken rule is named
-before anything is sent. The state shown is the staff overviews' projection (``views``), not a
-replay.
+before anything is sent; before that, a field of the edit that names no group (neither a group's
+number, the new group's, nor ``-``) is refused at that field, never guessed. The state shown is
+the staff overviews' projection (``views``), not a replay.
 """
 
 from collections.abc import Callable, Mapping
@@ -19,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData
 from temporalio.client import WorkflowHandle
@@ -45,6 +45,10 @@ from workflows.programme import ProgrammeWorkflow
 router = APIRouter(prefix="/staff/programmes", include_in_schema=False)
 
 LEFT_OUT = "-"
+"""The edit form's value for a participant left out of the groups."""
+
+Errors = dict[str, str]
+"""A form's errors: field -> translatable message."""
 
 REFUSALS = {
     "not_allowed": N_("Only the programme's coordinator can do this."),
@@ -160,21 +164,58 @@ async def send(
     return await execute(handle, updates[type(command)], command, "programme_closed")
 
 
+def new_group(state: ProgrammeState) -> int:
+    """The number that forms a new group in the edit form: the one after the proposal's last."""
+    return len(state.proposal.groups if state.proposal else ()) + 1
+
+
+def group_number(value: str, new: int) -> int | None:
+    """The group a field of the edit form names: 0 for ``-`` (left out), a group's number (1
+    to ``new``, the new group's); None for anything else (``I`` for 1, ``2.``, empty), which
+    the form refuses rather than guess."""
+    if value == LEFT_OUT:
+        return 0
+    if value.isascii() and value.isdigit() and len(value) <= 6 and 1 <= int(value) <= new:
+        return int(value)
+    return None
+
+
+def placed_in(state: ProgrammeState, form: Mapping[str, str]) -> dict[str, str]:
+    """What the edit form's field ``p:<person>`` says of each participant, as written (spaces
+    around it dropped; a missing field is empty)."""
+    return {pid: form.get(f"p:{pid}", "").strip() for pid in state.participants}
+
+
+def numbered(state: ProgrammeState, placed: Mapping[str, str]) -> tuple[dict[str, int], Errors]:
+    """Each participant's group number (0: left out), and an error at each field (the input's
+    id) that names no group."""
+    new = new_group(state)
+    numbers: dict[str, int] = {}
+    errors: Errors = {}
+    for pid, value in sorted(placed.items()):
+        n = group_number(value, new)
+        if n is None:
+            errors[f"p-{pid}"] = N_(
+                "Enter the number of a group or of the new group, or - to leave them out."
+            )
+        else:
+            numbers[pid] = n
+    return numbers, errors
+
+
 def edited_groups(
-    state: ProgrammeState, form: Mapping[str, str]
+    state: ProgrammeState, numbers: Mapping[str, int]
 ) -> tuple[GroupAssignment, ...] | None:
-    """The groups of the edit form (``p:<person>`` = group number or ``-``); None: unchanged."""
+    """The groups of the edit form's numbers (0: left out); None: the proposal unchanged."""
     proposal = state.proposal
-    numbered: dict[int, tuple[list[str], list[str]]] = {}
+    found: dict[int, tuple[list[str], list[str]]] = {}
     for pid, profile in sorted(state.participants.items()):
-        chosen = form.get(f"p:{pid}", LEFT_OUT)
-        if chosen == LEFT_OUT or not chosen.isdigit():
+        if numbers.get(pid, 0) == 0:
             continue
-        mentors, mentees = numbered.setdefault(int(chosen), ([], []))
+        mentors, mentees = found.setdefault(numbers[pid], ([], []))
         (mentors if profile.role == Role.MENTOR else mentees).append(pid)
     groups = tuple(
-        GroupAssignment(mentors=tuple(m), mentees=tuple(e))
-        for _, (m, e) in sorted(numbered.items())
+        GroupAssignment(mentors=tuple(m), mentees=tuple(e)) for _, (m, e) in sorted(found.items())
     )
     if proposal is not None and groups == tuple(
         GroupAssignment(mentors=tuple(sorted(g.mentors)), mentees=tuple(sorted(g.mentees)))
@@ -203,21 +244,6 @@ def placement(state: ProgrammeState) -> dict[str, str]:
     return placed
 
 
-def group_choices(numbers: list[str], label: str) -> Callable[[str], Markup]:
-    """The edit form's group options (``label`` formatted with each number), with a person's
-    group selected: the list is written once per page and copied for each person, since a
-    template loop over every person and every group took over a second for 1,000 people."""
-    options = "".join(
-        f'<option value="{escape(n)}">{escape(label % {"n": n})}</option>' for n in numbers
-    )
-
-    def choices(group: str) -> Markup:
-        chosen = f'<option value="{escape(group)}">'
-        return Markup(options.replace(chosen, chosen[:-1] + " selected>", 1))
-
-    return choices
-
-
 def page(
     request: Request,
     state: ProgrammeState,
@@ -229,8 +255,6 @@ def page(
     calendar = state.calendar
     local = ZoneInfo(zone)
     last_day = (calendar.ends_at - timedelta(microseconds=1)).astimezone(local).date()
-    numbers = [str(n) for n in range(1, len(state.proposal.groups if state.proposal else ()) + 2)]
-    label = web_of(request).translations.gettext(locale_of(request), N_("Group %(n)s"))
     shown: dict[str, object] = {
         "errors": {},
         "refusal": None,
@@ -257,7 +281,7 @@ def page(
         mentors=sorted(
             (p for p in state.participants.values() if p.role == Role.MENTOR), key=lambda p: p.id
         ),
-        group_choices=group_choices(numbers, label),
+        new_group=new_group(state),
         today=dates.today(web_of(request).now()),
         **shown,
     )
@@ -275,10 +299,6 @@ async def posted(request: Request, programme_id: str) -> tuple[FormData, Program
     """The posted form, if it carries the session's CSRF token, and the programme's state."""
     form = await checked_form(request)
     return form, await recorded(web_of(request), programme_id)
-
-
-Errors = dict[str, str]
-"""A form's errors: field -> translatable message."""
 
 
 def trained_command(form: FormData, state: ProgrammeState) -> Build | Errors:
@@ -325,11 +345,13 @@ async def edit_matching(request: Request, programme_id: str, member: ProgrammeAc
     """``action=check`` checks the edited groups; ``action=approve`` approves them (or the
     proposal as it is, when nothing was moved)."""
     form, state = await posted(request, programme_id)
-    fields = {k: str(v) for k, v in form.items()}
-    groups = edited_groups(state, fields)
-    placed = {pid: fields.get(f"p:{pid}", LEFT_OUT) for pid in state.participants}
+    placed = placed_in(state, {k: str(v) for k, v in form.items()})
+    numbers, errors = numbered(state, placed)
+    if errors:
+        return page(request, state, 400, placed=placed, errors=errors)
+    groups = edited_groups(state, numbers)
     edited, broken = checked(state, groups) if groups is not None else (None, None)
-    if broken is not None or fields.get("action") != "approve":
+    if broken is not None or form.get("action") != "approve":
         return page(
             request,
             state,
