@@ -208,6 +208,9 @@ async def test_a_coordinator_starts_steers_and_reports_on_a_programme(
             await page.get_by_role("button", name="Mark trained").click()
             await page.get_by_text("The mentor's training is recorded.").wait_for()
             assert await page.get_by_test_id("trained-m4").inner_text() != "not trained"
+            assert await page.get_by_test_id("all-trained").inner_text() == (
+                "Every mentor is trained: there is no one to mark trained."
+            )
             await check_page(page, shots, "13-programme-trained")
 
             await sleep_until(env, calendar_of(good).matching_at + timedelta(hours=1))

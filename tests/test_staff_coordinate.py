@@ -141,6 +141,7 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
         page = await browser.get(page_of)
         assert page.status_code == 200, page.text
         assert "enrolment" in page.text and "ei koulutettu" in page.text  # m4 not trained
+        assert f'action="{page_of}/trained"' in page.text and "all-trained" not in page.text
         view = (await browser.get(f"/api/v1/programmes/{p.id}")).json()
         assert (view["starts_on"], view["ends_on"]) == (str(p.starts_on), str(p.ends_on))
         assert view["training_by"] == str(p.training.deadline)
@@ -192,6 +193,10 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
         )
         assert done.status_code == 303
         assert (await handle.query(ProgrammeWorkflow.state)).participants["m4"].trained_on == today
+        # every mentor trained: a sentence says so, not a form with no one to choose
+        all_trained = (await browser.get(page_of)).text
+        assert 'data-testid="all-trained">Jokainen mentori on koulutettu' in all_trained
+        assert f'action="{page_of}/trained"' not in all_trained
         no_reason = await browser.post(f"{page_of}/remove", data={"csrf": csrf, "person_id": "a6"})
         assert no_reason.status_code == 400 and 'id="reason-error"' in no_reason.text
         removed = await browser.post(
