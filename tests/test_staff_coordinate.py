@@ -18,20 +18,36 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from temporalio.client import Client, WorkflowHandle
 
+from activities.record_keeping import to_new_event
 from domain.calendar import calendar
-from domain.programme.events import ProgrammeReport
+from domain.envelope import Event
+from domain.matching import MatchingResult, ProposedGroup, Unmatched
+from domain.model import Role as PersonRole
+from domain.programme.events import (
+    MatchingApproved,
+    MatchingProposed,
+    PhaseEntered,
+    ProgrammePhase,
+    ProgrammeReport,
+    ProgrammeStarted,
+    RelationshipLaunched,
+)
 from domain.programme.model import Coordinator, Matching, Participant, Programme, Training
 from domain.programme.state import ProgrammeState
+from domain.relationship.events import MemberAdded, MemberWithdrew
 from mentorflow.csv_export import write_csv
 from mentorflow.programmes import register
 from mentorflow.synthetic import cohort
 from mentorflow.web.staff.coordinate import group_number, view_of
 from mentorflow.web.staff.report import ProgrammeReportView, report_of, rows_of
+from store.event_store import EventStore
 from store.staff import Role, StaffRegister
+from tests.builders import COORDINATOR
 from tests.staff_helpers import (
     own_database,
     record_meeting,
     recorded_relationship,
+    relationship_started,
     sign_in_staff,
     staff_member,
 )
@@ -371,3 +387,98 @@ def test_the_edit_form_reads_a_group_number_the_new_groups_or_a_dash_and_nothing
     assert [group_number(v, 3) for v in ("1", "3", "03", "-")] == [1, 3, 3, 0]
     for typo in ("", "I", "0", "4", "1.", "+", "-1", "1 2", "٣", "9" * 5000):
         assert group_number(typo, 3) is None, typo
+
+
+# ---- membership changed after the matching ----------------------------------------------------
+
+
+def matched_programme(p: Programme, cohort_: list[Participant]) -> list[Event]:
+    """``p`` started with ``cohort_`` (m1, m2, a1-a4); one group of m1, m2, a1-a3 proposed and
+    approved as it is, a4 not matched; the group launched: as the ProgrammeWorkflow records it."""
+    group_ = ProposedGroup(
+        number=1, mentors=("m1", "m2"), mentees=("a1", "a2", "a3"), score=0, explanation=()
+    )
+    left = Unmatched(person_id="a4", role=PersonRole.MENTEE, reason="no group had room")
+    result = MatchingResult(groups=(group_,), unmatched=(left,), score=0, optimal=False)
+    at = datetime.combine(p.matching.runs_on, datetime.min.time(), UTC)
+
+    def made(cls: type[Event], **fields: object) -> Event:
+        return cls(event_id=uuid.uuid4(), occurred_at=at, actor="system", **fields)
+
+    return [
+        made(
+            ProgrammeStarted,
+            recipients=(),
+            programme=p,
+            calendar=calendar(p),
+            participants=tuple(x.profile() for x in cohort_),
+        ),
+        made(PhaseEntered, phase=ProgrammePhase.MATCHING),
+        made(MatchingProposed, result=result, approval_due=None, recipients=()),
+        made(MatchingApproved, groups=(group_,), edited=False),
+        made(PhaseEntered, phase=ProgrammePhase.RUNNING),
+        made(
+            RelationshipLaunched,
+            relationship_id=f"{p.id}:1",
+            number=1,
+            mentors=group_.mentors,
+            mentees=group_.mentees,
+        ),
+    ]
+
+
+async def test_a_member_added_to_a_group_later_is_no_longer_shown_as_not_matched(
+    env, database_url, mail
+):
+    """a4, left unmatched by the matching, takes a3's place in group 1 from the attention
+    inbox (``member_withdrew`` and ``member_added`` in the group's record only): the programme
+    page lists a4 under the group, added later in place of a3, and no longer as not matched."""
+    pool = await own_database(database_url)
+    try:
+        today = (await env.get_current_time()).date()
+        p = programme(today, f"pia-{uuid.uuid4().hex[:8]}@example.org")
+        cohort_ = cohort(2, 4, seed=9, trained_share=1.0)
+        await register(pool, p, cohort_)
+        store = EventStore(pool)
+        events = matched_programme(p, cohort_)
+        await store.append(programme_workflow_id(p.id), 0, [to_new_event(e) for e in events])
+        rid = f"{p.id}:1"
+        starts = events[0].occurred_at
+        group_events: list[Event] = [relationship_started(rid, p.id, starts)]
+        await store.append(workflow_id(rid), 0, [to_new_event(e) for e in group_events])
+        app, links = app_for(env.client, pool, mail)
+        coordinator = await staff_member(pool, Role.COORDINATOR, p.id)
+        async with browser_client(app) as browser:
+            await sign_in_staff(browser, links, coordinator)
+            before = (await browser.get(f"/staff/programmes/{p.id}")).text
+            assert "Not matched" in before and "a4 (mentee): no group had room" in before
+            assert "added-1" not in before
+
+            changed = [
+                MemberWithdrew(
+                    event_id=uuid.uuid4(),
+                    occurred_at=starts + timedelta(days=5),
+                    actor=COORDINATOR,
+                    recipients=(),
+                    person_id="a3",
+                    reason="[sealed]",
+                ),
+                MemberAdded(
+                    event_id=uuid.uuid4(),
+                    occurred_at=starts + timedelta(days=5),
+                    actor=COORDINATOR,
+                    recipients=(),
+                    person_id="a4",
+                    role=PersonRole.MENTEE,
+                    replaces="a3",
+                    reason="[sealed]",
+                ),
+            ]
+            await store.append(workflow_id(rid), 1, [to_new_event(e) for e in changed])
+            await browser.get("/language/fi?back=/staff")
+            after = (await browser.get(f"/staff/programmes/{p.id}")).text
+            assert "a4 (mentee): no group had room" not in after and "Ilman ryhmää" not in after
+            added = re.search(r'data-testid="added-1">([^<]*)<', after)
+            assert added and added.group(1) == "Lisätty myöhemmin: a4 (mentee) henkilön a3 tilalle."
+    finally:
+        await pool.close()

@@ -25,11 +25,12 @@ from starlette.datastructures import FormData
 from temporalio.client import WorkflowHandle
 
 from contracts.messages import programme_workflow_id
-from domain.matching import GroupAssignment, MatchingResult, ProposedGroup, assign
+from domain.matching import GroupAssignment, MatchingResult, ProposedGroup, Unmatched, assign
 from domain.model import Authority, Role, staff_actor
 from domain.programme.commands import ApproveMatching, Enrol, MarkTrained, Remove, matching_rules
 from domain.programme.events import ProgrammePhase, ProgrammeReport
 from domain.programme.state import ProgrammeState
+from domain.relationship.state import MemberState, RelationshipState
 from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused, checked_form
 from mentorflow.web.pages import Dates, Web, locale_of, render, segment, web_of
@@ -244,12 +245,42 @@ def placement(state: ProgrammeState) -> dict[str, str]:
     return placed
 
 
-def page(
+def added_later(
+    state: ProgrammeState, groups: list[RelationshipState]
+) -> dict[int, list[MemberState]]:
+    """The members added to each launched group since the matching (the inbox's *Replace or add
+    a member*: ``member_added`` in the group's record, not the programme's) and still in it, by
+    group number."""
+    numbers = {rid: launched.number for rid, launched in state.launched.items()}
+    added: dict[int, list[MemberState]] = {}
+    for g in groups:
+        joined = [m for m in g.members.values() if m.active and m.joined_at is not None]
+        if joined and g.relationship_id in numbers:
+            added[numbers[g.relationship_id]] = joined
+    return added
+
+
+def not_matched(state: ProgrammeState, added: Mapping[int, list[MemberState]]) -> list[Unmatched]:
+    """The proposal's unmatched, but for those in a group now: placed there by an edited
+    approval, or added to it later."""
+    placed = {pid for g in state.approved or () for pid in (*g.mentors, *g.mentees)}
+    placed |= {m.person_id for members in added.values() for m in members}
+    unmatched = state.proposal.unmatched if state.proposal else ()
+    return [u for u in unmatched if u.person_id not in placed]
+
+
+async def page(
     request: Request,
     state: ProgrammeState,
     status_code: int = 200,
     **context: object,
 ) -> Response:
+    """The programme page; once groups are launched, with their members as their records have
+    them now (the projection's folded groups), since the programme's own record does not follow
+    a member added to a group later."""
+    web = web_of(request)
+    groups = await views.relationship_states(web.pool, state.programme.id) if state.launched else []
+    added = added_later(state, groups)
     zone = state.programme.timezone
     dates = Dates(zone, locale_of(request))
     calendar = state.calendar
@@ -282,7 +313,9 @@ def page(
             (p for p in state.participants.values() if p.role == Role.MENTOR), key=lambda p: p.id
         ),
         new_group=new_group(state),
-        today=dates.today(web_of(request).now()),
+        added=added,
+        not_matched=not_matched(state, added),
+        today=dates.today(web.now()),
         **shown,
     )
 
@@ -292,7 +325,7 @@ async def programme_page(
     request: Request, programme_id: str, member: ProgrammeActor, done: str = ""
 ) -> Response:
     state = await recorded(web_of(request), programme_id)
-    return page(request, state, done=DONE.get(done))
+    return await page(request, state, done=DONE.get(done))
 
 
 async def posted(request: Request, programme_id: str) -> tuple[FormData, ProgrammeState]:
@@ -348,11 +381,11 @@ async def edit_matching(request: Request, programme_id: str, member: ProgrammeAc
     placed = placed_in(state, {k: str(v) for k, v in form.items()})
     numbers, errors = numbered(state, placed)
     if errors:
-        return page(request, state, 400, placed=placed, errors=errors)
+        return await page(request, state, 400, placed=placed, errors=errors)
     groups = edited_groups(state, numbers)
     edited, broken = checked(state, groups) if groups is not None else (None, None)
     if broken is not None or form.get("action") != "approve":
-        return page(
+        return await page(
             request,
             state,
             400 if broken else 200,
@@ -380,10 +413,10 @@ async def steered(
     """Send the Update; the confirmation, or the page again with the form's errors (400) or the
     domain's refusal (409)."""
     if isinstance(build, dict):
-        return page(request, state, 400, errors=build)
+        return await page(request, state, 400, errors=build)
     refusal = await send(web_of(request), programme_id, member, state, build)
     if refusal is not None:
-        return page(request, state, 409, refusal=reason_of(refusal), **shown)
+        return await page(request, state, 409, refusal=reason_of(refusal), **shown)
     return confirmed(programme_id, done)
 
 
