@@ -93,8 +93,8 @@ RUNNING, APPROVAL = "bench-staff", "bench-staff-approval"
 HOW = {
     "overviews": "folded states of the programme and its 200 groups (staff_views rows)",
     "programme": "the programme's folded state: one staff_views row (1,000 profiles, the "
-    "proposal and approved groups); once its groups run, the page also reads their folded "
-    "states (for members added later; the API twin does not), rendered by Jinja2",
+    "proposal and approved groups); once its groups run, also those of the groups that took a "
+    "member since they started (found by the database; none here); the page rendered by Jinja2",
     "report": "the 200 groups' folded states (staff_views rows) counted in process, the "
     "programme's entry (directory, kept 30 s), charts drawn by pygal on each request",
     "export": "the same counts as the report page, without charts",

@@ -453,6 +453,10 @@ async def test_a_member_added_to_a_group_later_is_no_longer_shown_as_not_matched
             before = (await browser.get(f"/staff/programmes/{p.id}")).text
             assert "Not matched" in before and "a4 (mentee): no group had room" in before
             assert "added-1" not in before
+            api = f"/api/v1/programmes/{p.id}"
+            view = (await browser.get(api)).json()
+            left_out = {"person_id": "a4", "role": "mentee", "reason": "no group had room"}
+            assert (view["not_matched"], view["added_later"]) == ([left_out], [])
 
             changed = [
                 MemberWithdrew(
@@ -480,5 +484,9 @@ async def test_a_member_added_to_a_group_later_is_no_longer_shown_as_not_matched
             assert "a4 (mentee): no group had room" not in after and "Ilman ryhmää" not in after
             added = re.search(r'data-testid="added-1">([^<]*)<', after)
             assert added and added.group(1) == "Lisätty myöhemmin: a4 (mentee) henkilön a3 tilalle."
+            view = (await browser.get(api)).json()
+            assert view["proposal"]["unmatched"] == [left_out]  # the proposal as it was made
+            joined = {"group": 1, "person_id": "a4", "role": "mentee", "replaces": "a3"}
+            assert (view["not_matched"], view["added_later"]) == ([], [joined])
     finally:
         await pool.close()

@@ -260,6 +260,13 @@ def added_later(
     return added
 
 
+async def members_added(web: Web, state: ProgrammeState) -> dict[int, list[MemberState]]:
+    """``added_later`` of the programme's launched groups, as the projection has them now."""
+    if not state.launched:
+        return {}
+    return added_later(state, await views.groups_with_members_added(web.pool, state.programme.id))
+
+
 def not_matched(state: ProgrammeState, added: Mapping[int, list[MemberState]]) -> list[Unmatched]:
     """The proposal's unmatched, but for those in a group now: placed there by an edited
     approval, or added to it later."""
@@ -279,8 +286,7 @@ async def page(
     them now (the projection's folded groups), since the programme's own record does not follow
     a member added to a group later."""
     web = web_of(request)
-    groups = await views.relationship_states(web.pool, state.programme.id) if state.launched else []
-    added = added_later(state, groups)
+    added = await members_added(web, state)
     zone = state.programme.timezone
     dates = Dates(zone, locale_of(request))
     calendar = state.calendar
@@ -440,6 +446,17 @@ class ParticipantView(BaseModel):
     trained_on: date | None
 
 
+class AddedMember(BaseModel):
+    """A person added to a running group since the matching (the inbox's *Replace or add a
+    member*), by id."""
+
+    model_config = ConfigDict(frozen=True)
+    group: int
+    person_id: str
+    role: Role
+    replaces: str | None
+
+
 class ProgrammeView(BaseModel):
     """A programme as its coordinator steers it: ids, local dates and the matching proposal."""
 
@@ -461,9 +478,21 @@ class ProgrammeView(BaseModel):
     """Mentors left out of the matching untrained."""
     proposal: MatchingResult | None
     approved: list[ProposedGroup] | None
+    not_matched: list[Unmatched] = Field(
+        description="The proposal's unmatched who are in no group now (neither placed by an "
+        "edited approval nor added to a group later)"
+    )
+    added_later: list[AddedMember] = Field(
+        description="Members added to a running group since the matching, still in it"
+    )
 
 
-def view_of(state: ProgrammeState) -> ProgrammeView:
+def view_of(
+    state: ProgrammeState, added: Mapping[int, list[MemberState]] | None = None
+) -> ProgrammeView:
+    """The programme as the API shows it; ``added``: ``members_added`` (none: no group has a
+    member added later)."""
+    added = added or {}
     zone = ZoneInfo(state.programme.timezone)
     c = state.calendar
 
@@ -491,6 +520,12 @@ def view_of(state: ProgrammeState) -> ProgrammeView:
         excluded=list(state.excluded),
         proposal=state.proposal,
         approved=state.approved,
+        not_matched=not_matched(state, added),
+        added_later=[
+            AddedMember(group=number, person_id=m.person_id, role=m.role, replaces=m.replaced)
+            for number, members in sorted(added.items())
+            for m in members
+        ],
     )
 
 
@@ -561,7 +596,9 @@ Steered = Annotated[Steering, Depends(steering)]
 
 @api.get("/{programme_id}", summary="A programme: calendar, phase, participants, matching")
 async def programme(request: Request, programme_id: str, member: ProgrammeActor) -> ProgrammeView:
-    return view_of(await recorded(web_of(request), programme_id))
+    web = web_of(request)
+    state = await recorded(web, programme_id)
+    return view_of(state, await members_added(web, state))
 
 
 def sends_update(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
