@@ -16,7 +16,8 @@ every tenth group an escalation: about 7,000 events. Then it measures:
    explanations), the *Report* page (counts and pygal SVG charts) with its CSV and JSON exports,
    and their JSON twins under ``/api/v1``; then a second programme of the same 1,000 people whose
    proposal of 200 groups waits for the coordinator's approval: its *Programme* page carries the
-   edit form (a group choice for each of the 1,000 people).
+   edit form (a group-number field for each of the 1,000 people, one shared list of the groups).
+   Each line also gives the answer's size.
 
 How each page is computed is printed with its figures (``HOW``): every request catches up the
 projection, then reads folded states from it; none replays the log or asks Temporal.
@@ -92,7 +93,8 @@ RUNNING, APPROVAL = "bench-staff", "bench-staff-approval"
 HOW = {
     "overviews": "folded states of the programme and its 200 groups (staff_views rows)",
     "programme": "the programme's folded state: one staff_views row (1,000 profiles, the "
-    "proposal and approved groups), rendered by Jinja2",
+    "proposal and approved groups); once its groups run, also those of the groups that took a "
+    "member since they started (found by the database; none here); the page rendered by Jinja2",
     "report": "the 200 groups' folded states (staff_views rows) counted in process, the "
     "programme's entry (directory, kept 30 s), charts drawn by pygal on each request",
     "export": "the same counts as the report page, without charts",
@@ -313,10 +315,13 @@ async def signed_in_admin(browser: httpx.AsyncClient, pool: asyncpg.Pool, links:
     assert used.status_code == 303, used.status_code
 
 
-def figures(name: str, times: list[float]) -> str:
+def figures(name: str, times: list[float], size: int) -> str:
     median = statistics.median(times) * 1000
     p95 = statistics.quantiles(times, n=20)[-1] * 1000
-    return f"{name:<52} median {median:6.1f} ms   p95 {p95:6.1f} ms   ({len(times)} renders)"
+    return (
+        f"{name:<52} median {median:6.1f} ms   p95 {p95:6.1f} ms   ({len(times)} renders,"
+        f" {size:,} bytes)"
+    )
 
 
 Page = tuple[str, str, str]
@@ -348,9 +353,9 @@ def report_pages(pid: str) -> list[Page]:
     ]
 
 
-async def timed(browser: httpx.AsyncClient, page: Page) -> list[float]:
+async def timed(browser: httpx.AsyncClient, page: Page) -> tuple[list[float], int]:
     """``RENDERS`` renders one after another, after one to warm up (templates compiled,
-    connections open)."""
+    connections open); and the size of the answer."""
     _, path, expect = page
     answer = await browser.get(path)
     assert answer.status_code == 200, (path, answer.status_code)
@@ -361,12 +366,12 @@ async def timed(browser: httpx.AsyncClient, page: Page) -> list[float]:
         answer = await browser.get(path)
         times.append(time.perf_counter() - started)
         assert answer.status_code == 200, (path, answer.status_code)
-    return times
+    return times, len(answer.content)
 
 
 async def measured(browser: httpx.AsyncClient, how: str, pages: list[Page]) -> None:
     for page in pages:
-        print(figures(page[0], await timed(browser, page)))
+        print(figures(page[0], *await timed(browser, page)))
     print(f"  computed from: {HOW[how]}")
 
 

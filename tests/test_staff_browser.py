@@ -153,7 +153,8 @@ async def test_a_coordinator_starts_steers_and_reports_on_a_programme(
     tmp_path,
 ):
     """Upload a bad file (errors at their fields), then a good one; mark a mentor trained; edit
-    the proposal so a hard rule breaks (refused, the rule named), then validly; approve; open
+    the proposal with a typo (refused at its field), so a hard rule breaks (refused, the rule
+    named), then validly; approve; open
     the report; when a group's agreement is overdue, find it in the attention inbox and
     acknowledge it with a note: it is gone. Every page screenshotted and checked with axe-core."""
     today = (await env.get_current_time()).date()
@@ -208,6 +209,9 @@ async def test_a_coordinator_starts_steers_and_reports_on_a_programme(
             await page.get_by_role("button", name="Mark trained").click()
             await page.get_by_text("The mentor's training is recorded.").wait_for()
             assert await page.get_by_test_id("trained-m4").inner_text() != "not trained"
+            assert await page.get_by_test_id("all-trained").inner_text() == (
+                "Every mentor is trained: there is no one to mark trained."
+            )
             await check_page(page, shots, "13-programme-trained")
 
             await sleep_until(env, calendar_of(good).matching_at + timedelta(hours=1))
@@ -215,6 +219,11 @@ async def test_a_coordinator_starts_steers_and_reports_on_a_programme(
             await page.get_by_role("heading", name="Edit and approve the groups").wait_for()
             await check_page(page, shots, "14-programme-proposal")
 
+            await place(page, {"m1": "1", "m3": "I", "a4": "1", "a2": "1"})
+            await page.get_by_role("button", name="Check the groups").click()
+            await page.get_by_role("link", name="Enter the number of a group").click()
+            assert await page.locator("#p-m3").get_attribute("aria-invalid") == "true"
+            await check_page(page, shots, "14a-matching-typo")
             await place(page, {"m1": "1", "m3": "1", "a4": "1", "a2": "1"})
             await page.get_by_role("button", name="Check the groups").click()
             broken = await page.get_by_test_id("broken-rule").inner_text()
@@ -259,15 +268,15 @@ async def test_a_coordinator_starts_steers_and_reports_on_a_programme(
     finally:
         server.should_exit = True
         await serving
-    assert len(list(shots.glob("*.png"))) == 10
+    assert len(list(shots.glob("*.png"))) == 11
 
 
 async def place(page, groups: dict[str, str]) -> None:
     """Everyone left out, then each person of ``groups`` in their group."""
-    for select in await page.locator("select[name^='p:']").all():
-        await select.select_option("-")
+    for field in await page.locator("input[name^='p:']").all():
+        await field.fill("-")
     for person, group in groups.items():
-        await page.locator(f"select[name='p:{person}']").select_option(group)
+        await page.locator(f"input[name='p:{person}']").fill(group)
 
 
 def calendar_of(data: dict):

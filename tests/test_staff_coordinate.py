@@ -15,18 +15,35 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from activities.record_keeping import to_new_event
 from domain.calendar import calendar
+from domain.envelope import Event
+from domain.matching import MatchingResult, ProposedGroup, Unmatched
+from domain.model import Role as PersonRole
+from domain.programme.events import (
+    MatchingApproved,
+    MatchingProposed,
+    PhaseEntered,
+    ProgrammePhase,
+    ProgrammeStarted,
+    RelationshipLaunched,
+)
 from domain.programme.model import Coordinator, Matching, Participant, Programme, Training
 from domain.programme.state import ProgrammeState
+from domain.relationship.events import MemberAdded, MemberWithdrew
 from mentorflow.csv_export import write_csv
+from mentorflow.programmes import register
 from mentorflow.synthetic import cohort
-from mentorflow.web.staff.coordinate import group_choices, view_of
+from mentorflow.web.staff.coordinate import group_number, view_of
 from mentorflow.web.staff.report import ProgrammeReportView, report_of, rows_of
+from store.event_store import EventStore
 from store.staff import Role, StaffRegister
+from tests.builders import COORDINATOR
 from tests.staff_helpers import (
     own_database,
     record_meeting,
     recorded_relationship,
+    relationship_started,
     sign_in_staff,
     staff_member,
     started_programme,
@@ -121,6 +138,7 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
         page = await browser.get(page_of)
         assert page.status_code == 200, page.text
         assert "enrolment" in page.text and "ei koulutettu" in page.text  # m4 not trained
+        assert f'action="{page_of}/trained"' in page.text and "all-trained" not in page.text
         view = (await browser.get(f"/api/v1/programmes/{p.id}")).json()
         assert (view["starts_on"], view["ends_on"]) == (str(p.starts_on), str(p.ends_on))
         assert view["training_by"] == str(p.training.deadline)
@@ -172,6 +190,10 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
         )
         assert done.status_code == 303
         assert (await handle.query(ProgrammeWorkflow.state)).participants["m4"].trained_on == today
+        # every mentor trained: a sentence says so, not a form with no one to choose
+        all_trained = (await browser.get(page_of)).text
+        assert 'data-testid="all-trained">Jokainen mentori on koulutettu' in all_trained
+        assert f'action="{page_of}/trained"' not in all_trained
         no_reason = await browser.post(f"{page_of}/remove", data={"csrf": csrf, "person_id": "a6"})
         assert no_reason.status_code == 400 and 'id="reason-error"' in no_reason.text
         removed = await browser.post(
@@ -214,17 +236,36 @@ async def test_a_coordinator_marks_trained_edits_the_proposal_and_approves(env, 
         assert "m1 is a1's manager" in api_check.json()["detail"]
 
         valid = {**everyone_out, "p:m1": "1", "p:m3": "1", "p:a2": "1", "p:a3": "1"}
+        # "I" for 1 is no group (it used to mean "left out" silently), nor is a number past
+        # the new group's: each refused at its field, nothing checked or approved.
+        last = len(state.proposal.groups) + 1
+        for action in ("check", "approve"):
+            typos = {**valid, "p:a1": "I", "p:a4": str(last + 1)}
+            refused = await browser.post(
+                f"{page_of}/matching", data={"csrf": csrf, "action": action, **typos}
+            )
+            assert refused.status_code == 400, refused.text
+            for pid in ("a1", "a4"):
+                assert re.search(f'id="p-{pid}"[^>]* aria-invalid="true"', refused.text)
+                assert f'<a href="#p-{pid}">Kirjoita ryhmän tai uuden ryhmän numero' in refused.text
+            assert 'value="I"' in refused.text and 'data-testid="rules-hold"' not in refused.text
+            assert 'aria-invalid="true"' not in refused.text.split('id="p-a2"')[1].split(">")[0]
+        assert (await handle.query(ProgrammeWorkflow.state)).approved is None
+
         checked = await browser.post(
             f"{page_of}/matching", data={"csrf": csrf, "action": "check", **valid}
         )
         assert checked.status_code == 200 and 'data-testid="rules-hold"' in checked.text
-        # each person's select keeps where the edit put them (m1 in group 1, a1 left out)
+        # each person's field keeps where the edit put them (m1 in group 1, a1 left out); one
+        # list of the group numbers serves every field
         assert re.search(
-            r'name="p:m1">\s*<option value="-">[^<]*</option>\s*'
-            r'<option value="1" selected>Ryhmä 1</option>',
-            checked.text,
+            r'id="p-m1" name="p:m1" [^>]*list="group-numbers"[^>]* value="1"', checked.text
         )
-        assert re.search(r'name="p:a1">\s*<option value="-" selected>', checked.text)
+        assert re.search(
+            r'id="p-a1" name="p:a1" [^>]*inputmode="numeric"[^>]* value="-"', checked.text
+        )
+        assert checked.text.count("<datalist") == 1
+        assert f'<option value="{last}">Uusi ryhmä</option>' in checked.text
         assert (await handle.query(ProgrammeWorkflow.state)).approved is None
         approved = await browser.post(
             f"{page_of}/matching", data={"csrf": csrf, "action": "approve", **valid}
@@ -321,11 +362,112 @@ async def test_the_report_charts_aggregates_for_its_coordinator_only(env, databa
         await pool.close()
 
 
-def test_the_edit_forms_group_choices_select_the_persons_group_only() -> None:
-    choices = group_choices(["1", "2", "10"], "Ryhmä %(n)s")
-    one = choices("1")
-    assert one.count(" selected") == 1 and '<option value="1" selected>Ryhmä 1</option>' in one
-    assert '<option value="10">Ryhmä 10</option>' in one and "Ryhmä 2</option>" in one
-    assert choices("10").count('<option value="10" selected>') == 1
-    assert " selected" not in choices("-") and " selected" not in choices('1"><b>')
-    assert "&lt;b&gt;1" in group_choices(["1"], "<b>%(n)s")("1")
+def test_the_edit_form_reads_a_group_number_the_new_groups_or_a_dash_and_nothing_else() -> None:
+    """1 to 3 are groups when the proposal has two (3 forms a new one), ``-`` leaves a person
+    out; anything else names no group, rather than being guessed (it once meant "left out")."""
+    assert [group_number(v, 3) for v in ("1", "3", "03", "-")] == [1, 3, 3, 0]
+    for typo in ("", "I", "0", "4", "1.", "+", "-1", "1 2", "٣", "9" * 5000):
+        assert group_number(typo, 3) is None, typo
+
+
+# ---- membership changed after the matching ----------------------------------------------------
+
+
+def matched_programme(p: Programme, cohort_: list[Participant]) -> list[Event]:
+    """``p`` started with ``cohort_`` (m1, m2, a1-a4); one group of m1, m2, a1-a3 proposed and
+    approved as it is, a4 not matched; the group launched: as the ProgrammeWorkflow records it."""
+    group_ = ProposedGroup(
+        number=1, mentors=("m1", "m2"), mentees=("a1", "a2", "a3"), score=0, explanation=()
+    )
+    left = Unmatched(person_id="a4", role=PersonRole.MENTEE, reason="no group had room")
+    result = MatchingResult(groups=(group_,), unmatched=(left,), score=0, optimal=False)
+    at = datetime.combine(p.matching.runs_on, datetime.min.time(), UTC)
+
+    def made(cls: type[Event], **fields: object) -> Event:
+        return cls(event_id=uuid.uuid4(), occurred_at=at, actor="system", **fields)
+
+    return [
+        made(
+            ProgrammeStarted,
+            recipients=(),
+            programme=p,
+            calendar=calendar(p),
+            participants=tuple(x.profile() for x in cohort_),
+        ),
+        made(PhaseEntered, phase=ProgrammePhase.MATCHING),
+        made(MatchingProposed, result=result, approval_due=None, recipients=()),
+        made(MatchingApproved, groups=(group_,), edited=False),
+        made(PhaseEntered, phase=ProgrammePhase.RUNNING),
+        made(
+            RelationshipLaunched,
+            relationship_id=f"{p.id}:1",
+            number=1,
+            mentors=group_.mentors,
+            mentees=group_.mentees,
+        ),
+    ]
+
+
+async def test_a_member_added_to_a_group_later_is_no_longer_shown_as_not_matched(
+    env, database_url, mail
+):
+    """a4, left unmatched by the matching, takes a3's place in group 1 from the attention
+    inbox (``member_withdrew`` and ``member_added`` in the group's record only): the programme
+    page lists a4 under the group, added later in place of a3, and no longer as not matched."""
+    pool = await own_database(database_url)
+    try:
+        today = (await env.get_current_time()).date()
+        p = programme(today, f"pia-{uuid.uuid4().hex[:8]}@example.org")
+        cohort_ = cohort(2, 4, seed=9, trained_share=1.0)
+        await register(pool, p, cohort_)
+        store = EventStore(pool)
+        events = matched_programme(p, cohort_)
+        await store.append(programme_workflow_id(p.id), 0, [to_new_event(e) for e in events])
+        rid = f"{p.id}:1"
+        starts = events[0].occurred_at
+        group_events: list[Event] = [relationship_started(rid, p.id, starts)]
+        await store.append(workflow_id(rid), 0, [to_new_event(e) for e in group_events])
+        app, links = app_for(env.client, pool, mail)
+        coordinator = await staff_member(pool, Role.COORDINATOR, p.id)
+        async with browser_client(app) as browser:
+            await sign_in_staff(browser, links, coordinator)
+            before = (await browser.get(f"/staff/programmes/{p.id}")).text
+            assert "Not matched" in before and "a4 (mentee): no group had room" in before
+            assert "added-1" not in before
+            api = f"/api/v1/programmes/{p.id}"
+            view = (await browser.get(api)).json()
+            left_out = {"person_id": "a4", "role": "mentee", "reason": "no group had room"}
+            assert (view["not_matched"], view["added_later"]) == ([left_out], [])
+
+            changed = [
+                MemberWithdrew(
+                    event_id=uuid.uuid4(),
+                    occurred_at=starts + timedelta(days=5),
+                    actor=COORDINATOR,
+                    recipients=(),
+                    person_id="a3",
+                    reason="[sealed]",
+                ),
+                MemberAdded(
+                    event_id=uuid.uuid4(),
+                    occurred_at=starts + timedelta(days=5),
+                    actor=COORDINATOR,
+                    recipients=(),
+                    person_id="a4",
+                    role=PersonRole.MENTEE,
+                    replaces="a3",
+                    reason="[sealed]",
+                ),
+            ]
+            await store.append(workflow_id(rid), 1, [to_new_event(e) for e in changed])
+            await browser.get("/language/fi?back=/staff")
+            after = (await browser.get(f"/staff/programmes/{p.id}")).text
+            assert "a4 (mentee): no group had room" not in after and "Ilman ryhmää" not in after
+            added = re.search(r'data-testid="added-1">([^<]*)<', after)
+            assert added and added.group(1) == "Lisätty myöhemmin: a4 (aktori) henkilön a3 tilalle."
+            view = (await browser.get(api)).json()
+            assert view["proposal"]["unmatched"] == [left_out]  # the proposal as it was made
+            joined = {"group": 1, "person_id": "a4", "role": "mentee", "replaces": "a3"}
+            assert (view["not_matched"], view["added_later"]) == ([], [joined])
+    finally:
+        await pool.close()

@@ -7,8 +7,9 @@ The page never decides: it sends the ProgrammeWorkflow's Updates (``mark_trained
 admin under their own staff id with an admin's authority) and shows the domain's refusal. An
 edited proposal is checked against the matching's hard rules with ``domain.matching.assign`` (the
 check the approval itself makes) each time it is checked or approved, so the broken rule is named
-before anything is sent. The state shown is the staff overviews' projection (``views``), not a
-replay.
+before anything is sent; before that, a field of the edit that names no group (neither a group's
+number, the new group's, nor ``-``) is refused at that field, never guessed. The state shown is
+the staff overviews' projection (``views``), not a replay.
 """
 
 from collections.abc import Callable, Mapping
@@ -19,17 +20,17 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData
 from temporalio.client import WorkflowHandle
 
 from contracts.messages import programme_workflow_id
-from domain.matching import GroupAssignment, MatchingResult, ProposedGroup, assign
+from domain.matching import GroupAssignment, MatchingResult, ProposedGroup, Unmatched, assign
 from domain.model import Authority, Role, staff_actor
 from domain.programme.commands import ApproveMatching, Enrol, MarkTrained, Remove, matching_rules
 from domain.programme.events import ProgrammePhase, ProgrammeReport
 from domain.programme.state import ProgrammeState
+from domain.relationship.state import MemberState, RelationshipState
 from mentorflow.web.i18n import N_
 from mentorflow.web.identity import Refused, checked_form
 from mentorflow.web.pages import Dates, Web, locale_of, render, segment, web_of
@@ -45,6 +46,10 @@ from workflows.programme import ProgrammeWorkflow
 router = APIRouter(prefix="/staff/programmes", include_in_schema=False)
 
 LEFT_OUT = "-"
+"""The edit form's value for a participant left out of the groups."""
+
+Errors = dict[str, str]
+"""A form's errors: field -> translatable message."""
 
 REFUSALS = {
     "not_allowed": N_("Only the programme's coordinator can do this."),
@@ -160,21 +165,58 @@ async def send(
     return await execute(handle, updates[type(command)], command, "programme_closed")
 
 
+def new_group(state: ProgrammeState) -> int:
+    """The number that forms a new group in the edit form: the one after the proposal's last."""
+    return len(state.proposal.groups if state.proposal else ()) + 1
+
+
+def group_number(value: str, new: int) -> int | None:
+    """The group a field of the edit form names: 0 for ``-`` (left out), a group's number (1
+    to ``new``, the new group's); None for anything else (``I`` for 1, ``2.``, empty), which
+    the form refuses rather than guess."""
+    if value == LEFT_OUT:
+        return 0
+    if value.isascii() and value.isdigit() and len(value) <= 6 and 1 <= int(value) <= new:
+        return int(value)
+    return None
+
+
+def placed_in(state: ProgrammeState, form: Mapping[str, str]) -> dict[str, str]:
+    """What the edit form's field ``p:<person>`` says of each participant, as written (spaces
+    around it dropped; a missing field is empty)."""
+    return {pid: form.get(f"p:{pid}", "").strip() for pid in state.participants}
+
+
+def numbered(state: ProgrammeState, placed: Mapping[str, str]) -> tuple[dict[str, int], Errors]:
+    """Each participant's group number (0: left out), and an error at each field (the input's
+    id) that names no group."""
+    new = new_group(state)
+    numbers: dict[str, int] = {}
+    errors: Errors = {}
+    for pid, value in sorted(placed.items()):
+        n = group_number(value, new)
+        if n is None:
+            errors[f"p-{pid}"] = N_(
+                "Enter the number of a group or of the new group, or - to leave them out."
+            )
+        else:
+            numbers[pid] = n
+    return numbers, errors
+
+
 def edited_groups(
-    state: ProgrammeState, form: Mapping[str, str]
+    state: ProgrammeState, numbers: Mapping[str, int]
 ) -> tuple[GroupAssignment, ...] | None:
-    """The groups of the edit form (``p:<person>`` = group number or ``-``); None: unchanged."""
+    """The groups of the edit form's numbers (0: left out); None: the proposal unchanged."""
     proposal = state.proposal
-    numbered: dict[int, tuple[list[str], list[str]]] = {}
+    found: dict[int, tuple[list[str], list[str]]] = {}
     for pid, profile in sorted(state.participants.items()):
-        chosen = form.get(f"p:{pid}", LEFT_OUT)
-        if chosen == LEFT_OUT or not chosen.isdigit():
+        if numbers.get(pid, 0) == 0:
             continue
-        mentors, mentees = numbered.setdefault(int(chosen), ([], []))
+        mentors, mentees = found.setdefault(numbers[pid], ([], []))
         (mentors if profile.role == Role.MENTOR else mentees).append(pid)
     groups = tuple(
-        GroupAssignment(mentors=tuple(m), mentees=tuple(e))
-        for _, (m, e) in sorted(numbered.items())
+        GroupAssignment(mentors=tuple(m), mentees=tuple(e)) for _, (m, e) in sorted(found.items())
     )
     if proposal is not None and groups == tuple(
         GroupAssignment(mentors=tuple(sorted(g.mentors)), mentees=tuple(sorted(g.mentees)))
@@ -203,34 +245,53 @@ def placement(state: ProgrammeState) -> dict[str, str]:
     return placed
 
 
-def group_choices(numbers: list[str], label: str) -> Callable[[str], Markup]:
-    """The edit form's group options (``label`` formatted with each number), with a person's
-    group selected: the list is written once per page and copied for each person, since a
-    template loop over every person and every group took over a second for 1,000 people."""
-    options = "".join(
-        f'<option value="{escape(n)}">{escape(label % {"n": n})}</option>' for n in numbers
-    )
+def added_later(
+    state: ProgrammeState, groups: list[RelationshipState]
+) -> dict[int, list[MemberState]]:
+    """The members added to each launched group since the matching (the inbox's *Replace or add
+    a member*: ``member_added`` in the group's record, not the programme's) and still in it, by
+    group number."""
+    numbers = {rid: launched.number for rid, launched in state.launched.items()}
+    added: dict[int, list[MemberState]] = {}
+    for g in groups:
+        joined = [m for m in g.members.values() if m.active and m.joined_at is not None]
+        if joined and g.relationship_id in numbers:
+            added[numbers[g.relationship_id]] = joined
+    return added
 
-    def choices(group: str) -> Markup:
-        chosen = f'<option value="{escape(group)}">'
-        return Markup(options.replace(chosen, chosen[:-1] + " selected>", 1))
 
-    return choices
+async def members_added(web: Web, state: ProgrammeState) -> dict[int, list[MemberState]]:
+    """``added_later`` of the programme's launched groups, as the projection has them now."""
+    if not state.launched:
+        return {}
+    return added_later(state, await views.groups_with_members_added(web.pool, state.programme.id))
 
 
-def page(
+def not_matched(state: ProgrammeState, added: Mapping[int, list[MemberState]]) -> list[Unmatched]:
+    """The proposal's unmatched, but for those in a group now: placed there by an edited
+    approval, or added to it later."""
+    placed = {pid for g in state.approved or () for pid in (*g.mentors, *g.mentees)}
+    placed |= {m.person_id for members in added.values() for m in members}
+    unmatched = state.proposal.unmatched if state.proposal else ()
+    return [u for u in unmatched if u.person_id not in placed]
+
+
+async def page(
     request: Request,
     state: ProgrammeState,
     status_code: int = 200,
     **context: object,
 ) -> Response:
+    """The programme page; once groups are launched, with their members as their records have
+    them now (the projection's folded groups), since the programme's own record does not follow
+    a member added to a group later."""
+    web = web_of(request)
+    added = await members_added(web, state)
     zone = state.programme.timezone
     dates = Dates(zone, locale_of(request))
     calendar = state.calendar
     local = ZoneInfo(zone)
     last_day = (calendar.ends_at - timedelta(microseconds=1)).astimezone(local).date()
-    numbers = [str(n) for n in range(1, len(state.proposal.groups if state.proposal else ()) + 2)]
-    label = web_of(request).translations.gettext(locale_of(request), N_("Group %(n)s"))
     shown: dict[str, object] = {
         "errors": {},
         "refusal": None,
@@ -257,8 +318,10 @@ def page(
         mentors=sorted(
             (p for p in state.participants.values() if p.role == Role.MENTOR), key=lambda p: p.id
         ),
-        group_choices=group_choices(numbers, label),
-        today=dates.today(web_of(request).now()),
+        new_group=new_group(state),
+        added=added,
+        not_matched=not_matched(state, added),
+        today=dates.today(web.now()),
         **shown,
     )
 
@@ -268,17 +331,13 @@ async def programme_page(
     request: Request, programme_id: str, member: ProgrammeActor, done: str = ""
 ) -> Response:
     state = await recorded(web_of(request), programme_id)
-    return page(request, state, done=DONE.get(done))
+    return await page(request, state, done=DONE.get(done))
 
 
 async def posted(request: Request, programme_id: str) -> tuple[FormData, ProgrammeState]:
     """The posted form, if it carries the session's CSRF token, and the programme's state."""
     form = await checked_form(request)
     return form, await recorded(web_of(request), programme_id)
-
-
-Errors = dict[str, str]
-"""A form's errors: field -> translatable message."""
 
 
 def trained_command(form: FormData, state: ProgrammeState) -> Build | Errors:
@@ -325,12 +384,14 @@ async def edit_matching(request: Request, programme_id: str, member: ProgrammeAc
     """``action=check`` checks the edited groups; ``action=approve`` approves them (or the
     proposal as it is, when nothing was moved)."""
     form, state = await posted(request, programme_id)
-    fields = {k: str(v) for k, v in form.items()}
-    groups = edited_groups(state, fields)
-    placed = {pid: fields.get(f"p:{pid}", LEFT_OUT) for pid in state.participants}
+    placed = placed_in(state, {k: str(v) for k, v in form.items()})
+    numbers, errors = numbered(state, placed)
+    if errors:
+        return await page(request, state, 400, placed=placed, errors=errors)
+    groups = edited_groups(state, numbers)
     edited, broken = checked(state, groups) if groups is not None else (None, None)
-    if broken is not None or fields.get("action") != "approve":
-        return page(
+    if broken is not None or form.get("action") != "approve":
+        return await page(
             request,
             state,
             400 if broken else 200,
@@ -358,10 +419,10 @@ async def steered(
     """Send the Update; the confirmation, or the page again with the form's errors (400) or the
     domain's refusal (409)."""
     if isinstance(build, dict):
-        return page(request, state, 400, errors=build)
+        return await page(request, state, 400, errors=build)
     refusal = await send(web_of(request), programme_id, member, state, build)
     if refusal is not None:
-        return page(request, state, 409, refusal=reason_of(refusal), **shown)
+        return await page(request, state, 409, refusal=reason_of(refusal), **shown)
     return confirmed(programme_id, done)
 
 
@@ -385,6 +446,17 @@ class ParticipantView(BaseModel):
     trained_on: date | None
 
 
+class AddedMember(BaseModel):
+    """A person added to a running group since the matching (the inbox's *Replace or add a
+    member*), by id."""
+
+    model_config = ConfigDict(frozen=True)
+    group: int
+    person_id: str
+    role: Role
+    replaces: str | None
+
+
 class ProgrammeView(BaseModel):
     """A programme as its coordinator steers it: ids, local dates and the matching proposal."""
 
@@ -406,9 +478,21 @@ class ProgrammeView(BaseModel):
     """Mentors left out of the matching untrained."""
     proposal: MatchingResult | None
     approved: list[ProposedGroup] | None
+    not_matched: list[Unmatched] = Field(
+        description="The proposal's unmatched who are in no group now (neither placed by an "
+        "edited approval nor added to a group later)"
+    )
+    added_later: list[AddedMember] = Field(
+        description="Members added to a running group since the matching, still in it"
+    )
 
 
-def view_of(state: ProgrammeState) -> ProgrammeView:
+def view_of(
+    state: ProgrammeState, added: Mapping[int, list[MemberState]] | None = None
+) -> ProgrammeView:
+    """The programme as the API shows it; ``added``: ``members_added`` (none: no group has a
+    member added later)."""
+    added = added or {}
     zone = ZoneInfo(state.programme.timezone)
     c = state.calendar
 
@@ -436,6 +520,12 @@ def view_of(state: ProgrammeState) -> ProgrammeView:
         excluded=list(state.excluded),
         proposal=state.proposal,
         approved=state.approved,
+        not_matched=not_matched(state, added),
+        added_later=[
+            AddedMember(group=number, person_id=m.person_id, role=m.role, replaces=m.replaced)
+            for number, members in sorted(added.items())
+            for m in members
+        ],
     )
 
 
@@ -506,7 +596,9 @@ Steered = Annotated[Steering, Depends(steering)]
 
 @api.get("/{programme_id}", summary="A programme: calendar, phase, participants, matching")
 async def programme(request: Request, programme_id: str, member: ProgrammeActor) -> ProgrammeView:
-    return view_of(await recorded(web_of(request), programme_id))
+    web = web_of(request)
+    state = await recorded(web, programme_id)
+    return view_of(state, await members_added(web, state))
 
 
 def sends_update(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:

@@ -148,13 +148,13 @@ async def enrol_page(request: Request, programme_id: str, member: ProgrammeActor
     locale, translations = locale_of(request), web_of(request).translations
     participant = participant_of(entered(form), lambda m: translations.gettext(locale, m))
     if isinstance(participant, dict):
-        return page(request, state, 400, errors=participant, **shown)
+        return await page(request, state, 400, errors=participant, **shown)
     refusal = await enrol(web_of(request), member, state, participant)
     if refusal is None:
         return confirmed(programme_id, "enrolled")
     if refusal.type in AT_THE_ID:
-        return page(request, state, 409, errors={"enrol_id": REFUSALS[refusal.type]}, **shown)
-    return page(request, state, 409, refusal=reason_of(refusal), **shown)
+        return await page(request, state, 409, errors={"enrol_id": REFUSALS[refusal.type]}, **shown)
+    return await page(request, state, 409, refusal=reason_of(refusal), **shown)
 
 
 # ---- the JSON twin under /api/v1 ----------------------------------------------------------

@@ -41,6 +41,7 @@ __all__ = [
     "attention",
     "catch_up",
     "groups",
+    "groups_with_members_added",
     "open_escalations",
     "programme_items",
     "programme_state",
@@ -306,6 +307,17 @@ async def relationship_states(pool: asyncpg.Pool, programme_id: str) -> list[Rel
     """The folded states of the programme's groups, from the projection."""
     _, relationships = await _states(pool, [programme_id])
     return relationships.get(programme_id, [])
+
+
+async def groups_with_members_added(
+    pool: asyncpg.Pool, programme_id: str
+) -> list[RelationshipState]:
+    """The folded states of the programme's groups that took a member since they started (the
+    attention inbox's *Replace or add a member*; whether they are still in it is in the state),
+    from the projection: only those groups are read."""
+    await catch_up(pool)
+    texts = await staff_views.with_members_added(pool, programme_id)
+    return [_validated(RelationshipState, text) for text in texts]
 
 
 async def relationship_state(pool: asyncpg.Pool, relationship_id: str) -> RelationshipState | None:
