@@ -1,13 +1,19 @@
 """`mentorflow simulate`: seeded simulated people driving real workflows in virtual time."""
 
+import asyncio
 import os
 import re
 import subprocess
 import sys
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
+from temporalio import activity, workflow
+from temporalio.worker import Worker
 
+from mentorflow import embedded
 from mentorflow.audit.report import verify
 from mentorflow.simulate import SimulationReport, simulate
 from mentorflow.synthetic import cohort
@@ -65,6 +71,32 @@ async def test_people_who_never_answer_give_exactly_one_escalation_per_deadline(
         assert subjects == ["feedback:midpoint", "feedback:final"]
         # Times come back in the scenario's own dates (2020/2021), not the server's.
         assert all(e["at"].startswith(("2020", "2021")) for e in group.escalations)
+
+
+@activity.defn(name="slow_step")
+async def slow_step() -> None:
+    await asyncio.sleep(32)
+
+
+@workflow.defn(name="SlowMonth", sandboxed=False)
+class SlowMonth:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.execute_activity(slow_step, start_to_close_timeout=timedelta(minutes=2))
+        await workflow.sleep(timedelta(days=30))
+
+
+async def test_a_skip_of_the_clock_may_take_longer_than_the_sdks_30_seconds(env):
+    """A month of virtual time whose work takes 32 s of real time: the simulation's skip waits
+    for it. ``env.sleep`` gave up after 30 s ("Timeout expired"), and so did a simulation on a
+    busy machine whenever the work between two people's actions took that long."""
+    queue = f"slow-{uuid.uuid4()}"
+    async with Worker(env.client, task_queue=queue, workflows=[SlowMonth], activities=[slow_step]):
+        handle = await env.client.start_workflow(SlowMonth.run, id=queue, task_queue=queue)
+        before = await env.get_current_time()
+        await embedded.skip(env, timedelta(days=31))
+        assert await env.get_current_time() - before >= timedelta(days=31)
+        await handle.result()
 
 
 def test_a_bad_scenario_is_refused_in_one_line_before_anything_starts(tmp_path):
