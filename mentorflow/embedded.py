@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
@@ -128,6 +129,20 @@ async def start_time_skipping(data_converter: DataConverter | None = None) -> Wo
         # The SDK's default (5 s) is too short on a busy 2-core machine (a test module starts one).
         test_server_startup_timeout=timedelta(seconds=60),
     )
+
+
+SKIP_TIMEOUT = timedelta(minutes=15)
+"""How long one skip of the test server's clock may take in real time. The SDK gives a call
+without a timeout 30 s, and ``WorkflowEnvironment.sleep`` gives none: a skip over a month in which
+hundreds of activities run (the clock waits for each) took longer on a busy machine and failed
+with "Timeout expired", stopping the simulation half-way."""
+
+
+async def skip(env: WorkflowEnvironment, duration: timedelta) -> None:
+    """``env.sleep(duration)`` that may take up to ``SKIP_TIMEOUT`` of real time."""
+    request = SleepRequest()
+    request.duration.FromTimedelta(duration)
+    await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_TIMEOUT)
 
 
 async def start_dev_server(

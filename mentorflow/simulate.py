@@ -159,7 +159,7 @@ class Simulation:
     async def advance(self, to: datetime) -> None:
         delta = to - await self.env.get_current_time()
         if delta > timedelta(0):
-            await self.env.sleep(delta)
+            await embedded.skip(self.env, delta)
 
     async def update(self, handle: WorkflowHandle[Any, Any], update: Any, command: Any) -> None:
         """Act as a person would; a refusal is counted by its reason, like a person would see it.
@@ -519,7 +519,7 @@ async def _simulate(
     now = min(cal.starts_at, cal.training_deadline, cal.matching_at) - LEAD + shift
     ahead = now - await env.get_current_time()
     if ahead > timedelta(0):
-        await env.sleep(ahead)
+        await embedded.skip(env, ahead)
     virtual = shifted(cal, shift)
     handle = await env.client.start_workflow(
         ProgrammeWorkflow.run,
