@@ -64,9 +64,7 @@ class FaultyHandler(MaildirHandler):
         return None
 
     async def filed(self, message_id: str) -> None:
-        # Filed, but the sender waits for the 250 (and may die); only a message never filed
-        # before: one sent again after a kill is not held again.
-        if self.faults.hold_next and self.received[message_id] == 1:
+        if self.faults.hold_next:  # filed, but the sender waits for the 250 (and may die)
             self.faults.hold_next = False
             self.faults.held_messages.append(message_id)
             self.faults.held.set()
