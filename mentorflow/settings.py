@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     """MENTORFLOW_SMTP_USERNAME: unset = no authentication."""
     smtp_password: SecretStr | None = None
     """MENTORFLOW_SMTP_PASSWORD."""
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    """MENTORFLOW_SMTP_TIMEOUT: seconds one exchange with the relay may take. A worker that died
+    mid-send holds its claim on the message twice as long; then another sends it again."""
     mail_sender: str = "Mentorflow <mentorflow@localhost>"
     """MENTORFLOW_MAIL_SENDER: the From of every message; Message-IDs use its domain."""
     mail_retry_hours: float = Field(48.0, gt=0)
@@ -140,4 +143,5 @@ class Settings(BaseSettings):
             username=self.smtp_username,
             password=self.smtp_password.get_secret_value() if self.smtp_password else None,
             sender=self.mail_sender,
+            timeout=self.smtp_timeout,
         )

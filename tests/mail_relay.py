@@ -6,6 +6,7 @@ is killed. None of this belongs in the server that ``mentorflow`` starts for peo
 """
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +33,10 @@ class Faults:
     login_refused: bool = False
     """Answer 535 5.7.8 to AUTH (a wrong or revoked relay password)."""
     hold_next: bool = False
-    """File the next message but hold its 250 until ``release`` is set: a send in flight."""
+    """File the next message but hold its 250 until ``release`` is set: a send in flight. Only
+    a message never filed before (one sent again after a kill is not held again)."""
+    hold_to: frozenset[str] | None = None
+    """With ``hold_next``: only a message to one of these addresses."""
     held: threading.Event = field(default_factory=threading.Event)
     """Set when a message is being held."""
     release: threading.Event = field(default_factory=threading.Event)
@@ -42,10 +46,17 @@ class Faults:
     def clear(self) -> None:
         self.full.clear()
         self.login_refused = self.hold_next = False
+        self.hold_to = None
         self.answered_full = 0
         self.held.clear()
         self.release.clear()
         self.held_messages.clear()
+
+
+_recipients: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "recipients", default=frozenset()
+)
+"""The recipients of the message being filed (each SMTP session runs in its own task)."""
 
 
 class FaultyHandler(MaildirHandler):
@@ -63,8 +74,14 @@ class FaultyHandler(MaildirHandler):
             return "452 4.2.2 Mailbox full, try again later"
         return None
 
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        _recipients.set(frozenset(envelope.rcpt_tos))  # this session's task only
+        return await super().handle_DATA(server, session, envelope)
+
     async def filed(self, message_id: str) -> None:
-        if self.faults.hold_next:  # filed, but the sender waits for the 250 (and may die)
+        f = self.faults
+        wanted = f.hold_to is None or bool(_recipients.get() & f.hold_to)
+        if f.hold_next and wanted and self.received[message_id] == 1:
             self.faults.hold_next = False
             self.faults.held_messages.append(message_id)
             self.faults.held.set()

@@ -133,10 +133,11 @@ async def test_two_launch_batches_of_groups_run_to_the_end_and_the_report_counts
     every message the notifications call for is in the Maildir exactly once, the whole log
     verifies and every history replays as `mentorflow audit verify --all` does it.
 
-    Smallest that still proves it: the cohort is sized for two launch batches (it was 500 people,
-    several times the time), and the programme runs three months, not the example's fifteen (every
-    kind of step still happens: training, matching, agreement, meetings with reminders, the
-    midpoint and final feedback, escalations, the closing session, across a DST change)."""
+    Smallest that still proves it: the cohort is sized for two launch batches (it was 500 people
+    for fifteen months, twice the time), and the programme runs three months (September to
+    November, across a DST change), in which every kind of step a group takes still happens:
+    agreement reminders, meetings and their reminders, the midpoint and final feedback rounds
+    with their reminders, escalations, the closing session, closing."""
     data = yaml.safe_load(EXAMPLE.read_text())
     data["programme"].update(ends_on="2020-11-30", closing={"event_on": "2020-11-20"})
     data["participants"] = [
@@ -150,8 +151,21 @@ async def test_two_launch_batches_of_groups_run_to_the_end_and_the_report_counts
 
     assert report.programme["phase"] == "closed" and report.programme["participants"] == 270
     groups = len(report.relationships)
-    assert groups > LAUNCH_BATCH  # launched in two batches (seed 500 forms 52 to 55 groups)
+    assert groups > LAUNCH_BATCH  # launched in two batches (seed 500 forms 55 groups)
     assert all(r.phase == "closed" for r in report.relationships)
+    steps = {
+        "relationship_started",
+        "agreement_reminder",
+        "meeting_scheduled",
+        "meeting_unscheduled_reminder",
+        "feedback_requested",
+        "feedback_reminder",
+        "escalation_raised",
+        "closing_invitation",
+        "relationship_closed",
+    }
+    assert steps <= set(report.notifications), report.notifications  # the three months suffice
+    assert all(set(r.feedback) == {"midpoint", "final"} for r in report.relationships)
     assert report.checks["fold_matches_workflows"] is True
     run = report.programme["id"]
     async with pool.acquire() as conn:

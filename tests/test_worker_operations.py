@@ -12,10 +12,14 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from domain.codec import RELATIONSHIP
 from domain.relationship.events import MeetingScheduled, ReminderIssued
 from domain.relationship.fold import fold
 from mentorflow.embedded import free_port
+from mentorflow.settings import Settings
 from store.deliveries import DeliveryLog
 from store.integrity import verify_stream
 from tests.builders import IN_SECONDS, spec
@@ -38,6 +42,9 @@ def start_worker(address, database_url, mail, tmp_path, name, **extra) -> subpro
         "MENTORFLOW_SMTP_STARTTLS": "false",
         "MENTORFLOW_LOG_FORMAT": "json",
         "MENTORFLOW_SHUTDOWN_GRACE_SECONDS": "5",
+        # A killed worker's claim on a message runs out after twice this (not the default 60 s):
+        # then the other worker sends the message again.
+        "MENTORFLOW_SMTP_TIMEOUT": "5",
         **{k: str(v) for k, v in extra.items()},
     }
     log = (tmp_path / f"{name}.log").open("w")
@@ -63,6 +70,14 @@ async def wait_ready(port: int) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError("the worker never became ready")
+
+
+def test_the_smtp_timeout_is_a_setting_of_positive_seconds():
+    """MENTORFLOW_SMTP_TIMEOUT reaches the relay's configuration; zero is refused by name."""
+    config = Settings(smtp_host="relay.example.org", smtp_timeout=5).smtp()
+    assert config is not None and config.timeout == 5
+    with pytest.raises(ValidationError, match="smtp_timeout"):
+        Settings(smtp_timeout=0)
 
 
 async def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
