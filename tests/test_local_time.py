@@ -38,7 +38,9 @@ def started_in(
     starts = start_of(first_day, zone)
     ends = start_of(first_day.replace(year=first_day.year + months // 12), zone)
     offsets = zone_offsets(zone, starts, ends)
-    relationship = spec(f"local-{zone}", starts, ends).model_copy(update={"zone": offsets})
+    relationship = spec(f"local-{zone.replace('/', '-')}", starts, ends).model_copy(
+        update={"zone": offsets}
+    )
     return fold([start(relationship, EventFactory(starts, ids()))]), offsets
 
 
