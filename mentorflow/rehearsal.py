@@ -48,7 +48,7 @@ from domain.model import PersonId
 from domain.programme import commands as programme_commands
 from domain.programme import schedule as programme_schedule
 from domain.programme.events import ProgrammeEvent, ProgrammeReport
-from domain.programme.fold import apply as programme_apply
+from domain.programme.fold import apply_in_place as programme_apply_in_place
 from domain.programme.fold import fold as programme_fold
 from domain.programme.schedule import Action
 from domain.programme.state import ProgrammeState
@@ -230,12 +230,14 @@ class DomainSimulation(Simulation):
         if not events:
             return
         run.events += events
+        # The engine owns each state and keeps no earlier version of it: applied in place.
         if run is self.programme:
             run.state = (
-                programme_fold(events) if run.state is None else programme_apply(run.state, events)
+                programme_fold(events)
+                if run.state is None
+                else programme_apply_in_place(run.state, events)
             )
         else:
-            # The engine owns each group's state and keeps no earlier version: no copy.
             run.state = (
                 relationship_fold(events)
                 if run.state is None
@@ -256,9 +258,10 @@ class DomainSimulation(Simulation):
     def _step_programme(self) -> None:
         run = self.programme
         for _ in range(100_000):
-            state: ProgrammeState = run.state
-            due = programme_schedule.due_events(state, self._factory(), self._announce_start)
-            self._record(run, due)
+            # Decided and applied to the state in one pass, as for a group.
+            run.events += programme_schedule.due_events_in_place(
+                run.state, self._factory(), self._announce_start
+            )
             self._act()
             state = run.state
             if state.closed:
@@ -327,11 +330,12 @@ class DomainSimulation(Simulation):
 
     def _step_group(self, run: _Run) -> None:
         for _ in range(100_000):
-            state: RelationshipState = run.state
-            self._record(
-                run, relationship_schedule.due_events(state, self._factory(), skip_stale=True)
+            # Decided and applied to the group's state in one pass (the engine owns it).
+            due = relationship_schedule.due_events_in_place(
+                run.state, self._factory(), skip_stale=True
             )
-            state = run.state
+            run.events += due
+            state: RelationshipState = run.state
             if state.closed:
                 run.completed, run.wake = True, None
                 self._group_ended(state)

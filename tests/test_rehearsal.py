@@ -7,11 +7,15 @@ What is compared, and why:
 - Every stream (the programme's and each group's), event by event in stream order: the type,
   the actor, the time and the whole payload (texts opened: the full engine seals them, the domain
   engine has no keys to seal with).
-- Times to the second, in ``occurred_at`` and in payloads. On Temporal an Update lands, and a
-  step that follows a timer or an activity is taken, some milliseconds of real time later; the
-  domain engine lands a person's action 1 ms after its planned second. Every decision that
-  depends on time rounds to whole seconds (people act on whole seconds, a group starts on a
-  whole second), so the seconds are what both engines must agree on.
+- Times within a second of each other, in ``occurred_at`` and in payloads. On Temporal an
+  Update lands, and a step that follows a timer or an activity is taken, some milliseconds of
+  real time later; the domain engine lands a person's action 1 ms after its planned second and
+  fires a timer on its millisecond. Those milliseconds also reach what is computed from such a
+  time: a pause's length is the time between two Updates, and every deadline after a resume
+  moves by it, so on Temporal it carries the difference of two transit times (a few ms, either
+  way). Every decision rounds to whole seconds (people act on whole seconds, a group starts on a
+  whole second), so no time may differ by a second or more; the rest of each event (all but its
+  times) must be equal.
 - Event ids (and any id in a payload, drawn by ``workflow.uuid4``) and the run's own programme
   id (``<id>.sim-<random>``) are not compared: they are random in each run of either engine.
 - What the programme records on a group's ``relationship_ended`` signal, and its closure after
@@ -22,10 +26,10 @@ What is compared, and why:
   second); the domain engine signals at once. A run of such events (every group at the end) is
   compared as a set: on Temporal their order is the order in which concurrent workflows'
   signals arrive, which no decision fixes.
-- The report: everything except ``mail`` beyond ``messages`` (the domain engine delivers no mail,
-  so it has no sent/failed counts; the messages the notifications call for must agree) and the
-  ``checks`` only the full engine can run (Temporal replay of every run, the stored hash chains);
-  the fold check must hold in both.
+- The report, its times within a second as the events': everything except ``mail`` beyond
+  ``messages`` (the domain engine delivers no mail, so it has no sent/failed counts; the
+  messages the notifications call for must agree) and the ``checks`` only the full engine can
+  run (Temporal replay of every run, the stored hash chains); the fold check must hold in both.
 """
 
 import difflib
@@ -52,13 +56,13 @@ from workflows.messages import programme_workflow_id, workflow_id
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
 
-_FRACTION = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d+")
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _RUN = re.compile(r"\.sim-[0-9a-f]{8}")
 
 
 def _normal(text: str) -> str:
-    return _RUN.sub(".sim-RUN", _UUID.sub("ID", _FRACTION.sub(r"\1", text)))
+    return _RUN.sub(".sim-RUN", _UUID.sub("ID", text))
 
 
 LAGGING = ("relationship_ended", "programme_closed")
@@ -67,37 +71,59 @@ LAGGING = ("relationship_ended", "programme_closed")
 SIGNAL_LAG = timedelta(seconds=10)
 
 
-def _event(e: Any) -> str:
-    stored = encode(e)
-    at = "~" if stored.type in LAGGING else e.occurred_at.replace(microsecond=0).isoformat()
-    payload = json.dumps(stored.payload, sort_keys=True)
-    return _normal(f"{stored.type} {at} {e.actor} {payload}")
+class _Line:
+    """An event as compared: its text with the times taken out, the times, and how it reads."""
+
+    def __init__(self, e: Any):
+        stored = encode(e)
+        at = "~" if stored.type in LAGGING else e.occurred_at.isoformat()
+        text = f"{stored.type} {at} {e.actor} {json.dumps(stored.payload, sort_keys=True)}"
+        self.key = _normal(_TIME.sub("<time>", text))
+        self.times = [datetime.fromisoformat(t) for t in _TIME.findall(text)]
+        self.shown = _normal(_TIME.sub(lambda m: m.group(0)[:19], text))
 
 
-def _stream(events: list[Any]) -> list[str]:
-    """The stream's events as comparable lines; a run of ``relationship_ended`` sorted."""
-    out: list[str] = []
-    block: list[str] = []
-    for line in [_event(e) for e in events]:
-        if line.startswith("relationship_ended"):
+def _stream(events: list[Any]) -> list[_Line]:
+    """The stream's events as compared; a run of ``relationship_ended`` sorted."""
+    out: list[_Line] = []
+    block: list[_Line] = []
+    for line in [_Line(e) for e in events]:
+        if line.key.startswith("relationship_ended"):
             block.append(line)
             continue
-        out += sorted(block)
+        out += sorted(block, key=lambda b: b.key)
         block = []
         out.append(line)
-    return out + sorted(block)
+    return out + sorted(block, key=lambda b: b.key)
+
+
+def _same(name: str, full: list[Any], domain: list[Any]) -> None:
+    theirs, ours = _stream(full), _stream(domain)
+    shown = difflib.unified_diff(
+        [t.shown for t in theirs], [o.shown for o in ours], "full", "domain", lineterm="", n=1
+    )
+    message = f"stream {name} differs:\n" + "\n".join(shown)
+    assert [o.key for o in ours] == [t.key for t in theirs], message
+    for o, t in zip(ours, theirs, strict=True):
+        apart = [abs(a - b) for a, b in zip(o.times, t.times, strict=True)]
+        assert all(d < timedelta(seconds=1) for d in apart), f"{name}: {t.shown}\n{o.shown}"
+    lags = zip(_lagging_times(full), _lagging_times(domain), strict=True)
+    assert all(timedelta(0) <= f - d < SIGNAL_LAG for f, d in lags), name
 
 
 def _lagging_times(events: list[Any]) -> list[datetime]:
     return [e.occurred_at for e in events if e.type in LAGGING]
 
 
-def _report(report: SimulationReport) -> dict[str, Any]:
+def _report(report: SimulationReport) -> tuple[dict[str, Any], list[datetime]]:
+    """The report as compared (its times taken out), and its times (compared within a second)."""
     data = report.model_dump(mode="json")
     data["mail"] = {"messages": data["mail"]["messages"]}
     data["checks"] = {"fold_matches_workflows": data["checks"]["fold_matches_workflows"]}
     data.pop("scenario")
-    return yaml.safe_load(_normal(yaml.safe_dump(data)))
+    text = _normal(json.dumps(data, sort_keys=True))
+    times = [datetime.fromisoformat(t) for t in _TIME.findall(text)]
+    return json.loads(_TIME.sub("<time>", text)), times
 
 
 async def _full_streams(pool, report: SimulationReport) -> dict[str, list[Any]]:
@@ -131,12 +157,11 @@ async def _both(path: Path, seed: int | None, pool, database_url, mail) -> None:
     }
     assert sorted(domain_streams) == sorted(streams)
     for name in streams:
-        ours, theirs = _stream(domain_streams[name]), _stream(streams[name])
-        diff = "\n".join(difflib.unified_diff(theirs, ours, "full", "domain", lineterm="", n=1))
-        assert ours == theirs, f"stream {name} differs:\n{diff}"
-        lags = zip(_lagging_times(streams[name]), _lagging_times(domain_streams[name]), strict=True)
-        assert all(timedelta(0) <= full - domain < SIGNAL_LAG for full, domain in lags), name
-    assert _report(domain) == _report(full)
+        _same(name, streams[name], domain_streams[name])
+    (ours, our_times), (theirs, their_times) = _report(domain), _report(full)
+    assert ours == theirs
+    apart = [abs(a - b) for a, b in zip(our_times, their_times, strict=True)]
+    assert all(d < timedelta(seconds=1) for d in apart)
     assert full.checks["fold_matches_workflows"] is True
 
 
