@@ -41,10 +41,12 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from domain.calendar import calendar
 from domain.codec import PROGRAMME, RELATIONSHIP, encode
 from domain.programme.events import ProgrammeStarted
+from mentorflow.cli import app
 from mentorflow.programme_files import load_programme
 from mentorflow.rehearsal import rehearsal
 from mentorflow.settings import Settings
@@ -227,3 +229,33 @@ async def test_both_engines_give_the_same_streams_and_report(
         path = tmp_path / "scenario.yaml"
         path.write_text(yaml.safe_dump(data))
     await _both(path, seed, pool, database_url, mail)
+
+
+def test_simulate_engine_domain_runs_without_temporal_a_database_or_mail(tmp_path, monkeypatch):
+    """`mentorflow simulate --engine domain --json`: the year closes, nothing lands on disk."""
+    monkeypatch.setenv("MENTORFLOW_DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(app, ["simulate", str(EXAMPLE), "--engine", "domain", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["programme"]["phase"] == "closed" and report["seed"] == 2020
+    assert report["checks"] == {"fold_matches_workflows": True}
+    assert set(report["mail"]) == {"messages"} and report["mail"]["messages"] > 0
+    assert not (tmp_path / "data").exists()  # no embedded database, no Maildir
+
+
+def test_what_only_the_full_engine_does_is_refused_in_one_line(tmp_path):
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["behaviour"]["script"].append(
+        {"date": "2021-03-01", "person": "hr1", "action": "erase_personal_data", "member": "a1"}
+    )
+    path = tmp_path / "erasing.yaml"
+    path.write_text(yaml.safe_dump(data))
+    erasing = CliRunner().invoke(app, ["simulate", str(path), "--engine", "domain"])
+    assert erasing.exit_code == 1
+    assert erasing.stderr.count("\n") == 1
+    assert "does not erase personal data" in erasing.stderr and "--engine full" in erasing.stderr
+    mailing = CliRunner().invoke(
+        app, ["simulate", str(EXAMPLE), "--engine", "domain", "--send-mail"]
+    )
+    assert mailing.exit_code == 1
+    assert mailing.stderr == "mentorflow: --engine domain uses no database and sends no mail\n"
