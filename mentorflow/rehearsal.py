@@ -16,7 +16,8 @@ What the workflows add on top of the domain, and this loop reproduces:
 - a person's Update lands ``LANDING`` after the second it was planned for (on Temporal, a few
   milliseconds later), so that a group launched on an approval starts on the next whole second,
   as ``relationship_spec`` rounds it;
-- a timer fires at its step's time rounded up to the millisecond (``workflows.clock``);
+- a timer fires at its step's time rounded up to the millisecond (``workflows.clock``), and the
+  clock moves ``ACTIVITY`` on while the matching or a launch runs;
 - after each step, Update or signal, the workflow steps again at once while something is due
   (one I/O action per step, a batch of ``cohort.LAUNCH_BATCH`` launches per step);
 - a new run per phase (continue-as-new) decides again whether to announce the programme's start;
@@ -77,6 +78,11 @@ from store.sealing import Sealer, UnknownAuthorError
 
 LANDING = timedelta(milliseconds=1)
 """How long after its planned second a person's action lands (the Update's trip)."""
+
+ACTIVITY = timedelta(milliseconds=1)
+"""How far the clock moves while the programme's matching or a group's launch runs (on Temporal
+an activity's real time passes on the virtual clock too): groups the programme approves itself
+start on the next whole second, as there."""
 
 LAUNCH_BATCH = 50
 """Groups launched per step of the programme, as ``workflows.cohort.LAUNCH_BATCH``."""
@@ -292,6 +298,7 @@ class DomainSimulation(Simulation):
                 self._record(
                     self.programme, programme_commands.proposal_events(s, result, self._factory())
                 )
+                self.now += ACTIVITY
             case Action.LAUNCH:
                 assert s.approved is not None
                 waiting = [
@@ -326,6 +333,7 @@ class DomainSimulation(Simulation):
         started = relationship_commands.start(spec, self._factory(), RULES)
         self._record(run, relationship_schedule.opening(started, self._factory(), skip_stale=True))
         self._step_group(run)
+        self.now += ACTIVITY
         return programme_commands.relationship_launched(spec, group, self._factory())
 
     def _step_group(self, run: _Run) -> None:
