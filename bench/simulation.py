@@ -10,6 +10,12 @@ of time-skipping server, results awaited one after another as the simulation doe
 the two wall times is our layer's overhead.
 Run: ``.venv/bin/python -m bench.simulation [SIZES...]`` (default 100 300 1000; 1,000 takes
 several minutes).
+
+Then the domain engine (``mentorflow simulate --engine domain``, ``mentorflow.rehearsal``) on the
+same kind of scenario at 1,000 and 10,000 people (``--domain SIZES...`` for others; ``--domain``
+alone skips the full engine): the wall time, matching included, the process's CPU time (the
+wall time less what other processes took of the cores), the time the matching alone took,
+events and actions per second.
 """
 
 import asyncio
@@ -28,6 +34,7 @@ from bench.baseline import ReplayedWorkload, Shape, bare_step, tally, total
 from mentorflow import embedded, verify
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer
+from mentorflow.rehearsal import rehearsal
 from mentorflow.settings import Settings
 from mentorflow.simulate import simulate
 from mentorflow.synthetic import cohort
@@ -116,7 +123,46 @@ async def main(sizes: list[int]) -> None:
         )
 
 
+async def domain_engine(sizes: list[int]) -> None:
+    """The domain engine's figures: no Temporal, no database, no mail."""
+    columns = (
+        "people",
+        "groups",
+        "wall s",
+        "cpu s",
+        "matching s",
+        "events",
+        "events/s",
+        "actions/s",
+    )
+    print("\nThe domain engine (mentorflow simulate --engine domain):")
+    print(" ".join(f"{c:>10}" for c in columns))
+    for size in sizes:
+        path = scenario_file(size)
+        started, cpu = time.perf_counter(), time.process_time()
+        report, sim = await rehearsal(path, None, lambda *_: None)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        events, actions = report.events["total"], sum(report.actions.values())
+        row = (size, len(report.relationships), wall, cpu, sim.matching_seconds, events)
+        print(" ".join(f"{v:10.1f}" if isinstance(v, float) else f"{v:10d}" for v in row), end="")
+        print(f" {events / wall:10.0f} {actions / wall:10.0f}")
+
+
+def _arguments(argv: list[str]) -> tuple[list[int], list[int]]:
+    """(full engine sizes, domain engine sizes)."""
+    if "--domain" not in argv:
+        return [int(a) for a in argv] or [100, 300, 1000], [1000, 10000]
+    at = argv.index("--domain")
+    return [int(a) for a in argv[:at]], [int(a) for a in argv[at + 1 :]] or [1000, 10000]
+
+
+async def everything(full: list[int], domain: list[int]) -> None:
+    if full:
+        await main(full)
+    await domain_engine(domain)
+
+
 if __name__ == "__main__":
     configure_logging("ERROR", "console")
     configure_telemetry()
-    asyncio.run(main([int(a) for a in sys.argv[1:]] or [100, 300, 1000]))
+    asyncio.run(everything(*_arguments(sys.argv[1:])))

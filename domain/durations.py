@@ -3,6 +3,7 @@
 ``P1M`` is a calendar month (isodate keeps months and years symbolic), ``PT30S`` thirty seconds.
 """
 
+import functools
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,8 +14,12 @@ if TYPE_CHECKING:
     from domain.localtime import ZoneOffsets
 
 
+@functools.lru_cache(maxsize=256)
 def parse_duration(text: str) -> timedelta | isodate.Duration:
-    """Parse an ISO-8601 duration; raise ``ValueError`` naming the text when it is not one."""
+    """Parse an ISO-8601 duration; raise ``ValueError`` naming the text when it is not one.
+
+    Cached: a schedule parses its policy's few durations at every step (durations are values,
+    never changed in place)."""
     try:
         value = isodate.parse_duration(text)
     except (isodate.ISO8601Error, ValueError) as e:

@@ -7,6 +7,7 @@ programme's span; these travel with the relationship's first event, and every lo
 every calendar step (months, days) is computed from them, deterministically, on replay too.
 """
 
+import bisect
 from datetime import UTC, date, datetime, timedelta
 
 from pydantic import AwareDatetime
@@ -30,12 +31,9 @@ class ZoneOffsets(Frozen):
     transitions: tuple[Transition, ...] = ()
 
     def offset_at(self, instant: datetime) -> timedelta:
-        seconds = self.initial
-        for t in self.transitions:
-            if t.at > instant:
-                break
-            seconds = t.offset
-        return timedelta(seconds=seconds)
+        """The offset of the last transition at or before ``instant`` (transitions in order)."""
+        after = bisect.bisect_right(self.transitions, instant, key=_at)
+        return timedelta(seconds=self.transitions[after - 1].offset if after else self.initial)
 
     def to_local(self, instant: datetime) -> datetime:
         """The wall-clock time at ``instant`` (naive)."""
@@ -58,6 +56,10 @@ class ZoneOffsets(Frozen):
         """The same offsets ``by`` later (a simulation runs a past calendar from today)."""
         moved = tuple(t.model_copy(update={"at": t.at + by}) for t in self.transitions)
         return self.model_copy(update={"transitions": moved})
+
+
+def _at(t: Transition) -> datetime:
+    return t.at
 
 
 def local_date(instant: datetime, zone: ZoneOffsets | None) -> date:

@@ -1,7 +1,7 @@
 """Shared base models and the people of a mentoring group."""
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -10,6 +10,11 @@ class Frozen(BaseModel):
     """Immutable value, unknown fields rejected: what a user mistypes is an error, not ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """Itself: an immutable value is shared by copies, as ``str`` and ``tuple`` are (a fold's
+        deep copy of a state no longer copies its policy and zone at every event)."""
+        return self
 
 
 class State(BaseModel):

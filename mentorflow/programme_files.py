@@ -171,9 +171,14 @@ _PLACEHOLDER = {
 """A valid programme, so that validating a ``columns:`` section alone reports only its own."""
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser under the safe constructor when PyYAML has it (the same data, several times
+faster: a file of 10,000 participants took 13 s to read in Python)."""
+
+
 def _read_yaml(path: Path, need: str = "a mapping with a `programme:` section") -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except OSError as e:
         raise ProgrammeFileError(path, [f"cannot read: {e.strerror}"]) from e
     except yaml.YAMLError as e:

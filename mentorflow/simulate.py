@@ -31,7 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.mail.smtp import SmtpConfig
 from domain import durations
-from domain.calendar import calendar, shifted
+from domain.calendar import ProgrammeCalendar, calendar, shifted
 from domain.codec import PROGRAMME, RELATIONSHIP
 from domain.feedback import FeedbackQuestions, Question
 from domain.localtime import local_date
@@ -114,17 +114,16 @@ class _Planned:
 
 
 class Simulation:
-    """The simulated people of one programme, and the virtual clock they act on."""
+    """The simulated people of one programme, and the virtual clock they act on.
 
-    def __init__(
-        self,
-        env: WorkflowEnvironment,
-        scenario: ProgrammeFile,
-        seed: int,
-        shift: timedelta,
-        sealer: Sealer,
-    ):
-        self.env, self.scenario, self.shift, self.sealer = env, scenario, shift, sealer
+    The people's behaviour (what they draw from the seed, in what order, and the commands they
+    send) is the same for both engines; an engine says how time advances, how a command reaches
+    the programme or a group (``update``), which ``handle`` a group has (anything with
+    ``query``), and how a person's data is erased.
+    """
+
+    def __init__(self, scenario: ProgrammeFile, seed: int, shift: timedelta):
+        self.scenario, self.shift = scenario, shift
         self.behaviour = scenario.behaviour or Behaviour()
         self.rng, self.seed = random.Random(seed), seed
         self.actions: Counter[str] = Counter()
@@ -156,15 +155,52 @@ class Simulation:
             progress((item.at - start) / (end - start), "people acting")
             await item.act()
 
+    # What each engine says.
+
+    async def advance(self, to: datetime) -> None:
+        """Let virtual time run to ``to``: every step of the workflows due by then is taken."""
+        raise NotImplementedError
+
+    async def update(self, handle: Any, update: Any, command: Any) -> None:
+        """Act as a person would; a refusal is counted by its reason, like a person would see it."""
+        raise NotImplementedError
+
+    def group(self, relationship_id: str) -> Any:
+        """The handle of a group (its ``query`` answers the group's state)."""
+        raise NotImplementedError
+
+    async def erase(self, person: str, by: str, reason: str) -> None:
+        """``mentorflow privacy erase`` of ``person``'s personal data, by ``by``."""
+        raise NotImplementedError
+
+
+class TemporalSimulation(Simulation):
+    """The people acting on the real workflows, on a time-skipping Temporal server."""
+
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        scenario: ProgrammeFile,
+        seed: int,
+        shift: timedelta,
+        sealer: Sealer,
+    ):
+        super().__init__(scenario, seed, shift)
+        self.env, self.sealer = env, sealer
+
     async def advance(self, to: datetime) -> None:
         delta = to - await self.env.get_current_time()
         if delta > timedelta(0):
             await embedded.skip(self.env, delta)
 
-    async def update(self, handle: WorkflowHandle[Any, Any], update: Any, command: Any) -> None:
-        """Act as a person would; a refusal is counted by its reason, like a person would see it.
+    def group(self, relationship_id: str) -> WorkflowHandle[Any, Any]:
+        return self.env.client.get_workflow_handle(workflow_id(relationship_id))
 
-        The command's free texts are sealed with the author's data key, as the web app does."""
+    async def erase(self, person: str, by: str, reason: str) -> None:
+        await erase(self.sealer.pool, self.sealer, person, by, reason)
+
+    async def update(self, handle: WorkflowHandle[Any, Any], update: Any, command: Any) -> None:
+        """The command's free texts are sealed with the author's data key, as the web app does."""
         author = getattr(command, "by", None)
         try:
             if author is not None:
@@ -187,7 +223,20 @@ class Simulation:
             self.actions["refused:closed"] += 1
 
 
-async def _query_started(handle: WorkflowHandle[Any, Any], query: Any) -> Any:
+def start_of_run(cal: ProgrammeCalendar, clock: datetime) -> tuple[timedelta, datetime]:
+    """The shift of the scenario's calendar to a run whose clock reads ``clock``, and when the
+    run starts (LEAD before the programme's first date, shifted)."""
+    now = clock.replace(microsecond=0) + timedelta(seconds=1)
+    shift = now - (min(cal.starts_at, cal.training_deadline, cal.matching_at) - LEAD)
+    # Whole days, so that the scenario's local midnights stay local midnights (the zone's
+    # offsets move with the calendar: see ``shifted``).
+    shift = timedelta(days=math.ceil(shift / timedelta(days=1)))
+    # The run then starts exactly LEAD before the first date (the clock skips there), so every
+    # time reported back is the same from run to run.
+    return shift, min(cal.starts_at, cal.training_deadline, cal.matching_at) - LEAD + shift
+
+
+async def _query_started(handle: Any, query: Any) -> Any:
     for _ in range(400):
         try:
             return await handle.query(query)
@@ -196,9 +245,7 @@ async def _query_started(handle: WorkflowHandle[Any, Any], query: Any) -> Any:
     raise RuntimeError(f"{handle.id} did not record its start")
 
 
-def _plan_programme(
-    sim: Simulation, handle: WorkflowHandle[Any, Any], state: ProgrammeState
-) -> None:
+def plan_programme(sim: Simulation, handle: Any, state: ProgrammeState) -> None:
     b, cal, coordinator = sim.behaviour, state.calendar, state.programme.coordinator.id
     now = state.started_at
     for mentor in sorted(state.untrained_mentors()):
@@ -236,9 +283,7 @@ def _scripted_at(sim: Simulation, scripted: ScriptedAction, tz: Any) -> datetime
     )
 
 
-async def _act_as_scripted(
-    sim: Simulation, handle: WorkflowHandle[Any, Any], a: ScriptedAction
-) -> None:
+async def _act_as_scripted(sim: Simulation, handle: Any, a: ScriptedAction) -> None:
     """Send the Update the real person would send, with the script's data."""
     state: ProgrammeState = await _query_started(handle, ProgrammeWorkflow.state)
     coordinator = state.programme.coordinator.id
@@ -256,7 +301,7 @@ async def _act_as_scripted(
         await sim.update(handle, ProgrammeWorkflow.mark_trained, command)
         return
     if a.action == "erase_personal_data":
-        await erase(sim.sealer.pool, sim.sealer, member, a.person, reason)
+        await sim.erase(member, a.person, reason)
         sim.actions["erased"] += 1
         return
     if a.action == "remove":
@@ -278,9 +323,7 @@ async def _act_as_scripted(
     await sim.update(group, update, command)
 
 
-def _group_of(
-    sim: Simulation, state: ProgrammeState, person: str
-) -> WorkflowHandle[Any, Any] | None:
+def _group_of(sim: Simulation, state: ProgrammeState, person: str) -> Any:
     """The group ``person`` is in (the open one first); none if never placed in one."""
     groups = sorted(
         (g.outcome is not None, rid)
@@ -289,7 +332,7 @@ def _group_of(
     )
     if not groups:
         return None
-    return sim.env.client.get_workflow_handle(workflow_id(groups[0][1]))
+    return sim.group(groups[0][1])
 
 
 def _group_command(
@@ -356,18 +399,16 @@ def _planning_command(a: ScriptedAction, days: timedelta, zone: ZoneInfo) -> tup
             return RelationshipWorkflow.add_agenda_item, agenda
 
 
-async def _discover_groups(sim: Simulation, handle: WorkflowHandle[Any, Any]) -> None:
+async def _discover_groups(sim: Simulation, handle: Any) -> None:
     state: ProgrammeState = await _query_started(handle, ProgrammeWorkflow.state)
     for rid in sorted(state.launched):
-        relationship = sim.env.client.get_workflow_handle(workflow_id(rid))
+        relationship = sim.group(rid)
         _plan_relationship(
             sim, relationship, await _query_started(relationship, RelationshipWorkflow.state)
         )
 
 
-def _plan_relationship(
-    sim: Simulation, handle: WorkflowHandle[Any, Any], s: RelationshipState
-) -> None:
+def _plan_relationship(sim: Simulation, handle: Any, s: RelationshipState) -> None:
     b, rng = sim.behaviour, sim.rng
     mentors, members = s.active_members(Role.MENTOR), s.active_members()
     scripted_agreement = any(
@@ -445,7 +486,7 @@ def _feedback(
 
 
 async def _record_meeting(
-    sim: Simulation, handle: WorkflowHandle[Any, Any], at: datetime, draws: dict[str, float]
+    sim: Simulation, handle: Any, at: datetime, draws: dict[str, float]
 ) -> None:
     state: RelationshipState = await handle.query(RelationshipWorkflow.state)
     active = state.active_members()
@@ -509,14 +550,7 @@ async def _simulate(
     programme = programme.model_copy(update={"id": run_id})
     await register(pool, programme, scenario.participants)
     cal = calendar(programme)
-    now = (await env.get_current_time()).replace(microsecond=0) + timedelta(seconds=1)
-    shift = now - (min(cal.starts_at, cal.training_deadline, cal.matching_at) - LEAD)
-    # Whole days, so that the scenario's local midnights stay local midnights (the zone's
-    # offsets move with the calendar: see ``shifted``).
-    shift = timedelta(days=math.ceil(shift / timedelta(days=1)))
-    # The run then starts exactly LEAD before the first date (the clock skips there), so every
-    # time reported back is the same from run to run.
-    now = min(cal.starts_at, cal.training_deadline, cal.matching_at) - LEAD + shift
+    shift, now = start_of_run(cal, await env.get_current_time())
     ahead = now - await env.get_current_time()
     if ahead > timedelta(0):
         await embedded.skip(env, ahead)
@@ -531,8 +565,8 @@ async def _simulate(
         id=programme_workflow_id(run_id),
         task_queue=task_queue,
     )
-    sim = Simulation(env, scenario, seed, shift, sealer)
-    _plan_programme(sim, handle, await _query_started(handle, ProgrammeWorkflow.state))
+    sim = TemporalSimulation(env, scenario, seed, shift, sealer)
+    plan_programme(sim, handle, await _query_started(handle, ProgrammeWorkflow.state))
     await sim.run(progress, now, virtual.ends_at)
     await handle.result()
     progress(1.0, "programme closed")
@@ -545,7 +579,7 @@ async def _report(
     handle: WorkflowHandle[Any, Any],
     file: Path,
     seed: int,
-    sim: Simulation,
+    sim: TemporalSimulation,
 ) -> SimulationReport:
     store = EventStore(pool)
     stream = programme_workflow_id(handle.id.removeprefix("programme:"))
@@ -565,13 +599,13 @@ async def _report(
         r_handle = env.client.get_workflow_handle(workflow_id(rid))
         folds_match = folds_match and folded == await r_handle.query(RelationshipWorkflow.state)
         runs += await replay_all_runs(env.client, r_handle)
-        relationships.append(_outcome(rid, folded, summary, sim.shift))
+        relationships.append(relationship_outcome(rid, folded, summary, sim.shift))
     runs += await replay_all_runs(env.client, handle)
-    shown = _most_eventful(relationships)
+    shown = most_eventful(relationships)
     return SimulationReport(
         scenario=str(file),
         seed=seed,
-        programme=_programme_summary(state),
+        programme=programme_summary(state),
         relationships=relationships,
         report=state.report,
         notifications=dict(sorted(notifications.items())),
@@ -592,7 +626,7 @@ async def _report(
     )
 
 
-def _programme_summary(state: ProgrammeState) -> dict[str, Any]:
+def programme_summary(state: ProgrammeState) -> dict[str, Any]:
     return {
         "id": state.programme.id,
         "phase": state.phase,
@@ -605,7 +639,7 @@ def _programme_summary(state: ProgrammeState) -> dict[str, Any]:
     }
 
 
-async def _timeline(records: list[RecordedEvent], sim: Simulation) -> list[TimelineEntry]:
+async def _timeline(records: list[RecordedEvent], sim: TemporalSimulation) -> list[TimelineEntry]:
     """The group's timeline as a reader sees it: texts opened, times to the second."""
     events = [RELATIONSHIP.decode(r, await sim.sealer.open_tree(r.payload)) for r in records]
     return [
@@ -620,14 +654,16 @@ async def _chains_verified(pool: asyncpg.Pool) -> bool:
         return (await verify_log(conn)).ok
 
 
-def _most_eventful(relationships: list[RelationshipOutcome]) -> str | None:
+def most_eventful(relationships: list[RelationshipOutcome]) -> str | None:
     ranked = sorted(
         relationships, key=lambda r: (r.outcome != "dissolved", -len(r.escalations), r.id)
     )
     return ranked[0].id if ranked else None
 
 
-def _outcome(rid: str, s: RelationshipState, summary: Any, shift: timedelta) -> RelationshipOutcome:
+def relationship_outcome(
+    rid: str, s: RelationshipState, summary: Any, shift: timedelta
+) -> RelationshipOutcome:
     return RelationshipOutcome(
         id=rid,
         mentors=s.active_members(Role.MENTOR)

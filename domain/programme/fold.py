@@ -54,6 +54,14 @@ def apply(state: ProgrammeState, events: Iterable[ProgrammeEvent]) -> ProgrammeS
     return new
 
 
+def apply_in_place(state: ProgrammeState, events: Iterable[ProgrammeEvent]) -> ProgrammeState:
+    """``apply`` without the copy, for a caller that owns ``state`` and keeps no earlier
+    version of it (the domain engine of ``mentorflow simulate``): ``state``, changed."""
+    for event in events:
+        _apply(state, event)
+    return state
+
+
 def _copy(s: ProgrammeState) -> ProgrammeState:
     """A copy that ``_apply`` may change: new containers, sharing the frozen models they hold.
 

@@ -22,7 +22,7 @@ from domain.programme.events import (
     ProgrammeReminderIssued,
     UntrainedMentorsExcluded,
 )
-from domain.programme.fold import apply
+from domain.programme.fold import apply, apply_in_place
 from domain.programme.state import ProgrammeState
 
 Due = steps.Due[ProgrammeEvent]
@@ -70,6 +70,14 @@ def due_events(
     s: ProgrammeState, f: EventFactory, announce_start: bool = True
 ) -> list[ProgrammeEvent]:
     return steps.run_due(s, f, lambda state: pending(state, announce_start), apply)
+
+
+def due_events_in_place(
+    s: ProgrammeState, f: EventFactory, announce_start: bool = True
+) -> list[ProgrammeEvent]:
+    """``due_events``, applied to ``s`` itself as they are decided (no copy per step), for a
+    caller that owns ``s`` (the domain engine of ``mentorflow simulate``)."""
+    return steps.run_due(s, f, lambda state: pending(state, announce_start), apply_in_place)
 
 
 def _start_announcement(s: ProgrammeState) -> list[Due]:

@@ -73,6 +73,16 @@ def apply(state: RelationshipState, events: Iterable[RelationshipEvent]) -> Rela
     return new
 
 
+def apply_in_place(
+    state: RelationshipState, events: Iterable[RelationshipEvent]
+) -> RelationshipState:
+    """``apply`` without the copy, for a caller that owns ``state`` and keeps no earlier
+    version of it (the domain engine of ``mentorflow simulate``): ``state``, changed."""
+    for event in events:
+        _apply_in_place(state, event)
+    return state
+
+
 def replay(
     events: Iterable[RelationshipEvent],
 ) -> Iterator[tuple[RelationshipEvent, RelationshipState]]:

@@ -29,7 +29,7 @@ from domain.relationship.events import (
     ReminderIssued,
     ReminderKind,
 )
-from domain.relationship.fold import apply, initial_state, reminder_key
+from domain.relationship.fold import apply, apply_in_place, initial_state, reminder_key
 from domain.relationship.state import FeedbackRoundState, MeetingSlot, RelationshipState
 
 Build = Callable[[EventFactory], list[RelationshipEvent]]
@@ -65,6 +65,15 @@ def due_events(
     """Every event due at ``factory.now``, in order; with ``skip_stale``, no reminder whose
     escalation is due too (see ``steps.Due.stale_from``)."""
     return steps.run_due(s, factory, pending, apply, skip_stale)
+
+
+def due_events_in_place(
+    s: RelationshipState, factory: EventFactory, skip_stale: bool = False
+) -> list[RelationshipEvent]:
+    """``due_events``, applied to ``s`` itself as they are decided (no copy per step), for a
+    caller that owns ``s`` and keeps no earlier version of it (the domain engine of
+    ``mentorflow simulate``): ``s`` is then the state after them."""
+    return steps.run_due(s, factory, pending, apply_in_place, skip_stale)
 
 
 def opening(
