@@ -42,12 +42,15 @@ class Faults:
     release: threading.Event = field(default_factory=threading.Event)
     held_messages: list[str] = field(default_factory=list)
     """Message-IDs held so far."""
+    slow: float = 0.0
+    """Seconds the relay waits before answering each RCPT and DATA: a slow, working relay."""
 
     def clear(self) -> None:
         self.full.clear()
         self.login_refused = self.hold_next = False
         self.hold_to = None
         self.answered_full = 0
+        self.slow = 0.0
         self.held.clear()
         self.release.clear()
         self.held_messages.clear()
@@ -65,6 +68,12 @@ class FaultyHandler(MaildirHandler):
         self.faults = Faults()
         self._refuse = refuse
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        await asyncio.sleep(self.faults.slow)
+        return await super().handle_RCPT(server, session, envelope, address, options)
+
     def refusal(self, address: str) -> str | None:
         if self._refuse(address):
             # Quoting the address back, as Postfix does: it must never reach an event or a log.
@@ -75,6 +84,7 @@ class FaultyHandler(MaildirHandler):
         return None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.faults.slow)
         _recipients.set(frozenset(envelope.rcpt_tos))  # this session's task only
         return await super().handle_DATA(server, session, envelope)
 

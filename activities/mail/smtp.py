@@ -12,6 +12,7 @@ Three outcomes besides success (the relay's 250 reply, returned so it can be rec
                      against a person.
 """
 
+import asyncio
 import re
 import ssl
 from dataclasses import dataclass
@@ -107,7 +108,22 @@ class Session:
         await self._close()
 
     async def send(self, message: EmailMessage, to: str) -> str:
-        """Send ``message`` to ``to``; return the relay's reply (its queue id), redacted."""
+        """Send ``message`` to ``to``; return the relay's reply (its queue id), redacted.
+
+        One deadline, ``timeout``, for the whole send, connecting included: aiosmtplib's own
+        timeout is per command, and a send is up to eight of them, which a slow relay could
+        stretch past the delivery's claim on the message (``Postman``: twice ``timeout``), so
+        that another worker sent it again."""
+        try:
+            async with asyncio.timeout(self._config.timeout):
+                return await self._send(message, to)
+        except TimeoutError:
+            self._drop()
+            raise RelayFault(
+                "unavailable", None, f"the relay took longer than {self._config.timeout:g} s"
+            ) from None
+
+    async def _send(self, message: EmailMessage, to: str) -> str:
         client = await self._connected()
         try:
             _, reply = await client.send_message(
@@ -128,8 +144,8 @@ class Session:
         except (aiosmtplib.SMTPException, OSError) as e:
             await self._close()
             raise RelayFault("unavailable", None, redact(str(e))) from None
-        except BaseException:
-            await self._close()
+        except BaseException:  # cancelled (the deadline, a worker stopping): no polite QUIT
+            self._drop()
             raise
         return redact(reply)[:200]
 
@@ -172,6 +188,12 @@ class Session:
             await self._client.rset()
         except aiosmtplib.SMTPException:
             await self._close()
+
+    def _drop(self) -> None:
+        """Close the connection without a QUIT: a transaction cut off mid-way is abandoned."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     async def _close(self) -> None:
         client, self._client = self._client, None
