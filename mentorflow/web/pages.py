@@ -95,8 +95,13 @@ def csrf_token(request: Request) -> str:
 
 def reason_in(text: str, locale: str) -> str:
     """A reason the domain recorded (in English, the record's language), as the letters word
-    it in ``locale``: ``{{ reason|reason(lang) }}``. People are named by id on these pages."""
-    return reasons.render(text, locale, str)
+    it in ``locale``: ``{{ reason|reason(lang) }}``. People are named by id on these pages.
+    A reason of a known form with a parameter that does not read (a date or duration of an
+    older record) is shown as recorded rather than failing the page."""
+    try:
+        return reasons.render(text, locale, str)
+    except ValueError:
+        return text
 
 
 class Dates:
