@@ -64,8 +64,17 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _RUN = re.compile(r"\.sim-[0-9a-f]{8}")
 
 
-def _normal(text: str) -> str:
-    return _RUN.sub(".sim-RUN", _UUID.sub("ID", text))
+def _normal(text: str, ids: dict[str, str] | None = None) -> str:
+    """``text`` without what is random in a run: each id becomes its place of first use in the
+    stream (``ids``: ``ID1``, ``ID2``...), so that an event naming another names the same one in
+    both engines; the run's programme id ``<id>.sim-RUN``."""
+    if ids is None:
+        ids = {}
+
+    def numbered(m: re.Match[str]) -> str:
+        return ids.setdefault(m.group(0), f"ID{len(ids) + 1}")
+
+    return _RUN.sub(".sim-RUN", _UUID.sub(numbered, text))
 
 
 LAGGING = ("relationship_ended", "programme_closed")
@@ -77,20 +86,21 @@ SIGNAL_LAG = timedelta(seconds=10)
 class _Line:
     """An event as compared: its text with the times taken out, the times, and how it reads."""
 
-    def __init__(self, e: Any):
+    def __init__(self, e: Any, ids: dict[str, str]):
         stored = encode(e)
         at = "~" if stored.type in LAGGING else e.occurred_at.isoformat()
         text = f"{stored.type} {at} {e.actor} {json.dumps(stored.payload, sort_keys=True)}"
-        self.key = _normal(_TIME.sub("<time>", text))
+        self.key = _normal(_TIME.sub("<time>", text), ids)
         self.times = [datetime.fromisoformat(t) for t in _TIME.findall(text)]
-        self.shown = _normal(_TIME.sub(lambda m: m.group(0)[:19], text))
+        self.shown = _normal(_TIME.sub(lambda m: m.group(0)[:19], text), ids)
 
 
 def _stream(events: list[Any]) -> list[_Line]:
     """The stream's events as compared; a run of ``relationship_ended`` sorted."""
     out: list[_Line] = []
     block: list[_Line] = []
-    for line in [_Line(e) for e in events]:
+    ids: dict[str, str] = {}
+    for line in [_Line(e, ids) for e in events]:
         if line.key.startswith("relationship_ended"):
             block.append(line)
             continue
