@@ -49,8 +49,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     """MENTORFLOW_SMTP_PASSWORD."""
     smtp_timeout: float = Field(default=30.0, gt=0)
-    """MENTORFLOW_SMTP_TIMEOUT: seconds one exchange with the relay may take. A worker that died
-    mid-send holds its claim on the message twice as long; then another sends it again."""
+    """MENTORFLOW_SMTP_TIMEOUT: seconds the sending of one message to the relay may take, all its
+    commands together. A worker that died mid-send holds its claim on the message twice as long;
+    then another sends it again."""
     mail_sender: str = "Mentorflow <mentorflow@localhost>"
     """MENTORFLOW_MAIL_SENDER: the From of every message; Message-IDs use its domain."""
     mail_retry_hours: float = Field(48.0, gt=0)
