@@ -196,12 +196,8 @@ class DomainSimulation(Simulation):
         """The Update's validator and handler: ``decide`` on the state, then record; the
         workflow then steps again (the schedule may have changed)."""
         self.now = max(self.now, self.now.replace(microsecond=0) + LANDING)
-        author = getattr(command, "by", None)
-        try:
-            if author is not None:
-                command = await self._directory.seal_command(command, author)
-        except UnknownAuthorError:
-            self.actions["refused:unknown_person"] += 1
+        command = await self.sealed(self._directory, command)
+        if command is None:
             return
         if handle.completed:
             self.actions["refused:closed"] += 1

@@ -165,6 +165,20 @@ class Simulation:
         """Act as a person would; a refusal is counted by its reason, like a person would see it."""
         raise NotImplementedError
 
+    async def sealed(self, sealer: Sealer, command: Any) -> Any | None:
+        """``command`` with its free texts sealed by its author's data key, as the web app seals
+        them; None, the refusal counted, for an author erased or not held by the programme."""
+        author = getattr(command, "by", None)
+        if author is None:
+            return command
+        try:
+            return await sealer.seal_command(command, author)
+        except ErasedPersonError:
+            self.actions["refused:erased"] += 1
+        except UnknownAuthorError:  # a script naming no one the programme holds
+            self.actions["refused:unknown_person"] += 1
+        return None
+
     def group(self, relationship_id: str) -> Any:
         """The handle of a group (its ``query`` answers the group's state)."""
         raise NotImplementedError
@@ -201,15 +215,8 @@ class TemporalSimulation(Simulation):
 
     async def update(self, handle: WorkflowHandle[Any, Any], update: Any, command: Any) -> None:
         """The command's free texts are sealed with the author's data key, as the web app does."""
-        author = getattr(command, "by", None)
-        try:
-            if author is not None:
-                command = await self.sealer.seal_command(command, author)
-        except ErasedPersonError:
-            self.actions["refused:erased"] += 1
-            return
-        except UnknownAuthorError:  # a script naming no one the programme holds
-            self.actions["refused:unknown_person"] += 1
+        command = await self.sealed(self.sealer, command)
+        if command is None:
             return
         try:
             await handle.execute_update(update, command)
