@@ -3,7 +3,7 @@ commands); ``workflows.messages`` re-exports them."""
 
 from uuid import UUID
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from domain.calendar import ProgrammeCalendar
 from domain.envelope import Outcome
@@ -36,6 +36,11 @@ class RelationshipResult(Frozen):
     version: int
 
 
+LAUNCH_BATCH = 50
+"""Groups started at once and recorded in one append, by default (one fold of the state per batch,
+not per group: a programme of 1,000 groups launched one by one spent minutes folding)."""
+
+
 class ProgrammeInput(Frozen):
     """Start a programme; after continue-as-new, ``carried_state`` too.
 
@@ -52,6 +57,9 @@ class ProgrammeInput(Frozen):
     reads it there, so that a cohort of any size stays out of Temporal's payloads."""
     resume: bool = False
     """A run continued from another: its state is read from the programme's stored events."""
+    launch_batch: int = Field(default=LAUNCH_BATCH, ge=1)
+    """Groups launched per step (carried into the next run). Inputs recorded before it have none
+    and launch ``LAUNCH_BATCH``, as they did; a test launches a small cohort in several steps."""
 
     @field_validator("programme", mode="after")
     @classmethod

@@ -19,7 +19,7 @@ What the workflows add on top of the domain, and this loop reproduces:
 - a timer fires at its step's time rounded up to the millisecond (``workflows.clock``), and the
   clock moves ``ACTIVITY`` on while the matching or a launch runs;
 - after each step, Update or signal, the workflow steps again at once while something is due
-  (one I/O action per step, a batch of ``cohort.LAUNCH_BATCH`` launches per step);
+  (one I/O action per step, a batch of the input's ``launch_batch`` launches per step);
 - a new run per phase (continue-as-new) decides again whether to announce the programme's start;
 - a group that closes tells the programme, which records the end and steps again;
 - an Update to a closed workflow is refused as ``closed``; free texts are checked as sealing
@@ -84,8 +84,6 @@ ACTIVITY = timedelta(milliseconds=1)
 an activity's real time passes on the virtual clock too): groups the programme approves itself
 start on the next whole second, as there."""
 
-LAUNCH_BATCH = 50
-"""Groups launched per step of the programme, as ``workflows.cohort.LAUNCH_BATCH``."""
 
 _NIL = uuid.UUID(int=0)
 
@@ -303,7 +301,7 @@ class DomainSimulation(Simulation):
                     if programme_commands.relationship_id(s.programme.id, g.number)
                     not in s.launched
                 ]
-                launched = [self._launch(g) for g in waiting[:LAUNCH_BATCH]]
+                launched = [self._launch(g) for g in waiting[: self._input.launch_batch]]
                 self._record(self.programme, launched)
             case Action.CHECK_GROUPS:
                 still = ", ".join(s.open_relationships())

@@ -30,6 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.mail.smtp import SmtpConfig
+from contracts.messages import LAUNCH_BATCH
 from domain import durations
 from domain.calendar import ProgrammeCalendar, calendar, shifted
 from domain.codec import PROGRAMME, RELATIONSHIP
@@ -515,13 +516,15 @@ async def simulate(
     migrate_schema: bool = True,
     master: MasterKeys | None = None,
     protect: bool = True,
+    launch_batch: int = LAUNCH_BATCH,
 ) -> SimulationReport:
     """Run ``file``'s programme with its simulated people.
 
     ``master``: the master keys of sealing (default: the settings'). Data keys are per person
     id, and a database keeps them across runs: every run on one database needs the same keys.
     ``protect=False`` (``bench.privacy`` only) runs without sealing texts and without the payload
-    codec, to measure what they cost.
+    codec, to measure what they cost. ``launch_batch``: groups the programme launches per step
+    (a test launches a small cohort in several steps).
     """
     scenario = load_programme(file)
     master = master or Settings().master()
@@ -535,7 +538,7 @@ async def simulate(
             async with build_worker(env.client, pool, mail, task_queue, master=master):
                 sealer = Sealer(pool, master, seal=protect)
                 return await _simulate(
-                    env, pool, task_queue, file, scenario, seed, progress, sealer
+                    env, pool, task_queue, file, scenario, seed, progress, sealer, launch_batch
                 )
     finally:
         await pool.close()
@@ -550,6 +553,7 @@ async def _simulate(
     seed: int,
     progress: Progress,
     sealer: Sealer,
+    launch_batch: int,
 ) -> SimulationReport:
     programme = scenario.programme
     # Each run gets its own id: the event store keeps every earlier simulation's record.
@@ -568,6 +572,7 @@ async def _simulate(
             programme=programme,
             calendar=virtual,
             participants=[p.profile() for p in scenario.participants],
+            launch_batch=launch_batch,
         ),
         id=programme_workflow_id(run_id),
         task_queue=task_queue,

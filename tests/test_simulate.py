@@ -20,7 +20,6 @@ from mentorflow.simulate import SimulationReport, simulate
 from mentorflow.synthetic import cohort
 from tests.mailbox_helpers import headers
 from worker import WORKFLOWS
-from workflows.cohort import LAUNCH_BATCH
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
 
@@ -127,31 +126,35 @@ def test_a_bad_scenario_is_refused_in_one_line_before_anything_starts(tmp_path):
 async def test_two_launch_batches_of_groups_run_to_the_end_and_the_report_counts_what_is_stored(
     mail, tmp_path, pool, database_url
 ):
-    """110 mentors and 160 mentees (the example's groups of two mentors and two or three mentees):
-    more groups than one launch batch (``LAUNCH_BATCH``), so the programme launches them in two
-    steps; every group closes, the JSON counts equal SQL counts,
+    """12 mentors and 18 mentees (the example's groups of two mentors and two or three mentees):
+    more groups than one launch batch (``launch_batch``), so the programme launches them in two
+    steps, two appends; every group closes, the JSON counts equal SQL counts,
     every message the notifications call for is in the Maildir exactly once, the whole log
     verifies and every history replays as `mentorflow audit verify --all` does it.
 
-    Smallest that still proves it: the cohort is sized for two launch batches (it was 500 people
-    for fifteen months, twice the time), and the programme runs three months (September to
-    November, across a DST change), in which every kind of step a group takes still happens:
-    agreement reminders, meetings and their reminders, the midpoint and final feedback rounds
-    with their reminders, escalations, the closing session, closing."""
+    Smallest that still proves it: a launch batch of four (the default, ``LAUNCH_BATCH``, is 50:
+    this was 270 people in 55 groups, seven times the time, and 500 people for fifteen months
+    before that), and the programme runs three months (September to November, across a DST
+    change), in which every kind of step a group takes still happens: agreement reminders,
+    meetings and their reminders, the midpoint and final feedback rounds with their reminders,
+    escalations, the closing session, closing."""
     data = yaml.safe_load(EXAMPLE.read_text())
     data["programme"].update(ends_on="2020-11-30", closing={"event_on": "2020-11-20"})
     data["participants"] = [
         {**p.model_dump(mode="json", exclude_defaults=True), "role": p.role.value}
-        for p in cohort(110, 160, seed=500)
+        for p in cohort(12, 18, seed=500)
     ]
     data["behaviour"]["script"] = []
     path = tmp_path / "big.yaml"
     path.write_text(yaml.safe_dump(data))
-    report = await simulate(path, None, database_url, lambda *_: None, mail.config)
+    batch = 4
+    report = await simulate(
+        path, None, database_url, lambda *_: None, mail.config, launch_batch=batch
+    )
 
-    assert report.programme["phase"] == "closed" and report.programme["participants"] == 270
+    assert report.programme["phase"] == "closed" and report.programme["participants"] == 30
     groups = len(report.relationships)
-    assert groups > LAUNCH_BATCH  # launched in two batches (seed 500 forms 55 groups)
+    assert batch < groups <= 2 * batch  # seed 500 forms 6 groups: two batches
     assert all(r.phase == "closed" for r in report.relationships)
     steps = {
         "relationship_started",
@@ -174,6 +177,12 @@ async def test_two_launch_batches_of_groups_run_to_the_end_and_the_report_counts
             f"programme:{run}",
             f"relationship:{run}:%",
         )
+        # One append per batch: each append is one transaction, which stamps its rows' xmin.
+        appends = await conn.fetchval(
+            "SELECT count(DISTINCT xmin::text) FROM events"
+            " WHERE stream_id = $1 AND type = 'relationship_launched'",
+            f"programme:{run}",
+        )
         kinds = await conn.fetch(
             "SELECT kind, count(*) AS n FROM outbox WHERE stream_id = $1 OR stream_id LIKE $2"
             " GROUP BY kind",
@@ -181,6 +190,7 @@ async def test_two_launch_batches_of_groups_run_to_the_end_and_the_report_counts
             f"relationship:{run}:%",
         )
     assert report.events["total"] == stored
+    assert appends == 2
     assert report.notifications == {r["kind"]: r["n"] for r in kinds}
     held = sum(r.meetings_held for r in report.relationships)
     assert report.report is not None and report.report.meetings_held == held

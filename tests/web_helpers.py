@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -108,10 +109,20 @@ async def started_group(
 
 
 def filed(mail: MailServer) -> dict[str, EmailMessage]:
-    """Every message in the Maildir by file name, read from disk now (no cached listing)."""
+    """Every message in the Maildir by file name, listed from disk now (no cached listing); each
+    file parsed once (a Maildir files a message by renaming it into ``new``: it never changes).
+
+    The session's Maildir holds every earlier test's messages, and the browser walk looks for
+    its links in it a dozen times: parsing a thousand messages took 2 s a look."""
     found = {}
     for path in sorted((mail.maildir / "new").iterdir()):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
+        message = _parsed.get(path)
+        if message is None:
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            _parsed[path] = message
         found[path.name] = message
     return found
+
+
+_parsed: dict[Path, EmailMessage] = {}

@@ -29,10 +29,6 @@ BOUNDED_PATCH = "bounded-payloads"
 """Runs recorded before it match with the cohort in the activity's input and carry their whole
 state into the next run."""
 
-LAUNCH_BATCH = 50
-"""Groups started at once and recorded in one append (one fold of the state per batch, not per
-group: a programme of 1,000 groups launched one by one spent minutes folding)."""
-
 MATCHING_EVENTS = 3
 """Ids drawn for the proposal's events (proposed, approved, phase entered: at most three)."""
 

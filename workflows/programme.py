@@ -287,7 +287,9 @@ class ProgrammeWorkflow(EventSourced[ProgrammeState, ProgrammeEvent, ProgrammeCo
             return
         # A batch per step, recorded in one append: the run may continue as new between them.
         # One start after another (the time-skipping test server stalls on concurrent ones).
-        await self._record([await self._start_group(g) for g in waiting[: cohort.LAUNCH_BATCH]])
+        await self._record(
+            [await self._start_group(g) for g in waiting[: self._input.launch_batch]]
+        )
 
     async def _start_group(self, group: ProposedGroup) -> RelationshipLaunched:
         s = self.state()
