@@ -146,6 +146,11 @@ class MailSink:
     def config(self) -> SmtpConfig:
         return SmtpConfig(host="127.0.0.1", port=self.port)
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (``bench.load`` counts its CPU)."""
+        return self._process.pid if self._process else None
+
     def start(self) -> "MailSink":
         """Start (or start again, on the same port); returns once the server answers."""
         module = "mentorflow.mail_server"
