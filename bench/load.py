@@ -22,16 +22,12 @@ import argparse
 import asyncio
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,7 +47,7 @@ from domain.relationship.commands import (
 from domain.relationship.events import FeedbackRound
 from mentorflow import embedded
 from mentorflow.log_setup import configure_logging
-from mentorflow.mail_server import MailServer
+from mentorflow.mail_server import MailSink
 from mentorflow.runtime import open_database
 from mentorflow.settings import Settings
 from store.directory import Contact, Directory, ProgrammeEntry
@@ -225,29 +221,6 @@ def start_worker(
     )
 
 
-@contextmanager
-def start_sink(maildir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """The Maildir SMTP sink in its own process (its CPU counted apart from the driver's)."""
-    sink = subprocess.Popen([sys.executable, "-m", "bench.load", "--sink", str(maildir), str(port)])
-    try:
-        for _ in range(200):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield sink
-    finally:
-        sink.terminate()
-        sink.wait(timeout=30)
-
-
-def sink_main(maildir: Path, port: int) -> None:
-    server = MailServer(maildir)
-    server.port = port
-    with server:
-        signal.sigwait({signal.SIGTERM, signal.SIGINT})
-
-
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -268,10 +241,9 @@ async def run(groups: int, minutes: float, workers: int) -> dict[str, Any]:
         Contact(p, f"Person {p}", f"{p}@example.org", "fi") for p in (*MENTORS, *MENTEES, "hr1")
     ]
     await Directory(pool).register(entry, contacts)
-    mail_port = embedded.free_port()
-    with start_sink(data / "Maildir", mail_port) as sink:
+    with MailSink(data / "Maildir") as sink:
         async with await embedded.start_dev_server() as env:
-            procs = [start_worker(env, url, mail_port, data, n) for n in range(workers)]
+            procs = [start_worker(env, url, sink.port, data, n) for n in range(workers)]
             try:
                 specs, results, wall, cpu, figures = await drive(
                     env, procs, sink, postgres, programme, groups, minutes
@@ -339,7 +311,7 @@ def _due(e: RecordedEvent) -> datetime:
 async def drive(
     env: WorkflowEnvironment,
     procs: list[subprocess.Popen[bytes]],
-    sink: subprocess.Popen[bytes],
+    sink: MailSink,
     postgres: int,
     programme: str,
     groups: int,
@@ -391,14 +363,14 @@ async def drive(
 
 
 def cpu_now(
-    server: int, postgres: int, sink: subprocess.Popen[bytes], procs: list[subprocess.Popen[bytes]]
+    server: int, postgres: int, sink: MailSink, procs: list[subprocess.Popen[bytes]]
 ) -> dict[str, float]:
     """CPU seconds used so far by each process of the run (with its children)."""
     cpu = {
         "temporal": tree_cpu(server),
         "postgres": tree_cpu(postgres),
         "driver": cpu_seconds(os.getpid()),
-        "smtp sink": cpu_seconds(sink.pid),
+        "smtp sink": cpu_seconds(sink.pid or 0),
     }
     return cpu | {f"worker {n + 1}": cpu_seconds(p.pid) for n, p in enumerate(procs)}
 
@@ -440,8 +412,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     configure_logging("ERROR", "console")
-    if sys.argv[1:2] == ["--sink"]:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-        sink_main(Path(sys.argv[2]), int(sys.argv[3]))
-    else:
-        asyncio.run(main())
+    asyncio.run(main())

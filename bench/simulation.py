@@ -33,7 +33,7 @@ from temporalio.worker import Worker
 from bench.baseline import ReplayedWorkload, Shape, bare_step, tally, total
 from mentorflow import embedded, verify
 from mentorflow.log_setup import configure_logging
-from mentorflow.mail_server import MailServer
+from mentorflow.mail_server import MailSink
 from mentorflow.rehearsal import rehearsal
 from mentorflow.settings import Settings
 from mentorflow.simulate import simulate
@@ -103,7 +103,7 @@ async def main(sizes: list[int]) -> None:
         shapes: list[Shape] = []
         counting_histories(shapes)
         started = time.perf_counter()
-        with MailServer(Path(tempfile.mkdtemp()) / "Maildir") as mail:
+        with MailSink(Path(tempfile.mkdtemp()) / "Maildir") as mail:
             report = await simulate(scenario_file(size), None, url, lambda *_: None, mail.config)
         wall = time.perf_counter() - started
         verify.run_histories = fetch_histories

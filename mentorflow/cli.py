@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from domain.matching import GroupAssignment
     from domain.programme.model import Participant
     from mentorflow.hr_import.sync import Applied, SyncPlan
-    from mentorflow.mail_server import MailServer
+    from mentorflow.mail_server import MailSink
     from mentorflow.simulate import SimulationReport
 
 T = TypeVar("T")
@@ -145,7 +145,7 @@ def demo(
 
 def _dry_run_stack(
     settings: Settings, database_url: str | None, send_mail: bool
-) -> "tuple[str, tuple[SmtpConfig, MailServer | None]]":
+) -> "tuple[str, tuple[SmtpConfig, MailSink | None]]":
     """A dry run's database and mail: its own, unless the options say otherwise explicitly.
 
     A dry run of the real programme file must not mail real employees a year of messages, nor

@@ -8,10 +8,17 @@ and dropped, as a real mailbox provider would. Its 250 reply names a queue id, a
 ``stop()`` and ``start()`` take it down and bring it back on its port. The tests' relay
 (``tests/mail_relay.py``) derives from it to refuse addresses, ask for a login and fail on demand,
 through the hooks ``refusal``, ``filed``, ``controller_options`` and ``config``.
+
+The commands run it as ``MailSink``: the same server in a process of its own
+(``python -m mentorflow.mail_server MAILDIR PORT``), so that receiving and filing mail runs on
+another core than the worker's workflows and activities (issue 17: in the process of a simulated
+year, the server's thread took a fifth of the time, holding the interpreter the worker needs).
 """
 
 import logging
 import mailbox
+import subprocess
+import sys
 import threading
 from collections import Counter
 from email.parser import BytesHeaderParser
@@ -21,7 +28,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from activities.mail.smtp import SmtpConfig
-from mentorflow.embedded import free_port
+from mentorflow.errors import StackError
 
 # aiosmtpd logs every envelope (addresses included) at INFO; logs here carry ids only.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -75,11 +82,13 @@ class MaildirHandler:
 class MailServer:
     """A running embedded server; ``config`` is what the worker sends with."""
 
-    def __init__(self, maildir: Path, handler: MaildirHandler | None = None):
+    def __init__(
+        self, maildir: Path, handler: MaildirHandler | None = None, port: int | None = None
+    ):
         self.maildir = maildir
         maildir.parent.mkdir(parents=True, exist_ok=True)
         self.handler = handler or MaildirHandler(maildir)
-        self.port = free_port()
+        self.port = port or _free_port()
         self._controller: Controller | None = None
 
     @property
@@ -108,3 +117,89 @@ class MailServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _free_port() -> int:
+    # Imported here: the sink's own process then starts without Temporal's client (0.4 s).
+    from mentorflow.embedded import free_port
+
+    return free_port()
+
+
+READY = "ready"
+"""What the sink's process prints once its server answers (``MailSink.start`` waits for it)."""
+
+
+class MailSink:
+    """The embedded server in a process of its own; ``config`` is what the worker sends with.
+
+    The process ends when ``stop()`` closes its standard input, or when this process ends in any
+    way (its end of the pipe closes with it), so no server outlives the command that started it.
+    """
+
+    def __init__(self, maildir: Path):
+        self.maildir = maildir
+        self.port = _free_port()
+        self._process: subprocess.Popen[str] | None = None
+
+    @property
+    def config(self) -> SmtpConfig:
+        return SmtpConfig(host="127.0.0.1", port=self.port)
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (``bench.load`` counts its CPU)."""
+        return self._process.pid if self._process else None
+
+    def start(self) -> "MailSink":
+        """Start (or start again, on the same port); returns once the server answers."""
+        module = "mentorflow.mail_server"
+        command = [sys.executable, "-m", module, str(self.maildir), str(self.port)]
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert process.stdout is not None  # stdout=PIPE above
+        if process.stdout.readline().strip() != READY:  # its errors went to our stderr
+            process.kill()
+            process.wait()
+            raise StackError(f"the embedded mail server did not start on port {self.port}")
+        self._process = process
+        return self
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        assert process.stdin is not None  # stdin=PIPE in start
+        process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> "MailSink":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str]) -> None:
+    """``python -m mentorflow.mail_server MAILDIR PORT``: serve until standard input closes."""
+    maildir, port = argv
+    try:
+        server = MailServer(Path(maildir), port=int(port)).start()
+    except OSError as e:  # the port is taken, the Maildir cannot be written: one line says which
+        sys.exit(f"mail server: {e}")
+    try:
+        print(READY, flush=True)
+        sys.stdin.read()  # returns when MailSink.stop() closes it, or when its process ended
+    except KeyboardInterrupt:
+        pass  # a Ctrl-C in the terminal reaches the whole process group; the parent stops too
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

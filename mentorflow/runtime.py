@@ -34,7 +34,7 @@ from mentorflow import embedded
 from mentorflow.deployment import worker_identity
 from mentorflow.errors import DatabaseUnavailable
 from mentorflow.health import Health
-from mentorflow.mail_server import MailServer
+from mentorflow.mail_server import MailSink
 from mentorflow.retention import install as install_retention
 from mentorflow.settings import Settings
 from store.event_store import EventStore
@@ -134,12 +134,13 @@ def database_url(settings: Settings) -> str:
     return settings.database_url or embedded.start_postgres(settings.data_dir)
 
 
-def mail_config(settings: Settings) -> tuple[SmtpConfig, MailServer | None]:
-    """The configured SMTP relay, or the embedded Maildir server (started here) and its config."""
+def mail_config(settings: Settings) -> tuple[SmtpConfig, MailSink | None]:
+    """The configured SMTP relay, or the embedded Maildir server (started here, in a process of
+    its own) and its config."""
     configured = settings.smtp()
     if configured is not None:
         return configured, None
-    server = MailServer(settings.data_dir / "mail").start()
+    server = MailSink(settings.data_dir / "mail").start()
     log.info("mail_server_started", maildir=str(server.maildir))
     return server.config, server
 
