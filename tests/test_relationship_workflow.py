@@ -423,4 +423,3 @@ async def test_the_first_meeting_is_open_for_planning_in_the_same_append_as_the_
 
     assert appends[0][:2] == ["relationship_started", "meeting_scheduled"]
     assert [slot.number for slot in state.open_meetings()] == [1]
-
