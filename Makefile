@@ -16,7 +16,7 @@ demo: $(VENV)/.installed  ## the main job: a 40-person programme year on the emb
 TEST_PROCESSES ?= 2
 
 test: $(VENV)/.installed chromium  ## the whole test suite against real PostgreSQL and Temporal servers
-	$(BIN)/pytest --numprocesses $(TEST_PROCESSES) --dist loadfile --no-loadscopereorder
+	$(BIN)/pytest --numprocesses $(TEST_PROCESSES) --dist loadfile --no-loadscope-reorder
 
 # The browser tests drive the system's Chromium (Playwright never downloads a browser here):
 # Debian's package, installed with apt when it is missing (as root, as on CI).
