@@ -9,8 +9,14 @@ BIN    := $(VENV)/bin
 demo: $(VENV)/.installed  ## the main job: a 40-person programme year on the embedded stack
 	$(BIN)/mentorflow demo
 
+# Two test processes (pytest-xdist), each with its own servers, a test file wholly in one of them
+# (its module's servers and shared runs stay shared), the longest files first (tests/conftest.py):
+# most of the suite's time is spent waiting on servers, so two overlap on two cores.
+# `make test TEST_PROCESSES=0` runs it in one process.
+TEST_PROCESSES ?= 2
+
 test: $(VENV)/.installed chromium  ## the whole test suite against real PostgreSQL and Temporal servers
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses $(TEST_PROCESSES) --dist loadfile --no-loadscope-reorder
 
 # The browser tests drive the system's Chromium (Playwright never downloads a browser here):
 # Debian's package, installed with apt when it is missing (as root, as on CI).

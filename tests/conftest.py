@@ -52,6 +52,31 @@ def private_dir(name: str) -> Path:
 _created: list[Path] = []
 
 
+LONGEST_FIRST = (
+    "tests/test_simulate.py",
+    "tests/test_programme_payloads.py",
+    "tests/test_web_browser.py",
+    "tests/faults/test_delivery_kill.py",
+    "tests/test_worker_operations.py",
+    "tests/test_readme.py",
+    "tests/test_rehearsal.py",
+    "tests/test_audit_checkpoint_trust.py",
+)
+"""The test files that take longest (``--durations`` lists them), in that order."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest test files first, the rest as collected: `make test` runs the files in two
+    processes (``--dist loadfile --no-loadscope-reorder``), each taking the next file when it is
+    done, so that the short files fill the time beside the long ones instead of leaving one
+    process running the longest alone at the end."""
+    root = Path(__file__).parent.parent
+    if gone := [path for path in LONGEST_FIRST if not (root / path).exists()]:
+        raise pytest.UsageError(f"tests/conftest.py LONGEST_FIRST names missing files: {gone}")
+    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _remove_private_dirs() -> Iterator[None]:
     yield
