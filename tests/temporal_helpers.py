@@ -1,5 +1,6 @@
 """Workflow test helpers: a worker on a fresh task queue, and skipping the clock."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,7 +9,7 @@ from typing import Any
 
 import asyncpg
 from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -34,6 +35,18 @@ async def sleep_until(env: WorkflowEnvironment, at: datetime) -> None:
     delta = at - await env.get_current_time()
     if delta.total_seconds() > 0:
         await env.sleep(delta)
+
+
+async def until_idle(handle: WorkflowHandle[Any, Any], within: float = 60) -> None:
+    """Until ``handle``'s workflow waits on nothing but timers (no activity running, no workflow
+    task to do): a skip of the clock asked for in the middle of a step sometimes leaves the test
+    server's clock running in real time, and the skip times out."""
+    for _ in range(int(within * 10)):
+        described = (await handle.describe()).raw_description
+        if not described.pending_activities and not described.HasField("pending_workflow_task"):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{handle.id} was still busy after {within} s")
 
 
 async def start_relationship(env: WorkflowEnvironment, task_queue: str, relationship_spec: Any):
