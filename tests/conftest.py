@@ -66,10 +66,10 @@ LONGEST_FIRST = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest test files first, the rest as collected: `make test` runs the files in two
-    processes (``--dist loadfile --no-loadscope-reorder``), each taking the next file when it is
-    done, so that the short files fill the time beside the long ones instead of leaving one
-    process running the longest alone at the end."""
+    """The longest test files first, the rest as collected: `make test TEST_PROCESSES=2` runs
+    the files in two processes (``--dist loadfile --no-loadscope-reorder``), each taking the next
+    file when it is done, so that the short files fill the time beside the long ones instead of
+    leaving one process running the longest alone at the end."""
     root = Path(__file__).parent.parent
     if gone := [path for path in LONGEST_FIRST if not (root / path).exists()]:
         raise pytest.UsageError(f"tests/conftest.py LONGEST_FIRST names missing files: {gone}")
