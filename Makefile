@@ -11,7 +11,7 @@ demo: $(VENV)/.installed  ## the main job: a 40-person programme year on the emb
 
 # One test process by default (CI). `make test TEST_PROCESSES=2` runs the test files in two
 # processes (pytest-xdist), each with its own servers, a test file wholly in one of them, the
-# longest files first (tests/conftest.py): about 10 minutes instead of 20 on two cores, but the
+# longest files first (tests/conftest.py): about 10 minutes instead of 17 on two cores, but the
 # Java time-skipping test server then now and then loses a timer that falls due while an
 # activity runs (the test waits forever), which the contention of two processes makes likelier.
 TEST_PROCESSES ?= 0

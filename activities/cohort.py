@@ -136,11 +136,12 @@ class CohortKeeping:
         change): a stream of 2 MB read in 30 pieces was read from the store and encoded 30 times.
         Another worker, or this one after the text was dropped, encodes the same text again.
         """
-        key = (request.stream_id, request.after_version, request.up_to_version or 0)
-        text = self._texts.get(key) if request.up_to_version is not None else None
+        upto = request.up_to_version  # None on a first read: up to the stream's end, now
+        key = (request.stream_id, request.after_version, upto or 0)
+        text = self._texts.get(key) if upto is not None else None
         if text is None:
             records = await self._store.read_stream(request.stream_id)
-            upto = request.up_to_version if request.up_to_version is not None else len(records)
+            upto = len(records) if upto is None else upto
             events = [
                 PROGRAMME.decode(r) for r in records if request.after_version < r.version <= upto
             ]
@@ -148,7 +149,6 @@ class CohortKeeping:
             if len(text) > CHUNK:
                 self._keep((request.stream_id, request.after_version, upto), text)
         else:
-            upto = key[2]
             self._texts.move_to_end(key)
         piece = text[request.offset : request.offset + CHUNK]
         return EventsChunk(text=piece, total=len(text), up_to_version=upto)

@@ -39,8 +39,8 @@ async def sleep_until(env: WorkflowEnvironment, at: datetime) -> None:
 
 async def until_idle(handle: WorkflowHandle[Any, Any], within: float = 60) -> None:
     """Until ``handle``'s workflow waits on nothing but timers (no activity running, no workflow
-    task to do): a skip of the clock asked for in the middle of a step sometimes leaves the test
-    server's clock running in real time, and the skip times out."""
+    task to do): for a test that needs only a step done, not the clock moved (a skip on the test
+    server now and then runs in real time until the SDK's 30 s run out)."""
     for _ in range(int(within * 10)):
         described = (await handle.describe()).raw_description
         if not described.pending_activities and not described.HasField("pending_workflow_task"):
