@@ -52,7 +52,7 @@ from mentorflow.verify import run_histories
 from store.migrate import migrate
 from store.pool import create_pool
 from tests.builders import COORDINATOR, SHORT, register_test_people, spec
-from tests.temporal_helpers import running_worker, sleep_until
+from tests.temporal_helpers import result_within, running_worker, sleep_until
 from workflows.messages import (
     ProgrammeInput,
     RelationshipInput,
@@ -81,7 +81,7 @@ async def record(name: str) -> list[Path]:
             await register_test_people(pool)
             async with running_worker(env.client, pool, mail) as task_queue:
                 handle = await scenario(env, pool, task_queue)
-                await handle.result()
+                await result_within(handle)
                 assert handle.first_execution_run_id is not None
                 histories = await run_histories(
                     env.client, handle.id, handle.first_execution_run_id

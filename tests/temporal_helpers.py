@@ -49,6 +49,24 @@ async def until_idle(handle: WorkflowHandle[Any, Any], within: float = 60) -> No
     raise AssertionError(f"{handle.id} was still busy after {within} s")
 
 
+async def result_within(handle: WorkflowHandle[Any, Any], within: float = 180) -> Any:
+    """``handle.result()``, failing after ``within`` seconds with what the workflow waits on.
+
+    Every wait for a workflow's end in the tests goes through here: the Java time-skipping test
+    server now and then loses a timer that falls due while an activity runs (the workflow then
+    waits on it forever, with nothing pending), and a test that waits without a deadline hangs
+    the whole suite instead of failing alone.
+    """
+    try:
+        return await asyncio.wait_for(handle.result(), timeout=within)
+    except TimeoutError:
+        raw = (await handle.describe()).raw_description
+        raise AssertionError(
+            f"{handle.id} had not ended after {within} s: {len(raw.pending_activities)} activities"
+            f" pending, a workflow task pending: {raw.HasField('pending_workflow_task')}"
+        ) from None
+
+
 async def start_relationship(env: WorkflowEnvironment, task_queue: str, relationship_spec: Any):
     """Start a RelationshipWorkflow for ``relationship_spec`` under its usual id."""
     from workflows.messages import RelationshipInput, workflow_id

@@ -11,20 +11,30 @@ import uuid
 from datetime import UTC, datetime
 
 from mentorflow.audit.checkpoint import fingerprint
-from store.event_store import NewEvent
+from store.event_store import EventStore, NewEvent
+from store.migrate import migrate
+from store.pool import create_pool
+from tests.staff_helpers import own_database_url
 from tests.test_audit_commands import audit, public_key_of
 
 
 async def test_verify_checks_the_checkpoint_against_a_key_given_apart_from_it(
-    database_url, store, tmp_path, monkeypatch
+    database_url, tmp_path, monkeypatch
 ):
     """No trusted key: refused in one line. The right key: ok, and named. A checkpoint signed by
-    another key (a forger's): not ok. A key file readable by others: refused."""
-    await store.append(
+    another key (a forger's): not ok. A key file readable by others: refused.
+
+    In a database of its own: `verify --all` then checks one stream, not every one the session's
+    earlier tests wrote (a minute and more)."""
+    database_url = await own_database_url(database_url)
+    pool = await create_pool(database_url)
+    await migrate(pool)
+    await EventStore(pool).append(
         f"relationship:trust-{uuid.uuid4().hex[:8]}",
         0,
         [NewEvent(uuid.uuid4(), "paused", 1, datetime.now(UTC), "m1", {"reason": "r"})],
     )
+    await pool.close()
     ours, forgers = tmp_path / "ours.pem", tmp_path / "forger.pem"
     for key, name in ((ours, "ours.json"), (forgers, "forged.json")):
         taken = audit(database_url, "checkpoint", "--key", str(key))

@@ -6,18 +6,25 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
+import pytest_asyncio
 
 from domain.relationship.commands import RecordAgreement, Withdraw
 from mentorflow.audit.histories import replay_archived
 from mentorflow.audit.records import parse_moment, relationship_as_of, resolve
-from tests.builders import SHORT, spec
+from store.migrate import migrate
+from store.pool import create_pool
+from tests.builders import SHORT, register_test_people, spec
 from tests.changed_workflow import IncompatiblyChangedWorkflow
+from tests.staff_helpers import own_database_url
 from tests.temporal_helpers import (
+    result_within,
     running_worker,
     sleep_until,
     start_relationship,
@@ -29,6 +36,23 @@ from workflows.programme import ProgrammeWorkflow
 from workflows.relationship import RelationshipWorkflow
 
 MENTORFLOW = Path(sys.executable).parent / "mentorflow"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def database_url(_postgres: str) -> str:
+    """This module's own database (overriding the session's): `verify --all` and `checkpoint`
+    then cover the one group that ran here, not every stream the session's earlier tests wrote
+    (which took over a minute, more the more tests ran before)."""
+    return await own_database_url(_postgres)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url)
+    await migrate(pool)
+    await register_test_people(pool)
+    yield pool
+    await pool.close()
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +76,7 @@ async def test_the_state_as_of_a_moment_is_what_the_workflow_held_then(mail, env
         for mentor in ("m1", "m2"):
             leave = Withdraw(person_id=mentor, by=mentor, reason="audit test over")
             await handle.execute_update(RelationshipWorkflow.withdraw, leave)
-        await handle.result()
+        await result_within(handle)
 
     for moment, state in zip(moments, held, strict=True):
         replayed = await relationship_as_of(pool, rid, moment)

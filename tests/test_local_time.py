@@ -109,7 +109,12 @@ async def test_a_helsinki_year_on_the_real_servers_books_every_meeting_to_its_ow
 
     from domain.relationship.commands import RecordAgreement
     from mentorflow.verify import replay_all_runs
-    from tests.temporal_helpers import running_worker, sleep_until, start_relationship
+    from tests.temporal_helpers import (
+        result_within,
+        running_worker,
+        sleep_until,
+        start_relationship,
+    )
     from workflows.messages import workflow_id
     from workflows.relationship import RelationshipWorkflow
 
@@ -134,7 +139,7 @@ async def test_a_helsinki_year_on_the_real_servers_books_every_meeting_to_its_ow
                 RelationshipWorkflow.record_meeting,
                 RecordMeeting(by="m1", held_on=day, attendees=("m1", "a1")),
             )
-        await handle.result()
+        await result_within(handle)
         await replay_all_runs(env.client, handle)
 
     events = [RELATIONSHIP.decode(r) for r in await store.read_stream(workflow_id(rid))]

@@ -34,6 +34,7 @@ from mentorflow.verify import replay_all_runs
 from store.directory import Contact, ProgrammeEntry
 from tests.builders import COORDINATOR, SHORT, spec, utc
 from tests.temporal_helpers import (
+    result_within,
     running_worker,
     sleep_until,
     start_relationship,
@@ -252,7 +253,7 @@ async def test_the_workflow_plans_nudges_and_replays(mail, env, pool, store):
         await handle.execute_update(
             RelationshipWorkflow.withdraw, Withdraw(person_id="m1", by="m1", reason="moved")
         )
-        await handle.result()
+        await result_within(handle)
         await replay_all_runs(env.client, handle)
 
     events = [RELATIONSHIP.decode(r) for r in await store.read_stream(workflow_id(rid))]

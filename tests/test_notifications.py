@@ -29,6 +29,7 @@ from tests.builders import LOCALES as PEOPLE_LOCALES
 from tests.conftest import BOUNCING
 from tests.mailbox_helpers import calendar_of, messages
 from tests.temporal_helpers import (
+    result_within,
     running_worker,
     sleep_until,
     start_relationship,
@@ -85,7 +86,7 @@ async def test_every_decided_notification_reaches_each_recipient_once_in_their_l
         await handle.execute_update(
             RelationshipWorkflow.withdraw, Withdraw(person_id="a3", by="a3", reason="new job")
         )
-        await handle.result()
+        await result_within(handle)
         await replay_all_runs(env.client, handle)
 
     outbox = await store.outbox(workflow_id(rid))
@@ -180,7 +181,7 @@ async def test_a_refused_address_is_recorded_and_escalated_and_a_refused_coordin
             for mentor in ("m1", "m2"):  # the group dissolves: the workflow ends by itself
                 leave = Withdraw(person_id=mentor, by=mentor, reason="test done")
                 await handle.execute_update(RelationshipWorkflow.withdraw, leave)
-            await handle.result()
+            await result_within(handle)
 
     # Notifications are delivered concurrently: whichever failure about a2 comes first is told.
     events = await events_of(store, rids["bounce-mentee"])
@@ -242,7 +243,7 @@ async def test_a_send_whose_mark_is_lost_is_not_sent_again_on_the_retry(mail, de
         handle = await start_relationship(
             dev_env, task_queue, spec(rid, starts, starts + timedelta(seconds=20), IN_SECONDS)
         )
-        await handle.result()
+        await result_within(handle)
 
     assert injected == [1]
     outbox = await store.outbox(workflow_id(rid))

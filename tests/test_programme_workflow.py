@@ -18,7 +18,7 @@ from mentorflow.programmes import register
 from mentorflow.synthetic import cohort
 from mentorflow.verify import replay_all_runs
 from store.event_store import EventStore
-from tests.temporal_helpers import running_worker, sleep_until
+from tests.temporal_helpers import result_within, running_worker, sleep_until
 from workflows.messages import ProgrammeInput, programme_workflow_id, workflow_id
 from workflows.programme import ProgrammeWorkflow
 
@@ -171,7 +171,7 @@ async def test_a_programme_runs_to_its_end_and_its_report_matches_the_stored_eve
         await handle.execute_update(
             ProgrammeWorkflow.mark_trained, MarkTrained(by="hr1", person_id="m7", trained_on=today)
         )
-        report = await handle.result()
+        report = await result_within(handle)
         state = await handle.query(ProgrammeWorkflow.state)
         statuses = [
             (await env.client.get_workflow_handle(workflow_id(rid)).describe()).status

@@ -19,6 +19,7 @@ from mentorflow.audit.report import verify
 from mentorflow.simulate import SimulationReport, simulate
 from mentorflow.synthetic import cohort
 from tests.mailbox_helpers import headers
+from tests.temporal_helpers import result_within
 from worker import WORKFLOWS
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "palkeet-pilot.yaml"
@@ -103,7 +104,7 @@ async def test_a_skip_of_the_clock_may_take_longer_than_the_sdks_30_seconds(env)
         before = await env.get_current_time()
         await embedded.skip(env, timedelta(days=31))
         assert await env.get_current_time() - before >= timedelta(days=31)
-        await handle.result()
+        await result_within(handle)
 
 
 def test_a_bad_scenario_is_refused_in_one_line_before_anything_starts(tmp_path):

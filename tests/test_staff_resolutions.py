@@ -49,7 +49,7 @@ from tests.staff_helpers import (
     signed_in_page,
     staff_member,
 )
-from tests.temporal_helpers import sleep_until
+from tests.temporal_helpers import result_within, sleep_until
 from tests.test_letters import EXAMPLE
 from tests.test_web_browser import browser, check_page  # noqa: F401 - the session's Chromium
 from tests.web_helpers import (
@@ -193,7 +193,7 @@ async def test_a_coordinator_replaces_a_member_and_the_new_member_is_invited(
             )
             assert dissolved.status_code == 200, dissolved.text
             handle = env.client.get_workflow_handle(workflow_id(rid))
-            result = await handle.result()
+            result = await result_within(handle)
             assert (result["outcome"], result["reason"]) == (
                 "dissolved",
                 "dissolved by the coordinator",

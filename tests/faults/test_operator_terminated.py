@@ -14,7 +14,12 @@ from domain.calendar import calendar
 from mentorflow.synthetic import cohort
 from mentorflow.verify import replay_all_runs
 from store.integrity import verify_log
-from tests.temporal_helpers import running_worker, sleep_until, terminate_open_workflows
+from tests.temporal_helpers import (
+    result_within,
+    running_worker,
+    sleep_until,
+    terminate_open_workflows,
+)
 from tests.test_programme_workflow import programme, programme_events, start
 from workflows.messages import programme_workflow_id, workflow_id
 from workflows.programme import ProgrammeWorkflow
@@ -33,7 +38,7 @@ async def test_a_group_terminated_by_an_operator_is_named_and_the_programme_clos
         terminated = launched[0]
         group = own_env.client.get_workflow_handle(workflow_id(terminated))
         await group.terminate("operator")
-        report = await handle.result()
+        report = await result_within(handle)
         await replay_all_runs(own_env.client, handle)
         statuses = {
             rid: (await own_env.client.get_workflow_handle(workflow_id(rid)).describe()).status

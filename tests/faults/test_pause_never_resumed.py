@@ -23,6 +23,7 @@ from mentorflow.verify import replay_all_runs
 from store.integrity import verify_log
 from tests.builders import COORDINATOR, spec, utc
 from tests.temporal_helpers import (
+    result_within,
     running_worker,
     sleep_until,
     start_relationship,
@@ -107,7 +108,7 @@ async def test_a_pause_never_resumed_is_escalated_and_the_group_closes_at_the_en
         handle = await start_relationship(env, task_queue, spec(rid, starts, ends))
         await sleep_until(env, starts + timedelta(days=10))
         await handle.execute_update(RelationshipWorkflow.pause, Pause(by="a1", reason="leave"))
-        result = await handle.result()
+        result = await result_within(handle)
         await replay_all_runs(env.client, handle)
 
     records = await store.read_stream(workflow_id(rid))

@@ -35,6 +35,7 @@ from tests.faults.delivery_fixtures import (
     worker,
 )
 from tests.temporal_helpers import (
+    result_within,
     running_worker,
     sleep_until,
     start_relationship,
@@ -170,7 +171,7 @@ async def test_a_recording_refused_by_the_database_refuses_the_update_not_the_gr
             RelationshipWorkflow.record_agreement,
             RecordAgreement(by="m2", goals=("g",), agreement="clean"),
         )
-        result = await handle.result()
+        result = await result_within(handle)
         state = await handle.query(RelationshipWorkflow.state)
         await replay_all_runs(env.client, handle)
 

@@ -13,7 +13,7 @@ from domain.envelope import Outcome
 from mentorflow.synthetic import cohort
 from mentorflow.verify import replay_all_runs
 from store.integrity import verify_log
-from tests.temporal_helpers import running_worker, sleep_until
+from tests.temporal_helpers import result_within, running_worker, sleep_until
 from tests.test_programme_workflow import programme, programme_events, start
 from workflows.messages import RelationshipResult, workflow_id
 from workflows.programme import ProgrammeWorkflow
@@ -43,7 +43,7 @@ async def test_a_terminated_group_and_a_forged_report_do_not_keep_the_programme_
             first,
             second,
         ]
-        report = await handle.result()
+        report = await result_within(handle)
         await replay_all_runs(own_env.client, handle)
 
     assert report.groups == 2
@@ -69,7 +69,7 @@ async def test_a_programme_never_approved_closes_at_its_end(mail, env, pool, sto
     p = programme(today)
     async with running_worker(env.client, pool, mail) as task_queue:
         handle = await start(env, pool, task_queue, p, cohort(4, 4, seed=5, trained_share=1.0))
-        report = await handle.result()
+        report = await result_within(handle)
         await replay_all_runs(env.client, handle)
     assert report.groups == 0
     types = [e.type for e in await programme_events(store, p.id)]
