@@ -8,15 +8,14 @@ PostgreSQL under the data directory; ``TEMPORAL_ADDRESS`` defaults as ``Settings
 
 import asyncio
 
+from mentorflow.database import database_url, open_database
 from mentorflow.log_setup import configure_logging
 from mentorflow.runtime import (
     WORKFLOWS,
     activities,
     build_worker,
-    database_url,
     links_of,
     mail_config,
-    open_database,
     run,
     serve,
 )

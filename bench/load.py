@@ -46,9 +46,9 @@ from domain.relationship.commands import (
 )
 from domain.relationship.events import FeedbackRound
 from mentorflow import embedded
+from mentorflow.database import open_database
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailSink
-from mentorflow.runtime import open_database
 from mentorflow.settings import Settings
 from store.directory import Contact, Directory, ProgrammeEntry
 from store.event_store import EventStore, RecordedEvent

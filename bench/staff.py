@@ -68,10 +68,10 @@ from domain.relationship.events import (
     RelationshipStarted,
 )
 from mentorflow import embedded
+from mentorflow.database import database_url
 from mentorflow.log_setup import configure_logging
 from mentorflow.mail_server import MailServer
 from mentorflow.programmes import register
-from mentorflow.runtime import database_url
 from mentorflow.settings import Settings
 from mentorflow.synthetic import cohort
 from mentorflow.web.app import create_app

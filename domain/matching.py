@@ -29,20 +29,26 @@ Whoever cannot be placed is listed with the reason, and every group carries an e
 why it was formed.
 """
 
+from __future__ import annotations
+
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
-from ortools.graph.python import min_cost_flow
-from ortools.sat.python import cp_model
 from pydantic import Field
 
 from domain.model import Frozen, PersonId, Role
 from domain.programme.model import Conflict, GroupShape, Profile, Range
+
+if TYPE_CHECKING:
+    # The solvers are imported by the functions that run them, not with the module: every
+    # command, worker and web process imports these types (through the programme's events),
+    # and ortools brings pandas along, over a second of start-up for a command that never
+    # matches anyone.
+    from ortools.sat.python import cp_model
 
 GOAL_MET = 10
 """Score of one mentee goal met by the team's expertise."""
@@ -164,6 +170,8 @@ JOINT_LIMIT = 10_000
 
 
 def _solve(model: cp_model.CpModel) -> tuple[cp_model.CpSolver, bool]:
+    from ortools.sat.python import cp_model
+
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = (
         1  # one worker and a deterministic limit: same input, same answer
@@ -193,6 +201,7 @@ def _choose_teams(
     model: cp_model.CpModel, teams: list[Team], mentors: list[Profile]
 ) -> list[cp_model.IntVar]:
     """One "team used" variable per candidate, within every mentor's capacity."""
+
     used = [model.new_bool_var(f"team_{t}") for t in range(len(teams))]
     teams_of: dict[PersonId, list[cp_model.IntVar]] = {m.id: [] for m in mentors}
     for team, v in zip(teams, used, strict=True):
@@ -211,6 +220,8 @@ def _form_teams(
     Exact (Edmonds' blossom algorithm, networkx): the most pairs possible, and among those the
     best total pair score. A mentor with capacity c appears as c nodes.
     """
+    import networkx as nx
+
     if rules.shape.mentors == 1:
         return _candidate_teams(mentors, mentees, rules), True
     demand = Counter(goal for mentee in mentees for goal in mentee.goals)
@@ -279,6 +290,7 @@ def _join_vars(
     per_mentee: int | None,
 ) -> dict[tuple[int, int], cp_model.IntVar]:
     """Mentee ``e`` joins team ``t``: allowed pairs only; a used team holds min..max mentees."""
+
     allowed = {
         (e, t): team_score(team, mentee)
         for e, mentee in enumerate(mentees)
@@ -321,6 +333,8 @@ def _best_pairs(scores: dict[tuple[int, int], int], keep: int) -> set[tuple[int,
 def _placement_score(
     teams: list[Team], mentees: list[Profile], joins: dict[tuple[int, int], cp_model.IntVar]
 ) -> cp_model.LinearExpr:
+    from ortools.sat.python import cp_model
+
     return cp_model.LinearExpr.weighted_sum(
         list(joins.values()), [PLACED + team_score(teams[t], mentees[e]) for e, t in joins]
     )
@@ -330,6 +344,8 @@ def _fill_teams(
     teams: list[Team], mentees: list[Profile], rules: MatchingRules
 ) -> tuple[list[ProposedGroup], bool]:
     """Stage 2 of the two-stage method: mentees into the chosen teams."""
+    from ortools.sat.python import cp_model
+
     model = cp_model.CpModel()
     used = [model.new_bool_var(f"team_{t}") for t in range(len(teams))]
     joins = _join_vars(model, teams, mentees, rules, used, per_mentee=CANDIDATES)
@@ -342,6 +358,8 @@ def _match_jointly(
     mentors: list[Profile], mentees: list[Profile], rules: MatchingRules, teams: list[Team]
 ) -> tuple[list[ProposedGroup], bool]:
     """Teams and their mentees in one model: exact, for cohorts small enough to afford it."""
+    from ortools.sat.python import cp_model
+
     model = cp_model.CpModel()
     used = _choose_teams(model, teams, mentors)
     joins = _join_vars(model, teams, mentees, rules, used, per_mentee=None)
@@ -776,6 +794,8 @@ def _flow(n_mentees: int, is_open: Bools, size: Range, arcs: Arcs) -> Ints:
     A team's first ``size.min`` seats carry a bonus larger than any total fit, so that the flow
     fills as many teams to the minimum as it can before it improves the fit.
     """
+    from ortools.graph.python import min_cost_flow
+
     mentee, team, fit = (a[is_open[arcs[1]]] for a in arcs)
     n_teams = len(is_open)
     source, sink = 0, 1 + n_mentees + n_teams

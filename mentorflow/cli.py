@@ -267,7 +267,7 @@ def migrate() -> None:
     """
     import asyncpg
 
-    from mentorflow.runtime import database_url
+    from mentorflow.database import database_url
     from store.migrate import migrate as apply
     from store.pool import create_pool
 
@@ -591,7 +591,7 @@ async def _with_worker_store(
 ) -> T:
     """Open the event store the settings name, run ``use`` on it (which checks it is the
     worker's before it writes), close it."""
-    from mentorflow.runtime import database_url, open_database
+    from mentorflow.database import database_url, open_database
 
     url = database_url(settings)
     pool = await open_database(url, settings.migrate)

@@ -52,7 +52,7 @@ def with_database(
     """Open the configured database (migrated when the settings allow), run ``use(pool,
     settings)`` and close it; ``errors`` and the stack's fail with their own line, the database's
     refusals as ``refused: ...``."""
-    from mentorflow.runtime import database_url, open_database
+    from mentorflow.database import database_url, open_database
 
     settings = Settings()
     configure_logging("WARNING", settings.log_format)

@@ -18,15 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.mail.smtp import SmtpConfig
 from mentorflow import embedded
+from mentorflow.database import database_url, open_database
 from mentorflow.deployment import shown, worker_identity
-from mentorflow.runtime import (
-    build_worker,
-    database_url,
-    links_of,
-    mail_config,
-    open_database,
-    serve,
-)
+from mentorflow.runtime import build_worker, links_of, mail_config, serve
 from mentorflow.settings import Settings
 from mentorflow.web.server import build_server, started
 from store.identity import store_id

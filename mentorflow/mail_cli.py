@@ -88,7 +88,8 @@ def resend_command(
 ) -> None:
     """Re-send what could not be delivered: held after a relay fault, left behind by a stopped
     workflow, and with --failed what failed for good."""
-    from mentorflow.runtime import database_url, links_of, mail_config, open_database
+    from mentorflow.database import database_url, open_database
+    from mentorflow.runtime import links_of, mail_config
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)

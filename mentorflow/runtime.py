@@ -1,8 +1,8 @@
 """The runtime every entry point shares: settings -> database -> Temporal client -> worker, serve.
 
 ``worker.py`` (the composition root), ``mentorflow worker``, ``mentorflow dev``, the web app, the
-simulation and the tests build their workers and open their databases here, so that no entry
-point imports another. Without ``MENTORFLOW_DATABASE_URL`` the database is the embedded
+simulation and the tests build their workers here (and open their databases through
+``mentorflow.database``), so that no entry point imports another. Without ``MENTORFLOW_DATABASE_URL`` the database is the embedded
 PostgreSQL under the data directory; Temporal is ``TEMPORAL_ADDRESS`` (see ``Settings``).
 """
 
@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import structlog
@@ -31,16 +30,14 @@ from activities.record_keeping import RecordKeeping
 from activities.reporting import Reporting
 from activities.retention import RetentionKeeping
 from mentorflow import embedded
+from mentorflow.database import database_url, open_database
 from mentorflow.deployment import worker_identity
-from mentorflow.errors import DatabaseUnavailable
 from mentorflow.health import Health
 from mentorflow.mail_server import MailSink
 from mentorflow.retention import install as install_retention
 from mentorflow.settings import Settings
 from store.event_store import EventStore
 from store.identity import store_id
-from store.migrate import migrate, pending
-from store.pool import create_pool
 from store.sealing import MasterKeys
 from workflows import TASK_QUEUE
 from workflows.programme import ProgrammeWorkflow
@@ -129,11 +126,6 @@ def links_of(settings: Settings) -> Links:
     return Links(settings.secret_key.get_secret_value(), settings.public_url)
 
 
-def database_url(settings: Settings) -> str:
-    """The configured database, or the embedded PostgreSQL (started on first use)."""
-    return settings.database_url or embedded.start_postgres(settings.data_dir)
-
-
 def mail_config(settings: Settings) -> tuple[SmtpConfig, MailSink | None]:
     """The configured SMTP relay, or the embedded Maildir server (started here, in a process of
     its own) and its config."""
@@ -143,48 +135,6 @@ def mail_config(settings: Settings) -> tuple[SmtpConfig, MailSink | None]:
     server = MailSink(settings.data_dir / "mail").start()
     log.info("mail_server_started", maildir=str(server.maildir))
     return server.config, server
-
-
-async def open_database(url: str, migrate_schema: bool = True) -> asyncpg.Pool:
-    """A pool to ``url``, migrated to the current schema (or checked to be current: a worker
-    logging in as a ``mentorflow_writer`` member may not change the schema).
-
-    Raises ``DatabaseUnavailable`` (a ``StackError``) with what to do when it cannot."""
-    where = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
-    try:
-        pool = await create_pool(url)
-    except (OSError, asyncpg.PostgresError) as e:
-        raise DatabaseUnavailable(f"cannot reach the database at {where}: {e}") from e
-    except ValueError as e:  # asyncpg's parser; its message may quote the URL, password too
-        raise DatabaseUnavailable(f"the database URL for {where} is not valid") from e
-    if migrate_schema:
-        try:
-            await migrate(pool)
-        except asyncpg.PostgresError as e:
-            await pool.close()
-            raise DatabaseUnavailable(
-                f"cannot migrate the database at {where} ({e}): run `mentorflow migrate` as its"
-                " owner, and MENTORFLOW_MIGRATE=false for this login"
-            ) from e
-        return pool
-    try:
-        missing = await pending(pool)
-    except asyncpg.UndefinedTableError as e:
-        await pool.close()
-        raise DatabaseUnavailable(
-            f"the database at {where} has no Mentorflow schema: run `mentorflow migrate` as its"
-            " owner first"
-        ) from e
-    except asyncpg.PostgresError as e:
-        await pool.close()
-        raise DatabaseUnavailable(f"cannot read the schema version at {where}: {e}") from e
-    if missing:
-        await pool.close()
-        raise DatabaseUnavailable(
-            f"the database at {where} lacks migrations {missing}: run `mentorflow migrate` as"
-            " its owner first"
-        )
-    return pool
 
 
 async def serve(

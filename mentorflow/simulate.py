@@ -56,10 +56,11 @@ from domain.relationship.events import FeedbackRound
 from domain.relationship.state import RelationshipState
 from domain.summary import summarise
 from mentorflow import embedded
+from mentorflow.database import open_database
 from mentorflow.privacy import erase
 from mentorflow.programme_files import ProgrammeFile, load_programme
 from mentorflow.programmes import register
-from mentorflow.runtime import build_worker, open_database
+from mentorflow.runtime import build_worker
 from mentorflow.scenario import Behaviour, ScriptedAction
 from mentorflow.settings import Settings
 from mentorflow.timeline import TimelineEntry, timeline

@@ -7,11 +7,11 @@ import pytest
 from mentorflow import errors
 from mentorflow.audit.records import AuditError
 from mentorflow.codec import CodecError
+from mentorflow.database import open_database
 from mentorflow.deployment import WrongStoreError
 from mentorflow.hr_import.reader import ReadError
 from mentorflow.programme_files import ProgrammeFileError
 from mentorflow.programmes import ProgrammeError
-from mentorflow.runtime import open_database
 
 CLASSES = {
     cls.__name__: cls

@@ -52,8 +52,8 @@ def _with_store(use: "Callable[..., Awaitable[T]]") -> T:
 
     from mentorflow import embedded
     from mentorflow.audit.records import AuditError
+    from mentorflow.database import database_url
     from mentorflow.log_setup import configure_logging
-    from mentorflow.runtime import database_url
     from mentorflow.settings import Settings
     from store.migrate import schema_version
     from store.pool import create_pool

@@ -88,7 +88,8 @@ def serve_web(settings: Settings) -> None:
     if settings.web_workers == 1:
         asyncio.run(run_web(settings))
         return
-    from mentorflow.runtime import database_url, mail_config, open_database
+    from mentorflow.database import database_url, open_database
+    from mentorflow.runtime import mail_config
 
     url = database_url(settings)
 
@@ -152,7 +153,8 @@ def _serve_worker(settings: Settings, sock: socket.socket) -> None:
 async def run_web(settings: Settings, sock: socket.socket | None = None) -> None:
     """One process of `mentorflow web`: serve until SIGINT or SIGTERM (on ``sock`` if given)."""
     from mentorflow import embedded
-    from mentorflow.runtime import database_url, mail_config, open_database
+    from mentorflow.database import database_url, open_database
+    from mentorflow.runtime import mail_config
 
     pool = await open_database(database_url(settings), settings.migrate)
     mail, mail_server = mail_config(settings)
