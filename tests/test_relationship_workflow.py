@@ -441,7 +441,8 @@ async def test_an_update_that_does_not_move_the_next_step_keeps_its_timer(mail, 
     """Two agenda items change nothing the schedule depends on: the loop wakes and sleeps again
     on the step's timer as it was. It cancelled it and started the same again at every Update
     (two history events each), and a cancel meeting the timer's firing made the Java test server
-    lose the workflow (temporalio/sdk-java#3088): a test waited forever."""
+    lose the workflow (temporalio/sdk-java#3088): a test waited forever. The group then
+    dissolves: the timer kept for its next step is cancelled as it closes."""
     rid = f"agenda-{uuid.uuid4()}"
     starts = await whole_seconds_now(env)
     async with running_worker(env.client, pool, mail) as task_queue:
@@ -457,11 +458,15 @@ async def test_an_update_that_does_not_move_the_next_step_keeps_its_timer(mail, 
             )
         await until_idle(handle)
         kinds = [e.WhichOneof("attributes") async for e in handle.fetch_history_events()]
-        kinds = kinds[len(before) :]
         for mentor in ("m1", "m2"):
             leave = Withdraw(person_id=mentor, by=mentor, reason="test done")
             await handle.execute_update(RelationshipWorkflow.withdraw, leave)
         await result_within(handle)
-    assert kinds.count("workflow_execution_update_completed_event_attributes") == 2
-    assert "timer_started_event_attributes" not in kinds
-    assert "timer_canceled_event_attributes" not in kinds
+        closing = [e.WhichOneof("attributes") async for e in handle.fetch_history_events()]
+    agenda, closing = kinds[len(before) :], closing[len(kinds) :]
+    assert agenda.count("workflow_execution_update_completed_event_attributes") == 2
+    assert "timer_started_event_attributes" not in agenda
+    assert "timer_canceled_event_attributes" not in agenda
+    # Dissolved before its step: the step's timer is cancelled, not left to fire into the close.
+    assert "timer_fired_event_attributes" not in closing
+    assert closing.count("timer_canceled_event_attributes") == 1

@@ -51,7 +51,7 @@ class Alarm:
             await sleep_until(wake_at, woken)
             return
         if self._timer is None or wake_at != self._at:
-            self._stop()
+            self.stop()
             if wake_at is not None:
                 timeout = _timeout(wake_at)
                 if timeout == timedelta(0):
@@ -63,7 +63,10 @@ class Alarm:
         if timer is not None and timer.done():
             self._timer = self._at = None  # rung: the next sleep starts the next step's timer
 
-    def _stop(self) -> None:
+    def stop(self) -> None:
+        """Cancel the timer still running (the workflow closes before its step: a withdrawal
+        dissolved the group). Left running, it would fire into the closing run, and on the
+        time-skipping server carry the clock to it while the closing mail is delivered."""
         if self._timer is not None and not self._timer.done():
             self._timer.cancel()
         self._timer = self._at = None
