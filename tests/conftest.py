@@ -54,20 +54,25 @@ _created: list[Path] = []
 
 LONGEST_FIRST = (
     "tests/test_simulate.py",
-    "tests/test_programme_payloads.py",
-    "tests/test_web_browser.py",
-    "tests/faults/test_delivery_kill.py",
-    "tests/test_worker_operations.py",
-    "tests/test_readme.py",
     "tests/test_rehearsal.py",
-    "tests/test_audit_checkpoint_trust.py",
+    "tests/faults/test_delivery_kill.py",
+    "tests/test_programme_payloads.py",
+    "tests/test_readme.py",
+    "tests/test_audit_commands.py",
+    "tests/test_dev.py",
+    "tests/test_privacy.py",
+    "tests/test_staff_browser.py",
+    "tests/test_notifications.py",
+    "tests/test_worker_operations.py",
+    "tests/test_relationship_workflow.py",
+    "tests/test_web_browser.py",
 )
 """The test files that take longest (``--durations`` lists them), in that order."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest test files first, the rest as collected: `make test TEST_PROCESSES=2` runs
-    the files in two processes (``--dist loadfile --no-loadscope-reorder``), each taking the next
+    """The longest test files first, the rest as collected: `make test` runs the files in
+    several processes (``--dist loadfile --no-loadscope-reorder``), each taking the next
     file when it is done, so that the short files fill the time beside the long ones instead of
     leaving one process running the longest alone at the end."""
     root = Path(__file__).parent.parent

@@ -33,7 +33,7 @@ from mentorflow.settings import Settings
 from mentorflow.verify import replay, run_histories
 from tests.builders import SHORT, spec
 from tests.staff_helpers import own_database
-from tests.temporal_helpers import running_worker, start_relationship, whole_seconds_now
+from tests.temporal_helpers import running_worker, start_relationship, until_idle, whole_seconds_now
 from worker import WORKFLOWS, build_worker
 from workflows.relationship import RelationshipWorkflow
 
@@ -265,6 +265,9 @@ async def test_a_programme_input_and_its_events_hold_the_coordinator_by_id_only(
             if stored:
                 break
             await asyncio.sleep(0.1)
+        # Stored is not yet held: the workflow takes the append's result in its next task (a
+        # query in between was refused "not started yet" on a busy machine).
+        await until_idle(handle)
         state = await handle.query(ProgrammeWorkflow.state)
         history = await handle.fetch_history()
         await handle.terminate("test done")
