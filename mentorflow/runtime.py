@@ -2,8 +2,9 @@
 
 ``worker.py`` (the composition root), ``mentorflow worker``, ``mentorflow dev``, the web app, the
 simulation and the tests build their workers here (and open their databases through
-``mentorflow.database``), so that no entry point imports another. Without ``MENTORFLOW_DATABASE_URL`` the database is the embedded
-PostgreSQL under the data directory; Temporal is ``TEMPORAL_ADDRESS`` (see ``Settings``).
+``mentorflow.database``), so that no entry point imports another. Without
+``MENTORFLOW_DATABASE_URL`` the database is the embedded PostgreSQL under the data directory;
+Temporal is ``TEMPORAL_ADDRESS`` (see ``Settings``).
 """
 
 import asyncio
