@@ -169,10 +169,11 @@ async def test_a_refused_address_is_recorded_and_escalated_and_a_refused_coordin
         entry = ProgrammeEntry(programme_id, "Bounces", "Europe/Helsinki", COORDINATOR)
         await directory.register(entry, people)
 
-    starts = await whole_seconds_now(env)
     rids = {}
     async with running_worker(env.client, pool, mail) as task_queue:
         for programme_id in ("bounce-mentee", "bounce-all"):
+            # Each from the clock's now: waiting for the first to close may move the clock on.
+            starts = await whole_seconds_now(env)
             rids[programme_id] = rid = f"{programme_id}-{uuid.uuid4()}"
             relationship = spec(rid, starts, starts + timedelta(days=60), SHORT).model_copy(
                 update={"programme_id": programme_id}

@@ -32,41 +32,42 @@ async def sleep_until(wake_at: datetime | None, woken: Callable[[], bool]) -> No
 
 
 class Alarm:
-    """The durable timer of the schedule's next step, kept across wake-ups that do not move it.
+    """The durable timer of the schedule's next step, never cancelled.
 
-    A person's Update wakes the workflow's loop (the schedule may have changed); when the next
-    step is still the same, the loop goes back to sleep on the same timer instead of cancelling
-    it and starting an identical one: two history events fewer per such Update, and no cancel of
-    a timer that may be firing at that very moment (the Java time-skipping test server then loses
-    the workflow for good, temporalio/sdk-java#3088: a cancel is now sent only when the step moved).
+    A person's Update wakes the workflow's loop (the schedule may have changed). When the next
+    step is still the same, the loop goes back to sleep on the same timer; when it moved, it
+    starts a timer for the new step and leaves the old one to fire unheeded (one empty workflow
+    task). The loop used to cancel the timer at every wake-up and start an identical one: two
+    history events per Update, and a cancel that met the timer's firing made the Java
+    time-skipping test server lose the workflow for good (temporalio/sdk-java#3088), which hung
+    the test suite now and then. A group that closes early leaves its step's timer behind too:
+    the run ends after its closing mail, and its timers with it.
     """
 
     def __init__(self) -> None:
         self._at: datetime | None = None
         self._timer: asyncio.Task[None] | None = None
+        self._left: set[asyncio.Task[None]] = set()  # superseded timers, until they fire
 
     async def sleep_until(self, wake_at: datetime | None, woken: Callable[[], bool]) -> None:
-        """As ``sleep_until``; a timer still running for the same ``wake_at`` is kept."""
+        """As ``sleep_until``; the timer of the same ``wake_at`` is kept while it runs."""
         if not workflow.patched(KEEP_TIMER_PATCH):
             await sleep_until(wake_at, woken)
             return
         if self._timer is None or wake_at != self._at:
-            self.stop()
+            self._leave()
             if wake_at is not None:
                 timeout = _timeout(wake_at)
                 if timeout == timedelta(0):
                     return
-                self._timer = asyncio.create_task(workflow.sleep(timeout))
-            self._at = wake_at
+                self._timer, self._at = asyncio.create_task(workflow.sleep(timeout)), wake_at
         timer = self._timer
         await workflow.wait_condition(lambda: woken() or (timer is not None and timer.done()))
         if timer is not None and timer.done():
             self._timer = self._at = None  # rung: the next sleep starts the next step's timer
 
-    def stop(self) -> None:
-        """Cancel the timer still running (the workflow closes before its step: a withdrawal
-        dissolved the group). Left running, it would fire into the closing run, and on the
-        time-skipping server carry the clock to it while the closing mail is delivered."""
+    def _leave(self) -> None:
         if self._timer is not None and not self._timer.done():
-            self._timer.cancel()
+            self._left.add(self._timer)
+            self._timer.add_done_callback(self._left.discard)
         self._timer = self._at = None

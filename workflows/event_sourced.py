@@ -138,7 +138,6 @@ class EventSourced(Generic[S, E, C]):
                 )
                 workflow.continue_as_new(next_run())
             await self._sleep_until_next_step()
-        self._alarm.stop()
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self._mail.idle)
         await plumbing.archive_this_run()
         return self._started()
