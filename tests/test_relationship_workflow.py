@@ -18,7 +18,6 @@ from domain.codec import RELATIONSHIP
 from domain.envelope import Outcome
 from domain.model import Role
 from domain.relationship.commands import (
-    AddAgendaItem,
     Pause,
     RecordAgreement,
     RecordMeeting,
@@ -435,37 +434,3 @@ async def test_the_first_meeting_is_open_for_planning_in_the_same_append_as_the_
 
     assert appends[0][:2] == ["relationship_started", "meeting_scheduled"]
     assert [slot.number for slot in state.open_meetings()] == [1]
-
-
-async def test_an_update_that_does_not_move_the_next_step_keeps_its_timer(mail, env, pool):
-    """Two agenda items change nothing the schedule depends on: the loop wakes and sleeps again
-    on the step's timer as it was. It cancelled it and started the same again at every Update
-    (two history events each), and a cancel meeting the timer's firing made the Java test server
-    lose the workflow (temporalio/sdk-java#3088): a test waited forever. The group then
-    dissolves before its step: no cancel then either."""
-    rid = f"agenda-{uuid.uuid4()}"
-    starts = await whole_seconds_now(env)
-    async with running_worker(env.client, pool, mail) as task_queue:
-        handle = await start_relationship(
-            env, task_queue, spec(rid, starts, starts + timedelta(days=60), SHORT)
-        )
-        await sleep_until(env, starts + timedelta(days=1))  # the opening steps are behind
-        await until_idle(handle)
-        before = [e.WhichOneof("attributes") async for e in handle.fetch_history_events()]
-        for text in ("Presenting", "Feedback"):
-            await handle.execute_update(
-                RelationshipWorkflow.add_agenda_item, AddAgendaItem(by="a1", text=text)
-            )
-        await until_idle(handle)
-        kinds = [e.WhichOneof("attributes") async for e in handle.fetch_history_events()]
-        for mentor in ("m1", "m2"):
-            leave = Withdraw(person_id=mentor, by=mentor, reason="test done")
-            await handle.execute_update(RelationshipWorkflow.withdraw, leave)
-        await result_within(handle)
-        closing = [e.WhichOneof("attributes") async for e in handle.fetch_history_events()]
-    agenda, closing = kinds[len(before) :], closing[len(kinds) :]
-    assert agenda.count("workflow_execution_update_completed_event_attributes") == 2
-    assert "timer_started_event_attributes" not in agenda
-    assert "timer_canceled_event_attributes" not in agenda
-    # Dissolved before its step: its timer is left to the run's end, not cancelled either.
-    assert "timer_canceled_event_attributes" not in closing
