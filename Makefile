@@ -12,9 +12,9 @@ demo: $(VENV)/.installed  ## the main job: a 40-person programme year on the emb
 # One test process by default (CI). `make test TEST_PROCESSES=3` runs the test files in three
 # processes (pytest-xdist), each with its own servers, a test file wholly in one of them, the
 # longest files first (tests/conftest.py): 9:19 on two cores (two processes: 10:47), as a third
-# of the suite waits in real time. Not the default: under that load the Java time-skipping test
-# server now and then loses a workflow whose timer is cancelled as it fires
-# (temporalio/sdk-java#3088), or stalls a skip, and timing tolerances are missed.
+# of the suite waits in real time. Not the default: under that load a CI-like run failed twice
+# (the rehearsal's launch a second late, beyond its tolerance; a skip of the Java time-skipping
+# test server stalled past the SDK's 30 s).
 TEST_PROCESSES ?= 0
 
 test: $(VENV)/.installed chromium  ## the whole test suite against real PostgreSQL and Temporal servers

@@ -18,6 +18,7 @@ from domain.codec import RELATIONSHIP
 from domain.envelope import Outcome
 from domain.model import Role
 from domain.relationship.commands import (
+    AddAgendaItem,
     Pause,
     RecordAgreement,
     RecordMeeting,
@@ -434,3 +435,39 @@ async def test_the_first_meeting_is_open_for_planning_in_the_same_append_as_the_
 
     assert appends[0][:2] == ["relationship_started", "meeting_scheduled"]
     assert [slot.number for slot in state.open_meetings()] == [1]
+
+
+async def test_an_update_that_does_not_move_the_next_step_keeps_its_timer(mail, dev_env, pool):
+    """Two agenda items change nothing the schedule depends on: the loop wakes and sleeps again
+    on the step's timer as it was. It cancelled it and started the same again at every Update
+    (two history events each), and a cancel meeting the timer's firing made the Java test server
+    lose the workflow (temporalio/sdk-java#3088): tests waited forever. The group then dissolves
+    before its step: no cancel then either. (On the dev server: nothing here needs a skip.)"""
+    rid = f"agenda-{uuid.uuid4()}"
+    # A start not in the future: the first meeting opens in the start's own append.
+    starts = (await dev_env.get_current_time()).replace(microsecond=0)
+
+    async def kinds() -> list[str | None]:
+        return [e.WhichOneof("attributes") async for e in handle.fetch_history_events()]
+
+    async with running_worker(dev_env.client, pool, mail) as task_queue:
+        handle = await start_relationship(  # the pilot's rules: the first meeting open at once
+            dev_env, task_queue, spec(rid, starts, starts + timedelta(days=365))
+        )
+        await until_idle(handle)  # asleep on the step's timer, days ahead
+        before = await kinds()
+        assert [m.number for m in (await handle.query(RelationshipWorkflow.state)).open_meetings()]
+        for text in ("Presenting", "Feedback"):
+            await handle.execute_update(
+                RelationshipWorkflow.add_agenda_item, AddAgendaItem(by="a1", text=text)
+            )
+        await until_idle(handle)
+        agenda = (await kinds())[len(before) :]
+        for mentor in ("m1", "m2"):
+            leave = Withdraw(person_id=mentor, by=mentor, reason="test done")
+            await handle.execute_update(RelationshipWorkflow.withdraw, leave)
+        await result_within(handle)
+        closing = (await kinds())[len(before) + len(agenda) :]
+    assert agenda.count("workflow_execution_update_completed_event_attributes") == 2
+    assert "timer_started_event_attributes" not in agenda
+    assert "timer_canceled_event_attributes" not in agenda + closing

@@ -69,6 +69,7 @@ class EventSourced(Generic[S, E, C]):
         # Appends are serialised: each one must see the version the previous one left.
         self._lock = asyncio.Lock()
         self._woken = False
+        self._alarm = clock.Alarm()
         # The last append failed in a way that may have committed: read the stream before deciding.
         self._in_doubt = False
         self._mail = Mailroom(programme_id, stream_id, self._failed)
@@ -173,7 +174,7 @@ class EventSourced(Generic[S, E, C]):
 
     async def _sleep_until_next_step(self) -> None:
         self._woken = False
-        await clock.sleep_until(self._next_wakeup(), lambda: self._woken)
+        await self._alarm.sleep_until(self._next_wakeup(), lambda: self._woken)
 
     def _validate(self, command: C) -> None:
         if self._state is None:
